@@ -1,0 +1,24 @@
+"""dash-auth-basic: local credentials (HTTP Basic) for dash-auth-core.
+
+Seed-compatible imports::
+
+    from dash_auth_basic import BasicAuth, add_public_routes, public_callback
+"""
+
+from __future__ import annotations
+
+from werkzeug.security import generate_password_hash
+
+from dash_auth_core import add_public_routes, current_user, public_callback
+
+from .auth import BasicAuth
+from .plugin import BasicAuthPlugin
+
+__all__ = [
+    "BasicAuth",
+    "BasicAuthPlugin",
+    "add_public_routes",
+    "current_user",
+    "generate_password_hash",
+    "public_callback",
+]

@@ -1,0 +1,46 @@
+"""``BasicAuth``: the front door users of dash-auth know."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import dash
+
+from dash_auth_core import AuthStack
+
+from .credentials import AuthFunc, UserTable
+from .plugin import BasicAuthPlugin, UserGroups
+
+
+class BasicAuth:
+    """Protect a Dash app with HTTP Basic authentication.
+
+    ``BasicAuth(app, {"user": "password"})`` or
+    ``BasicAuth(app, auth_func=check)``; passwords in the table may be
+    werkzeug hashes (``generate_password_hash``). ``public_routes``,
+    ``secret_key`` and the other options are those of
+    :class:`dash_auth_core.AuthStack`.
+    """
+
+    def __init__(
+        self,
+        app: dash.Dash,
+        username_password_list: Mapping[str, str] | Iterable[Iterable[str]] | None = None,
+        auth_func: AuthFunc | None = None,
+        public_routes: list[str] | None = None,
+        user_groups: UserGroups | None = None,
+        secret_key: str | bytes | None = None,
+        realm: str = "Dash app",
+        **options: Any,
+    ) -> None:
+        if username_password_list is not None and auth_func is not None:
+            raise ValueError("give either username_password_list or auth_func, not both")
+        users = UserTable(username_password_list) if username_password_list is not None else None
+        self.app = app
+        self.plugin = BasicAuthPlugin(users, auth_func, user_groups, realm)
+        self.stack = AuthStack.of(app, public_routes=public_routes, secret_key=secret_key, **options)
+        self.stack.register(self.plugin, name=f"dash_auth_basic:{id(self.plugin)}")
+
+    def add_public_routes(self, routes: list[str]) -> None:
+        self.stack.add_public_routes(routes)

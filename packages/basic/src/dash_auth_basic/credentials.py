@@ -1,0 +1,138 @@
+"""Checking ``Authorization: Basic`` credentials against a user table.
+
+Passwords may be given in plain text or as werkzeug hashes (``scrypt:...``,
+``pbkdf2:...``). Comparisons are constant-time; a verified header is
+remembered (by its SHA-256, in a bounded table) so a slow hash is computed
+once per credential, not once per request.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import threading
+import unicodedata
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
+
+from werkzeug.security import check_password_hash
+
+#: Prefixes of the werkzeug hash formats recognised in a user table.
+HASH_PREFIXES = ("scrypt:", "pbkdf2:")
+MAX_HEADER_LENGTH = 8192
+CACHE_SIZE = 1024
+
+AuthFunc = Callable[[str, str], bool]
+
+
+class MalformedCredentials(ValueError):
+    """The header is not a usable ``Basic`` credential."""
+
+
+def _nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+def decode_header(header: str) -> str:
+    """The decoded ``user:password`` text of a Basic ``Authorization`` header.
+
+    Browsers send UTF-8 (RFC 7617); older ones Latin-1, accepted as a fallback.
+    """
+    if not isinstance(header, str) or len(header) > MAX_HEADER_LENGTH:
+        raise MalformedCredentials("missing or oversized header")
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "basic" or not token.strip():
+        raise MalformedCredentials("not a Basic credential")
+    try:
+        raw = base64.b64decode(token.strip(), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise MalformedCredentials("credential is not base64") from exc
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")
+    if ":" not in text:
+        raise MalformedCredentials("credential has no ':'")
+    return _nfc(text)
+
+
+def is_hashed(password: str) -> bool:
+    return password.startswith(HASH_PREFIXES) and "$" in password
+
+
+class UserTable:
+    """Usernames and passwords (plain or hashed) with cached verification."""
+
+    def __init__(self, users: Mapping[str, str] | Iterable[Iterable[str]]) -> None:
+        pairs = users.items() if isinstance(users, Mapping) else users
+        table: dict[str, str] = {}
+        for pair in pairs:
+            try:
+                username, password = pair
+            except (TypeError, ValueError) as exc:
+                raise ValueError(
+                    "username_password_list must be a dict or a list of [username, password] pairs"
+                ) from exc
+            if not isinstance(username, str) or not isinstance(password, str):
+                raise ValueError("usernames and passwords must be strings")
+            if not username:
+                raise ValueError("usernames must not be empty")
+            table[_nfc(username)] = password if is_hashed(password) else _nfc(password)
+        self._users = table
+        self._cache: OrderedDict[bytes, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __contains__(self, username: object) -> bool:
+        return username in self._users
+
+    def __len__(self) -> int:
+        return len(self._users)
+
+    def check_password(self, username: str, password: str) -> bool:
+        """Constant-time check of one username/password pair."""
+        stored = self._users.get(username)
+        if stored is None:
+            # Spend comparable time on unknown users so timing does not reveal them.
+            hmac.compare_digest(password.encode(), password.encode())
+            return False
+        if is_hashed(stored):
+            return check_password_hash(stored, password)
+        return hmac.compare_digest(stored.encode(), password.encode())
+
+    def verify(self, header: str) -> str | None:
+        """The username a Basic header proves, or ``None``."""
+        digest = hashlib.sha256(header.encode("utf-8", "surrogatepass")).digest()
+        cached = self._cache.get(digest)
+        if cached is not None:
+            return cached
+        text = decode_header(header)
+        username = self._verify_text(text)
+        if username is not None:
+            with self._lock:
+                self._cache[digest] = username
+                self._cache.move_to_end(digest)
+                while len(self._cache) > CACHE_SIZE:
+                    self._cache.popitem(last=False)
+        return username
+
+    def _verify_text(self, text: str) -> str | None:
+        # RFC 7617 splits at the first ':'; usernames that contain ':' are
+        # tried at later colons, but only when such a user exists.
+        start = 0
+        while True:
+            index = text.find(":", start)
+            if index < 0:
+                return None
+            username, password = text[:index], text[index + 1 :]
+            if (username in self._users or start == 0) and self.check_password(username, password):
+                return username
+            start = index + 1
+
+
+def verify_with_function(auth_func: AuthFunc, header: str) -> str | None:
+    """Check a Basic header with a user function ``auth_func(username, password)``."""
+    text = decode_header(header)
+    username, _, password = text.partition(":")
+    return username if auth_func(username, password) is True else None

@@ -1,0 +1,139 @@
+"""The HTTP Basic provider as a dash-auth plugin."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import secrets
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from dash_auth_core import AuthStack, Identity, Request, Resource, Response, hookimpl, html_page
+
+from .credentials import AuthFunc, MalformedCredentials, UserTable, decode_header, verify_with_function
+
+log = logging.getLogger("dash_auth.basic")
+
+UserGroups = Mapping[str, Iterable[str]] | Callable[[str], Iterable[str] | None]
+
+FORGET_ROUTE = "/_dash-auth/basic/forget"
+PROVIDER = "basic"
+
+
+class BasicAuthPlugin:
+    """Authenticates ``Authorization: Basic`` headers; challenges with 401."""
+
+    requires_sessions = False
+
+    def __init__(
+        self,
+        users: UserTable | None = None,
+        auth_func: AuthFunc | None = None,
+        user_groups: UserGroups | None = None,
+        realm: str = "Dash app",
+    ) -> None:
+        if users is None and auth_func is None:
+            raise ValueError("BasicAuth needs username_password_list or auth_func")
+        self.users = users
+        self.auth_func = auth_func
+        self.user_groups = user_groups
+        self.realm = realm.replace('"', "'")
+        # Credentials the signed-out page makes the browser cache instead of the real ones.
+        self._forget_user = "signed-out"
+        self._forget_password = secrets.token_urlsafe(12)
+        self.stack: AuthStack | None = None
+
+    # -- hooks ------------------------------------------------------------
+
+    @hookimpl
+    def setup(self, app: Any, auth: AuthStack) -> None:
+        self.stack = auth
+        if auth.has_route(FORGET_ROUTE):  # another BasicAuth on this app already serves it
+            return
+        auth.add_route(FORGET_ROUTE, self._forget_view, methods=("GET",), public=True,
+                       endpoint="dash_auth_basic_forget")
+        auth.add_logout_snippet(self._forget_script(auth.url_for(FORGET_ROUTE)))
+
+    @hookimpl
+    def authenticate(self, request: Request) -> Identity | None:
+        header = request.headers.get("Authorization")
+        if not header or header[:6].lower() != "basic ":
+            return None
+        try:
+            username = self._verify(header)
+        except MalformedCredentials:
+            return None
+        if username is None:
+            log.info("Basic authentication failed for a request to %s", request.path)
+            return None
+        session = request.session
+        stored = session.get("user")
+        if isinstance(stored, dict) and stored.get("id") == username and stored.get("provider") == PROVIDER:
+            identity = Identity.from_session(stored)
+            if identity is not None:
+                return identity
+        identity = Identity(
+            id=username,
+            name=username,
+            email=username,
+            groups=tuple(self._groups_for(username)),
+            provider=PROVIDER,
+        )
+        assert self.stack is not None
+        self.stack.login(identity, request)
+        return identity
+
+    @hookimpl
+    def challenge(self, request: Request, resource: Resource, reason: str) -> Response | None:
+        if reason != "unauthenticated":
+            return None
+        return html_page(
+            401,
+            "Sign-in required",
+            "<p>This app needs a username and password.</p>",
+            headers={"WWW-Authenticate": f'Basic realm="{self.realm}", charset="UTF-8"'},
+        )
+
+    # -- helpers ----------------------------------------------------------
+
+    def _verify(self, header: str) -> str | None:
+        if self.users is not None:
+            return self.users.verify(header)
+        assert self.auth_func is not None
+        return verify_with_function(self.auth_func, header)
+
+    def _groups_for(self, username: str) -> list[str]:
+        source = self.user_groups
+        if source is None:
+            return []
+        groups = source(username) if callable(source) else source.get(username)
+        if not groups:
+            return []
+        if isinstance(groups, str):
+            return [groups]
+        return [g for g in groups if isinstance(g, str)]
+
+    def _forget_view(self, request: Request) -> Response:
+        header = request.headers.get("Authorization", "")
+        try:
+            text = decode_header(header)
+        except MalformedCredentials:
+            text = ""
+        if text == f"{self._forget_user}:{self._forget_password}":
+            return Response(200, "signed out", headers={"Cache-Control": "no-store"})
+        return Response(
+            401,
+            "",
+            headers={"WWW-Authenticate": f'Basic realm="{self.realm}"', "Cache-Control": "no-store"},
+        )
+
+    def _forget_script(self, url: str) -> str:
+        # XMLHttpRequest with explicit credentials replaces the browser's cached
+        # Basic credentials for this realm with harmless ones; it is the only
+        # way a page can make most browsers forget them.
+        token = base64.b64encode(f"{self._forget_user}:{self._forget_password}".encode()).decode()
+        return (
+            "<script>(function(){try{var x=new XMLHttpRequest();"
+            f'x.open("GET",{url!r},true,{self._forget_user!r},{self._forget_password!r});'
+            f'x.setRequestHeader("Authorization","Basic {token}");x.send();}}catch(e){{}}}})();</script>'
+        )

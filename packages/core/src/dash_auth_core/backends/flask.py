@@ -1,0 +1,146 @@
+"""The Flask adapter: ``before_request`` guard, Flask sessions, Flask routes."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Mapping, MutableMapping
+from typing import Any
+
+import flask
+from flask.sessions import SecureCookieSessionInterface
+from werkzeug import exceptions as wz
+
+from ..errors import BadRequest
+from ..responses import Response
+from . import BackendAdapter, GuardFunc, Request, ViewFunc, register_adapter
+
+
+class FlaskRequest(Request):
+    """A :class:`Request` over Flask's request proxy."""
+
+    __slots__ = ("_req", "state")
+
+    def __init__(self) -> None:
+        self._req = flask.request._get_current_object()  # type: ignore[attr-defined]
+        self.state = {}
+
+    @property
+    def method(self) -> str:
+        return self._req.method
+
+    @property
+    def path(self) -> str:
+        return self._req.path
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return self._req.headers
+
+    @property
+    def cookies(self) -> Mapping[str, str]:
+        return self._req.cookies
+
+    @property
+    def args(self) -> Mapping[str, str]:
+        return self._req.args
+
+    @property
+    def form(self) -> Mapping[str, str]:
+        try:
+            return self._req.form
+        except wz.HTTPException as exc:
+            raise BadRequest("unreadable form body", exc.code or 400) from exc
+
+    @property
+    def session(self) -> MutableMapping[str, Any]:
+        return flask.session
+
+    @property
+    def scheme(self) -> str:
+        return self._req.scheme
+
+    @property
+    def host(self) -> str:
+        return self._req.host
+
+    @property
+    def remote_addr(self) -> str | None:
+        return self._req.remote_addr
+
+    def json(self, max_bytes: int | None) -> Any:
+        req = self._req
+        length = req.content_length
+        if max_bytes is not None:
+            if length is not None and length > max_bytes:
+                raise BadRequest(f"request body is larger than {max_bytes} bytes", 413)
+            with contextlib.suppress(AttributeError):  # Flask >= 3.1: per-request limit
+                req.max_content_length = max_bytes
+        try:
+            # Flask caches the parsed body, so Dash's own get_json() reuses it.
+            return req.get_json()
+        except wz.RequestEntityTooLarge as exc:
+            raise BadRequest("request body is too large", 413) from exc
+        except wz.UnsupportedMediaType as exc:
+            raise BadRequest("callback requests must be application/json", 415) from exc
+        except wz.HTTPException as exc:
+            raise BadRequest("request body is not valid JSON", 400) from exc
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+            raise BadRequest("request body is not valid JSON", 400) from exc
+
+
+class _SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, marked ``Secure`` whenever the request is HTTPS."""
+
+    def get_cookie_secure(self, app: flask.Flask) -> bool:
+        if super().get_cookie_secure(app):
+            return True
+        return flask.has_request_context() and flask.request.is_secure
+
+
+def to_flask(response: Response) -> flask.Response:
+    native = flask.Response(response.body, status=response.status, content_type=response.content_type)
+    for key, value in response.headers.items():
+        native.headers[key] = value
+    return native
+
+
+class FlaskAdapter(BackendAdapter):
+    name = "flask"
+
+    def install_guard(self, guard: GuardFunc, on_teardown: Callable[[], None]) -> None:
+        def dash_auth_guard() -> flask.Response | None:
+            result = guard(FlaskRequest())
+            return None if result is None else to_flask(result)
+
+        def dash_auth_teardown(_exc: BaseException | None) -> None:
+            on_teardown()
+
+        self.server.before_request(dash_auth_guard)
+        self.server.teardown_request(dash_auth_teardown)
+
+    def add_route(self, rule: str, endpoint: str, view: ViewFunc, methods: list[str]) -> None:
+        def flask_view(**kwargs: Any) -> flask.Response:
+            return to_flask(view(FlaskRequest(), **kwargs))
+
+        self.server.add_url_rule(rule, endpoint=endpoint, view_func=flask_view, methods=methods)
+
+    def current_request(self) -> Request | None:
+        return FlaskRequest() if flask.has_request_context() else None
+
+    def has_secret(self) -> bool:
+        return bool(self.server.secret_key)
+
+    def ensure_sessions(self, secret_key: str | bytes | None) -> bool:
+        had = self.has_secret()
+        if secret_key:
+            self.server.secret_key = secret_key
+        config = self.server.config
+        if config.get("SESSION_COOKIE_SAMESITE") is None:
+            config["SESSION_COOKIE_SAMESITE"] = "Lax"
+        config["SESSION_COOKIE_HTTPONLY"] = True
+        if type(self.server.session_interface) is SecureCookieSessionInterface:
+            self.server.session_interface = _SessionInterface()
+        return had
+
+
+register_adapter("flask", FlaskAdapter)

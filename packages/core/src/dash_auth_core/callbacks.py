@@ -1,0 +1,119 @@
+"""Public callbacks and what the server's callback registry says about each id.
+
+``public_callback`` takes the same arguments as ``dash.callback`` and marks
+the decorated function. Which callback ids are public is read later from the
+app's own ``callback_map`` (Dash's registration), by following each
+registered function back to a marked one, so ids never come from source text
+and registration order (clientside callbacks, ``DashProxy`` transforms)
+does not matter.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import dash
+
+#: Dash Pages' routing callback: its id, and the input that carries the pathname.
+PAGES_ROUTER_ID = ".._pages_content.children..._pages_store.data.."
+PAGES_LOCATION_ID = "_pages_location"
+
+_public_functions: weakref.WeakSet[Callable[..., Any]] = weakref.WeakSet()
+
+
+def public_callback(*args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a callback that runs without a logged-in user.
+
+    Same arguments as :func:`dash.callback`. Use it for callbacks that live on
+    public pages.
+    """
+    register = dash.callback(*args, **kwargs)
+
+    def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
+        mark_public(func)
+        return register(func)
+
+    return decorator
+
+
+def mark_public(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark ``func`` public however it is registered (``app.callback``, blueprints)."""
+    _public_functions.add(func)
+    return func
+
+
+def is_public_function(func: Any) -> bool:
+    """Whether ``func``, or a function it wraps (``__wrapped__``), was marked public."""
+    seen = 0
+    while func is not None and seen < 32:
+        try:
+            if func in _public_functions:
+                return True
+        except TypeError:  # unhashable or not weak-referenceable
+            return False
+        func = getattr(func, "__wrapped__", None)
+        seen += 1
+    return False
+
+
+@dataclass(frozen=True)
+class CallbackInfo:
+    """What the guard needs to know about one registered server callback."""
+
+    id: str
+    public: bool
+    n_inputs: int
+    n_state: int
+    multi_output: bool
+    n_outputs: int
+    no_output: bool
+    is_router: bool = False
+    pathname_index: int = -1
+    entry: Mapping[str, Any] | None = None
+
+
+def _is_dash_router(entry: Mapping[str, Any]) -> bool:
+    func = entry.get("callback")
+    inner = getattr(func, "__wrapped__", None)
+    return getattr(inner, "__module__", "") == "dash.dash" and getattr(
+        inner, "__name__", ""
+    ) == "update"
+
+
+def describe_callbacks(app: dash.Dash) -> dict[str, CallbackInfo]:
+    """Read the app's callback registry into :class:`CallbackInfo` records."""
+    infos: dict[str, CallbackInfo] = {}
+    for cid, entry in list(app.callback_map.items()):
+        if "callback" not in entry:  # clientside entries have nothing to run
+            continue
+        raw_output = entry.get("output")
+        multi = isinstance(raw_output, (list, tuple))
+        n_outputs = len(raw_output) if multi else 1
+        inputs = entry.get("inputs") or []
+        is_router = bool(
+            getattr(app, "use_pages", False) and cid == PAGES_ROUTER_ID and _is_dash_router(entry)
+        )
+        pathname_index = -1
+        if is_router:
+            for i, spec in enumerate(inputs):
+                if spec.get("id") == PAGES_LOCATION_ID and spec.get("property") == "pathname":
+                    pathname_index = i
+                    break
+            if pathname_index < 0:
+                is_router = False
+        infos[cid] = CallbackInfo(
+            id=cid,
+            public=is_public_function(entry.get("callback")),
+            n_inputs=len(inputs),
+            n_state=len(entry.get("state") or []),
+            multi_output=multi,
+            n_outputs=n_outputs,
+            no_output=bool(entry.get("no_output")),
+            is_router=is_router,
+            pathname_index=pathname_index,
+            entry=entry,
+        )
+    return infos

@@ -1,0 +1,48 @@
+"""The core's own plugin: identity from the session, and the fallback answers.
+
+Registered into every stack before anything else. Both implementations are
+``trylast`` so any provider answers first.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+
+from .backends import Request
+from .hookspecs import hookimpl
+from .identity import SESSION_KEY, Identity
+from .resources import Resource
+from .responses import Response, html_page
+
+#: How long a session login lasts before the user must authenticate again (seconds).
+#: The stack overrides it per app with ``session_lifetime=``.
+STATE_LIFETIME_KEY = "session_lifetime"
+
+
+@hookimpl(trylast=True)
+def authenticate(request: Request) -> Identity | None:
+    """The identity a provider stored in the session at login, if still valid."""
+    data = request.session.get(SESSION_KEY)
+    if data is None:
+        return None
+    identity = Identity.from_session(data)
+    if identity is None:
+        return None
+    lifetime = request.state.get(STATE_LIFETIME_KEY)
+    if lifetime and identity.auth_time and time.time() - identity.auth_time > lifetime:
+        return None
+    return identity
+
+
+@hookimpl(trylast=True)
+def challenge(request: Request, resource: Resource, reason: str) -> Response:
+    """A plain 401 or 403 page when no provider offers a login."""
+    if reason == "forbidden":
+        return html_page(
+            403,
+            "Forbidden",
+            "<p>You are signed in but not allowed to open "
+            f"<code>{html.escape(resource.name)}</code>.</p>",
+        )
+    return html_page(401, "Sign-in required", "<p>You need to sign in to open this page.</p>")

@@ -1,0 +1,295 @@
+"""The request guard: classify, authenticate, authorize, challenge.
+
+One :class:`Guard` per app runs before Dash handles any request. It returns
+``None`` to let the request through or a :class:`Response` that refuses it.
+Everything that can be computed once is computed lazily at the first request
+(when Dash has finished registering callbacks and pages) into a
+:class:`Snapshot`, and refreshed only when the registries change.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from . import pages
+from .backends import Request
+from .callbacks import PAGES_LOCATION_ID, CallbackInfo, describe_callbacks
+from .context import set_current_user
+from .default_plugin import STATE_LIFETIME_KEY
+from .errors import BadRequest
+from .resources import Kind, Resource
+from .responses import Response, json_error
+
+if TYPE_CHECKING:
+    from .stack import AuthStack
+
+log = logging.getLogger("dash_auth")
+
+_LAYOUT = "_dash-layout"
+_DEPENDENCIES = "_dash-dependencies"
+_UPDATE = "_dash-update-component"
+_RELOAD = "_reload-hash"
+_FAVICON = "_favicon.ico"
+_SUITES = "_dash-component-suites/"
+_WEBSOCKET = "_dash-ws-callback"
+
+#: Dash files that carry no app data: served without authentication.
+_STATIC_SUITES = Resource(Kind.DASH_INTERNAL, _SUITES, public=True)
+_STATIC_FAVICON = Resource(Kind.DASH_INTERNAL, _FAVICON, public=True)
+
+
+@dataclass
+class Snapshot:
+    """What the guard knows about the app once Dash has set it up."""
+
+    callbacks: dict[str, CallbackInfo]
+    callback_resources: dict[str, Resource]
+    callback_map_size: int
+    routes_version: int
+    has_public_pages: bool
+    hook_routes: frozenset[str] = field(default_factory=frozenset)
+
+
+class Guard:
+    """Decides every request for one app."""
+
+    def __init__(self, stack: AuthStack) -> None:
+        self.stack = stack
+        app = stack.app
+        cfg = app.config
+        self.routes_prefix: str = cfg.routes_pathname_prefix
+        self.requests_prefix: str = cfg.requests_pathname_prefix
+        p = self.routes_prefix
+        self._update_path = p + _UPDATE
+        self._layout_paths = {p + _LAYOUT: _LAYOUT, p + _DEPENDENCIES: _DEPENDENCIES}
+        self._fixed: dict[str, Resource] = {
+            p + _FAVICON: _STATIC_FAVICON,
+            p + _RELOAD: Resource(Kind.DASH_INTERNAL, _RELOAD, wants_json=True),
+            p + _WEBSOCKET: Resource(Kind.WEBSOCKET, _WEBSOCKET, wants_json=True),
+        }
+        self._suites_prefix = p + _SUITES
+        self._assets_prefix = p + cfg.assets_url_path.strip("/") + "/"
+        mcp_path = getattr(app, "_mcp_path", None)
+        self._mcp_path = (p + mcp_path.strip("/")) if isinstance(mcp_path, str) and mcp_path else None
+        self._lock = threading.Lock()
+        self._snapshot: Snapshot | None = None
+
+    # -- snapshot ---------------------------------------------------------
+
+    def snapshot(self) -> Snapshot:
+        snap = self._snapshot
+        if (
+            snap is not None
+            and snap.routes_version == self.stack.public_routes.version
+            and snap.callback_map_size == len(self.stack.app.callback_map)
+        ):
+            return snap
+        with self._lock:
+            snap = self._build_snapshot()
+            self._snapshot = snap
+        return snap
+
+    def _build_snapshot(self) -> Snapshot:
+        app = self.stack.app
+        callbacks = describe_callbacks(app)
+        resources = {
+            cid: Resource(Kind.CALLBACK, cid, public=info.public, callback=info.entry, wants_json=True)
+            for cid, info in callbacks.items()
+            if not info.is_router
+        }
+        hook_routes = frozenset(
+            "/" + hook.data["name"].lstrip("/")
+            for hook in app._hooks.get_hooks("routes")  # noqa: SLF001 - Dash's hook registry
+        )
+        snap = Snapshot(
+            callbacks=callbacks,
+            callback_resources=resources,
+            callback_map_size=len(app.callback_map),
+            routes_version=self.stack.public_routes.version,
+            has_public_pages=self._has_public_pages(),
+            hook_routes=hook_routes,
+        )
+        self._close_index_leak()
+        return snap
+
+    def _has_public_pages(self) -> bool:
+        routes = self.stack.public_routes
+        if not len(routes):
+            return False
+        if routes.test("/"):
+            return True
+        import dash
+
+        for page in dash.page_registry.values():
+            template = page.get("path_template")
+            if template:
+                sample = "/" + "/".join(
+                    "x" if part.startswith("<") else part for part in template.strip("/").split("/")
+                )
+                if routes.test(sample):
+                    return True
+            path = page.get("path")
+            if isinstance(path, str) and routes.test(path):
+                return True
+        return False
+
+    def _close_index_leak(self) -> None:
+        app = self.stack.app
+        layout = getattr(app, "validation_layout", None)
+        if layout is None or getattr(app, "_dash_auth_skeleton", None) is layout:
+            return
+        safe = pages.skeleton(layout)
+        app.validation_layout = safe
+        app._dash_auth_skeleton = safe
+
+    # -- classification ---------------------------------------------------
+
+    def classify(self, request: Request, snap: Snapshot) -> Resource:
+        """The :class:`Resource` a request asks for; raises :class:`BadRequest`."""
+        path = request.path
+        if path == self._update_path:
+            return self._classify_callback(request, snap)
+        fixed = self._fixed.get(path)
+        if fixed is not None:
+            return fixed
+        if path.startswith(self._suites_prefix):
+            return _STATIC_SUITES
+        name = self._layout_paths.get(path)
+        if name is not None:
+            return Resource(Kind.DASH_INTERNAL, name, public=snap.has_public_pages, wants_json=True)
+        if path.startswith(self._assets_prefix):
+            rel = path[len(self._assets_prefix):]
+            public = any(fnmatch.fnmatchcase(rel, pat) for pat in self.stack.public_assets)
+            return Resource(Kind.ASSET, rel, public=public)
+        plugin_public = self.stack.plugin_route_public(path)
+        if plugin_public is not None:
+            return Resource(Kind.PLUGIN_ROUTE, path, public=plugin_public)
+        if self._mcp_path and (path == self._mcp_path or path.startswith(self._mcp_path + "/")):
+            return Resource(Kind.MCP, path, wants_json=True)
+        routes = self.stack.public_routes
+        prefix = self.routes_prefix
+        if path.startswith(prefix):
+            rel = "/" + path[len(prefix):]
+            if rel in snap.hook_routes:
+                return Resource(Kind.ROUTE, rel, public=routes.test(rel))
+            if request.method in ("GET", "HEAD"):
+                return Resource(Kind.PAGE, rel, public=routes.test(rel))
+            return Resource(Kind.ROUTE, rel, public=routes.test(rel))
+        return Resource(Kind.ROUTE, path, public=routes.test(path))
+
+    def _classify_callback(self, request: Request, snap: Snapshot) -> Resource:
+        if request.method != "POST":
+            raise BadRequest("callbacks are called with POST", 405)
+        body = request.json(self.stack.max_body_size)
+        if not isinstance(body, dict):
+            raise BadRequest("a callback request body must be a JSON object")
+        output = body.get("output")
+        if not isinstance(output, str) or not output or len(output) > 10_000:
+            raise BadRequest("a callback request needs an 'output' string")
+        info = snap.callbacks.get(output)
+        if info is None:
+            # Unknown to the server: never public; answered 401 or 400 by the guard.
+            return Resource(Kind.CALLBACK, output, public=False, wants_json=True)
+        _check_body(body, info)
+        if not info.is_router:
+            return snap.callback_resources[output]
+        item = body["inputs"][info.pathname_index]
+        if (
+            not isinstance(item, dict)
+            or item.get("id") != PAGES_LOCATION_ID
+            or item.get("property") != "pathname"
+        ):
+            raise BadRequest("the routing callback's pathname input is missing")
+        value = item.get("value")
+        if not isinstance(value, str) or len(value) > 4096:
+            raise BadRequest("the routing callback's pathname must be a string")
+        rel = pages.strip_requests_prefix(self.requests_prefix, value)
+        if rel is None:
+            raise BadRequest("the pathname is outside this app")
+        return Resource(
+            Kind.CALLBACK,
+            output,
+            public=self.stack.public_routes.test(rel),
+            callback=info.entry,
+            pathname=rel,
+            wants_json=True,
+        )
+
+    # -- the decision -----------------------------------------------------
+
+    def __call__(self, request: Request) -> Response | None:
+        stack = self.stack
+        try:
+            snap = self.snapshot()
+            resource = self.classify(request, snap)
+        except BadRequest as exc:
+            return json_error(exc.status, "bad_request", exc.message)
+        request.state["resource"] = resource
+        if resource is _STATIC_SUITES or resource is _STATIC_FAVICON:
+            return None
+        request.state[STATE_LIFETIME_KEY] = stack.session_lifetime
+        try:
+            identity = stack.authenticate(request)
+        except BadRequest as exc:
+            return json_error(exc.status, "bad_request", exc.message)
+        set_current_user(identity)
+        verdict = stack.authorize(identity, resource, request)
+        if verdict is True or (verdict is None and (resource.public or identity is not None)):
+            if resource.kind is Kind.CALLBACK and resource.callback is None:
+                return json_error(400, "unknown_callback", "no such callback on this server")
+            return None
+        reason = "unauthenticated" if identity is None else "forbidden"
+        log.info("refused %s %s (%s): %s", request.method, request.path, resource.kind.value, reason)
+        if resource.wants_json:
+            if reason == "unauthenticated":
+                extra = {"login_url": stack.login_url} if stack.login_url else {}
+                return json_error(401, "unauthenticated", "sign in to use this", **extra)
+            return json_error(403, "forbidden", "you are not allowed to use this")
+        return stack.challenge(request, resource, reason)
+
+
+def _check_body(body: dict[str, Any], info: CallbackInfo) -> None:
+    """Refuse bodies Dash would choke on (a 500) before any callback runs."""
+    inputs = body.get("inputs")
+    if not isinstance(inputs, list) or len(inputs) != info.n_inputs:
+        raise BadRequest(f"'inputs' must be a list of {info.n_inputs} items")
+    state = body.get("state", [])
+    if not isinstance(state, list) or len(state) != info.n_state:
+        raise BadRequest(f"'state' must be a list of {info.n_state} items")
+    for item in inputs:
+        _check_dependency(item)
+    for item in state:
+        _check_dependency(item)
+    changed = body.get("changedPropIds", [])
+    if not isinstance(changed, list) or not all(isinstance(c, str) for c in changed):
+        raise BadRequest("'changedPropIds' must be a list of strings")
+    if info.no_output:
+        return
+    outputs = body.get("outputs")
+    if info.multi_output:
+        if not isinstance(outputs, list) or len(outputs) != info.n_outputs:
+            raise BadRequest(f"'outputs' must be a list of {info.n_outputs} items")
+        for item in outputs:
+            _check_dependency(item, value=False)
+    elif outputs is not None:
+        _check_dependency(outputs, value=False)
+
+
+def _check_dependency(item: Any, value: bool = True) -> None:
+    if isinstance(item, list):  # pattern-matching ALL / ALLSMALLER
+        for sub in item:
+            _check_single(sub)
+        return
+    _check_single(item)
+
+
+def _check_single(item: Any) -> None:
+    if not isinstance(item, dict):
+        raise BadRequest("callback dependencies must be objects")
+    ident = item.get("id")
+    if not isinstance(ident, (str, dict)) or not isinstance(item.get("property"), str):
+        raise BadRequest("callback dependencies need an 'id' and a 'property'")

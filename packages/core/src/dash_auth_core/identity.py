@@ -1,0 +1,99 @@
+"""The immutable record of who made a request.
+
+An :class:`Identity` is what the ``authenticate`` hook returns and what
+``current_user()`` gives back. It is stored in the session under ``"user"`` in
+the shape the seed libraries used (``email`` and ``groups`` at the top level),
+so code written against ``session["user"]["groups"]`` keeps working.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+SESSION_KEY = "user"
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+def _freeze_claims(claims: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    if not claims:
+        return _EMPTY
+    return MappingProxyType(dict(claims))
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who a request comes from.
+
+    ``id`` is stable for the provider (a username, an OIDC ``sub``);
+    ``provider`` names the plugin that vouched for it; ``auth_time`` is when
+    the user proved who they are (seconds since the epoch).
+    """
+
+    id: str
+    name: str | None = None
+    email: str | None = None
+    groups: tuple[str, ...] = ()
+    provider: str = ""
+    claims: Mapping[str, Any] = field(default_factory=lambda: _EMPTY, hash=False, compare=False)
+    auth_time: float = field(default_factory=time.time, compare=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.id, str) or not self.id:
+            raise ValueError("Identity.id must be a non-empty string")
+        if not isinstance(self.groups, tuple):
+            object.__setattr__(self, "groups", tuple(self.groups or ()))
+        if not isinstance(self.claims, MappingProxyType):
+            object.__setattr__(self, "claims", _freeze_claims(self.claims))
+
+    @property
+    def display_name(self) -> str:
+        """The friendliest label available: name, then email, then id."""
+        return self.name or self.email or self.id
+
+    def to_session(self) -> dict[str, Any]:
+        """The JSON-safe dict stored as ``session["user"]``."""
+        data: dict[str, Any] = {
+            "id": self.id,
+            "name": self.name,
+            "email": self.email,
+            "groups": list(self.groups),
+            "provider": self.provider,
+            "auth_time": self.auth_time,
+        }
+        if self.claims:
+            data["claims"] = dict(self.claims)
+        return data
+
+    @classmethod
+    def from_session(cls, data: Any) -> Identity | None:
+        """Rebuild an identity from ``session["user"]``; ``None`` if unusable.
+
+        Lenient about shape because seed-library code (``login_user_callback``)
+        writes ``session["user"]`` itself, often as a raw user-info dict.
+        """
+        if not isinstance(data, Mapping):
+            return None
+        ident = data.get("id") or data.get("sub") or data.get("email") or data.get("user")
+        if not isinstance(ident, str) or not ident:
+            return None
+        groups = data.get("groups") or ()
+        if isinstance(groups, str) or not isinstance(groups, (list, tuple)):
+            groups = ()
+        claims = data.get("claims")
+        auth_time = data.get("auth_time")
+        name = data.get("name")
+        email = data.get("email")
+        return cls(
+            id=ident,
+            name=name if isinstance(name, str) else None,
+            email=email if isinstance(email, str) else None,
+            groups=tuple(g for g in groups if isinstance(g, str)),
+            provider=str(data.get("provider") or ""),
+            claims=claims if isinstance(claims, Mapping) else _EMPTY,
+            auth_time=float(auth_time) if isinstance(auth_time, (int, float)) else 0.0,
+        )

@@ -1,0 +1,332 @@
+"""The per-app stack: options, the plugin chain, and the facade over its hooks.
+
+``AuthStack.of(app)`` returns the app's one stack, creating and installing it
+on first use. Front doors (``BasicAuth``, ``OIDCAuth``, ...) call it with
+their options and register their plugin, so several of them on one app make
+one chain. Callers use the typed methods here (``authenticate``,
+``authorize``, ``challenge``, ``login``, ``logout``); nothing outside this
+module touches ``pm.hook``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import secrets
+import threading
+import warnings
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from . import context, plugins
+from .backends import BackendAdapter, Request, ViewFunc, adapter_for
+from .errors import ConfigurationError
+from .identity import SESSION_KEY, Identity
+from .resources import Resource
+from .responses import Response
+from .routes import PublicRoutes
+
+if TYPE_CHECKING:
+    import dash
+
+log = logging.getLogger("dash_auth")
+
+MIN_SECRET_LENGTH = 16
+DEFAULT_MAX_BODY = 16 * 1024 * 1024
+DEFAULT_SESSION_LIFETIME = 12 * 3600
+
+_STACK_ATTR = "_dash_auth_stack"
+_create_lock = threading.Lock()
+
+
+def _check_secret(secret: Any) -> str | bytes:
+    if not isinstance(secret, (str, bytes)):
+        raise ConfigurationError("secret_key must be a string or bytes")
+    if len(secret) < MIN_SECRET_LENGTH:
+        raise ConfigurationError(
+            f"secret_key is too short ({len(secret)} characters); use at least "
+            f"{MIN_SECRET_LENGTH} random characters, e.g. secrets.token_urlsafe(32)"
+        )
+    return secret
+
+
+class AuthStack:
+    """One app's authentication and authorization chain.
+
+    Options (all keyword-only, all optional):
+
+    ``public_routes``
+        Paths anyone may open, in Flask route syntax, relative to the app's
+        URL prefix (``["/", "/user/<user_id>/public"]``).
+    ``secret_key``
+        Signs the session cookie. Required when a plugin needs sessions
+        across requests; otherwise a per-process key is generated with a
+        warning (sessions then break across workers and restarts).
+    ``public_assets``
+        Glob patterns of files in the assets folder served without login
+        (default: ``("favicon.ico",)``). Every other asset needs a user.
+    ``logout_route``
+        Where the logout confirmation page and POST live (default ``"/logout"``).
+    ``max_body_size``
+        Largest callback request body in bytes (default 16 MiB); larger ones get 413.
+    ``session_lifetime``
+        Seconds a login stored in the session stays valid (default 12 hours).
+    ``plugins``
+        Extra plugin objects or modules to register.
+    ``load_entrypoints``
+        Load third-party plugins from the ``dash_auth`` entry-point group
+        (default ``True``; see :mod:`dash_auth_core.plugins` for the switches).
+    """
+
+    OPTIONS = (
+        "public_routes",
+        "secret_key",
+        "public_assets",
+        "logout_route",
+        "max_body_size",
+        "session_lifetime",
+        "plugins",
+        "load_entrypoints",
+    )
+
+    def __init__(self, app: dash.Dash, **options: Any) -> None:
+        self._check_options(options)
+        server = getattr(app, "server", None)
+        if server is None or server is False:
+            raise ConfigurationError(
+                "the Dash app has no server yet; create the auth stack after app.init_app(server)"
+            )
+        self.app = app
+        self.adapter: BackendAdapter = adapter_for(app)
+        self.public_routes = PublicRoutes()
+        self.public_assets: tuple[str, ...] = ("favicon.ico",)
+        self.logout_route = "/logout"
+        self.max_body_size: int | None = DEFAULT_MAX_BODY
+        self.session_lifetime: float | None = DEFAULT_SESSION_LIFETIME
+        self._secret: str | bytes | None = None
+        self._secret_generated = False
+        self._plugin_routes: dict[str, bool] = {}
+        self._logout_snippets: list[str] = []
+        self._pm = plugins.make_manager(options.pop("load_entrypoints", True))
+        self._authorize_impls = 0
+        from .guard import Guard
+
+        self.guard = Guard(self)
+        self.configure(**options)
+        self._ensure_secret()
+        context.install_custom_data_hook()
+        self.adapter.install_guard(self.guard, self._teardown)
+        from . import logout
+
+        logout.install(self)
+        self._pm.hook.setup.call_historic(kwargs={"app": app, "auth": self})
+        self._refresh_impl_counts()
+
+    # -- construction -----------------------------------------------------
+
+    @classmethod
+    def of(cls, app: dash.Dash, **options: Any) -> AuthStack:
+        """The app's stack, created on first use; ``options`` are applied either way."""
+        with _create_lock:
+            stack = getattr(app, _STACK_ATTR, None)
+            if stack is None:
+                stack = cls(app, **options)
+                setattr(app, _STACK_ATTR, stack)
+                return stack
+        stack.configure(**options)
+        return stack
+
+    @classmethod
+    def get(cls, app: dash.Dash) -> AuthStack | None:
+        """The app's stack if one was installed, else ``None``."""
+        return getattr(app, _STACK_ATTR, None)
+
+    def _check_options(self, options: dict[str, Any]) -> None:
+        for name in options:
+            if name not in self.OPTIONS:
+                close = difflib.get_close_matches(name, self.OPTIONS, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise ConfigurationError(
+                    f"unknown option {name!r}{hint} (known: {', '.join(self.OPTIONS)})"
+                )
+
+    def configure(self, **options: Any) -> None:
+        """Apply options; later front doors on the same app add to earlier ones."""
+        self._check_options(options)
+        if options.get("public_routes") is not None:
+            routes = options["public_routes"]
+            if isinstance(routes, str):
+                raise ConfigurationError("public_routes must be a list of route strings, not one string")
+            self.public_routes.add(routes)
+        if options.get("public_assets") is not None:
+            assets = options["public_assets"]
+            if isinstance(assets, str) or not all(isinstance(a, str) for a in assets):
+                raise ConfigurationError("public_assets must be a list of glob patterns")
+            self.public_assets = tuple(dict.fromkeys(self.public_assets + tuple(assets)))
+        if "logout_route" in options:
+            route = options["logout_route"]
+            if not isinstance(route, str) or not route.startswith("/") or "<" in route:
+                raise ConfigurationError("logout_route must be a plain path starting with '/'")
+            self.logout_route = route
+        if "max_body_size" in options:
+            size = options["max_body_size"]
+            if size is not None and (not isinstance(size, int) or size <= 0):
+                raise ConfigurationError("max_body_size must be a positive number of bytes or None")
+            self.max_body_size = size
+        if "session_lifetime" in options:
+            life = options["session_lifetime"]
+            if life is not None and (not isinstance(life, (int, float)) or life <= 0):
+                raise ConfigurationError("session_lifetime must be a positive number of seconds or None")
+            self.session_lifetime = life
+        if options.get("secret_key") is not None:
+            self._set_secret(_check_secret(options["secret_key"]))
+        for plugin in options.get("plugins") or ():
+            self.register(plugin)
+
+    def _set_secret(self, secret: str | bytes) -> None:
+        if self._secret is not None and not self._secret_generated and self._secret != secret:
+            raise ConfigurationError("two different secret_key values were given for one app")
+        self._secret = secret
+        self._secret_generated = False
+        self.adapter.ensure_sessions(secret)
+
+    def _ensure_secret(self) -> None:
+        if self._secret is not None:
+            return
+        if self.adapter.has_secret():
+            self._secret = "<server>"
+            self.adapter.ensure_sessions(None)
+            return
+        self._secret_generated = True
+        self._secret = secrets.token_urlsafe(32)
+        self.adapter.ensure_sessions(self._secret)
+        warnings.warn(
+            "dash-auth generated a secret key for this process: sessions will not "
+            "survive a restart or be shared by several workers. Pass secret_key=...",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+
+    # -- plugins ----------------------------------------------------------
+
+    def register(self, plugin: Any, name: str | None = None) -> Any:
+        """Add a plugin (module or object with ``@hookimpl`` methods) to the chain."""
+        if getattr(plugin, "requires_sessions", False) and self._secret_generated:
+            raise ConfigurationError(
+                f"{type(plugin).__name__} keeps logins in the session and needs a fixed "
+                "secret_key (pass secret_key=... or set app.server.secret_key)"
+            )
+        self._pm.register(plugin, name=name)
+        self._pm.check_pending()
+        self._refresh_impl_counts()
+        return plugin
+
+    def unregister(self, plugin: Any = None, name: str | None = None) -> Any:
+        """Remove a plugin from the chain (tests use this to undo a registration)."""
+        removed = self._pm.unregister(plugin, name=name)
+        self._refresh_impl_counts()
+        return removed
+
+    def plugins(self) -> list[Any]:
+        """The registered plugins, in no particular order."""
+        return list(self._pm.get_plugins())
+
+    def _refresh_impl_counts(self) -> None:
+        self._authorize_impls = len(self._pm.hook.authorize.get_hookimpls())
+
+    # -- routes -----------------------------------------------------------
+
+    @property
+    def routes_prefix(self) -> str:
+        return self.app.config.routes_pathname_prefix
+
+    @property
+    def requests_prefix(self) -> str:
+        return self.app.config.requests_pathname_prefix
+
+    def url_for(self, path: str) -> str:
+        """The browser-visible URL of an app path (adds ``requests_pathname_prefix``)."""
+        return self.requests_prefix.rstrip("/") + "/" + path.lstrip("/")
+
+    def add_route(
+        self, path: str, view: ViewFunc, *, methods: Iterable[str] = ("GET",), public: bool = True,
+        endpoint: str | None = None,
+    ) -> str:
+        """Serve a plugin route at ``path`` (relative to the app prefix); returns the server path."""
+        full = self.routes_prefix.rstrip("/") + "/" + path.lstrip("/")
+        self._plugin_routes[full] = public
+        self.adapter.add_route(full, endpoint or f"dash_auth:{full}", view, list(methods))
+        return full
+
+    def has_route(self, path: str) -> bool:
+        """Whether a plugin already serves ``path`` (relative to the app prefix)."""
+        return self.routes_prefix.rstrip("/") + "/" + path.lstrip("/") in self._plugin_routes
+
+    def plugin_route_public(self, server_path: str) -> bool | None:
+        """``True``/``False`` for a plugin route's publicity, ``None`` if not a plugin route."""
+        return self._plugin_routes.get(server_path)
+
+    def add_public_routes(self, routes: Iterable[str]) -> None:
+        self.public_routes.add(routes)
+
+    def add_logout_snippet(self, html: str) -> None:
+        """HTML (e.g. a script) a plugin adds to the signed-out page."""
+        self._logout_snippets.append(html)
+
+    @property
+    def logout_snippets(self) -> tuple[str, ...]:
+        return tuple(self._logout_snippets)
+
+    @property
+    def login_url(self) -> str | None:
+        """Where a provider's login page lives, if it has one (set by plugins)."""
+        return getattr(self, "_login_url", None)
+
+    @login_url.setter
+    def login_url(self, value: str | None) -> None:
+        self._login_url = value
+
+    # -- hook facade ------------------------------------------------------
+
+    def authenticate(self, request: Request) -> Identity | None:
+        """First identity any plugin vouches for, or ``None``."""
+        return self._pm.hook.authenticate(request=request)
+
+    def authorize(self, identity: Identity | None, resource: Resource, request: Request) -> bool | None:
+        """Combined vote: ``False`` if anyone denies, ``True`` if anyone allows, else ``None``."""
+        if not self._authorize_impls:
+            return None
+        votes = self._pm.hook.authorize(identity=identity, resource=resource, request=request)
+        if False in votes:
+            return False
+        return True if True in votes else None
+
+    def challenge(self, request: Request, resource: Resource, reason: str) -> Response:
+        """The response that asks to log in (``"unauthenticated"``) or refuses (``"forbidden"``)."""
+        return self._pm.hook.challenge(request=request, resource=resource, reason=reason)
+
+    def login(self, identity: Identity, request: Request) -> None:
+        """Start a session for ``identity``: fresh session, then ``on_login``."""
+        session = request.session
+        keep = {k: v for k, v in session.items() if k.startswith("_dash_auth_keep")}
+        session.clear()
+        session.update(keep)
+        session[SESSION_KEY] = identity.to_session()
+        context.set_current_user(identity)
+        self._pm.hook.on_login(identity=identity, request=request)
+
+    def logout(self, request: Request) -> Identity | None:
+        """Call ``on_logout`` for the current user, then clear the session."""
+        identity = self.authenticate(request)
+        self._pm.hook.on_logout(identity=identity, request=request)
+        request.clear_session()
+        context.set_current_user(None)
+        return identity
+
+    def _teardown(self) -> None:
+        context.set_current_user(None)
+
+
+def add_public_routes(app: dash.Dash, public_routes: Iterable[str]) -> None:
+    """Make more paths public on ``app`` (Flask route syntax, relative to the app prefix)."""
+    AuthStack.of(app).add_public_routes(public_routes)

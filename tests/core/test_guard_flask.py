@@ -1,0 +1,239 @@
+"""The guard on Flask: what is public, what is protected, and how refusals look."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from dash import Dash, Input, Output, html
+from dash_auth_basic import BasicAuth
+from helpers import SECRET, basic, callback_body
+
+from dash_auth_core import AuthStack, ConfigurationError, public_callback
+
+USERS = {"alice": "wonderland", "bob": "builder"}
+ALICE = basic("alice", "wonderland")
+
+
+def make_app(**kwargs):
+    ran = []
+    app = Dash(__name__, **kwargs)
+    app.layout = html.Div([html.Button(id="btn"), html.Div(id="out"), html.Div(id="pub")])
+
+    @app.callback(Output("out", "children"), Input("btn", "n_clicks"))
+    def private(n):
+        ran.append(("private", n))
+        return f"private {n}"
+
+    @public_callback(Output("pub", "children"), Input("btn", "n_clicks"))
+    def public(n):
+        ran.append(("public", n))
+        return f"public {n}"
+
+    return app, ran
+
+
+def test_index_needs_credentials_and_challenges_with_basic():
+    app, _ = make_app()
+    BasicAuth(app, USERS, secret_key=SECRET)
+    client = app.server.test_client()
+    response = client.get("/")
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith('Basic realm="Dash app"')
+    assert client.get("/", headers=ALICE).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/_dash-layout", "/_dash-dependencies", "/_reload-hash", "/some/page"])
+def test_dash_internals_and_pages_are_protected(path):
+    app, _ = make_app()
+    BasicAuth(app, USERS, secret_key=SECRET)
+    client = app.server.test_client()
+    assert client.get(path).status_code == 401
+    if path != "/_reload-hash":  # only served in debug mode
+        assert client.get(path, headers=ALICE).status_code == 200
+
+
+def test_internal_json_refusals_are_json_not_html():
+    app, _ = make_app()
+    BasicAuth(app, USERS, secret_key=SECRET)
+    response = app.server.test_client().get("/_dash-layout")
+    assert response.status_code == 401
+    assert response.is_json
+    assert response.get_json()["error"] == "unauthenticated"
+    assert "WWW-Authenticate" not in response.headers
+
+
+def test_component_suites_and_favicon_are_public():
+    app, _ = make_app()
+    BasicAuth(app, USERS, secret_key=SECRET)
+    client = app.server.test_client()
+    assert client.get("/_favicon.ico").status_code == 200
+    # An unknown suite file is a 404 from Dash, not a 401 from us.
+    assert client.get("/_dash-component-suites/dash/nope.js").status_code != 401
+
+
+def test_protected_callback_refused_without_running():
+    app, ran = make_app()
+    BasicAuth(app, USERS, secret_key=SECRET)
+    client = app.server.test_client()
+    body = callback_body(app, "out.children", [3])
+    response = client.post("/_dash-update-component", json=body)
+    assert response.status_code == 401
+    assert response.is_json and response.get_json()["error"] == "unauthenticated"
+    assert ran == []
+    response = client.post("/_dash-update-component", json=body, headers=ALICE)
+    assert response.status_code == 200
+    assert ran == [("private", 3)]
+
+
+def test_public_callback_runs_without_credentials():
+    app, ran = make_app()
+    BasicAuth(app, USERS, secret_key=SECRET)
+    client = app.server.test_client()
+    body = callback_body(app, "pub.children", [1])
+    response = client.post("/_dash-update-component", json=body)
+    assert response.status_code == 200, response.data
+    assert json.loads(response.data)["response"]["pub"]["children"] == "public 1"
+    assert ran == [("public", 1)]
+
+
+def test_wrong_password_is_refused():
+    app, ran = make_app()
+    BasicAuth(app, USERS, secret_key=SECRET)
+    client = app.server.test_client()
+    assert client.get("/", headers=basic("alice", "WRONG")).status_code == 401
+    assert client.get("/", headers=basic("mallory", "wonderland")).status_code == 401
+    body = callback_body(app, "out.children", [1])
+    assert client.post("/_dash-update-component", json=body, headers=basic("bob", "x")).status_code == 401
+    assert ran == []
+
+
+def test_unknown_callback_id_is_denied():
+    app, ran = make_app()
+    BasicAuth(app, USERS, secret_key=SECRET)
+    client = app.server.test_client()
+    body = callback_body(app, "out.children", [1])
+    body["output"] = "forged.children"
+    anonymous = client.post("/_dash-update-component", json=body)
+    assert anonymous.status_code == 401
+    signed_in = client.post("/_dash-update-component", json=body, headers=ALICE)
+    assert signed_in.status_code == 400
+    assert signed_in.get_json()["error"] == "unknown_callback"
+    assert ran == []
+
+
+def test_public_routes_and_add_public_routes():
+    from dash_auth_basic import add_public_routes
+
+    app, _ = make_app()
+    BasicAuth(app, USERS, public_routes=["/", "/open"], secret_key=SECRET)
+    add_public_routes(app, public_routes=["/user/<user_id>/public"])
+    client = app.server.test_client()
+    assert client.get("/").status_code == 200
+    assert client.get("/open").status_code == 200
+    assert client.get("/user/42/public").status_code == 200
+    assert client.get("/user/42/private").status_code == 401
+    assert client.get("/user/4/2/public").status_code == 401
+    # public pages make the layout and dependencies public too
+    assert client.get("/_dash-layout").status_code == 200
+    assert client.get("/_dash-dependencies").status_code == 200
+
+
+def test_layout_is_private_when_no_page_is_public():
+    app, _ = make_app()
+    BasicAuth(app, USERS, public_routes=["/healthz"], secret_key=SECRET)
+    client = app.server.test_client()
+    assert client.get("/_dash-layout").status_code == 401
+    assert client.get("/_dash-dependencies").status_code == 401
+
+
+def test_plain_server_routes_are_protected_unless_public():
+    app, _ = make_app()
+
+    @app.server.route("/api/secret")
+    def secret():
+        return "the secret"
+
+    @app.server.route("/api/open")
+    def open_route():
+        return "open"
+
+    BasicAuth(app, USERS, public_routes=["/api/open"], secret_key=SECRET)
+    client = app.server.test_client()
+    assert client.get("/api/secret").status_code == 401
+    assert b"the secret" not in client.get("/api/secret").data
+    assert client.get("/api/secret", headers=ALICE).data == b"the secret"
+    assert client.get("/api/open").data == b"open"
+
+
+def test_assets_need_a_user_except_the_allow_list(tmp_path):
+    assets = tmp_path / "assets"
+    assets.mkdir()
+    (assets / "data.csv").write_text("secret,data")
+    (assets / "style.css").write_text("body{}")
+    (assets / "favicon.ico").write_bytes(b"\x00")
+    app, _ = make_app(assets_folder=str(assets))
+    BasicAuth(app, USERS, secret_key=SECRET, public_assets=["*.css"])
+    client = app.server.test_client()
+    assert client.get("/assets/data.csv").status_code == 401
+    assert client.get("/assets/data.csv", headers=ALICE).data == b"secret,data"
+    assert client.get("/assets/style.css").status_code == 200
+    assert client.get("/assets/favicon.ico").status_code == 200
+
+
+def test_user_and_session_are_seed_compatible():
+    app, _ = make_app()
+    BasicAuth(app, USERS, secret_key=SECRET, user_groups={"alice": ["admins", "staff"]})
+    client = app.server.test_client()
+    client.get("/", headers=ALICE)
+    with client.session_transaction() as session:
+        user = session["user"]
+    assert user["email"] == "alice"
+    assert user["groups"] == ["admins", "staff"]
+    assert user["provider"] == "basic"
+
+
+def test_unknown_option_is_a_clear_error():
+    app, _ = make_app()
+    with pytest.raises(ConfigurationError, match="public_routes"):
+        BasicAuth(app, USERS, secret_key=SECRET, public_route=["/"])
+
+
+@pytest.mark.parametrize("rule", ["no-slash", "/user/<id", "/x/<bogus:id>"])
+def test_malformed_public_route_is_a_clear_error(rule):
+    app, _ = make_app()
+    with pytest.raises(ConfigurationError, match="public route"):
+        BasicAuth(app, USERS, secret_key=SECRET, public_routes=[rule])
+
+
+def test_weak_secret_is_refused():
+    app, _ = make_app()
+    with pytest.raises(ConfigurationError, match="too short"):
+        BasicAuth(app, USERS, secret_key="Test!")
+
+
+def test_generated_secret_warns():
+    app, _ = make_app()
+    with pytest.warns(RuntimeWarning, match="generated a secret key"):
+        BasicAuth(app, USERS)
+
+
+def test_plugin_needing_sessions_without_secret_fails_at_start_up():
+    class NeedsSessions:
+        requires_sessions = True
+
+    app, _ = make_app()
+    BasicAuth(app, USERS)
+    with pytest.raises(ConfigurationError, match="secret_key"):
+        AuthStack.of(app).register(NeedsSessions())
+
+
+def test_two_front_doors_share_one_stack():
+    app, _ = make_app()
+    first = BasicAuth(app, {"alice": "wonderland"}, secret_key=SECRET)
+    second = BasicAuth(app, {"bob": "builder"}, public_routes=["/open"])
+    assert first.stack is second.stack
+    client = app.server.test_client()
+    assert client.get("/", headers=ALICE).status_code == 200
+    assert client.get("/", headers=basic("bob", "builder")).status_code == 200
+    assert client.get("/open").status_code == 200
