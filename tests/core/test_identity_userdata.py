@@ -1,0 +1,124 @@
+"""Identity, the session shape, session lifetime, and the user-data API."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from dash import Dash, Input, Output, html
+from dash_auth_basic import BasicAuth
+from helpers import SECRET, basic, callback_body
+
+from dash_auth_core import DashAuthError, Identity, get_user_data, get_username, set_user_data
+
+ALICE = basic("alice", "wonderland")
+
+
+def test_identity_is_immutable_and_round_trips():
+    ident = Identity(id="u1", name="U", email="u@example.com", groups=["a", "b"], provider="p", claims={"x": 1})
+    with pytest.raises(AttributeError):
+        ident.id = "other"
+    with pytest.raises(TypeError):
+        ident.claims["y"] = 2
+    assert ident.groups == ("a", "b")
+    back = Identity.from_session(ident.to_session())
+    assert back == ident and back.claims["x"] == 1
+
+
+@pytest.mark.parametrize("data", [None, "alice", 3, [], {}, {"groups": ["a"]}, {"id": ""}, {"id": 5}])
+def test_unusable_session_data_is_no_identity(data):
+    assert Identity.from_session(data) is None
+
+
+def test_seed_style_session_user_is_read():
+    ident = Identity.from_session({"email": "me@example.com", "groups": ["g", 3, None]})
+    assert ident.id == "me@example.com" and ident.groups == ("g",)
+
+
+def make_app():
+    app = Dash(__name__)
+    app.layout = html.Div([html.Button(id="b"), html.Div(id="o"), html.Div(id="r")])
+
+    @app.callback(Output("o", "children"), Input("b", "n_clicks"))
+    def store(n):
+        set_user_data({"theme": "dark", "n": n})
+        return get_username()
+
+    @app.callback(Output("r", "children"), Input("b", "n_clicks"))
+    def read(n):
+        return json.dumps(get_user_data())
+
+    BasicAuth(app, {"alice": "wonderland", "bob": "builder"}, secret_key=SECRET)
+    return app
+
+
+def test_user_data_round_trip_and_is_per_user():
+    app = make_app()
+    client = app.server.test_client()
+    stored = client.post("/_dash-update-component", json=callback_body(app, "o.children", [2]), headers=ALICE)
+    assert json.loads(stored.data)["response"]["o"]["children"] == "alice"
+    read = client.post("/_dash-update-component", json=callback_body(app, "r.children"), headers=ALICE)
+    assert json.loads(json.loads(read.data)["response"]["r"]["children"]) == {"theme": "dark", "n": 2}
+    # Same browser, another user: the old user's data is not shown.
+    other = client.post("/_dash-update-component", json=callback_body(app, "r.children"), headers=basic("bob", "builder"))
+    assert json.loads(json.loads(other.data)["response"]["r"]["children"]) == {}
+
+
+def test_user_data_is_size_limited_and_needs_a_request():
+    app = make_app()
+    with app.server.test_request_context("/"), pytest.raises(DashAuthError):
+        set_user_data({"x": 1})
+    with pytest.raises(DashAuthError):
+        get_user_data()
+
+
+def test_user_data_over_the_limit_is_refused():
+    app = Dash(__name__)
+    app.layout = html.Div([html.Button(id="b"), html.Div(id="o")])
+
+    @app.callback(Output("o", "children"), Input("b", "n_clicks"))
+    def store(n):
+        try:
+            set_user_data({"blob": "x" * 5000})
+        except ValueError as exc:
+            return str(exc)
+        return "stored"
+
+    BasicAuth(app, {"alice": "wonderland"}, secret_key=SECRET)
+    response = app.server.test_client().post(
+        "/_dash-update-component", json=callback_body(app, "o.children"), headers=ALICE
+    )
+    assert "limited" in json.loads(response.data)["response"]["o"]["children"]
+
+
+def test_tampered_session_cookie_is_ignored():
+    app = make_app()
+    client = app.server.test_client()
+    client.get("/", headers=ALICE)
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    client.set_cookie("session", cookie.value[:-3] + "AAA")
+    assert client.get("/").status_code == 401
+
+
+def test_session_login_expires_after_its_lifetime():
+    app = Dash(__name__)
+    app.layout = html.Div("x")
+    BasicAuth(app, {"alice": "wonderland"}, secret_key=SECRET, session_lifetime=60)
+    client = app.server.test_client()
+    client.get("/", headers=ALICE)
+    assert client.get("/").status_code == 200  # the session alone is enough
+    with client.session_transaction() as session:
+        user = dict(session["user"], auth_time=time.time() - 120)
+        session["user"] = user
+    assert client.get("/").status_code == 401
+
+
+def test_session_cookie_flags():
+    app = make_app()
+    response = app.server.test_client().get("/", headers=ALICE)
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+    secure = app.server.test_client().get("/", headers=ALICE, base_url="https://localhost")
+    assert "Secure" in secure.headers["Set-Cookie"]

@@ -1,0 +1,143 @@
+"""Dash Pages: the routing callback, path templates, and the index leak."""
+
+from __future__ import annotations
+
+import json
+
+import dash
+import pytest
+from dash import Dash, dcc, html
+from dash_auth_basic import BasicAuth
+from helpers import SECRET, basic, router_body
+
+ALICE = basic("alice", "wonderland")
+
+
+def pages_app(suppress=False, **kwargs):
+    app = Dash(__name__, use_pages=True, pages_folder="", suppress_callback_exceptions=suppress, **kwargs)
+    dash.register_page("home", path="/", layout=html.Div([html.H1("Home"), dcc.Link("secret", href="/secret")]))
+    dash.register_page("secret", path="/secret", layout=html.Div([html.P("TOP SECRET"), html.Div(id="secret-box")]))
+
+    def public_user(user_id=None, **_):
+        return html.H1(f"User {user_id} (public)")
+
+    def private_user(user_id=None, **_):
+        return html.H1(f"User {user_id} PRIVATE DETAILS")
+
+    dash.register_page("pub_user", path_template="/user/<user_id>/public", layout=public_user)
+    dash.register_page("priv_user", path_template="/user/<user_id>/private", layout=private_user)
+    app.layout = html.Div([dash.page_container])
+    BasicAuth(app, {"alice": "wonderland"}, public_routes=["/", "/user/<user_id>/public"], secret_key=SECRET)
+    return app
+
+
+def route(client, pathname, headers=None):
+    return client.post("/_dash-update-component", json=router_body(pathname), headers=headers or {})
+
+
+def test_router_serves_public_pages_anonymously():
+    app = pages_app(suppress=True)
+    client = app.server.test_client()
+    client.get("/")  # first request lets Dash register the router
+    response = route(client, "/")
+    assert response.status_code == 200
+    assert b"Home" in response.data
+    response = route(client, "/user/john/public")
+    assert response.status_code == 200
+    assert b"User john (public)" in response.data
+
+
+@pytest.mark.parametrize("pathname", ["/secret", "/secret/", "//secret", "/user/john/private", "/user/a/b/public"])
+def test_router_refuses_private_pages_anonymously(pathname):
+    app = pages_app(suppress=True)
+    client = app.server.test_client()
+    client.get("/")
+    response = route(client, pathname)
+    assert response.status_code == 401
+    assert response.is_json
+    assert b"SECRET" not in response.data and b"PRIVATE" not in response.data
+
+
+def test_router_serves_private_pages_to_users():
+    app = pages_app(suppress=True)
+    client = app.server.test_client()
+    client.get("/", headers=ALICE)
+    response = route(client, "/secret", ALICE)
+    assert response.status_code == 200
+    assert b"TOP SECRET" in response.data
+
+
+def test_router_pathname_comes_from_the_declared_position():
+    """A forged body that swaps the inputs cannot smuggle a private pathname."""
+    app = pages_app(suppress=True)
+    client = app.server.test_client()
+    client.get("/")
+    body = router_body("/secret", search="/")
+    body["inputs"][0], body["inputs"][1] = body["inputs"][1], body["inputs"][0]
+    response = client.post("/_dash-update-component", json=body)
+    assert response.status_code == 400
+    assert b"SECRET" not in response.data
+
+
+def test_private_page_url_is_refused_and_public_one_served():
+    app = pages_app(suppress=True)
+    client = app.server.test_client()
+    assert client.get("/secret").status_code == 401
+    assert client.get("/user/x/private").status_code == 401
+    assert client.get("/user/x/public").status_code == 200
+    assert client.get("/").status_code == 200
+
+
+def test_index_does_not_leak_private_page_content():
+    app = pages_app(suppress=False)
+    client = app.server.test_client()
+    for headers in ({}, ALICE):
+        page = client.get("/", headers=headers)
+        assert page.status_code == 200
+        assert b"TOP SECRET" not in page.data
+        assert b"PRIVATE DETAILS" not in page.data
+    # The validation layout keeps the ids the renderer validates callbacks against.
+    config = page.data.split(b'id="_dash-config" type="application/json">')[1].split(b"</script>")[0]
+    validation = json.loads(config)["validation_layout"]
+    assert "secret-box" in json.dumps(validation)
+    assert "_pages_content" in json.dumps(validation)
+
+
+def test_layout_is_public_when_a_page_is_public():
+    app = pages_app(suppress=True)
+    client = app.server.test_client()
+    assert client.get("/_dash-layout").status_code == 200
+    assert client.get("/_dash-dependencies").status_code == 200
+
+
+def test_url_prefix_applies_to_public_routes_and_router():
+    app = Dash(__name__, use_pages=True, pages_folder="", suppress_callback_exceptions=True,
+               url_base_pathname="/app/")
+    dash.register_page("home", path="/", layout=html.Div("Home"))
+    dash.register_page("secret", path="/secret", layout=html.Div("TOP SECRET"))
+    app.layout = html.Div([dash.page_container])
+    BasicAuth(app, {"alice": "wonderland"}, public_routes=["/"], secret_key=SECRET)
+    client = app.server.test_client()
+    assert client.get("/app/").status_code == 200
+    assert client.get("/app/secret").status_code == 401
+    ok = client.post("/app/_dash-update-component", json=router_body("/app/"))
+    assert ok.status_code == 200 and b"Home" in ok.data
+    refused = client.post("/app/_dash-update-component", json=router_body("/app/secret"))
+    assert refused.status_code == 401
+    outside = client.post("/app/_dash-update-component", json=router_body("/elsewhere"))
+    assert outside.status_code == 400
+
+
+def test_requests_prefix_differs_from_routes_prefix():
+    """Behind a proxy that strips /proxied/, the server sees / but browsers send /proxied/."""
+    app = Dash(__name__, use_pages=True, pages_folder="", suppress_callback_exceptions=True,
+               routes_pathname_prefix="/", requests_pathname_prefix="/proxied/")
+    dash.register_page("home", path="/", layout=html.Div("Home"))
+    dash.register_page("secret", path="/secret", layout=html.Div("TOP SECRET"))
+    app.layout = html.Div([dash.page_container])
+    BasicAuth(app, {"alice": "wonderland"}, public_routes=["/"], secret_key=SECRET)
+    client = app.server.test_client()
+    client.get("/")
+    assert client.post("/_dash-update-component", json=router_body("/proxied/")).status_code == 200
+    refused = client.post("/_dash-update-component", json=router_body("/proxied/secret"))
+    assert refused.status_code == 401

@@ -1,0 +1,143 @@
+"""Writing plugins: the example provider, entry points, ordering and safety switches."""
+
+from __future__ import annotations
+
+import importlib.util
+import pathlib
+from importlib import metadata
+
+import pluggy
+import pytest
+from dash import Dash, Input, Output, html
+from dash_auth_basic import BasicAuth
+from helpers import SECRET, basic, callback_body
+
+from dash_auth_core import AuthStack, Identity, hookimpl, plugins
+
+EXAMPLE = pathlib.Path(__file__).parents[2] / "examples" / "api_key_plugin.py"
+
+
+def load_example():
+    spec = importlib.util.spec_from_file_location("api_key_plugin_example", EXAMPLE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def make_app():
+    app = Dash(__name__)
+    app.layout = html.Div([html.Button(id="b"), html.Div(id="o")])
+
+    @app.callback(Output("o", "children"), Input("b", "n_clicks"))
+    def show(n):
+        return "ok"
+
+    BasicAuth(app, {"alice": "wonderland"}, secret_key=SECRET)
+    return app
+
+
+@pytest.fixture
+def example_plugin():
+    module = load_example()
+    return module.ApiKeyProvider({"k-123": "build-bot"})
+
+
+def test_example_plugin_registered_through_public_api(example_plugin):
+    app = make_app()
+    stack = AuthStack.of(app)
+    stack.register(example_plugin)
+    try:
+        client = app.server.test_client()
+        key = {"X-API-Key": "k-123"}
+        assert client.post("/_dash-update-component", json=callback_body(app, "o.children"), headers=key).status_code == 200
+        assert client.get("/api/whoami", headers=key).data == b"build-bot"
+        # keys are refused for pages by the plugin's authorize vote
+        assert client.get("/", headers=key).status_code == 403
+        # a wrong key is "not mine": the chain falls through to Basic's challenge
+        assert client.get("/", headers={"X-API-Key": "nope"}).status_code == 401
+        # the Basic provider still works beside it
+        assert client.get("/", headers=basic("alice", "wonderland")).status_code == 200
+    finally:
+        stack.unregister(example_plugin)
+    fresh = app.server.test_client()
+    assert fresh.post("/_dash-update-component", json=callback_body(app, "o.children"),
+                      headers={"X-API-Key": "k-123"}).status_code == 401
+
+
+def _fake_entry_points(monkeypatch, module):
+    import sys
+
+    sys.modules["api_key_plugin_example"] = module
+    ep = metadata.EntryPoint(name="api_key", value="api_key_plugin_example:plugin", group="dash_auth")
+
+    def entry_points(group=None, **_):
+        return [ep] if group == "dash_auth" else []
+
+    monkeypatch.setattr(plugins.metadata, "entry_points", entry_points)
+
+
+def test_entry_point_plugin_joins_the_chain(monkeypatch):
+    module = load_example()
+    module.plugin = module.ApiKeyProvider({"ep-key": "from-entry-point"})
+    _fake_entry_points(monkeypatch, module)
+    monkeypatch.delenv(plugins.DISABLE_ENV, raising=False)
+    monkeypatch.delenv(plugins.ALLOW_ENV, raising=False)
+    app = make_app()
+    assert AuthStack.of(app)._pm.get_plugin("api_key") is module.plugin
+    client = app.server.test_client()
+    assert client.get("/api/whoami", headers={"X-API-Key": "ep-key"}).data == b"from-entry-point"
+
+
+@pytest.mark.parametrize(("disable", "allow", "loaded"), [("1", None, False), (None, "other", False), (None, "api_key", True)])
+def test_entry_point_switches(monkeypatch, disable, allow, loaded):
+    module = load_example()
+    _fake_entry_points(monkeypatch, module)
+    for name, value in ((plugins.DISABLE_ENV, disable), (plugins.ALLOW_ENV, allow)):
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    pm = plugins.make_manager()
+    assert (pm.get_plugin("api_key") is not None) is loaded
+
+
+def test_misspelt_hook_fails_loudly():
+    class Typo:
+        @hookimpl
+        def authenticat(self, request):  # missing "e"
+            return None
+
+    app = make_app()
+    with pytest.raises(pluggy.PluginValidationError):
+        AuthStack.of(app).register(Typo())
+
+
+def test_any_deny_wins_and_first_identity_wins():
+    class Allow:
+        @hookimpl
+        def authorize(self):
+            return True
+
+    class Deny:
+        @hookimpl
+        def authorize(self):
+            return False
+
+    class Carol:
+        @hookimpl(tryfirst=True)
+        def authenticate(self, request):
+            return Identity(id="carol") if request.headers.get("X-Carol") else None
+
+    app = make_app()
+    stack = AuthStack.of(app)
+    allow, deny, carol = Allow(), Deny(), Carol()
+    stack.register(carol)
+    client = app.server.test_client()
+    assert client.get("/", headers={"X-Carol": "1"}).status_code == 200
+    stack.register(allow)
+    assert app.server.test_client().get("/").status_code == 200  # an explicit allow needs no identity
+    stack.register(deny)
+    assert app.server.test_client().get("/", headers=basic("alice", "wonderland")).status_code == 403
+    for plugin in (allow, deny, carol):
+        stack.unregister(plugin)
+    assert app.server.test_client().get("/").status_code == 401

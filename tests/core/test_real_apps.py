@@ -1,0 +1,267 @@
+"""Real Dash apps: prefixes, pattern-matching, multi-output, clientside ordering,
+``dash.callback`` before the app, DashProxy, background callbacks, MCP,
+``api_endpoint`` and ``dash.hooks.route`` routes, and ``current_user()``."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import dash
+import pytest
+from dash import ALL, MATCH, Dash, Input, Output, State, clientside_callback, html
+from dash_auth_basic import BasicAuth
+from helpers import SECRET, basic, callback_body
+
+from dash_auth_core import current_user, public_callback
+
+USERS = {"alice": "wonderland"}
+ALICE = basic("alice", "wonderland")
+
+
+def post(client, body, headers=None, prefix="/"):
+    return client.post(f"{prefix}_dash-update-component", json=body, headers=headers or {})
+
+
+def test_url_base_pathname_prefixes_public_routes_and_callbacks():
+    app = Dash(__name__, url_base_pathname="/app/")
+    app.layout = html.Div([html.Button(id="b"), html.Div(id="pub"), html.Div(id="priv")])
+
+    @public_callback(Output("pub", "children"), Input("b", "n_clicks"))
+    def pub(n):
+        return "pub"
+
+    @app.callback(Output("priv", "children"), Input("b", "n_clicks"))
+    def priv(n):
+        return "priv"
+
+    BasicAuth(app, USERS, public_routes=["/"], secret_key=SECRET)
+    client = app.server.test_client()
+    assert client.get("/app/").status_code == 200
+    assert client.get("/app/other").status_code == 401
+    assert post(client, callback_body(app, "pub.children"), prefix="/app/").status_code == 200
+    assert post(client, callback_body(app, "priv.children"), prefix="/app/").status_code == 401
+    assert post(client, callback_body(app, "priv.children"), ALICE, prefix="/app/").status_code == 200
+
+
+def test_pattern_matching_and_multi_output_callbacks():
+    ran = []
+    app = Dash(__name__)
+    app.layout = html.Div([html.Button(id={"type": "b", "index": 1}), html.Div(id={"type": "o", "index": 1}),
+                           html.Div(id="a"), html.Div(id="c")])
+
+    @public_callback(Output({"type": "o", "index": MATCH}, "children"), Input({"type": "b", "index": MATCH}, "n_clicks"))
+    def matched(n):
+        ran.append("match")
+        return "m"
+
+    @app.callback(Output("a", "children"), Output("c", "children"), Input({"type": "b", "index": ALL}, "n_clicks"))
+    def multi(clicks):
+        ran.append("multi")
+        return "x", "y"
+
+    BasicAuth(app, USERS, secret_key=SECRET)
+    app._setup_server()
+    match_id = next(k for k in app.callback_map if "MATCH" in k)
+    multi_id = next(k for k in app.callback_map if k.startswith(".."))
+    client = app.server.test_client()
+    body = {
+        "output": match_id,
+        "outputs": {"id": {"type": "o", "index": 1}, "property": "children"},
+        "inputs": [{"id": {"type": "b", "index": 1}, "property": "n_clicks", "value": 1}],
+        "changedPropIds": ['{"index":1,"type":"b"}.n_clicks'],
+    }
+    response = post(client, body)
+    assert response.status_code == 200, response.data
+    multi_body = {
+        "output": multi_id,
+        "outputs": [{"id": "a", "property": "children"}, {"id": "c", "property": "children"}],
+        "inputs": [[{"id": {"type": "b", "index": 1}, "property": "n_clicks", "value": 1}]],
+        "changedPropIds": [],
+    }
+    assert post(client, multi_body).status_code == 401
+    assert ran == ["match"]
+    response = post(client, multi_body, ALICE)
+    assert response.status_code == 200, response.data
+    assert json.loads(response.data)["response"]["a"]["children"] == "x"
+
+
+@pytest.mark.parametrize("clientside_first", [True, False])
+def test_clientside_callbacks_do_not_shift_public_callbacks(clientside_first):
+    ran = []
+
+    def add_clientside():
+        clientside_callback("function(n){return n}", Output("cs", "children"), Input("b", "n_clicks"))
+
+    if clientside_first:
+        add_clientside()
+
+    @public_callback(Output("pub", "children"), Input("b", "n_clicks"))
+    def pub(n):
+        ran.append("pub")
+        return "pub"
+
+    @dash.callback(Output("priv", "children"), Input("b", "n_clicks"))
+    def priv(n):
+        ran.append("priv")
+        return "priv"
+
+    if not clientside_first:
+        add_clientside()
+
+    # The app is created after the callbacks were declared with dash.callback.
+    app = Dash(__name__)
+    app.layout = html.Div([html.Button(id="b"), html.Div(id="pub"), html.Div(id="priv"), html.Div(id="cs")])
+    BasicAuth(app, USERS, secret_key=SECRET)
+    client = app.server.test_client()
+    assert post(client, callback_body(app, "pub.children")).status_code == 200
+    assert post(client, callback_body(app, "priv.children")).status_code == 401
+    assert ran == ["pub"]
+
+
+def test_dash_extensions_dashproxy():
+    from dash_extensions.enrich import DashProxy
+
+    ran = []
+    app = DashProxy(__name__)
+    app.layout = html.Div([html.Button(id="b"), html.Div(id="pub"), html.Div(id="priv")])
+
+    @public_callback(Output("pub", "children"), Input("b", "n_clicks"))
+    def pub(n):
+        ran.append("pub")
+        return "pub"
+
+    @app.callback(Output("priv", "children"), Input("b", "n_clicks"))
+    def priv(n):
+        ran.append("priv")
+        return "priv"
+
+    BasicAuth(app, USERS, secret_key=SECRET)
+    client = app.server.test_client()
+    assert client.get("/").status_code == 401
+    assert app.server.test_client().get("/", headers=ALICE).status_code == 200
+    assert post(client, callback_body(app, "pub.children")).status_code == 200
+    assert post(client, callback_body(app, "priv.children")).status_code == 401
+    assert post(client, callback_body(app, "priv.children"), ALICE).status_code == 200
+    assert ran == ["pub", "priv"]
+
+
+def test_current_user_in_callbacks_layouts_and_routes():
+    seen = {}
+    app = Dash(__name__)
+
+    def layout():
+        user = current_user()
+        seen["layout"] = user.id if user else None
+        return html.Div([html.Button(id="b"), html.Div(id="o")])
+
+    app.layout = layout
+
+    @app.callback(Output("o", "children"), Input("b", "n_clicks"), State("b", "id"))
+    def show(n, _):
+        seen["callback"] = current_user().id
+        return current_user().id
+
+    @app.server.route("/whoami")
+    def whoami():
+        user = current_user()
+        return user.id if user else "nobody"
+
+    BasicAuth(app, USERS, secret_key=SECRET, public_routes=["/whoami"])
+    client = app.server.test_client()
+    client.get("/_dash-layout", headers=ALICE)
+    response = post(client, callback_body(app, "o.children"), ALICE)
+    assert json.loads(response.data)["response"]["o"]["children"] == "alice"
+    assert seen["callback"] == "alice" and seen["layout"] == "alice"
+    assert client.get("/whoami", headers=ALICE).data == b"alice"
+    assert app.server.test_client().get("/whoami").data == b"nobody"
+    assert current_user() is None  # outside any request
+
+
+def test_current_user_reaches_custom_data():
+    app = Dash(__name__)
+    app.layout = html.Div([html.Button(id="b"), html.Div(id="o")])
+
+    @app.callback(Output("o", "children"), Input("b", "n_clicks"))
+    def show(n):
+        return dash.callback_context.custom_data["dash_auth"]["id"]
+
+    BasicAuth(app, USERS, secret_key=SECRET)
+    response = post(app.server.test_client(), callback_body(app, "o.children"), ALICE)
+    assert json.loads(response.data)["response"]["o"]["children"] == "alice"
+
+
+def test_background_callback_sees_the_user(tmp_path):
+    import diskcache
+    from dash import DiskcacheManager
+
+    manager = DiskcacheManager(diskcache.Cache(str(tmp_path / "cache")))
+    app = Dash(__name__, background_callback_manager=manager)
+    app.layout = html.Div([html.Button(id="b"), html.Div(id="o")])
+
+    @app.callback(Output("o", "children"), Input("b", "n_clicks"), background=True, prevent_initial_call=True)
+    def slow(n):
+        user = current_user()
+        return f"bg:{user.id if user else None}"
+
+    BasicAuth(app, USERS, secret_key=SECRET)
+    client = app.server.test_client()
+    body = callback_body(app, "o.children", [1])
+    assert post(client, body).status_code == 401
+    first = post(client, body, ALICE)
+    assert first.status_code == 202 or first.status_code == 200, first.data
+    handle = json.loads(first.data)
+    deadline = time.monotonic() + 30
+    result = None
+    while time.monotonic() < deadline:
+        response = client.post(
+            f"/_dash-update-component?cacheKey={handle['cacheKey']}&job={handle['job']}",
+            json=body, headers=ALICE,
+        )
+        data = json.loads(response.data) if response.data else {}
+        if "response" in data:
+            result = data["response"]["o"]["children"]
+            break
+        time.sleep(0.2)
+    assert result == "bg:alice"
+
+
+def test_hooks_routes_and_api_endpoints_are_protected():
+    ran = []
+
+    @dash.hooks.route("dash-auth-test-hook-route")
+    def hook_route():
+        ran.append("hook")
+        return "hook-data"
+
+    app = Dash(__name__)
+    app.layout = html.Div([html.Button(id="b"), html.Div(id="o")])
+
+    @app.callback(Output("o", "children"), Input("b", "n_clicks"), api_endpoint="/api/echo")
+    def echo(n_clicks=None):
+        ran.append("api")
+        return "echo"
+
+    app.setup_apis()
+    BasicAuth(app, USERS, secret_key=SECRET)
+    client = app.server.test_client()
+    assert client.get("/dash-auth-test-hook-route").status_code == 401
+    assert client.post("/api/echo", json={"n_clicks": 1}).status_code == 401
+    assert ran == []
+    assert client.get("/dash-auth-test-hook-route", headers=ALICE).data == b"hook-data"
+    assert client.post("/api/echo", json={"n_clicks": 1}, headers=ALICE).status_code == 200
+    assert ran == ["hook", "api"]
+
+
+def test_mcp_endpoint_needs_a_user():
+    app = Dash(__name__, enable_mcp=True)
+    app.layout = html.Div([html.Div("private layout text", id="x")])
+    BasicAuth(app, USERS, secret_key=SECRET)
+    if not app._enable_mcp:
+        pytest.skip("Dash could not start its MCP server here (missing optional dependency)")
+    client = app.server.test_client()
+    request = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+    response = client.post("/_mcp", json=request)
+    assert response.status_code == 401
+    assert b"private layout text" not in response.data
+    assert client.post("/_mcp", json=request, headers=ALICE).status_code != 401
