@@ -68,6 +68,7 @@ plugin = ApiKeyProvider({os.environ.get("DEMO_API_KEY", "demo-key-for-scripts"):
 
 if __name__ == "__main__":
     from dash import Dash, html
+
     from dash_auth_basic import BasicAuth
 
     app = Dash(__name__)

@@ -6,9 +6,9 @@ import json
 
 import pytest
 from dash import Dash, Input, Output, html
-from dash_auth_basic import BasicAuth
 from helpers import SECRET, basic, callback_body
 
+from dash_auth_basic import BasicAuth
 from dash_auth_core import AuthStack, ConfigurationError, public_callback
 
 USERS = {"alice": "wonderland", "bob": "builder"}

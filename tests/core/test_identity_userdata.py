@@ -7,9 +7,9 @@ import time
 
 import pytest
 from dash import Dash, Input, Output, html
-from dash_auth_basic import BasicAuth
 from helpers import SECRET, basic, callback_body
 
+from dash_auth_basic import BasicAuth
 from dash_auth_core import DashAuthError, Identity, get_user_data, get_username, set_user_data
 
 ALICE = basic("alice", "wonderland")

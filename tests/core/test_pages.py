@@ -7,8 +7,9 @@ import json
 import dash
 import pytest
 from dash import Dash, dcc, html
-from dash_auth_basic import BasicAuth
 from helpers import SECRET, basic, router_body
+
+from dash_auth_basic import BasicAuth
 
 ALICE = basic("alice", "wonderland")
 

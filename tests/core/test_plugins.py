@@ -9,9 +9,9 @@ from importlib import metadata
 import pluggy
 import pytest
 from dash import Dash, Input, Output, html
-from dash_auth_basic import BasicAuth
 from helpers import SECRET, basic, callback_body
 
+from dash_auth_basic import BasicAuth
 from dash_auth_core import AuthStack, Identity, hookimpl, plugins
 
 EXAMPLE = pathlib.Path(__file__).parents[2] / "examples" / "api_key_plugin.py"

@@ -10,9 +10,9 @@ import time
 import dash
 import pytest
 from dash import ALL, MATCH, Dash, Input, Output, State, clientside_callback, html
-from dash_auth_basic import BasicAuth
 from helpers import SECRET, basic, callback_body
 
+from dash_auth_basic import BasicAuth
 from dash_auth_core import current_user, public_callback
 
 USERS = {"alice": "wonderland"}
