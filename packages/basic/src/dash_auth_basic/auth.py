@@ -12,6 +12,8 @@ from dash_auth_core import AuthStack
 from .credentials import AuthFunc, UserTable
 from .plugin import BasicAuthPlugin, UserGroups
 
+PLUGIN_NAME = "dash_auth_basic"
+
 
 class BasicAuth:
     """Protect a Dash app with HTTP Basic authentication.
@@ -38,9 +40,15 @@ class BasicAuth:
             raise ValueError("give either username_password_list or auth_func, not both")
         users = UserTable(username_password_list) if username_password_list is not None else None
         self.app = app
-        self.plugin = BasicAuthPlugin(users, auth_func, user_groups, realm)
         self.stack = AuthStack.of(app, public_routes=public_routes, secret_key=secret_key, **options)
-        self.stack.register(self.plugin, name=f"dash_auth_basic:{id(self.plugin)}")
+        existing = self.stack.get_plugin(PLUGIN_NAME)
+        if isinstance(existing, BasicAuthPlugin):
+            # One Basic provider per app: a second BasicAuth adds its users to it.
+            existing.add_source(users, auth_func, user_groups)
+            self.plugin = existing
+        else:
+            self.plugin = BasicAuthPlugin(users, auth_func, user_groups, realm)
+            self.stack.register(self.plugin, name=PLUGIN_NAME)
 
     def add_public_routes(self, routes: list[str]) -> None:
         self.stack.add_public_routes(routes)

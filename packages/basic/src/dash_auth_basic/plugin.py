@@ -8,7 +8,7 @@ import secrets
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from dash_auth_core import AuthStack, Identity, Request, Resource, Response, hookimpl, html_page
+from dash_auth_core import REJECT, AuthStack, Identity, Request, Resource, Response, hookimpl, html_page
 
 from .credentials import AuthFunc, MalformedCredentials, UserTable, decode_header, verify_with_function
 
@@ -32,12 +32,9 @@ class BasicAuthPlugin:
         user_groups: UserGroups | None = None,
         realm: str = "Dash app",
     ) -> None:
-        if users is None and auth_func is None:
-            raise ValueError("BasicAuth needs username_password_list or auth_func")
-        self.users = users
-        self.auth_func = auth_func
-        self.user_groups = user_groups
         self.realm = realm.replace('"', "'")
+        self._sources: list[tuple[UserTable | None, AuthFunc | None, UserGroups | None]] = []
+        self.add_source(users, auth_func, user_groups)
         # Credentials the signed-out page makes the browser cache instead of the real ones.
         self._forget_user = "signed-out"
         self._forget_password = secrets.token_urlsafe(12)
@@ -48,24 +45,24 @@ class BasicAuthPlugin:
     @hookimpl
     def setup(self, app: Any, auth: AuthStack) -> None:
         self.stack = auth
-        if auth.has_route(FORGET_ROUTE):  # another BasicAuth on this app already serves it
-            return
         auth.add_route(FORGET_ROUTE, self._forget_view, methods=("GET",), public=True,
                        endpoint="dash_auth_basic_forget")
         auth.add_logout_snippet(self._forget_script(auth.url_for(FORGET_ROUTE)))
 
     @hookimpl
-    def authenticate(self, request: Request) -> Identity | None:
+    def authenticate(self, request: Request) -> Identity | object | None:
         header = request.headers.get("Authorization")
         if not header or header[:6].lower() != "basic ":
             return None
         try:
-            username = self._verify(header)
+            verified = self._verify(header)
         except MalformedCredentials:
-            return None
-        if username is None:
+            log.info("malformed Basic credentials on a request to %s", request.path)
+            return REJECT
+        if verified is None:
             log.info("Basic authentication failed for a request to %s", request.path)
-            return None
+            return REJECT
+        username, user_groups = verified
         session = request.session
         stored = session.get("user")
         if isinstance(stored, dict) and stored.get("id") == username and stored.get("provider") == PROVIDER:
@@ -76,7 +73,7 @@ class BasicAuthPlugin:
             id=username,
             name=username,
             email=username,
-            groups=tuple(self._groups_for(username)),
+            groups=tuple(self._groups_for(username, user_groups)),
             provider=PROVIDER,
         )
         assert self.stack is not None
@@ -94,16 +91,29 @@ class BasicAuthPlugin:
             headers={"WWW-Authenticate": f'Basic realm="{self.realm}", charset="UTF-8"'},
         )
 
+    def add_source(
+        self, users: UserTable | None, auth_func: AuthFunc | None, user_groups: UserGroups | None
+    ) -> None:
+        """Accept another user table or ``auth_func`` (a second ``BasicAuth`` on the same app)."""
+        if users is None and auth_func is None:
+            raise ValueError("BasicAuth needs username_password_list or auth_func")
+        self._sources.append((users, auth_func, user_groups))
+
     # -- helpers ----------------------------------------------------------
 
-    def _verify(self, header: str) -> str | None:
-        if self.users is not None:
-            return self.users.verify(header)
-        assert self.auth_func is not None
-        return verify_with_function(self.auth_func, header)
+    def _verify(self, header: str) -> tuple[str, UserGroups | None] | None:
+        for users, auth_func, user_groups in self._sources:
+            if users is not None:
+                username = users.verify(header)
+            else:
+                assert auth_func is not None
+                username = verify_with_function(auth_func, header)
+            if username is not None:
+                return username, user_groups
+        return None
 
-    def _groups_for(self, username: str) -> list[str]:
-        source = self.user_groups
+    @staticmethod
+    def _groups_for(username: str, source: UserGroups | None) -> list[str]:
         if source is None:
             return []
         groups = source(username) if callable(source) else source.get(username)

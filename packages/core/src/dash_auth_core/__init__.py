@@ -12,13 +12,14 @@ from .callbacks import mark_public, public_callback
 from .context import current_user
 from .errors import BadRequest, ConfigurationError, DashAuthError
 from .hookspecs import hookimpl
-from .identity import Identity
+from .identity import REJECT, Identity
 from .resources import Kind, Resource
 from .responses import Response, html_page, json_error, redirect, safe_next
 from .stack import AuthStack, add_public_routes
 from .userdata import get_user_data, get_username, set_user_data
 
 __all__ = [
+    "REJECT",
     "AuthStack",
     "BackendAdapter",
     "BadRequest",

@@ -35,8 +35,11 @@ def authenticate(request: Request) -> Identity | None:
     """Turn the request into an :class:`Identity`, or ``None`` if not yours.
 
     First result wins: return ``None`` to let the next plugin try. Return an
-    identity only for credentials you verified. Called for every request that
-    is not a static Dash file, public or not, so keep it cheap.
+    identity only for credentials you verified. Return
+    :data:`dash_auth_core.REJECT` when the request carries credentials of
+    yours that are wrong: the chain stops and the request is anonymous, so a
+    later plugin (such as the session) cannot let it in. Called for every
+    request that is not a static Dash file, public or not, so keep it cheap.
     """
 
 

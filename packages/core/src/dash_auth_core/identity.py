@@ -16,6 +16,28 @@ from typing import Any
 
 SESSION_KEY = "user"
 
+
+class _Reject:
+    """Sentinel an ``authenticate`` hook returns to stop the chain with no user."""
+
+    _instance: _Reject | None = None
+
+    def __new__(cls) -> _Reject:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "REJECT"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+#: Return this from ``authenticate`` when the request carries credentials that
+#: are yours but wrong: later plugins (the session) must not log it in anyway.
+REJECT = _Reject()
+
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from . import context, plugins
 from .backends import BackendAdapter, Request, ViewFunc, adapter_for
 from .errors import ConfigurationError
-from .identity import SESSION_KEY, Identity
+from .identity import REJECT, SESSION_KEY, Identity
 from .resources import Resource
 from .responses import Response
 from .routes import PublicRoutes
@@ -227,6 +227,10 @@ class AuthStack:
         self._refresh_impl_counts()
         return removed
 
+    def get_plugin(self, name: str) -> Any:
+        """The plugin registered under ``name``, or ``None``."""
+        return self._pm.get_plugin(name)
+
     def plugins(self) -> list[Any]:
         """The registered plugins, in no particular order."""
         return list(self._pm.get_plugins())
@@ -289,8 +293,11 @@ class AuthStack:
     # -- hook facade ------------------------------------------------------
 
     def authenticate(self, request: Request) -> Identity | None:
-        """First identity any plugin vouches for, or ``None``."""
-        return self._pm.hook.authenticate(request=request)
+        """First identity any plugin vouches for, or ``None`` (also when a plugin rejected)."""
+        result = self._pm.hook.authenticate(request=request)
+        if result is None or result is REJECT:
+            return None
+        return result
 
     def authorize(self, identity: Identity | None, resource: Resource, request: Request) -> bool | None:
         """Combined vote: ``False`` if anyone denies, ``True`` if anyone allows, else ``None``."""

@@ -1,0 +1,693 @@
+"""What the dash-auth guard costs per request: a bare Dash app against the same app behind BasicAuth.
+
+Run it with ``hatch run bench`` (or ``hatch run python bench/bench_guard.py``);
+``--quick`` is a CI smoke run, ``--json PATH`` writes the numbers, ``--profile``
+adds a cProfile of the authenticated callback. See ``bench/README.md`` for how
+to read the output.
+
+Both apps are built by the same function and differ only in the
+``BasicAuth(...)`` line. Every request is prebuilt once and replayed
+identically against both apps; bare and auth blocks alternate (ABBA order)
+round after round so that drift on a noisy machine hits both alike, and the
+result for each app is the median over rounds of the per-request mean of one
+block. Nothing here asserts on timings: the script prints targets next to the
+numbers and leaves the judgement to the reader.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import gc
+import http.client
+import io
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+import threading
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any
+
+# Third-party plugins from entry points would make the numbers depend on what
+# happens to be installed; the hatch env sets this too.
+os.environ.setdefault("DASH_AUTH_DISABLE_PLUGINS", "1")
+
+from dash import Dash, Input, Output, html  # noqa: E402
+from dash_auth_basic import BasicAuth  # noqa: E402
+from werkzeug.test import EnvironBuilder  # noqa: E402
+
+from dash_auth_core import AuthStack, mark_public  # noqa: E402
+
+SECRET = "bench-secret-key-" + "x" * 32
+USER, PASSWORD = "alice", "wonderland"
+AUTH_HEADER = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+UPDATE = "/_dash-update-component"
+
+#: Printed next to the results; never asserted.
+TARGET_CALLBACK_RATIO = 1.05
+TARGET_SCALING_RATIO = 1.10
+
+# -- settings -----------------------------------------------------------------
+
+
+@dataclass
+class Settings:
+    rounds: int = 15
+    requests: int = 300  # per round and app, in-process
+    warmup: int = 200
+    http_rounds: int = 15
+    http_requests: int = 100  # per round and app, over HTTP
+    http_block_seconds: float = 3.0  # a block stops early past this
+    http_budget_seconds: float = 120.0  # the HTTP section skips its remaining rounds past this
+    scale_rounds: int = 15
+    scale_requests: int = 200
+    sizes: tuple[int, ...] = (10, 1_000, 10_000)
+    server: str = "waitress"
+    http: bool = True
+    profile: bool = False
+    quick: bool = False
+
+    @classmethod
+    def quick_defaults(cls) -> Settings:
+        return cls(
+            rounds=5, requests=60, warmup=40, http_rounds=5, http_requests=30, http_block_seconds=1.0,
+            http_budget_seconds=20.0, scale_rounds=5, scale_requests=60, quick=True,
+        )
+
+
+# -- the apps -----------------------------------------------------------------
+
+
+def make_users(n: int) -> dict[str, str]:
+    users = {USER: PASSWORD}
+    for i in range(n - 1):
+        users[f"user{i:05d}"] = f"password-{i}"
+    return users
+
+
+def make_public_routes(n: int) -> list[str]:
+    """``n`` rules, half static, half with converters; none of them is ``/``."""
+    rules = []
+    for i in range(n):
+        if i % 4 == 0:
+            rules.append(f"/docs/page-{i}")
+        elif i % 4 == 1:
+            rules.append(f"/reports/{i}/<report_id>")
+        elif i % 4 == 2:
+            rules.append(f"/static-{i}/about")
+        else:
+            rules.append(f"/items/<int:item_id>/part-{i}")
+    return rules
+
+
+def build_app(auth: bool, n_callbacks: int = 10, n_users: int = 10, n_routes: int = 10) -> Dash:
+    """The benchmark app; ``auth`` adds BasicAuth and nothing else changes.
+
+    ``n_callbacks`` counts every server callback (the private ``out`` one, the
+    public ``pub`` one and ``n_callbacks - 2`` more on distinct outputs).
+    """
+    app = Dash(__name__)
+    app.layout = html.Div([html.Button("go", id="btn"), html.Div(id="out"), html.Div(id="pub")])
+
+    def private(n: Any) -> str:
+        return f"private {n}"
+
+    def public(n: Any) -> str:
+        return f"public {n}"
+
+    app.callback(Output("out", "children"), Input("btn", "n_clicks"))(private)
+    # mark_public is what public_callback does; app.callback keeps each app's
+    # callbacks out of Dash's process-wide registry (public_callback uses it).
+    app.callback(Output("pub", "children"), Input("btn", "n_clicks"))(mark_public(public))
+    for i in range(max(0, n_callbacks - 2)):
+
+        def extra(n: Any, _i: int = i) -> str:
+            return f"extra {_i} {n}"
+
+        app.callback(Output(f"extra-{i}", "children"), Input("btn", "n_clicks"))(extra)
+    if auth:
+        BasicAuth(app, make_users(n_users), public_routes=make_public_routes(n_routes), secret_key=SECRET)
+    return app
+
+
+def callback_body(output_id: str, prop: str = "children") -> bytes:
+    return json.dumps(
+        {
+            "output": f"{output_id}.{prop}",
+            "outputs": {"id": output_id, "property": prop},
+            "inputs": [{"id": "btn", "property": "n_clicks", "value": 1}],
+            "state": [],
+            "changedPropIds": ["btn.n_clicks"],
+        },
+        separators=(",", ":"),
+    ).encode()
+
+
+# -- requests -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Req:
+    method: str
+    path: str
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes = b""
+
+    def with_headers(self, *extra: tuple[str, str]) -> Req:
+        return Req(self.method, self.path, self.headers + tuple(extra), self.body)
+
+
+def post_callback(output_id: str) -> Req:
+    return Req("POST", UPDATE, (("Content-Type", "application/json"),), callback_body(output_id))
+
+
+def session_cookie(app: Dash, req: Req) -> str:
+    """The ``session=...`` cookie the auth app issues for ``req`` (what a browser sends back)."""
+    status, headers = call_once(app, req)
+    if not status.startswith("200"):
+        raise RuntimeError(f"logging in to get a session cookie answered {status}")
+    for key, value in headers:
+        if key.lower() == "set-cookie" and value.startswith("session="):
+            return value.split(";", 1)[0]
+    raise RuntimeError("the auth app set no session cookie on an authenticated request")
+
+
+def call_once(app: Dash, req: Req) -> tuple[str, list[tuple[str, str]]]:
+    environ = _environ(req)
+    seen: list[Any] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+        seen[:] = [status, headers]
+
+    result = app.server(environ, start_response)
+    try:
+        for _ in result:
+            pass
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+    return seen[0], seen[1]
+
+
+def _environ(req: Req) -> dict[str, Any]:
+    builder = EnvironBuilder(
+        path=req.path, method=req.method, headers=list(req.headers), data=req.body or None,
+        base_url="http://127.0.0.1/",
+    )
+    try:
+        return builder.get_environ()
+    finally:
+        builder.close()
+
+
+# -- runners ------------------------------------------------------------------
+# A runner is ``run(n) -> (elapsed_ns, done, bad)``: ``n`` requests (fewer if
+# a deadline stops it), and how many of them had an unexpected status.
+
+Runner = Callable[[int], tuple[int, int, int]]
+
+
+def inprocess_runner(app: Dash, req: Req, expect: int) -> Runner:
+    """Call the WSGI app directly with a copy of a prebuilt environ."""
+    base = _environ(req)
+    base.pop("wsgi.input", None)
+    body = req.body
+    wsgi = app.server
+    want = f"{expect} "
+    last = [""]
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+        last[0] = status
+
+    def run(n: int) -> tuple[int, int, int]:
+        bad = 0
+        clock = time.perf_counter_ns
+        bytes_io = io.BytesIO
+        t0 = clock()
+        for _ in range(n):
+            environ = base.copy()
+            environ["wsgi.input"] = bytes_io(body)
+            result = wsgi(environ, start_response)
+            for _chunk in result:
+                pass
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+            if not last[0].startswith(want):
+                bad += 1
+        return clock() - t0, n, bad
+
+    return run
+
+
+class Server:
+    """One app on 127.0.0.1, served from a thread (waitress, or werkzeug's threaded server)."""
+
+    def __init__(self, app: Dash, kind: str) -> None:
+        self.kind = kind
+        if kind == "waitress":
+            import waitress.server
+
+            self._server = waitress.server.create_server(
+                app.server, host="127.0.0.1", port=0, threads=2, channel_timeout=60,
+            )
+            self.port = self._server.effective_port
+            target = self._server.run
+        else:
+            from werkzeug.serving import make_server
+
+            self._server = make_server("127.0.0.1", 0, app.server, threaded=True)
+            self.port = self._server.server_port
+            target = self._server.serve_forever
+        self._thread = threading.Thread(target=target, name=f"bench-{kind}-{self.port}", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        if self.kind == "waitress":
+            self._server.close()
+            self._server.task_dispatcher.shutdown(timeout=5)
+        else:
+            self._server.shutdown()
+            self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+def http_runner(port: int, req: Req, expect: int, block_seconds: float) -> tuple[Runner, Callable[[], None]]:
+    """Keep-alive ``http.client`` requests; a block stops after ``block_seconds``."""
+    state: dict[str, http.client.HTTPConnection | None] = {"conn": None}
+    headers = dict(req.headers)
+    body = req.body or None
+    if body is not None:
+        headers["Content-Length"] = str(len(body))
+
+    def connection() -> http.client.HTTPConnection:
+        conn = state["conn"]
+        if conn is None:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            state["conn"] = conn
+        return conn
+
+    def run(n: int) -> tuple[int, int, int]:
+        conn = connection()
+        bad = done = 0
+        clock = time.perf_counter_ns
+        t0 = clock()
+        deadline = t0 + int(block_seconds * 1e9)
+        for _ in range(n):
+            conn.request(req.method, req.path, body=body, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            if response.status != expect:
+                bad += 1
+            if response.will_close:  # the server hung up: reconnect, identically for both apps
+                conn.close()
+                state["conn"] = conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            done += 1
+            if clock() > deadline:
+                break
+        return clock() - t0, done, bad
+
+    def close() -> None:
+        conn = state["conn"]
+        if conn is not None:
+            conn.close()
+            state["conn"] = None
+
+    return run, close
+
+
+# -- measuring ----------------------------------------------------------------
+
+
+@dataclass
+class Series:
+    """Per-request nanoseconds, one value per round."""
+
+    per_round: list[float] = field(default_factory=list)
+    requests: int = 0
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.per_round) if self.per_round else math.nan
+
+
+def measure(
+    targets: dict[str, Runner], rounds: int, n: int, warmup: int, deadline: float | None = None,
+) -> dict[str, Series]:
+    """Warm every target, then interleave them round after round.
+
+    The order alternates (or rotates, for more than two targets) so that no
+    target always runs first, and GC is off during each timed block and
+    collected before it, for every target alike.
+    """
+    names = list(targets)
+    for name in names:
+        _, _, bad = targets[name](warmup)
+        if bad:
+            raise RuntimeError(f"{name}: {bad} of {warmup} warm-up requests had an unexpected status")
+    out = {name: Series() for name in names}
+    for r in range(rounds):
+        if deadline is not None and r and time.monotonic() > deadline:
+            break
+        if len(names) == 2:
+            order = names if r % 2 == 0 else names[::-1]
+        else:
+            k = r % len(names)
+            order = names[k:] + names[:k]
+        for name in order:
+            gc.collect()
+            gc.disable()
+            try:
+                elapsed, done, bad = targets[name](n)
+            finally:
+                gc.enable()
+            if bad:
+                raise RuntimeError(f"{name}: {bad} of {done} requests had an unexpected status")
+            if done:
+                out[name].per_round.append(elapsed / done)
+                out[name].requests += done
+    return out
+
+
+def paired_ratio(num: Series, den: Series) -> float:
+    """Median over rounds of num/den measured in the same round (robust to drift)."""
+    ratios = [a / b for a, b in zip(num.per_round, den.per_round, strict=False) if b > 0]
+    return statistics.median(ratios) if ratios else math.nan
+
+
+# -- scenarios ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scenario:
+    key: str
+    title: str
+    req: Req
+    bare_status: int
+    auth_status: int
+    target: float | None = None  # auth/bare ratio to aim for, printed only
+    absolute: bool = False  # compare absolute times, not a ratio (different answers)
+
+
+def scenarios(cookie: str) -> list[Scenario]:
+    creds = ("Authorization", AUTH_HEADER)
+    browser = (creds, ("Cookie", cookie))
+    return [
+        Scenario("auth_callback", "authenticated callback POST (header + session cookie)",
+                 post_callback("out").with_headers(*browser), 200, 200, TARGET_CALLBACK_RATIO),
+        Scenario("auth_callback_stateless", "authenticated callback POST (header only, no cookie)",
+                 post_callback("out").with_headers(creds), 200, 200),
+        Scenario("layout", "GET /_dash-layout (authenticated)",
+                 Req("GET", "/_dash-layout").with_headers(*browser), 200, 200),
+        Scenario("index", "GET / index page (authenticated)",
+                 Req("GET", "/").with_headers(*browser), 200, 200),
+        Scenario("rejected", "unauthenticated callback POST (bare 200, auth 401)",
+                 post_callback("out"), 200, 401, absolute=True),
+        Scenario("public_callback", "public callback POST, no credentials",
+                 post_callback("pub"), 200, 200),
+    ]
+
+
+def _row(sc: Scenario, bare: Series, auth: Series) -> dict[str, Any]:
+    ratio = auth.median / bare.median if bare.median else math.nan
+    return {
+        "scenario": sc.key,
+        "title": sc.title,
+        "bare_us": bare.median / 1000,
+        "auth_us": auth.median / 1000,
+        "overhead_us": (auth.median - bare.median) / 1000,
+        "ratio": ratio,
+        "paired_ratio": paired_ratio(auth, bare),
+        "bare_status": sc.bare_status,
+        "auth_status": sc.auth_status,
+        "target": sc.target,
+        "absolute": sc.absolute,
+        "rounds": len(auth.per_round),
+        "requests_per_app": auth.requests,
+    }
+
+
+def run_inprocess(bare: Dash, auth: Dash, scs: list[Scenario], s: Settings) -> list[dict[str, Any]]:
+    rows = []
+    for sc in scs:
+        series = measure(
+            {"bare": inprocess_runner(bare, sc.req, sc.bare_status),
+             "auth": inprocess_runner(auth, sc.req, sc.auth_status)},
+            s.rounds, s.requests, s.warmup,
+        )
+        rows.append(_row(sc, series["bare"], series["auth"]))
+    return rows
+
+
+def run_http(bare: Dash, auth: Dash, scs: list[Scenario], s: Settings) -> list[dict[str, Any]]:
+    servers = {"bare": Server(bare, s.server), "auth": Server(auth, s.server)}
+    deadline = time.monotonic() + s.http_budget_seconds
+    rows = []
+    try:
+        for i, sc in enumerate(scs):
+            closers = []
+            targets = {}
+            for name, expect in (("bare", sc.bare_status), ("auth", sc.auth_status)):
+                run, close = http_runner(servers[name].port, sc.req, expect, s.http_block_seconds)
+                targets[name] = run
+                closers.append(close)
+            # Each scenario gets an equal share of what is left of the budget.
+            share = (deadline - time.monotonic()) / (len(scs) - i)
+            try:
+                series = measure(targets, s.http_rounds, s.http_requests, max(5, s.warmup // 10),
+                                 deadline=time.monotonic() + max(share, 0.5))
+            finally:
+                for close in closers:
+                    close()
+            rows.append(_row(sc, series["bare"], series["auth"]))
+    finally:
+        for server in servers.values():
+            server.close()
+    return rows
+
+
+# -- scaling ------------------------------------------------------------------
+
+
+def run_scaling(s: Settings, log: Callable[[str], None]) -> list[dict[str, Any]]:
+    """Authenticated callback cost as routes, users and callbacks grow, each from the first size."""
+    req = post_callback("out").with_headers(("Authorization", AUTH_HEADER))
+    rows = []
+    for dim in ("routes", "users", "callbacks"):
+        t0 = time.monotonic()
+        targets: dict[str, Runner] = {}
+        for size in s.sizes:
+            kwargs = {"n_routes": s.sizes[0], "n_users": s.sizes[0], "n_callbacks": s.sizes[0]}
+            kwargs[f"n_{dim}"] = size
+            app = build_app(auth=True, **kwargs)
+            cookie = session_cookie(app, req)
+            targets[f"auth/{size}"] = inprocess_runner(app, req.with_headers(("Cookie", cookie)), 200)
+            if dim == "callbacks":  # Dash's own cost may grow with the registry: measure it too
+                targets[f"bare/{size}"] = inprocess_runner(build_app(auth=False, n_callbacks=size),
+                                                           req.with_headers(("Cookie", cookie)), 200)
+        build_s = time.monotonic() - t0
+        series = measure(targets, s.scale_rounds, s.scale_requests, s.warmup)
+        base = series[f"auth/{s.sizes[0]}"]
+        for size in s.sizes:
+            auth = series[f"auth/{size}"]
+            row = {
+                "dimension": dim,
+                "size": size,
+                "auth_us": auth.median / 1000,
+                "ratio_to_first": auth.median / base.median,
+                "paired_ratio_to_first": paired_ratio(auth, base),
+                "target": TARGET_SCALING_RATIO,
+                "rounds": len(auth.per_round),
+                "build_seconds": build_s,
+            }
+            bare = series.get(f"bare/{size}")
+            if bare is not None:
+                bare_base = series[f"bare/{s.sizes[0]}"]
+                row["bare_us"] = bare.median / 1000
+                row["bare_ratio_to_first"] = bare.median / bare_base.median
+                row["auth_over_bare"] = auth.median / bare.median
+            rows.append(row)
+        log(f"  scaling/{dim}: apps built in {build_s:.1f}s, measured in {time.monotonic() - t0 - build_s:.1f}s")
+    return rows
+
+
+# -- profile ------------------------------------------------------------------
+
+
+def profile_guard(auth: Dash, req: Req, n: int) -> str:
+    """cProfile of ``n`` authenticated callbacks on the auth app (in-process)."""
+    import cProfile
+    import pstats
+
+    run = inprocess_runner(auth, req, 200)
+    run(50)
+    prof = cProfile.Profile()
+    prof.enable()
+    run(n)
+    prof.disable()
+    buf = io.StringIO()
+    stats = pstats.Stats(prof, stream=buf)
+    stats.sort_stats("cumulative").print_stats(r"dash_auth|flask/sessions|itsdangerous|pluggy", 40)
+    return buf.getvalue()
+
+
+# -- output -------------------------------------------------------------------
+
+
+def _fmt_ratio(x: float) -> str:
+    return "n/a" if math.isnan(x) else f"{x:.3f}x"
+
+
+def _verdict(value: float, target: float | None) -> str:
+    if target is None or math.isnan(value):
+        return ""
+    return "ok" if value <= target else "OVER"
+
+
+def format_pairs(title: str, rows: list[dict[str, Any]]) -> str:
+    lines = [title, f"  {'scenario':<56} {'bare us':>9} {'auth us':>9} {'+us':>8} {'auth/bare':>10} "
+                    f"{'paired':>8}  target"]
+    for r in rows:
+        if r["absolute"]:
+            ratio = f"{r['bare_status']} vs {r['auth_status']}"
+            target = "(absolute: different answers)"
+            paired = ""
+        else:
+            ratio = _fmt_ratio(r["ratio"])
+            paired = _fmt_ratio(r["paired_ratio"])
+            target = f"<= {r['target']:.2f}x {_verdict(r['ratio'], r['target'])}" if r["target"] else ""
+        lines.append(f"  {r['title']:<56} {r['bare_us']:>9.1f} {r['auth_us']:>9.1f} {r['overhead_us']:>+8.1f} "
+                     f"{ratio:>10} {paired:>8}  {target}")
+    return "\n".join(lines)
+
+
+def format_scaling(rows: list[dict[str, Any]]) -> str:
+    lines = ["Scaling: authenticated callback (in-process), ratio to the smallest size",
+             f"  {'dimension':<10} {'size':>7} {'auth us':>9} {'vs first':>9} {'paired':>8}  "
+             f"{'bare us':>9} {'bare vs first':>13} {'auth/bare':>9}  target"]
+    for r in rows:
+        bare = (f"{r['bare_us']:>9.1f} {_fmt_ratio(r['bare_ratio_to_first']):>13} {_fmt_ratio(r['auth_over_bare']):>9}"
+                if "bare_us" in r else f"{'':>9} {'':>13} {'':>9}")
+        lines.append(f"  {r['dimension']:<10} {r['size']:>7,} {r['auth_us']:>9.1f} {_fmt_ratio(r['ratio_to_first']):>9} "
+                     f"{_fmt_ratio(r['paired_ratio_to_first']):>8}  {bare}  "
+                     f"<= {r['target']:.2f}x {_verdict(r['ratio_to_first'], r['target'])}")
+    return "\n".join(lines)
+
+
+def environment(s: Settings) -> dict[str, Any]:
+    def version(dist: str) -> str:
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            return "-"
+
+    return {
+        "python": sys.version.split()[0],
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "versions": {d: version(d) for d in ("dash", "flask", "werkzeug", "pluggy", "itsdangerous",
+                                             "waitress", "dash-auth-core", "dash-auth-basic")},
+        "settings": {k: v for k, v in vars(s).items()},
+    }
+
+
+# -- main ---------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None) -> tuple[Settings, str | None]:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="fewer rounds and requests (CI smoke run, < 60 s)")
+    p.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
+    p.add_argument("--rounds", type=int, help="interleaved rounds per in-process scenario")
+    p.add_argument("--requests", type=int, help="requests per round and app, in-process")
+    p.add_argument("--warmup", type=int, help="warm-up requests per app before timing")
+    p.add_argument("--http-rounds", type=int)
+    p.add_argument("--http-requests", type=int, help="requests per round and app over HTTP")
+    p.add_argument("--http-budget", type=float, help="seconds the HTTP section may take at most")
+    p.add_argument("--scale-rounds", type=int)
+    p.add_argument("--scale-requests", type=int)
+    p.add_argument("--sizes", help="comma-separated sizes for the scaling runs (default 10,1000,10000)")
+    p.add_argument("--server", choices=("waitress", "werkzeug"), help="HTTP server (default waitress)")
+    p.add_argument("--no-http", action="store_true", help="skip the HTTP section")
+    p.add_argument("--profile", action="store_true", help="print a cProfile of the authenticated callback")
+    a = p.parse_args(argv)
+    s = Settings.quick_defaults() if a.quick else Settings()
+    for name in ("rounds", "requests", "warmup", "http_rounds", "http_requests", "scale_rounds",
+                 "scale_requests", "server"):
+        value = getattr(a, name)
+        if value is not None:
+            setattr(s, name, value)
+    if a.http_budget is not None:
+        s.http_budget_seconds = a.http_budget
+    if a.sizes:
+        s.sizes = tuple(int(x) for x in a.sizes.split(",") if x.strip())
+        if len(s.sizes) < 2 or min(s.sizes) < 2:
+            p.error("--sizes needs at least two sizes, each >= 2")
+    if a.no_http:
+        s.http = False
+    s.profile = a.profile
+    return s, a.json
+
+
+def main(argv: Sequence[str] | None = None, out: Callable[[str], None] = print) -> dict[str, Any]:
+    """Run the benchmark, print the tables, return (and optionally write) the results."""
+    settings, json_path = parse_args(argv)
+    started = time.monotonic()
+    env = environment(settings)
+    out(f"dash-auth guard benchmark ({'quick' if settings.quick else 'full'}) - Python {env['python']}, "
+        f"dash {env['versions']['dash']}, flask {env['versions']['flask']}, {env['cpus']} CPUs")
+    out(f"  {settings.rounds} rounds x {settings.requests} requests in-process, {settings.http_rounds} x "
+        f"{settings.http_requests} over HTTP ({settings.server}), scaling sizes {list(settings.sizes)}")
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        bare = build_app(auth=False)
+        auth = build_app(auth=True)
+        assert AuthStack.get(auth) is not None and AuthStack.get(bare) is None
+        cookie = session_cookie(auth, post_callback("out").with_headers(("Authorization", AUTH_HEADER)))
+        scs = scenarios(cookie)
+
+        results: dict[str, Any] = {"environment": env}
+        t = time.monotonic()
+        results["inprocess"] = run_inprocess(bare, auth, scs, settings)
+        out("")
+        out(format_pairs(f"In-process (WSGI call with a prebuilt environ), median us per request "
+                         f"[{time.monotonic() - t:.0f}s]", results["inprocess"]))
+
+        if settings.http:
+            t = time.monotonic()
+            results["http"] = run_http(bare, auth, scs, settings)
+            out("")
+            out(format_pairs(f"HTTP keep-alive on 127.0.0.1 ({settings.server}, http.client), median us per "
+                             f"request [{time.monotonic() - t:.0f}s]", results["http"]))
+
+        out("")
+        t = time.monotonic()
+        results["scaling"] = run_scaling(settings, out)
+        out(format_scaling(results["scaling"]) + f"\n  [{time.monotonic() - t:.0f}s]")
+
+        if settings.profile:
+            out("")
+            out("cProfile: authenticated callback on the auth app (dash_auth, sessions, pluggy rows)")
+            out(profile_guard(auth, scs[0].req, max(settings.requests * 10, 500)))
+
+    results["seconds"] = time.monotonic() - started
+    out(f"\ntotal {results['seconds']:.0f}s")
+    if json_path:
+        with open(json_path, "w", encoding="utf-8") as fh:
+            json.dump(results, fh, indent=2, allow_nan=True)
+        out(f"wrote {json_path}")
+    return results
+
+
+if __name__ == "__main__":
+    main()
