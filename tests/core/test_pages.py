@@ -142,3 +142,13 @@ def test_requests_prefix_differs_from_routes_prefix():
     assert client.post("/_dash-update-component", json=router_body("/proxied/")).status_code == 200
     refused = client.post("/_dash-update-component", json=router_body("/proxied/secret"))
     assert refused.status_code == 401
+
+
+def test_pages_index_carries_the_reload_script():
+    """Client-side navigation to a private page turns the router's 401 into a page load."""
+    from dash_auth_core.browser import RELOAD_ON_ROUTER_401
+
+    app = pages_app(suppress=True)
+    page = app.server.test_client().get("/")
+    assert RELOAD_ON_ROUTER_401.encode() in page.data
+    assert page.data.count(b"f.__dashAuth") == 1

@@ -116,9 +116,10 @@ class AuthStack:
         self._ensure_secret()
         context.install_custom_data_hook()
         self.adapter.install_guard(self.guard, self._teardown)
-        from . import logout
+        from . import browser, logout
 
         logout.install(self)
+        browser.install(app)
         self._pm.hook.setup.call_historic(kwargs={"app": app, "auth": self})
         self._refresh_impl_counts()
 
