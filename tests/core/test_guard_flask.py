@@ -237,3 +237,40 @@ def test_two_front_doors_share_one_stack():
     assert client.get("/", headers=ALICE).status_code == 200
     assert client.get("/", headers=basic("bob", "builder")).status_code == 200
     assert client.get("/open").status_code == 200
+
+
+def test_guard_runs_before_user_before_request_functions():
+    app, _ = make_app()
+    seen = []
+
+    @app.server.before_request
+    def user_hook():
+        from flask import request
+
+        seen.append(request.path)
+
+    BasicAuth(app, USERS, secret_key=SECRET)
+    client = app.server.test_client()
+    assert client.get("/private-thing").status_code == 401
+    assert seen == []  # refused before user code ran
+    client.get("/", headers=ALICE)
+    assert seen == ["/"]
+
+
+def test_cors_preflight_on_the_callback_endpoint_runs_nothing():
+    app, ran = make_app()
+    BasicAuth(app, USERS, secret_key=SECRET)
+    response = app.server.test_client().options("/_dash-update-component")
+    assert response.status_code == 200
+    assert "POST" in response.headers["Allow"]
+    assert ran == []
+
+
+def test_logout_route_follows_the_url_prefix():
+    app, _ = make_app(url_base_pathname="/app/")
+    BasicAuth(app, USERS, secret_key=SECRET)
+    client = app.server.test_client()
+    page = client.get("/app/logout")
+    assert page.status_code == 200
+    assert b'action="/app/logout"' in page.data
+    assert client.get("/logout").status_code == 401  # outside the app: just another protected path

@@ -40,6 +40,7 @@ _WEBSOCKET = "_dash-ws-callback"
 #: Dash files that carry no app data: served without authentication.
 _STATIC_SUITES = Resource(Kind.DASH_INTERNAL, _SUITES, public=True)
 _STATIC_FAVICON = Resource(Kind.DASH_INTERNAL, _FAVICON, public=True)
+_PREFLIGHT = Resource(Kind.DASH_INTERNAL, _UPDATE, public=True, wants_json=True)
 
 
 @dataclass
@@ -182,6 +183,8 @@ class Guard:
         return Resource(Kind.ROUTE, path, public=routes.test(path))
 
     def _classify_callback(self, request: Request, snap: Snapshot) -> Resource:
+        if request.method == "OPTIONS":  # CORS preflight: Flask answers it without running Dash
+            return _PREFLIGHT
         if request.method != "POST":
             raise BadRequest("callbacks are called with POST", 405)
         body = request.json(self.stack.max_body_size)
@@ -229,7 +232,7 @@ class Guard:
         except BadRequest as exc:
             return json_error(exc.status, "bad_request", exc.message)
         request.state["resource"] = resource
-        if resource is _STATIC_SUITES or resource is _STATIC_FAVICON:
+        if resource is _STATIC_SUITES or resource is _STATIC_FAVICON or resource is _PREFLIGHT:
             return None
         request.state[STATE_LIFETIME_KEY] = stack.session_lifetime
         try:

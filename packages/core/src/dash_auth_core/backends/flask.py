@@ -117,6 +117,15 @@ class FlaskAdapter(BackendAdapter):
 
         self.server.before_request(dash_auth_guard)
         self.server.teardown_request(dash_auth_teardown)
+        # Run right after Dash's own set-up functions, before any function the
+        # user registered earlier, so no user code sees an unchecked request.
+        funcs = self.server.before_request_funcs.setdefault(None, [])
+        funcs.remove(dash_auth_guard)
+        position = 0
+        for index, func in enumerate(funcs):
+            if getattr(func, "__module__", "").startswith("dash."):
+                position = index + 1
+        funcs.insert(position, dash_auth_guard)
 
     def add_route(self, rule: str, endpoint: str, view: ViewFunc, methods: list[str]) -> None:
         def flask_view(**kwargs: Any) -> flask.Response:
