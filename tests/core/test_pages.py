@@ -152,3 +152,25 @@ def test_pages_index_carries_the_reload_script():
     page = app.server.test_client().get("/")
     assert RELOAD_ON_ROUTER_401.encode() in page.data
     assert page.data.count(b"f.__dashAuth") == 1
+
+
+def test_resources_carry_the_page_dash_renders():
+    from dash_auth_core import AuthStack, Kind, hookimpl
+
+    seen = []
+
+    class Spy:
+        @hookimpl
+        def authorize(self, resource):
+            if resource.page is not None or resource.kind in (Kind.PAGE, Kind.CALLBACK):
+                seen.append((resource.kind, resource.pathname, (resource.page or {}).get("module")))
+
+    app = pages_app(suppress=True)
+    AuthStack.of(app).register(Spy())
+    client = app.server.test_client()
+    client.get("/user/x/public")
+    route(client, "/secret", ALICE)
+    route(client, "/nowhere", ALICE)
+    assert (Kind.PAGE, "/user/x/public", "pub_user") in seen
+    assert (Kind.CALLBACK, "/secret", "secret") in seen
+    assert (Kind.CALLBACK, "/nowhere", None) in seen

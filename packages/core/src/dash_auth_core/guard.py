@@ -53,6 +53,18 @@ class Snapshot:
     routes_version: int
     has_public_pages: bool
     hook_routes: frozenset[str] = field(default_factory=frozenset)
+    page_cache: dict[str, Any] = field(default_factory=dict)
+
+    def page_for(self, rel: str) -> Any:
+        """The ``dash.page_registry`` entry Dash renders for ``rel`` (``None`` if none)."""
+        cache = self.page_cache
+        if rel in cache:
+            return cache[rel]
+        page = pages.resolve(rel)
+        if len(cache) >= 4096:
+            cache.clear()
+        cache[rel] = page
+        return page
 
 
 class Guard:
@@ -178,7 +190,7 @@ class Guard:
             if rel in snap.hook_routes:
                 return Resource(Kind.ROUTE, rel, public=routes.test(rel))
             if request.method in ("GET", "HEAD"):
-                return Resource(Kind.PAGE, rel, public=routes.test(rel))
+                return Resource(Kind.PAGE, rel, public=routes.test(rel), page=snap.page_for(rel), pathname=rel)
             return Resource(Kind.ROUTE, rel, public=routes.test(rel))
         return Resource(Kind.ROUTE, path, public=routes.test(path))
 
@@ -218,6 +230,7 @@ class Guard:
             output,
             public=self.stack.public_routes.test(rel),
             callback=info.entry,
+            page=snap.page_for(rel),
             pathname=rel,
             wants_json=True,
         )

@@ -48,6 +48,16 @@ def skeleton(layout: Any) -> dict[str, Any]:
     return {"type": "Div", "namespace": "dash_html_components", "props": {"children": out}}
 
 
+def resolve(rel: str) -> Any:
+    """The page Dash's router renders for the app-relative path ``rel``, or ``None``."""
+    from dash import _pages
+
+    if not _pages.PAGE_REGISTRY:
+        return None
+    page, _variables = _pages._path_to_page(rel.strip("/"))  # noqa: SLF001 - Dash's own resolver
+    return page or None
+
+
 def strip_requests_prefix(requests_prefix: str, pathname: str) -> str | None:
     """The pathname relative to the app, as Dash's router computes it, with a leading ``/``.
 
