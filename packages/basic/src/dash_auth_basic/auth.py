@@ -10,9 +10,11 @@ import dash
 from dash_auth_core import AuthStack
 
 from .credentials import AuthFunc, UserTable
+from .form import LoginFormPlugin
 from .plugin import BasicAuthPlugin, UserGroups
 
 PLUGIN_NAME = "dash_auth_basic"
+FORM_PLUGIN_NAME = "dash_auth_basic.form"
 
 
 class BasicAuth:
@@ -22,7 +24,9 @@ class BasicAuth:
     ``BasicAuth(app, auth_func=check)``; passwords in the table may be
     werkzeug hashes (``generate_password_hash``). ``public_routes``,
     ``secret_key`` and the other options are those of
-    :class:`dash_auth_core.AuthStack`.
+    :class:`dash_auth_core.AuthStack`. ``login_form=True`` sends browsers to
+    an HTML form at ``login_route`` instead of the Basic prompt (it keeps
+    logins in the session, so it needs a ``secret_key``).
     """
 
     def __init__(
@@ -34,6 +38,8 @@ class BasicAuth:
         user_groups: UserGroups | None = None,
         secret_key: str | bytes | None = None,
         realm: str = "Dash app",
+        login_form: bool = False,
+        login_route: str = "/login",
         **options: Any,
     ) -> None:
         if username_password_list is not None and auth_func is not None:
@@ -49,6 +55,8 @@ class BasicAuth:
         else:
             self.plugin = BasicAuthPlugin(users, auth_func, user_groups, realm)
             self.stack.register(self.plugin, name=PLUGIN_NAME)
+        if login_form and self.stack.get_plugin(FORM_PLUGIN_NAME) is None:
+            self.stack.register(LoginFormPlugin(self.plugin, login_route), name=FORM_PLUGIN_NAME)
 
     def add_public_routes(self, routes: list[str]) -> None:
         self.stack.add_public_routes(routes)

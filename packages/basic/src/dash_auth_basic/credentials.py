@@ -31,7 +31,8 @@ class MalformedCredentials(ValueError):
     """The header is not a usable ``Basic`` credential."""
 
 
-def _nfc(text: str) -> str:
+def nfc(text: str) -> str:
+    """Unicode NFC form, so composed and decomposed spellings of a name match."""
     return unicodedata.normalize("NFC", text)
 
 
@@ -55,7 +56,7 @@ def decode_header(header: str) -> str:
         text = raw.decode("latin-1")
     if ":" not in text:
         raise MalformedCredentials("credential has no ':'")
-    return _nfc(text)
+    return nfc(text)
 
 
 def is_hashed(password: str) -> bool:
@@ -79,7 +80,7 @@ class UserTable:
                 raise ValueError("usernames and passwords must be strings")
             if not username:
                 raise ValueError("usernames must not be empty")
-            table[_nfc(username)] = password if is_hashed(password) else _nfc(password)
+            table[nfc(username)] = password if is_hashed(password) else nfc(password)
         self._users = table
         self._cache: OrderedDict[bytes, str] = OrderedDict()
         self._lock = threading.Lock()

@@ -10,7 +10,14 @@ from typing import Any
 
 from dash_auth_core import REJECT, AuthStack, Identity, Request, Resource, Response, hookimpl, html_page
 
-from .credentials import AuthFunc, MalformedCredentials, UserTable, decode_header, verify_with_function
+from .credentials import (
+    AuthFunc,
+    MalformedCredentials,
+    UserTable,
+    decode_header,
+    nfc,
+    verify_with_function,
+)
 
 log = logging.getLogger("dash_auth.basic")
 
@@ -63,22 +70,12 @@ class BasicAuthPlugin:
             log.info("Basic authentication failed for a request to %s", request.path)
             return REJECT
         username, user_groups = verified
-        session = request.session
-        stored = session.get("user")
+        stored = request.session.get("user")
         if isinstance(stored, dict) and stored.get("id") == username and stored.get("provider") == PROVIDER:
             identity = Identity.from_session(stored)
             if identity is not None:
                 return identity
-        identity = Identity(
-            id=username,
-            name=username,
-            email=username,
-            groups=tuple(self._groups_for(username, user_groups)),
-            provider=PROVIDER,
-        )
-        assert self.stack is not None
-        self.stack.login(identity, request)
-        return identity
+        return self.log_in(request, username, user_groups, PROVIDER)
 
     @hookimpl
     def challenge(self, request: Request, resource: Resource, reason: str) -> Response | None:
@@ -98,6 +95,30 @@ class BasicAuthPlugin:
         if users is None and auth_func is None:
             raise ValueError("BasicAuth needs username_password_list or auth_func")
         self._sources.append((users, auth_func, user_groups))
+
+    def log_in(self, request: Request, username: str, user_groups: UserGroups | None, provider: str) -> Identity:
+        """Start a session for a verified ``username`` (groups resolved now, at login)."""
+        identity = Identity(
+            id=username,
+            name=username,
+            email=username,  # seed compatibility: restricted_users compare session["user"]["email"]
+            groups=tuple(self._groups_for(username, user_groups)),
+            provider=provider,
+        )
+        assert self.stack is not None
+        self.stack.login(identity, request)
+        return identity
+
+    def verify_password(self, username: str, password: str) -> tuple[str, UserGroups | None] | None:
+        """Check a username and password from a form against every source."""
+        username, password = nfc(username), nfc(password)
+        for users, auth_func, user_groups in self._sources:
+            if users is not None:
+                if users.check_password(username, password):
+                    return username, user_groups
+            elif auth_func is not None and auth_func(username, password) is True:
+                return username, user_groups
+        return None
 
     # -- helpers ----------------------------------------------------------
 

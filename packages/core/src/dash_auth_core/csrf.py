@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from .backends import Request
 
-_SESSION_KEY = "_dash_auth_keep_csrf"
+_SESSION_KEY = "_dash_auth_csrf"
 FIELD = "csrf_token"
 
 

@@ -316,9 +316,7 @@ class AuthStack:
     def login(self, identity: Identity, request: Request) -> None:
         """Start a session for ``identity``: fresh session, then ``on_login``."""
         session = request.session
-        keep = {k: v for k, v in session.items() if k.startswith("_dash_auth_keep")}
-        session.clear()
-        session.update(keep)
+        session.clear()  # a new session for the new login (no fixation, fresh CSRF token)
         session[SESSION_KEY] = identity.to_session()
         context.set_current_user(identity)
         self._pm.hook.on_login(identity=identity, request=request)

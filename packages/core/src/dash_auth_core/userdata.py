@@ -14,7 +14,7 @@ from typing import Any
 from .context import current_user
 from .errors import DashAuthError
 
-USER_DATA_KEY = "_dash_auth_keep_user_data"
+USER_DATA_KEY = "_dash_auth_user_data"
 MAX_USER_DATA_BYTES = 2048
 
 

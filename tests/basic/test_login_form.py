@@ -1,0 +1,126 @@
+"""The HTML login form: redirects with a safe ``next``, CSRF, throttling, sessions."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from dash import Dash, Input, Output, html
+from helpers import SECRET, basic, callback_body
+
+from dash_auth_basic import BasicAuth
+from dash_auth_core import ConfigurationError
+
+
+def make_app(**kwargs):
+    ran = []
+    app = Dash(__name__, **kwargs)
+    app.layout = html.Div([html.Button(id="b"), html.Div(id="o")])
+
+    @app.callback(Output("o", "children"), Input("b", "n_clicks"))
+    def private(n):
+        ran.append(n)
+        return "private"
+
+    BasicAuth(app, {"alice": "wonderland"}, login_form=True, secret_key=SECRET)
+    return app, ran
+
+
+def form_token(page: bytes) -> str:
+    return re.search(rb'name="csrf_token" value="([^"]+)"', page).group(1).decode()
+
+
+def sign_in(client, username="alice", password="wonderland", next_url="/", login="/login"):
+    token = form_token(client.get(login).data)
+    return client.post(login, data={"csrf_token": token, "username": username, "password": password, "next": next_url})
+
+
+def test_pages_redirect_to_the_form_with_next():
+    app, _ = make_app()
+    response = app.server.test_client().get("/reports?tab=2")
+    assert response.status_code == 302
+    location = urlsplit(response.headers["Location"])
+    assert location.path == "/login"
+    assert parse_qs(location.query)["next"] == ["/reports?tab=2"]
+
+
+def test_callbacks_get_json_with_the_login_url_not_a_redirect():
+    app, ran = make_app()
+    response = app.server.test_client().post("/_dash-update-component", json=callback_body(app, "o.children"))
+    assert response.status_code == 401
+    assert response.get_json()["login_url"] == "/login"
+    assert ran == []
+
+
+def test_sign_in_redirects_to_next_and_starts_a_session():
+    app, ran = make_app()
+    client = app.server.test_client()
+    response = sign_in(client, next_url="/reports?tab=2")
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/reports?tab=2"
+    assert client.get("/").status_code == 200
+    assert client.post("/_dash-update-component", json=callback_body(app, "o.children")).status_code == 200
+    with client.session_transaction() as session:
+        assert session["user"]["id"] == "alice" and session["user"]["provider"] == "form"
+
+
+@pytest.mark.parametrize("evil", ["https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)", ""])
+def test_next_cannot_leave_the_app(evil):
+    app, _ = make_app()
+    response = sign_in(app.server.test_client(), next_url=evil)
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/"
+
+
+def test_next_stays_inside_the_url_prefix():
+    app, _ = make_app(url_base_pathname="/app/")
+    client = app.server.test_client()
+    response = client.get("/app/reports")
+    assert response.headers["Location"].startswith("/app/login?next=/app/reports")
+    assert sign_in(client, next_url="/other-app/", login="/app/login").headers["Location"] == "/app/"
+
+
+def test_wrong_password_missing_csrf_and_bad_bodies():
+    app, ran = make_app()
+    client = app.server.test_client()
+    wrong = sign_in(client, password="nope")
+    assert wrong.status_code == 401 and b"Wrong username or password" in wrong.data
+    assert client.get("/").status_code == 302
+    no_token = client.post("/login", data={"username": "alice", "password": "wonderland"})
+    assert no_token.status_code == 403
+    forged = client.post("/login", data={"csrf_token": "forged" * 8, "username": "alice", "password": "wonderland"})
+    assert forged.status_code == 403
+    token = form_token(client.get("/login").data)
+    cross_site = client.post("/login", data={"csrf_token": token, "username": "alice", "password": "wonderland"},
+                             headers={"Origin": "https://evil.example"})
+    assert cross_site.status_code == 403
+    empty = client.post("/login", data={"csrf_token": token})
+    assert empty.status_code == 400
+    json_body = client.post("/login", json={"username": "alice"})
+    assert json_body.status_code == 403
+    assert client.get("/").status_code == 302
+    assert ran == []
+
+
+def test_repeated_failures_are_throttled():
+    app, _ = make_app()
+    client = app.server.test_client()
+    statuses = [sign_in(client, password=f"guess{i}").status_code for i in range(6)]
+    assert statuses[:5] == [401] * 5
+    assert statuses[5] == 429
+    locked = sign_in(client)  # even the right password waits out the lockout
+    assert locked.status_code == 429 and "Retry-After" in locked.headers
+
+
+def test_basic_headers_still_work_for_scripts():
+    app, _ = make_app()
+    assert app.server.test_client().get("/", headers=basic("alice", "wonderland")).status_code == 200
+    assert app.server.test_client().get("/", headers=basic("alice", "bad")).status_code == 302
+
+
+def test_form_needs_a_fixed_secret():
+    app = Dash(__name__)
+    app.layout = html.Div("x")
+    with pytest.raises(ConfigurationError, match="secret_key"):
+        BasicAuth(app, {"alice": "wonderland"}, login_form=True)
