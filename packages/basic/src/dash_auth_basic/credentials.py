@@ -12,12 +12,15 @@ import base64
 import binascii
 import hashlib
 import hmac
+import logging
 import threading
 import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 
 from werkzeug.security import check_password_hash
+
+log = logging.getLogger("dash_auth.basic")
 
 #: Prefixes of the werkzeug hash formats recognised in a user table.
 HASH_PREFIXES = ("scrypt:", "pbkdf2:")
@@ -56,7 +59,7 @@ def decode_header(header: str) -> str:
         text = raw.decode("latin-1")
     if ":" not in text:
         raise MalformedCredentials("credential has no ':'")
-    return nfc(text)
+    return text
 
 
 def is_hashed(password: str) -> bool:
@@ -92,15 +95,21 @@ class UserTable:
         return len(self._users)
 
     def check_password(self, username: str, password: str) -> bool:
-        """Constant-time check of one username/password pair."""
-        stored = self._users.get(username)
+        """Constant-time check of one username/password pair.
+
+        Names and plain passwords are compared in Unicode NFC form. A hash was
+        made from whatever form its author typed, so the password is tried as
+        sent and in its NFC and NFD forms.
+        """
+        stored = self._users.get(nfc(username))
         if stored is None:
             # Spend comparable time on unknown users so timing does not reveal them.
             hmac.compare_digest(password.encode(), password.encode())
             return False
         if is_hashed(stored):
-            return check_password_hash(stored, password)
-        return hmac.compare_digest(stored.encode(), password.encode())
+            forms = dict.fromkeys((password, nfc(password), unicodedata.normalize("NFD", password)))
+            return any(check_password_hash(stored, form) for form in forms)
+        return hmac.compare_digest(stored.encode(), nfc(password).encode())
 
     def verify(self, header: str) -> str | None:
         """The username a Basic header proves, or ``None``."""
@@ -126,7 +135,7 @@ class UserTable:
             index = text.find(":", start)
             if index < 0:
                 return None
-            username, password = text[:index], text[index + 1 :]
+            username, password = nfc(text[:index]), text[index + 1 :]
             if (username in self._users or start == 0) and self.check_password(username, password):
                 return username
             start = index + 1
@@ -136,4 +145,13 @@ def verify_with_function(auth_func: AuthFunc, header: str) -> str | None:
     """Check a Basic header with a user function ``auth_func(username, password)``."""
     text = decode_header(header)
     username, _, password = text.partition(":")
-    return username if auth_func(username, password) is True else None
+    return username if call_auth_func(auth_func, username, password) else None
+
+
+def call_auth_func(auth_func: AuthFunc, username: str, password: str) -> bool:
+    """``auth_func(username, password) is True``; an exception counts as a refusal."""
+    try:
+        return auth_func(username, password) is True
+    except Exception:
+        log.exception("the auth_func raised; the login is refused")
+        return False

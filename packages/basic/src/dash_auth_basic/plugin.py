@@ -14,6 +14,7 @@ from .credentials import (
     AuthFunc,
     MalformedCredentials,
     UserTable,
+    call_auth_func,
     decode_header,
     nfc,
     verify_with_function,
@@ -111,12 +112,12 @@ class BasicAuthPlugin:
 
     def verify_password(self, username: str, password: str) -> tuple[str, UserGroups | None] | None:
         """Check a username and password from a form against every source."""
-        username, password = nfc(username), nfc(password)
+        username = nfc(username)
         for users, auth_func, user_groups in self._sources:
             if users is not None:
                 if users.check_password(username, password):
                     return username, user_groups
-            elif auth_func is not None and auth_func(username, password) is True:
+            elif auth_func is not None and call_auth_func(auth_func, username, password):
                 return username, user_groups
         return None
 

@@ -10,6 +10,7 @@ does not matter.
 
 from __future__ import annotations
 
+import json
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -60,15 +61,66 @@ def is_public_function(func: Any) -> bool:
 
 
 @dataclass(frozen=True)
+class Dependency:
+    """One declared input, state or output: what a request body must send for it."""
+
+    id: str | None  #: the exact id for plain string ids
+    keys: Mapping[str, Any] | None  #: for dict ids: key -> fixed value, or a wildcard name
+    property: str
+    many: bool  #: ALL / ALLSMALLER: the body sends a list of matches
+
+    @classmethod
+    def from_spec(cls, spec: Mapping[str, Any]) -> Dependency:
+        raw_id, prop = spec.get("id"), str(spec.get("property"))
+        if isinstance(raw_id, str) and raw_id.startswith("{"):
+            try:
+                keys = json.loads(raw_id)
+            except ValueError:
+                keys = None
+            if isinstance(keys, dict):
+                wild = {k: v[0] for k, v in keys.items() if isinstance(v, list) and len(v) == 1}
+                many = any(w in ("ALL", "ALLSMALLER") for w in wild.values())
+                fixed = {k: (_WILDCARD if k in wild else v) for k, v in keys.items()}
+                return cls(None, fixed, prop, many)
+        return cls(str(raw_id), None, prop, False)
+
+    def accepts(self, item: Any) -> bool:
+        """Whether ``item`` from a request body has this dependency's shape."""
+        if self.many:
+            return isinstance(item, list) and all(self._accepts_one(sub) for sub in item)
+        return self._accepts_one(item)
+
+    def _accepts_one(self, item: Any) -> bool:
+        if not isinstance(item, dict) or item.get("property") != self.property:
+            return False
+        ident = item.get("id")
+        if self.keys is None:
+            return ident == self.id
+        if not isinstance(ident, dict) or ident.keys() != self.keys.keys():
+            return False
+        for key, expected in self.keys.items():
+            value = ident[key]
+            if expected is _WILDCARD:
+                if not isinstance(value, (str, int, float, bool)):
+                    return False
+            elif value != expected:
+                return False
+        return True
+
+
+_WILDCARD = object()
+
+
+@dataclass(frozen=True)
 class CallbackInfo:
     """What the guard needs to know about one registered server callback."""
 
     id: str
     public: bool
-    n_inputs: int
-    n_state: int
+    inputs: tuple[Dependency, ...]
+    state: tuple[Dependency, ...]
+    outputs: tuple[Dependency, ...]
     multi_output: bool
-    n_outputs: int
     no_output: bool
     is_router: bool = False
     pathname_index: int = -1
@@ -91,7 +143,7 @@ def describe_callbacks(app: dash.Dash) -> dict[str, CallbackInfo]:
             continue
         raw_output = entry.get("output")
         multi = isinstance(raw_output, (list, tuple))
-        n_outputs = len(raw_output) if multi else 1
+        outputs = raw_output if multi else [raw_output]
         inputs = entry.get("inputs") or []
         is_router = bool(
             getattr(app, "use_pages", False) and cid == PAGES_ROUTER_ID and _is_dash_router(entry)
@@ -107,10 +159,10 @@ def describe_callbacks(app: dash.Dash) -> dict[str, CallbackInfo]:
         infos[cid] = CallbackInfo(
             id=cid,
             public=is_public_function(entry.get("callback")),
-            n_inputs=len(inputs),
-            n_state=len(entry.get("state") or []),
+            inputs=tuple(Dependency.from_spec(spec) for spec in inputs),
+            state=tuple(Dependency.from_spec(spec) for spec in entry.get("state") or []),
+            outputs=tuple(Dependency.from_spec(o.to_dict()) for o in outputs if hasattr(o, "to_dict")),
             multi_output=multi,
-            n_outputs=n_outputs,
             no_output=bool(entry.get("no_output")),
             is_router=is_router,
             pathname_index=pathname_index,

@@ -209,10 +209,15 @@ class Guard:
         if info is None:
             # Unknown to the server: never public; answered 401 or 400 by the guard.
             return Resource(Kind.CALLBACK, output, public=False, wants_json=True)
-        _check_body(body, info)
+        # The full shape check waits until the caller is allowed (see __call__),
+        # so anonymous clients cannot probe the shape of protected callbacks.
+        request.state["callback"] = (body, info)
         if not info.is_router:
             return snap.callback_resources[output]
-        item = body["inputs"][info.pathname_index]
+        inputs = body.get("inputs")
+        if not isinstance(inputs, list) or len(inputs) != len(info.inputs):
+            raise BadRequest("the routing callback's inputs are malformed")
+        item = inputs[info.pathname_index]
         if (
             not isinstance(item, dict)
             or item.get("id") != PAGES_LOCATION_ID
@@ -222,6 +227,11 @@ class Guard:
         value = item.get("value")
         if not isinstance(value, str) or len(value) > 4096:
             raise BadRequest("the routing callback's pathname must be a string")
+        for other in inputs:
+            if isinstance(other, dict) and other.get("id") == PAGES_LOCATION_ID:
+                extra = other.get("value")
+                if extra is not None and (not isinstance(extra, str) or len(extra) > 8192):
+                    raise BadRequest("the routing callback's location values must be strings")
         rel = pages.strip_requests_prefix(self.requests_prefix, value)
         if rel is None:
             raise BadRequest("the pathname is outside this app")
@@ -255,8 +265,14 @@ class Guard:
         set_current_user(identity)
         verdict = stack.authorize(identity, resource, request)
         if verdict is True or (verdict is None and (resource.public or identity is not None)):
-            if resource.kind is Kind.CALLBACK and resource.callback is None:
-                return json_error(400, "unknown_callback", "no such callback on this server")
+            if resource.kind is Kind.CALLBACK:
+                if resource.callback is None:
+                    return json_error(400, "unknown_callback", "no such callback on this server")
+                body, info = request.state["callback"]
+                try:
+                    _check_body(body, info)
+                except BadRequest as exc:
+                    return json_error(exc.status, "bad_request", exc.message)
             return None
         reason = "unauthenticated" if identity is None else "forbidden"
         log.info("refused %s %s (%s): %s", request.method, request.path, resource.kind.value, reason)
@@ -269,17 +285,23 @@ class Guard:
 
 
 def _check_body(body: dict[str, Any], info: CallbackInfo) -> None:
-    """Refuse bodies Dash would choke on (a 500) before any callback runs."""
+    """Refuse bodies that do not match what the registry declares, before any callback runs.
+
+    Dash trusts the body's shape and answers a mismatch with a 500; the guard
+    checks every input, state and output against the server's own record.
+    """
     inputs = body.get("inputs")
-    if not isinstance(inputs, list) or len(inputs) != info.n_inputs:
-        raise BadRequest(f"'inputs' must be a list of {info.n_inputs} items")
+    if not isinstance(inputs, list) or len(inputs) != len(info.inputs):
+        raise BadRequest(f"'inputs' must be a list of {len(info.inputs)} items")
     state = body.get("state", [])
-    if not isinstance(state, list) or len(state) != info.n_state:
-        raise BadRequest(f"'state' must be a list of {info.n_state} items")
-    for item in inputs:
-        _check_dependency(item)
-    for item in state:
-        _check_dependency(item)
+    if not isinstance(state, list) or len(state) != len(info.state):
+        raise BadRequest(f"'state' must be a list of {len(info.state)} items")
+    for item, dep in zip(inputs, info.inputs, strict=True):
+        if not dep.accepts(item):
+            raise BadRequest(f"input {dep.id or dep.property!r} does not match the callback")
+    for item, dep in zip(state, info.state, strict=True):
+        if not dep.accepts(item):
+            raise BadRequest(f"state {dep.id or dep.property!r} does not match the callback")
     changed = body.get("changedPropIds", [])
     if not isinstance(changed, list) or not all(isinstance(c, str) for c in changed):
         raise BadRequest("'changedPropIds' must be a list of strings")
@@ -287,25 +309,10 @@ def _check_body(body: dict[str, Any], info: CallbackInfo) -> None:
         return
     outputs = body.get("outputs")
     if info.multi_output:
-        if not isinstance(outputs, list) or len(outputs) != info.n_outputs:
-            raise BadRequest(f"'outputs' must be a list of {info.n_outputs} items")
-        for item in outputs:
-            _check_dependency(item, value=False)
-    elif outputs is not None:
-        _check_dependency(outputs, value=False)
-
-
-def _check_dependency(item: Any, value: bool = True) -> None:
-    if isinstance(item, list):  # pattern-matching ALL / ALLSMALLER
-        for sub in item:
-            _check_single(sub)
-        return
-    _check_single(item)
-
-
-def _check_single(item: Any) -> None:
-    if not isinstance(item, dict):
-        raise BadRequest("callback dependencies must be objects")
-    ident = item.get("id")
-    if not isinstance(ident, (str, dict)) or not isinstance(item.get("property"), str):
-        raise BadRequest("callback dependencies need an 'id' and a 'property'")
+        if not isinstance(outputs, list) or len(outputs) != len(info.outputs):
+            raise BadRequest(f"'outputs' must be a list of {len(info.outputs)} items")
+    else:
+        outputs = [outputs]
+    for item, dep in zip(outputs, info.outputs, strict=True):
+        if not dep.accepts(item):
+            raise BadRequest("'outputs' do not match the callback")

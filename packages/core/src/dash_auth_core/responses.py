@@ -10,7 +10,7 @@ import html
 import json
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 
 @dataclass
@@ -79,11 +79,14 @@ def safe_next(target: Any, prefix: str = "/", default: str | None = None) -> str
         return fallback
     if not target.startswith("/") or target.startswith("//"):
         return fallback
-    if any(ch in _FORBIDDEN_NEXT_CHARS or ord(ch) < 0x20 for ch in target):
+    if any(ch in _FORBIDDEN_NEXT_CHARS or ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F for ch in target):
         return fallback
     parts = urlsplit(target)
     if parts.scheme or parts.netloc:
         return fallback
+    segments = unquote(parts.path).split("/")
+    if any(segment in (".", "..") for segment in segments):
+        return fallback  # browsers resolve dot segments, which could leave the prefix
     root = prefix.rstrip("/")
     if root and not (parts.path == root or parts.path.startswith(root + "/")):
         return fallback

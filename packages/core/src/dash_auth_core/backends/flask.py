@@ -70,13 +70,17 @@ class FlaskRequest(Request):
     def json(self, max_bytes: int | None) -> Any:
         req = self._req
         length = req.content_length
-        if max_bytes is not None:
-            if length is not None and length > max_bytes:
-                raise BadRequest(f"request body is larger than {max_bytes} bytes", 413)
-            with contextlib.suppress(AttributeError):  # Flask >= 3.1: per-request limit
-                req.max_content_length = max_bytes
         try:
-            # Flask caches the parsed body, so Dash's own get_json() reuses it.
+            if max_bytes is not None:
+                if length is not None and length > max_bytes:
+                    raise BadRequest(f"request body is larger than {max_bytes} bytes", 413)
+                # werkzeug silently truncates a chunked body at the limit: read one
+                # byte more than allowed to tell "exactly at" from "over".
+                with contextlib.suppress(AttributeError):  # Flask >= 3.1: per-request limit
+                    req.max_content_length = max_bytes + 1
+                if len(req.get_data(cache=True)) > max_bytes:
+                    raise BadRequest(f"request body is larger than {max_bytes} bytes", 413)
+            # Flask caches the body and the parsed JSON, so Dash's get_json() reuses them.
             return req.get_json()
         except wz.RequestEntityTooLarge as exc:
             raise BadRequest("request body is too large", 413) from exc

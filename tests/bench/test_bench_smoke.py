@@ -1,0 +1,76 @@
+"""Smoke test for bench/bench_guard.py: every section runs and yields numbers.
+
+Timing ratios are never asserted here (they depend on the machine); this only
+checks that the benchmark still works against the current library, with tiny
+counts so it stays well under 30 seconds.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "bench_guard.py"
+SCENARIOS = {"auth_callback", "auth_callback_stateless", "layout", "index", "rejected", "public_callback"}
+SIZES = (3, 5, 8)
+
+
+def _load_bench():
+    spec = importlib.util.spec_from_file_location("bench_guard_under_test", BENCH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up by name
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(spec.name, None)
+        raise
+    return module
+
+
+def _positive(value) -> bool:
+    return isinstance(value, float) and math.isfinite(value) and value > 0
+
+
+@pytest.mark.timeout(30)
+def test_quick_run_produces_numbers_for_every_scenario(tmp_path):
+    bench = _load_bench()
+    out_path = tmp_path / "bench.json"
+    lines: list[str] = []
+    results = bench.main(
+        [
+            "--quick", "--rounds", "2", "--requests", "3", "--warmup", "3",
+            "--http-rounds", "2", "--http-requests", "3", "--http-budget", "10",
+            "--scale-rounds", "2", "--scale-requests", "3",
+            "--sizes", ",".join(map(str, SIZES)),
+            "--json", str(out_path),
+        ],
+        out=lines.append,
+    )
+
+    for mode in ("inprocess", "http"):
+        rows = {row["scenario"]: row for row in results[mode]}
+        assert set(rows) == SCENARIOS, mode
+        for key, row in rows.items():
+            assert _positive(row["bare_us"]) and _positive(row["auth_us"]), (mode, key, row)
+            assert row["rounds"] >= 1, (mode, key)
+            if not row["absolute"]:
+                assert _positive(row["ratio"]) and _positive(row["paired_ratio"]), (mode, key, row)
+        assert rows["rejected"]["auth_status"] == 401
+
+    scaling = {(row["dimension"], row["size"]): row for row in results["scaling"]}
+    assert set(scaling) == {(dim, size) for dim in ("routes", "users", "callbacks") for size in SIZES}
+    for key, row in scaling.items():
+        assert _positive(row["auth_us"]) and _positive(row["ratio_to_first"]), key
+    for size in SIZES:
+        assert _positive(scaling[("callbacks", size)]["bare_us"])
+
+    written = json.loads(out_path.read_text(encoding="utf-8"))
+    assert {"environment", "inprocess", "http", "scaling"} <= set(written)
+    text = "\n".join(lines)
+    assert "In-process" in text and "HTTP keep-alive" in text and "Scaling" in text
