@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import base64
+import hashlib
+import json
 import logging
 import secrets
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -25,11 +29,16 @@ log = logging.getLogger("dash_auth.basic")
 UserGroups = Mapping[str, Iterable[str]] | Callable[[str], Iterable[str] | None]
 
 FORGET_ROUTE = "/_dash-auth/basic/forget"
+IDENTITY_CACHE_SIZE = 1024
 PROVIDER = "basic"
 
 
 class BasicAuthPlugin:
-    """Authenticates ``Authorization: Basic`` headers; challenges with 401."""
+    """Authenticates ``Authorization: Basic`` headers; challenges with 401.
+
+    A verified header's identity is remembered for ``identity_ttl`` seconds
+    (groups from ``user_groups`` are re-resolved after that, at the next login).
+    """
 
     requires_sessions = False
 
@@ -39,8 +48,14 @@ class BasicAuthPlugin:
         auth_func: AuthFunc | None = None,
         user_groups: UserGroups | None = None,
         realm: str = "Dash app",
+        identity_ttl: float = 300.0,
     ) -> None:
         self.realm = realm.replace('"', "'")
+        # Verified header digest -> (identity, expiry): a signed-in request costs
+        # one SHA-256 and a dict lookup, and touches neither hash nor session.
+        self.identity_ttl = identity_ttl
+        self._identities: OrderedDict[bytes, tuple[Identity, float]] = OrderedDict()
+        self._lock = threading.Lock()
         self._sources: list[tuple[UserTable | None, AuthFunc | None, UserGroups | None]] = []
         self.add_source(users, auth_func, user_groups)
         # Credentials the signed-out page makes the browser cache instead of the real ones.
@@ -62,6 +77,15 @@ class BasicAuthPlugin:
         header = request.headers.get("Authorization")
         if not header or header[:6].lower() != "basic ":
             return None
+        digest = hashlib.sha256(header.encode("utf-8", "surrogatepass")).digest()
+        cached = self._identities.get(digest)
+        if cached is not None and cached[1] > time.monotonic():
+            if not request.has_session_cookie:
+                # Verified and announced before; this client (a script, a new
+                # browser) just has no session yet: give it one, quietly.
+                assert self.stack is not None
+                self.stack.login(cached[0], request, notify=False)
+            return cached[0]
         try:
             verified = self._verify(header)
         except MalformedCredentials:
@@ -72,11 +96,16 @@ class BasicAuthPlugin:
             return REJECT
         username, user_groups = verified
         stored = request.session.get("user")
+        identity = None
         if isinstance(stored, dict) and stored.get("id") == username and stored.get("provider") == PROVIDER:
             identity = Identity.from_session(stored)
-            if identity is not None:
-                return identity
-        return self.log_in(request, username, user_groups, PROVIDER)
+        if identity is None:
+            identity = self.log_in(request, username, user_groups, PROVIDER)
+        with self._lock:
+            self._identities[digest] = (identity, time.monotonic() + self.identity_ttl)
+            while len(self._identities) > IDENTITY_CACHE_SIZE:
+                self._identities.popitem(last=False)
+        return identity
 
     @hookimpl
     def challenge(self, request: Request, resource: Resource, reason: str) -> Response | None:
@@ -160,12 +189,12 @@ class BasicAuthPlugin:
         )
 
     def _forget_script(self, url: str) -> str:
-        # XMLHttpRequest with explicit credentials replaces the browser's cached
-        # Basic credentials for this realm with harmless ones; it is the only
-        # way a page can make most browsers forget them.
-        token = base64.b64encode(f"{self._forget_user}:{self._forget_password}".encode()).decode()
+        # An XMLHttpRequest with credentials given to open() answers the forget
+        # route's 401 with harmless credentials, and the browser then caches those
+        # for this realm instead of the real ones: the only way a page can make
+        # most browsers forget Basic credentials.
         return (
             "<script>(function(){try{var x=new XMLHttpRequest();"
-            f'x.open("GET",{url!r},true,{self._forget_user!r},{self._forget_password!r});'
-            f'x.setRequestHeader("Authorization","Basic {token}");x.send();}}catch(e){{}}}})();</script>'
+            f'x.open("GET",{json.dumps(url)},true,{json.dumps(self._forget_user)},{json.dumps(self._forget_password)});'
+            "x.send();}catch(e){}})();</script>"
         )

@@ -91,7 +91,7 @@ class Dependency:
         return self._accepts_one(item)
 
     def _accepts_one(self, item: Any) -> bool:
-        if not isinstance(item, dict) or item.get("property") != self.property:
+        if type(item) is not dict or item.get("property") != self.property:
             return False
         ident = item.get("id")
         if self.keys is None:

@@ -41,6 +41,9 @@ _WEBSOCKET = "_dash-ws-callback"
 _STATIC_SUITES = Resource(Kind.DASH_INTERNAL, _SUITES, public=True)
 _STATIC_FAVICON = Resource(Kind.DASH_INTERNAL, _FAVICON, public=True)
 _PREFLIGHT = Resource(Kind.DASH_INTERNAL, _UPDATE, public=True, wants_json=True)
+_STATIC_ALIVE = Resource(Kind.DASH_INTERNAL, "_alive_", public=True)
+#: Served without even looking for a user: they carry nothing of the app's.
+_NO_IDENTITY_NEEDED = frozenset(map(id, (_STATIC_SUITES, _STATIC_FAVICON, _PREFLIGHT, _STATIC_ALIVE)))
 
 
 @dataclass
@@ -84,6 +87,11 @@ class Guard:
             p + _RELOAD: Resource(Kind.DASH_INTERNAL, _RELOAD, wants_json=True),
             p + _WEBSOCKET: Resource(Kind.WEBSOCKET, _WEBSOCKET, wants_json=True),
         }
+        from dash import _jupyter
+
+        if getattr(_jupyter.jupyter_dash, "active", False):
+            # Jupyter's readiness probe: answers "Alive" and nothing else.
+            self._fixed[p + "_alive_" + _jupyter.jupyter_dash.alive_token] = _STATIC_ALIVE
         self._suites_prefix = p + _SUITES
         self._assets_prefix = p + cfg.assets_url_path.strip("/") + "/"
         mcp_path = getattr(app, "_mcp_path", None)
@@ -255,7 +263,8 @@ class Guard:
         except BadRequest as exc:
             return json_error(exc.status, "bad_request", exc.message)
         request.state["resource"] = resource
-        if resource is _STATIC_SUITES or resource is _STATIC_FAVICON or resource is _PREFLIGHT:
+        if id(resource) in _NO_IDENTITY_NEEDED:
+            set_current_user(None)
             return None
         request.state[STATE_LIFETIME_KEY] = stack.session_lifetime
         try:

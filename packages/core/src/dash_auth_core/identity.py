@@ -78,7 +78,14 @@ class Identity:
         return self.name or self.email or self.id
 
     def to_session(self) -> dict[str, Any]:
-        """The JSON-safe dict stored as ``session["user"]``."""
+        """The JSON-safe dict stored as ``session["user"]`` (a fresh copy each call)."""
+        cached = self.__dict__.get("_session_form")
+        if cached is None:
+            cached = self._session_form()
+            object.__setattr__(self, "_session_form", cached)
+        return {**cached, "groups": list(cached["groups"]), **({"claims": dict(cached["claims"])} if "claims" in cached else {})}
+
+    def _session_form(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "id": self.id,
             "name": self.name,

@@ -313,13 +313,18 @@ class AuthStack:
         """The response that asks to log in (``"unauthenticated"``) or refuses (``"forbidden"``)."""
         return self._pm.hook.challenge(request=request, resource=resource, reason=reason)
 
-    def login(self, identity: Identity, request: Request) -> None:
-        """Start a session for ``identity``: fresh session, then ``on_login``."""
+    def login(self, identity: Identity, request: Request, *, notify: bool = True) -> None:
+        """Start a session for ``identity``: fresh session, then ``on_login``.
+
+        ``notify=False`` only writes the session (a provider re-issuing the
+        session of a login it already announced).
+        """
         session = request.session
         session.clear()  # a new session for the new login (no fixation, fresh CSRF token)
         session[SESSION_KEY] = identity.to_session()
         context.set_current_user(identity)
-        self._pm.hook.on_login(identity=identity, request=request)
+        if notify:
+            self._pm.hook.on_login(identity=identity, request=request)
 
     def logout(self, request: Request) -> Identity | None:
         """Call ``on_logout`` for the current user, then clear the session."""

@@ -84,6 +84,11 @@ class Request(abc.ABC):
     def is_secure(self) -> bool:
         return self.scheme == "https"
 
+    @property
+    def has_session_cookie(self) -> bool:
+        """Whether the client sent a session cookie (without decoding it)."""
+        return bool(self.session)
+
     def clear_session(self) -> None:
         self.session.clear()
 

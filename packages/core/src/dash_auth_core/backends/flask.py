@@ -7,7 +7,8 @@ from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
 import flask
-from flask.sessions import SecureCookieSessionInterface
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from itsdangerous import BadSignature
 from werkzeug import exceptions as wz
 
 from ..errors import BadRequest
@@ -19,6 +20,9 @@ class FlaskRequest(Request):
     """A :class:`Request` over Flask's request proxy."""
 
     __slots__ = ("_req", "state")
+
+    #: The session cookie's name, set by the adapter (``SESSION_COOKIE_NAME``).
+    session_cookie_name = "session"
 
     def __init__(self) -> None:
         self._req = flask.request._get_current_object()  # type: ignore[attr-defined]
@@ -60,6 +64,10 @@ class FlaskRequest(Request):
         return self._req.scheme
 
     @property
+    def has_session_cookie(self) -> bool:
+        return bool(self._req.cookies.get(self.session_cookie_name))
+
+    @property
     def host(self) -> str:
         return self._req.host
 
@@ -72,14 +80,16 @@ class FlaskRequest(Request):
         length = req.content_length
         try:
             if max_bytes is not None:
-                if length is not None and length > max_bytes:
-                    raise BadRequest(f"request body is larger than {max_bytes} bytes", 413)
-                # werkzeug silently truncates a chunked body at the limit: read one
-                # byte more than allowed to tell "exactly at" from "over".
-                with contextlib.suppress(AttributeError):  # Flask >= 3.1: per-request limit
-                    req.max_content_length = max_bytes + 1
-                if len(req.get_data(cache=True)) > max_bytes:
-                    raise BadRequest(f"request body is larger than {max_bytes} bytes", 413)
+                if length is not None:
+                    if length > max_bytes:
+                        raise BadRequest(f"request body is larger than {max_bytes} bytes", 413)
+                else:
+                    # werkzeug silently truncates a chunked body at the limit: read one
+                    # byte more than allowed to tell "exactly at" from "over".
+                    with contextlib.suppress(AttributeError):  # Flask >= 3.1: per-request limit
+                        req.max_content_length = max_bytes + 1
+                    if len(req.get_data(cache=True)) > max_bytes:
+                        raise BadRequest(f"request body is larger than {max_bytes} bytes", 413)
             # Flask caches the body and the parsed JSON, so Dash's get_json() reuses them.
             return req.get_json()
         except wz.RequestEntityTooLarge as exc:
@@ -92,13 +102,89 @@ class FlaskRequest(Request):
             raise BadRequest("request body is not valid JSON", 400) from exc
 
 
+class LazySession(SecureCookieSession):
+    """A signed-cookie session that verifies and decodes the cookie on first use.
+
+    Most requests (static files, Basic-authenticated callbacks) never touch
+    the session; they skip the signature check and the cookie write entirely.
+    """
+
+    def __init__(self, loader: Callable[[], dict[str, Any] | None]) -> None:
+        super().__init__()
+        self._loader: Callable[[], dict[str, Any] | None] | None = loader
+
+    @property
+    def loaded(self) -> bool:
+        return self._loader is None
+
+    def _load(self) -> None:
+        loader = self._loader
+        if loader is not None:
+            self._loader = None
+            data = loader()
+            if data:
+                dict.update(self, data)  # not a modification: no cookie rewrite
+
+
+def _lazy(name: str) -> Callable[..., Any]:
+    method = getattr(SecureCookieSession, name)
+
+    def wrapper(self: LazySession, *args: Any, **kwargs: Any) -> Any:
+        self._load()
+        return method(self, *args, **kwargs)
+
+    wrapper.__name__ = name
+    return wrapper
+
+
+for _name in (
+    "__getitem__", "__setitem__", "__delitem__", "__contains__", "__iter__", "__len__", "__eq__",
+    "__repr__", "get", "setdefault", "pop", "popitem", "update", "clear", "keys", "values", "items", "copy",
+):
+    setattr(LazySession, _name, _lazy(_name))
+
+
 class _SessionInterface(SecureCookieSessionInterface):
-    """Flask's signed-cookie sessions, marked ``Secure`` whenever the request is HTTPS."""
+    """Flask's signed-cookie sessions, loaded lazily, ``Secure`` whenever the request is HTTPS."""
+
+    def __init__(self) -> None:
+        self._serializers: dict[Any, Any] = {}
+
+    def get_signing_serializer(self, app: flask.Flask) -> Any:
+        # Flask builds a new serializer (and derives its key) on every request.
+        key = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        serializer = self._serializers.get(key)
+        if serializer is None:
+            serializer = super().get_signing_serializer(app)
+            self._serializers = {key: serializer}
+        return serializer
 
     def get_cookie_secure(self, app: flask.Flask) -> bool:
         if super().get_cookie_secure(app):
             return True
         return flask.has_request_context() and flask.request.is_secure
+
+    def open_session(self, app: flask.Flask, request: flask.Request) -> SecureCookieSession | None:
+        serializer = self.get_signing_serializer(app)
+        if serializer is None:
+            return None
+        value = request.cookies.get(self.get_cookie_name(app))
+        if not value:
+            return self.session_class()
+        max_age = int(app.permanent_session_lifetime.total_seconds())
+
+        def load() -> dict[str, Any] | None:
+            try:
+                return serializer.loads(value, max_age=max_age)
+            except BadSignature:
+                return None
+
+        return LazySession(load)
+
+    def save_session(self, app: flask.Flask, session: Any, response: flask.Response) -> None:
+        if isinstance(session, LazySession) and not session.loaded:
+            return  # never used during this request: nothing changed
+        super().save_session(app, session, response)
 
 
 def to_flask(response: Response) -> flask.Response:
@@ -112,8 +198,11 @@ class FlaskAdapter(BackendAdapter):
     name = "flask"
 
     def install_guard(self, guard: GuardFunc, on_teardown: Callable[[], None]) -> None:
+        cookie_name = self.server.config.get("SESSION_COOKIE_NAME") or "session"
+        request_class = type("FlaskRequest", (FlaskRequest,), {"__slots__": (), "session_cookie_name": cookie_name})
+
         def dash_auth_guard() -> flask.Response | None:
-            result = guard(FlaskRequest())
+            result = guard(request_class())
             return None if result is None else to_flask(result)
 
         def dash_auth_teardown(_exc: BaseException | None) -> None:
