@@ -265,3 +265,23 @@ def test_mcp_endpoint_needs_a_user():
     assert response.status_code == 401
     assert b"private layout text" not in response.data
     assert client.post("/_mcp", json=request, headers=ALICE).status_code != 401
+
+
+def test_identity_does_not_outlive_its_request():
+    """A worker thread reuses its context: the next request must not see the last user."""
+    app = Dash(__name__)
+    app.layout = html.Div("x")
+    BasicAuth(app, USERS, secret_key=SECRET)
+    other = Dash(__name__)  # another app in the same process, without any auth
+    other.layout = html.Div("y")
+
+    @other.server.route("/who")
+    def who():
+        user = current_user()
+        return user.id if user else "nobody"
+
+    client = app.server.test_client()
+    assert client.get("/", headers=ALICE).status_code == 200
+    with app.server.test_request_context("/"):
+        assert current_user() is None
+    assert other.server.test_client().get("/who").data == b"nobody"

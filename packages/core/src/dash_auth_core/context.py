@@ -1,13 +1,18 @@
 """``current_user()``: who is making the request being handled right now.
 
-The guard puts the request's identity in a context variable. Dash copies the
-context into callbacks, layout functions and routes, and our ``custom_data``
-hook copies the identity into ``callback_context.custom_data["dash_auth"]``,
-which Dash ships to background callbacks in other processes.
+The guard puts the request's identity in a context variable, tagged with the
+request it belongs to. Dash copies the context into callbacks, layout
+functions and routes. A worker thread that serves the next request (or
+another app in the same process) finds a tag that does not match its request
+and sees no user, so nothing has to be cleaned up after each request. Our
+``custom_data`` hook copies the identity into
+``callback_context.custom_data["dash_auth"]``, which Dash ships to background
+callbacks in other processes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 
@@ -17,12 +22,25 @@ from .identity import Identity
 
 CUSTOM_DATA_NAMESPACE = "dash_auth"
 
-_current: ContextVar[Identity | None] = ContextVar("dash_auth_identity", default=None)
+#: (function giving the current request's key, that request's key, identity)
+_Entry = tuple[Callable[[], Any], Any, "Identity | None"]
+_current: ContextVar[_Entry | None] = ContextVar("dash_auth_identity", default=None)
 
 
-def set_current_user(identity: Identity | None) -> None:
-    """Set the identity for the request being handled (the guard calls this)."""
-    _current.set(identity)
+def set_current_user(identity: Identity | None, request: Any = None) -> None:
+    """Set the identity for ``request``, the request being handled (the guard calls this)."""
+    if request is None:
+        _current.set(None)
+    else:
+        _current.set((request.current_context_key, request.context_key, identity))
+
+
+def _identity() -> Identity | None:
+    entry = _current.get()
+    if entry is None:
+        return None
+    current_key, key, identity = entry
+    return identity if current_key() is key else None
 
 
 def current_user() -> Identity | None:
@@ -31,7 +49,7 @@ def current_user() -> Identity | None:
     Works in server callbacks (HTTP and background), layout functions and
     plugin routes. Outside a request it returns ``None``.
     """
-    identity = _current.get()
+    identity = _identity()
     if identity is not None:
         return identity
     try:
@@ -44,7 +62,7 @@ def current_user() -> Identity | None:
 
 
 def _custom_data(_ctx: Any) -> dict[str, Any] | None:
-    identity = _current.get()
+    identity = _identity()
     return None if identity is None else identity.to_session()
 
 

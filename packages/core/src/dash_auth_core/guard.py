@@ -264,14 +264,13 @@ class Guard:
             return json_error(exc.status, "bad_request", exc.message)
         request.state["resource"] = resource
         if id(resource) in _NO_IDENTITY_NEEDED:
-            set_current_user(None)
             return None
         request.state[STATE_LIFETIME_KEY] = stack.session_lifetime
         try:
             identity = stack.authenticate(request)
         except BadRequest as exc:
             return json_error(exc.status, "bad_request", exc.message)
-        set_current_user(identity)
+        set_current_user(identity, request)
         verdict = stack.authorize(identity, resource, request)
         if verdict is True or (verdict is None and (resource.public or identity is not None)):
             if resource.kind is Kind.CALLBACK:
@@ -300,28 +299,34 @@ def _check_body(body: dict[str, Any], info: CallbackInfo) -> None:
     checks every input, state and output against the server's own record.
     """
     inputs = body.get("inputs")
-    if not isinstance(inputs, list) or len(inputs) != len(info.inputs):
-        raise BadRequest(f"'inputs' must be a list of {len(info.inputs)} items")
-    state = body.get("state", [])
-    if not isinstance(state, list) or len(state) != len(info.state):
-        raise BadRequest(f"'state' must be a list of {len(info.state)} items")
-    for item, dep in zip(inputs, info.inputs, strict=True):
-        if not dep.accepts(item):
+    declared = info.inputs
+    if type(inputs) is not list or len(inputs) != len(declared):
+        raise BadRequest(f"'inputs' must be a list of {len(declared)} items")
+    for index, dep in enumerate(declared):
+        if not dep.accepts(inputs[index]):
             raise BadRequest(f"input {dep.id or dep.property!r} does not match the callback")
-    for item, dep in zip(state, info.state, strict=True):
-        if not dep.accepts(item):
+    state = body.get("state", _EMPTY)
+    declared = info.state
+    if type(state) is not list or len(state) != len(declared):
+        raise BadRequest(f"'state' must be a list of {len(declared)} items")
+    for index, dep in enumerate(declared):
+        if not dep.accepts(state[index]):
             raise BadRequest(f"state {dep.id or dep.property!r} does not match the callback")
-    changed = body.get("changedPropIds", [])
-    if not isinstance(changed, list) or not all(isinstance(c, str) for c in changed):
+    changed = body.get("changedPropIds", _EMPTY)
+    if type(changed) is not list or not all(type(c) is str for c in changed):
         raise BadRequest("'changedPropIds' must be a list of strings")
     if info.no_output:
         return
     outputs = body.get("outputs")
+    declared = info.outputs
     if info.multi_output:
-        if not isinstance(outputs, list) or len(outputs) != len(info.outputs):
-            raise BadRequest(f"'outputs' must be a list of {len(info.outputs)} items")
+        if type(outputs) is not list or len(outputs) != len(declared):
+            raise BadRequest(f"'outputs' must be a list of {len(declared)} items")
     else:
         outputs = [outputs]
-    for item, dep in zip(outputs, info.outputs, strict=True):
-        if not dep.accepts(item):
+    for index, dep in enumerate(declared):
+        if not dep.accepts(outputs[index]):
             raise BadRequest("'outputs' do not match the callback")
+
+
+_EMPTY: list[Any] = []

@@ -109,13 +109,14 @@ class AuthStack:
         self._logout_snippets: list[str] = []
         self._pm = plugins.make_manager(options.pop("load_entrypoints", True))
         self._authorize_impls = 0
+        self._authenticate_chain: list[tuple[Any, bool]] | None = None
         from .guard import Guard
 
         self.guard = Guard(self)
         self.configure(**options)
         self._ensure_secret()
         context.install_custom_data_hook()
-        self.adapter.install_guard(self.guard, self._teardown)
+        self.adapter.install_guard(self.guard)
         from . import browser, logout
 
         logout.install(self)
@@ -238,6 +239,16 @@ class AuthStack:
 
     def _refresh_impl_counts(self) -> None:
         self._authorize_impls = len(self._pm.hook.authorize.get_hookimpls())
+        impls = self._pm.hook.authenticate.get_hookimpls()
+        # The authenticate chain runs on every request. Without wrappers it is
+        # just "call each implementation, last registered first, until one
+        # answers": done here directly, pluggy's general machinery costs more.
+        if any(impl.hookwrapper or impl.wrapper for impl in impls):
+            self._authenticate_chain = None
+        else:
+            self._authenticate_chain = [
+                (impl.function, "request" in impl.argnames) for impl in reversed(impls)
+            ]
 
     # -- routes -----------------------------------------------------------
 
@@ -295,7 +306,15 @@ class AuthStack:
 
     def authenticate(self, request: Request) -> Identity | None:
         """First identity any plugin vouches for, or ``None`` (also when a plugin rejected)."""
-        result = self._pm.hook.authenticate(request=request)
+        chain = self._authenticate_chain
+        if chain is None:
+            result = self._pm.hook.authenticate(request=request)
+        else:
+            result = None
+            for function, wants_request in chain:
+                result = function(request) if wants_request else function()
+                if result is not None:
+                    break
         if result is None or result is REJECT:
             return None
         return result
@@ -322,7 +341,7 @@ class AuthStack:
         session = request.session
         session.clear()  # a new session for the new login (no fixation, fresh CSRF token)
         session[SESSION_KEY] = identity.to_session()
-        context.set_current_user(identity)
+        context.set_current_user(identity, request)
         if notify:
             self._pm.hook.on_login(identity=identity, request=request)
 
@@ -331,11 +350,8 @@ class AuthStack:
         identity = self.authenticate(request)
         self._pm.hook.on_logout(identity=identity, request=request)
         request.clear_session()
-        context.set_current_user(None)
+        context.set_current_user(None, request)
         return identity
-
-    def _teardown(self) -> None:
-        context.set_current_user(None)
 
 
 def add_public_routes(app: dash.Dash, public_routes: Iterable[str]) -> None:

@@ -85,6 +85,16 @@ class Request(abc.ABC):
         return self.scheme == "https"
 
     @property
+    @abc.abstractmethod
+    def context_key(self) -> Any:
+        """An object unique to this request while it is handled (tags ``current_user``)."""
+
+    @staticmethod
+    @abc.abstractmethod
+    def current_context_key() -> Any:
+        """The ``context_key`` of the request handled in this context, if any."""
+
+    @property
     def has_session_cookie(self) -> bool:
         """Whether the client sent a session cookie (without decoding it)."""
         return bool(self.session)
@@ -103,8 +113,8 @@ class BackendAdapter(abc.ABC):
         self.server = app.server
 
     @abc.abstractmethod
-    def install_guard(self, guard: GuardFunc, on_teardown: Callable[[], None]) -> None:
-        """Run ``guard`` before Dash sees any request; call ``on_teardown`` after each."""
+    def install_guard(self, guard: GuardFunc) -> None:
+        """Run ``guard`` before Dash sees any request."""
 
     @abc.abstractmethod
     def add_route(self, rule: str, endpoint: str, view: ViewFunc, methods: list[str]) -> None:

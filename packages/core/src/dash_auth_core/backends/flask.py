@@ -16,6 +16,37 @@ from ..responses import Response
 from . import BackendAdapter, GuardFunc, Request, ViewFunc, register_adapter
 
 
+class _Headers(Mapping[str, str]):
+    """Header look-ups straight from the WSGI environ (werkzeug's view is slower)."""
+
+    __slots__ = ("_environ", "_full")
+
+    def __init__(self, environ: dict[str, Any], full: Any) -> None:
+        self._environ = environ
+        self._full = full
+
+    def get(self, key: str, default: Any = None) -> Any:
+        name = key.upper().replace("-", "_")
+        if name not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            name = "HTTP_" + name
+        return self._environ.get(name, default)
+
+    def __getitem__(self, key: str) -> str:
+        value = self.get(key)
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def __iter__(self) -> Any:
+        return (key for key, _ in self._full.items())
+
+    def __len__(self) -> int:
+        return len(self._full)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.get(key) is not None
+
+
 class FlaskRequest(Request):
     """A :class:`Request` over Flask's request proxy."""
 
@@ -38,7 +69,7 @@ class FlaskRequest(Request):
 
     @property
     def headers(self) -> Mapping[str, str]:
-        return self._req.headers
+        return _Headers(self._req.environ, self._req.headers)
 
     @property
     def cookies(self) -> Mapping[str, str]:
@@ -64,8 +95,21 @@ class FlaskRequest(Request):
         return self._req.scheme
 
     @property
+    def context_key(self) -> Any:
+        return self._req.environ
+
+    @staticmethod
+    def current_context_key() -> Any:
+        return flask.request.environ if flask.has_request_context() else None
+
+    @property
     def has_session_cookie(self) -> bool:
-        return bool(self._req.cookies.get(self.session_cookie_name))
+        # A cheap look at the raw header; the cookie itself is parsed only if used.
+        raw = self._req.environ.get("HTTP_COOKIE")
+        if not raw:
+            return False
+        name = self.session_cookie_name + "="
+        return any(part.lstrip().startswith(name) and len(part.lstrip()) > len(name) for part in raw.split(";"))
 
     @property
     def host(self) -> str:
@@ -77,7 +121,10 @@ class FlaskRequest(Request):
 
     def json(self, max_bytes: int | None) -> Any:
         req = self._req
-        length = req.content_length
+        raw_length = req.environ.get("CONTENT_LENGTH")
+        length = int(raw_length) if raw_length and raw_length.isdigit() else None
+        if length is not None and req.environ.get("HTTP_TRANSFER_ENCODING"):
+            length = None  # chunked wins over a Content-Length
         try:
             if max_bytes is not None:
                 if length is not None:
@@ -168,14 +215,14 @@ class _SessionInterface(SecureCookieSessionInterface):
         serializer = self.get_signing_serializer(app)
         if serializer is None:
             return None
-        value = request.cookies.get(self.get_cookie_name(app))
-        if not value:
-            return self.session_class()
-        max_age = int(app.permanent_session_lifetime.total_seconds())
+        name = self.get_cookie_name(app)
 
         def load() -> dict[str, Any] | None:
+            value = request.cookies.get(name)
+            if not value:
+                return None
             try:
-                return serializer.loads(value, max_age=max_age)
+                return serializer.loads(value, max_age=int(app.permanent_session_lifetime.total_seconds()))
             except BadSignature:
                 return None
 
@@ -197,7 +244,7 @@ def to_flask(response: Response) -> flask.Response:
 class FlaskAdapter(BackendAdapter):
     name = "flask"
 
-    def install_guard(self, guard: GuardFunc, on_teardown: Callable[[], None]) -> None:
+    def install_guard(self, guard: GuardFunc) -> None:
         cookie_name = self.server.config.get("SESSION_COOKIE_NAME") or "session"
         request_class = type("FlaskRequest", (FlaskRequest,), {"__slots__": (), "session_cookie_name": cookie_name})
 
@@ -205,11 +252,7 @@ class FlaskAdapter(BackendAdapter):
             result = guard(request_class())
             return None if result is None else to_flask(result)
 
-        def dash_auth_teardown(_exc: BaseException | None) -> None:
-            on_teardown()
-
         self.server.before_request(dash_auth_guard)
-        self.server.teardown_request(dash_auth_teardown)
         # Run right after Dash's own set-up functions, before any function the
         # user registered earlier, so no user code sees an unchecked request.
         funcs = self.server.before_request_funcs.setdefault(None, [])
