@@ -23,6 +23,8 @@ STATE_LIFETIME_KEY = "session_lifetime"
 @hookimpl(trylast=True)
 def authenticate(request: Request) -> Identity | None:
     """The identity a provider stored in the session at login, if still valid."""
+    if not request.has_session_cookie:
+        return None  # don't create (and later answer with) an empty session
     data = request.session.get(SESSION_KEY)
     if data is None:
         return None
