@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import dash
@@ -11,7 +11,7 @@ from dash_auth_core import AuthStack
 
 from .credentials import AuthFunc, UserTable
 from .form import LoginFormPlugin
-from .plugin import BasicAuthPlugin, UserGroups
+from .plugin import BasicAuthPlugin
 
 PLUGIN_NAME = "dash_auth_basic"
 FORM_PLUGIN_NAME = "dash_auth_basic.form"
@@ -35,7 +35,7 @@ class BasicAuth:
         username_password_list: Mapping[str, str] | Iterable[Iterable[str]] | None = None,
         auth_func: AuthFunc | None = None,
         public_routes: list[str] | None = None,
-        user_groups: UserGroups | None = None,
+        user_groups: Mapping[str, Iterable[str]] | Callable[[str], Iterable[str] | None] | None = None,
         secret_key: str | bytes | None = None,
         realm: str = "Dash app",
         login_form: bool = False,
@@ -46,14 +46,16 @@ class BasicAuth:
             raise ValueError("give either username_password_list or auth_func, not both")
         users = UserTable(username_password_list) if username_password_list is not None else None
         self.app = app
-        self.stack = AuthStack.of(app, public_routes=public_routes, secret_key=secret_key, **options)
+        self.stack = AuthStack.of(
+            app, public_routes=public_routes, secret_key=secret_key, user_groups=user_groups, **options
+        )
         existing = self.stack.get_plugin(PLUGIN_NAME)
         if isinstance(existing, BasicAuthPlugin):
             # One Basic provider per app: a second BasicAuth adds its users to it.
-            existing.add_source(users, auth_func, user_groups)
+            existing.add_source(users, auth_func)
             self.plugin = existing
         else:
-            self.plugin = BasicAuthPlugin(users, auth_func, user_groups, realm)
+            self.plugin = BasicAuthPlugin(users, auth_func, realm)
             self.stack.register(self.plugin, name=PLUGIN_NAME)
         if login_form and self.stack.get_plugin(FORM_PLUGIN_NAME) is None:
             self.stack.register(LoginFormPlugin(self.plugin, login_route), name=FORM_PLUGIN_NAME)

@@ -123,5 +123,5 @@ class LoginFormPlugin:
             log.info("failed sign-in on the login form from %s", request.remote_addr)
             return self._form(request, next_url, 401, "Wrong username or password.")
         self.throttle.success(keys[0])
-        self.basic.log_in(request, verified[0], verified[1], PROVIDER)
+        self.basic.log_in(request, verified, PROVIDER)
         return redirect(next_url, 303)

@@ -9,7 +9,6 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from dash_auth_core import REJECT, AuthStack, Identity, Request, Resource, Response, hookimpl, html_page
@@ -26,7 +25,6 @@ from .credentials import (
 
 log = logging.getLogger("dash_auth.basic")
 
-UserGroups = Mapping[str, Iterable[str]] | Callable[[str], Iterable[str] | None]
 
 FORGET_ROUTE = "/_dash-auth/basic/forget"
 IDENTITY_CACHE_SIZE = 1024
@@ -46,7 +44,6 @@ class BasicAuthPlugin:
         self,
         users: UserTable | None = None,
         auth_func: AuthFunc | None = None,
-        user_groups: UserGroups | None = None,
         realm: str = "Dash app",
         identity_ttl: float = 300.0,
     ) -> None:
@@ -56,8 +53,8 @@ class BasicAuthPlugin:
         self.identity_ttl = identity_ttl
         self._identities: OrderedDict[bytes, tuple[Identity, float]] = OrderedDict()
         self._lock = threading.Lock()
-        self._sources: list[tuple[UserTable | None, AuthFunc | None, UserGroups | None]] = []
-        self.add_source(users, auth_func, user_groups)
+        self._sources: list[tuple[UserTable | None, AuthFunc | None]] = []
+        self.add_source(users, auth_func)
         # Credentials the signed-out page makes the browser cache instead of the real ones.
         self._forget_user = "signed-out"
         self._forget_password = secrets.token_urlsafe(12)
@@ -94,13 +91,12 @@ class BasicAuthPlugin:
         if verified is None:
             log.info("Basic authentication failed for a request to %s", request.path)
             return REJECT
-        username, user_groups = verified
         stored = request.session.get("user")
         identity = None
-        if isinstance(stored, dict) and stored.get("id") == username and stored.get("provider") == PROVIDER:
+        if isinstance(stored, dict) and stored.get("id") == verified and stored.get("provider") == PROVIDER:
             identity = Identity.from_session(stored)
         if identity is None:
-            identity = self.log_in(request, username, user_groups, PROVIDER)
+            identity = self.log_in(request, verified, PROVIDER)
         with self._lock:
             self._identities[digest] = (identity, time.monotonic() + self.identity_ttl)
             while len(self._identities) > IDENTITY_CACHE_SIZE:
@@ -118,61 +114,46 @@ class BasicAuthPlugin:
             headers={"WWW-Authenticate": f'Basic realm="{self.realm}", charset="UTF-8"'},
         )
 
-    def add_source(
-        self, users: UserTable | None, auth_func: AuthFunc | None, user_groups: UserGroups | None
-    ) -> None:
+    def add_source(self, users: UserTable | None, auth_func: AuthFunc | None) -> None:
         """Accept another user table or ``auth_func`` (a second ``BasicAuth`` on the same app)."""
         if users is None and auth_func is None:
             raise ValueError("BasicAuth needs username_password_list or auth_func")
-        self._sources.append((users, auth_func, user_groups))
+        self._sources.append((users, auth_func))
 
-    def log_in(self, request: Request, username: str, user_groups: UserGroups | None, provider: str) -> Identity:
-        """Start a session for a verified ``username`` (groups resolved now, at login)."""
+    def log_in(self, request: Request, username: str, provider: str) -> Identity:
+        """Start a session for a verified ``username``; the stack adds ``user_groups``."""
         identity = Identity(
             id=username,
             name=username,
             email=username,  # seed compatibility: restricted_users compare session["user"]["email"]
-            groups=tuple(self._groups_for(username, user_groups)),
             provider=provider,
         )
         assert self.stack is not None
-        self.stack.login(identity, request)
-        return identity
+        return self.stack.login(identity, request)
 
-    def verify_password(self, username: str, password: str) -> tuple[str, UserGroups | None] | None:
-        """Check a username and password from a form against every source."""
+    def verify_password(self, username: str, password: str) -> str | None:
+        """The username if a form's username and password match any source."""
         username = nfc(username)
-        for users, auth_func, user_groups in self._sources:
+        for users, auth_func in self._sources:
             if users is not None:
                 if users.check_password(username, password):
-                    return username, user_groups
+                    return username
             elif auth_func is not None and call_auth_func(auth_func, username, password):
-                return username, user_groups
+                return username
         return None
 
     # -- helpers ----------------------------------------------------------
 
-    def _verify(self, header: str) -> tuple[str, UserGroups | None] | None:
-        for users, auth_func, user_groups in self._sources:
+    def _verify(self, header: str) -> str | None:
+        for users, auth_func in self._sources:
             if users is not None:
                 username = users.verify(header)
             else:
                 assert auth_func is not None
                 username = verify_with_function(auth_func, header)
             if username is not None:
-                return username, user_groups
+                return username
         return None
-
-    @staticmethod
-    def _groups_for(username: str, source: UserGroups | None) -> list[str]:
-        if source is None:
-            return []
-        groups = source(username) if callable(source) else source.get(username)
-        if not groups:
-            return []
-        if isinstance(groups, str):
-            return [groups]
-        return [g for g in groups if isinstance(g, str)]
 
     def _forget_view(self, request: Request) -> Response:
         header = request.headers.get("Authorization", "")

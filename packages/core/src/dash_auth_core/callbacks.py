@@ -124,6 +124,7 @@ class CallbackInfo:
     no_output: bool
     is_router: bool = False
     pathname_index: int = -1
+    pathname_id: str | None = None
     entry: Mapping[str, Any] | None = None
 
 
@@ -135,8 +136,22 @@ def _is_dash_router(entry: Mapping[str, Any]) -> bool:
     ) == "update"
 
 
-def describe_callbacks(app: dash.Dash) -> dict[str, CallbackInfo]:
-    """Read the app's callback registry into :class:`CallbackInfo` records."""
+def _pathname_input(inputs: list[Any], component_id: str | None) -> tuple[int, str | None]:
+    """Position and id of the declared ``pathname`` input (of ``component_id`` if given)."""
+    for i, spec in enumerate(inputs):
+        if spec.get("property") == "pathname" and (component_id is None or spec.get("id") == component_id):
+            return i, spec.get("id")
+    return -1, None
+
+
+def describe_callbacks(app: dash.Dash, page_container: str | None = None) -> dict[str, CallbackInfo]:
+    """Read the app's callback registry into :class:`CallbackInfo` records.
+
+    The routing callback is Dash Pages' own router, or, when ``page_container``
+    names a component, a server callback that writes that component's
+    ``children`` from a ``pathname`` input: the registry, not the request,
+    says which callback routes and where its pathname is.
+    """
     infos: dict[str, CallbackInfo] = {}
     for cid, entry in list(app.callback_map.items()):
         if "callback" not in entry:  # clientside entries have nothing to run
@@ -145,17 +160,15 @@ def describe_callbacks(app: dash.Dash) -> dict[str, CallbackInfo]:
         multi = isinstance(raw_output, (list, tuple))
         outputs = raw_output if multi else [raw_output]
         inputs = entry.get("inputs") or []
-        is_router = bool(
-            getattr(app, "use_pages", False) and cid == PAGES_ROUTER_ID and _is_dash_router(entry)
-        )
-        pathname_index = -1
-        if is_router:
-            for i, spec in enumerate(inputs):
-                if spec.get("id") == PAGES_LOCATION_ID and spec.get("property") == "pathname":
-                    pathname_index = i
-                    break
-            if pathname_index < 0:
-                is_router = False
+        pathname_index, pathname_id = -1, None
+        if getattr(app, "use_pages", False) and cid == PAGES_ROUTER_ID and _is_dash_router(entry):
+            pathname_index, pathname_id = _pathname_input(inputs, PAGES_LOCATION_ID)
+        elif page_container and any(
+            getattr(o, "component_id", None) == page_container and getattr(o, "component_property", None) == "children"
+            for o in outputs
+        ):
+            pathname_index, pathname_id = _pathname_input(inputs, None)
+        is_router = pathname_index >= 0
         infos[cid] = CallbackInfo(
             id=cid,
             public=is_public_function(entry.get("callback")),
@@ -166,6 +179,7 @@ def describe_callbacks(app: dash.Dash) -> dict[str, CallbackInfo]:
             no_output=bool(entry.get("no_output")),
             is_router=is_router,
             pathname_index=pathname_index,
+            pathname_id=pathname_id,
             entry=entry,
         )
     return infos

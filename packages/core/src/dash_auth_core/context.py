@@ -49,9 +49,14 @@ def current_user() -> Identity | None:
     Works in server callbacks (HTTP and background), layout functions and
     plugin routes. Outside a request it returns ``None``.
     """
-    identity = _identity()
-    if identity is not None:
-        return identity
+    entry = _current.get()
+    if entry is not None:
+        # This context served a request: only that request's own identity counts,
+        # and outside it (the thread moved on) there is no user.
+        current_key, key, identity = entry
+        return identity if current_key() is key else None
+    # A context that never served a request here (a background callback's
+    # worker process): Dash ships our custom_data along with the job.
     try:
         data = dash.callback_context.custom_data.get(CUSTOM_DATA_NAMESPACE)
     except Exception:  # no callback context here

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import pages
 from .backends import Request
-from .callbacks import PAGES_LOCATION_ID, CallbackInfo, describe_callbacks
+from .callbacks import CallbackInfo, describe_callbacks
 from .context import set_current_user
 from .default_plugin import STATE_LIFETIME_KEY
 from .errors import BadRequest
@@ -116,7 +116,7 @@ class Guard:
 
     def _build_snapshot(self) -> Snapshot:
         app = self.stack.app
-        callbacks = describe_callbacks(app)
+        callbacks = describe_callbacks(app, self.stack.page_container)
         resources = {
             cid: Resource(Kind.CALLBACK, cid, public=info.public, callback=info.entry, wants_json=True)
             for cid, info in callbacks.items()
@@ -228,7 +228,7 @@ class Guard:
         item = inputs[info.pathname_index]
         if (
             not isinstance(item, dict)
-            or item.get("id") != PAGES_LOCATION_ID
+            or item.get("id") != info.pathname_id
             or item.get("property") != "pathname"
         ):
             raise BadRequest("the routing callback's pathname input is missing")
@@ -236,7 +236,7 @@ class Guard:
         if not isinstance(value, str) or len(value) > 4096:
             raise BadRequest("the routing callback's pathname must be a string")
         for other in inputs:
-            if isinstance(other, dict) and other.get("id") == PAGES_LOCATION_ID:
+            if isinstance(other, dict) and other.get("id") == info.pathname_id:
                 extra = other.get("value")
                 if extra is not None and (not isinstance(extra, str) or len(extra) > 8192):
                     raise BadRequest("the routing callback's location values must be strings")
@@ -263,6 +263,7 @@ class Guard:
         except BadRequest as exc:
             return json_error(exc.status, "bad_request", exc.message)
         request.state["resource"] = resource
+        request.auth = stack
         if id(resource) in _NO_IDENTITY_NEEDED:
             return None
         request.state[STATE_LIFETIME_KEY] = stack.session_lifetime
@@ -270,6 +271,8 @@ class Guard:
             identity = stack.authenticate(request)
         except BadRequest as exc:
             return json_error(exc.status, "bad_request", exc.message)
+        if identity is not None and stack.user_groups_ttl is not None:
+            identity = stack.refresh_groups(identity)
         set_current_user(identity, request)
         verdict = stack.authorize(identity, resource, request)
         if verdict is True or (verdict is None and (resource.public or identity is not None)):

@@ -10,10 +10,12 @@ module touches ``pm.hook``.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import logging
 import secrets
 import threading
+import time
 import warnings
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -71,6 +73,17 @@ class AuthStack:
         Largest callback request body in bytes (default 16 MiB); larger ones get 413.
     ``session_lifetime``
         Seconds a login stored in the session stays valid (default 12 hours).
+    ``user_groups``
+        Groups for every provider's users: a dict ``{user id: [groups]}`` or a
+        callable ``user_groups(identity_id) -> groups``, resolved at login.
+    ``user_groups_ttl``
+        With a callable ``user_groups``: re-check a signed-in user's groups at
+        most this many seconds old on each request (``0`` = every request).
+        ``None`` (the default) resolves them only at login.
+    ``page_container``
+        The id of the component a custom routing callback fills (Dash Pages'
+        ``_pages_content`` is always recognised): that callback is judged by
+        the pathname it is asked to render.
     ``plugins``
         Extra plugin objects or modules to register.
     ``load_entrypoints``
@@ -85,9 +98,19 @@ class AuthStack:
         "logout_route",
         "max_body_size",
         "session_lifetime",
+        "user_groups",
+        "user_groups_ttl",
+        "page_container",
         "plugins",
         "load_entrypoints",
     )
+
+    #: Options handled by another distribution: option -> module that handles it
+    #: (its ``configure_option(stack, name, value)`` is called).
+    EXTENSION_OPTIONS = {
+        "auth_protect_layouts": "dash_auth_groups",
+        "auth_protect_layouts_kwargs": "dash_auth_groups",
+    }
 
     def __init__(self, app: dash.Dash, **options: Any) -> None:
         self._check_options(options)
@@ -103,6 +126,12 @@ class AuthStack:
         self.logout_route = "/logout"
         self.max_body_size: int | None = DEFAULT_MAX_BODY
         self.session_lifetime: float | None = DEFAULT_SESSION_LIFETIME
+        self.user_groups: Any = None
+        self.user_groups_ttl: float | None = None
+        self.page_container: str | None = None
+        #: Per-app settings of other distributions (``dash_auth_groups`` keeps its own here).
+        self.extensions: dict[str, Any] = {}
+        self._groups_cache: dict[str, tuple[tuple[str, ...], float]] = {}
         self._secret: str | bytes | None = None
         self._secret_generated = False
         self._plugin_routes: dict[str, bool] = {}
@@ -145,8 +174,8 @@ class AuthStack:
 
     def _check_options(self, options: dict[str, Any]) -> None:
         for name in options:
-            if name not in self.OPTIONS:
-                close = difflib.get_close_matches(name, self.OPTIONS, n=1)
+            if name not in self.OPTIONS and name not in self.EXTENSION_OPTIONS:
+                close = difflib.get_close_matches(name, self.OPTIONS + tuple(self.EXTENSION_OPTIONS), n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
                 raise ConfigurationError(
                     f"unknown option {name!r}{hint} (known: {', '.join(self.OPTIONS)})"
@@ -182,8 +211,40 @@ class AuthStack:
             self.session_lifetime = life
         if options.get("secret_key") is not None:
             self._set_secret(_check_secret(options["secret_key"]))
+        if options.get("user_groups") is not None:
+            groups = options["user_groups"]
+            if not (callable(groups) or isinstance(groups, dict)):
+                raise ConfigurationError("user_groups must be a dict {user: [groups]} or a callable")
+            if self.user_groups is not None and self.user_groups is not groups:
+                raise ConfigurationError("two different user_groups were given for one app")
+            self.user_groups = groups
+        if "user_groups_ttl" in options:
+            ttl = options["user_groups_ttl"]
+            if ttl is not None and (not isinstance(ttl, (int, float)) or ttl < 0):
+                raise ConfigurationError("user_groups_ttl must be a number of seconds >= 0 or None")
+            self.user_groups_ttl = ttl
+        if options.get("page_container") is not None:
+            container = options["page_container"]
+            if not isinstance(container, str) or not container:
+                raise ConfigurationError("page_container must be the id (a string) of the page container")
+            self.page_container = container
+        for name, module_name in self.EXTENSION_OPTIONS.items():
+            if name in options:
+                self._configure_extension(module_name, name, options[name])
         for plugin in options.get("plugins") or ():
             self.register(plugin)
+
+    def _configure_extension(self, module_name: str, name: str, value: Any) -> None:
+        import importlib
+
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            distribution = module_name.replace("_", "-")
+            raise ConfigurationError(
+                f"the option {name!r} comes from {distribution}: pip install {distribution}"
+            ) from exc
+        module.configure_option(self, name, value)
 
     def _set_secret(self, secret: str | bytes) -> None:
         if self._secret is not None and not self._secret_generated and self._secret != secret:
@@ -332,18 +393,54 @@ class AuthStack:
         """The response that asks to log in (``"unauthenticated"``) or refuses (``"forbidden"``)."""
         return self._pm.hook.challenge(request=request, resource=resource, reason=reason)
 
-    def login(self, identity: Identity, request: Request, *, notify: bool = True) -> None:
+    def groups_for(self, identity: Identity) -> Identity:
+        """``identity`` with the groups ``user_groups`` gives it (unchanged without ``user_groups``)."""
+        source = self.user_groups
+        if source is None:
+            return identity
+        try:
+            groups = source(identity.id) if callable(source) else source.get(identity.id)
+        except Exception:
+            log.exception("user_groups failed for %r; no groups given", identity.id)
+            groups = None
+        if isinstance(groups, str):
+            groups = [groups]
+        resolved = tuple(g for g in (groups or ()) if isinstance(g, str))
+        if resolved == identity.groups:
+            return identity
+        return dataclasses.replace(identity, groups=resolved)
+
+    def refresh_groups(self, identity: Identity) -> Identity:
+        """Re-check a signed-in user's groups when ``user_groups_ttl`` asks for it."""
+        ttl = self.user_groups_ttl
+        if ttl is None or not callable(self.user_groups):
+            return identity
+        now = time.monotonic()
+        cached = self._groups_cache.get(identity.id)
+        if cached is None or now - cached[1] >= ttl:
+            groups = self.groups_for(identity).groups
+            if len(self._groups_cache) > 10_000:
+                self._groups_cache.clear()
+            self._groups_cache[identity.id] = (groups, now)
+        else:
+            groups = cached[0]
+        return identity if groups == identity.groups else dataclasses.replace(identity, groups=groups)
+
+    def login(self, identity: Identity, request: Request, *, notify: bool = True) -> Identity:
         """Start a session for ``identity``: fresh session, then ``on_login``.
 
+        Applies ``user_groups`` and returns the identity as stored.
         ``notify=False`` only writes the session (a provider re-issuing the
         session of a login it already announced).
         """
+        identity = self.groups_for(identity)
         session = request.session
         session.clear()  # a new session for the new login (no fixation, fresh CSRF token)
         session[SESSION_KEY] = identity.to_session()
         context.set_current_user(identity, request)
         if notify:
             self._pm.hook.on_login(identity=identity, request=request)
+        return identity
 
     def logout(self, request: Request) -> Identity | None:
         """Call ``on_logout`` for the current user, then clear the session."""

@@ -31,6 +31,9 @@ class Request(abc.ABC):
 
     #: Per-request scratch space for the stack and plugins.
     state: dict[str, Any]
+    #: The app's :class:`~dash_auth_core.stack.AuthStack` (set by the guard), for hooks
+    #: that keep per-app settings.
+    auth: Any = None
 
     @property
     @abc.abstractmethod

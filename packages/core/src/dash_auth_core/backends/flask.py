@@ -50,7 +50,7 @@ class _Headers(Mapping[str, str]):
 class FlaskRequest(Request):
     """A :class:`Request` over Flask's request proxy."""
 
-    __slots__ = ("_req", "state")
+    __slots__ = ("_req", "state", "auth")
 
     #: The session cookie's name, set by the adapter (``SESSION_COOKIE_NAME``).
     session_cookie_name = "session"
@@ -58,6 +58,7 @@ class FlaskRequest(Request):
     def __init__(self) -> None:
         self._req = flask.request._get_current_object()  # type: ignore[attr-defined]
         self.state = {}
+        self.auth = None
 
     @property
     def method(self) -> str:
