@@ -146,15 +146,8 @@ class Guard:
         import dash
 
         for page in dash.page_registry.values():
-            template = page.get("path_template")
-            if template:
-                sample = "/" + "/".join(
-                    "x" if part.startswith("<") else part for part in template.strip("/").split("/")
-                )
-                if routes.test(sample):
-                    return True
-            path = page.get("path")
-            if isinstance(path, str) and routes.test(path):
+            sample = pages.sample_path(page)
+            if sample is not None and routes.test(sample):
                 return True
         return False
 

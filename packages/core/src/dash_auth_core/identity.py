@@ -39,6 +39,7 @@ class _Reject:
 REJECT = _Reject()
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
+_SESSION_FIELDS = frozenset({"id", "name", "email", "groups", "provider", "claims", "auth_time"})
 
 
 def _freeze_claims(claims: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -113,7 +114,12 @@ class Identity:
         groups = data.get("groups") or ()
         if isinstance(groups, str) or not isinstance(groups, (list, tuple)):
             groups = ()
-        claims = data.get("claims")
+        claims = dict(data["claims"]) if isinstance(data.get("claims"), Mapping) else {}
+        # Keys a provider or seed-style code put at the top level (``roles``, ...)
+        # stay reachable as claims, e.g. for ``list_groups(groups_key="roles")``.
+        for key, value in data.items():
+            if key not in _SESSION_FIELDS:
+                claims.setdefault(key, value)
         auth_time = data.get("auth_time")
         name = data.get("name")
         email = data.get("email")
@@ -123,6 +129,6 @@ class Identity:
             email=email if isinstance(email, str) else None,
             groups=tuple(g for g in groups if isinstance(g, str)),
             provider=str(data.get("provider") or ""),
-            claims=claims if isinstance(claims, Mapping) else _EMPTY,
+            claims=claims,
             auth_time=float(auth_time) if isinstance(auth_time, (int, float)) else 0.0,
         )

@@ -48,6 +48,15 @@ def skeleton(layout: Any) -> dict[str, Any]:
     return {"type": "Div", "namespace": "dash_html_components", "props": {"children": out}}
 
 
+def sample_path(page: Any) -> str | None:
+    """A path that opens ``page``: its ``path``, or its template with each variable as ``x``."""
+    template = page.get("path_template")
+    if template:
+        return "/" + "/".join("x" if part.startswith("<") else part for part in template.strip("/").split("/"))
+    path = page.get("path")
+    return path if isinstance(path, str) else None
+
+
 def resolve(rel: str) -> Any:
     """The page Dash's router renders for the app-relative path ``rel``, or ``None``."""
     from dash import _pages

@@ -49,6 +49,9 @@ def make_manager(load_entrypoints: bool = True) -> pluggy.PluginManager:
         for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
             if not entry_point_allowed(ep.name) or pm.get_plugin(ep.name) is not None:
                 continue
-            pm.register(ep.load(), name=ep.name)
+            plugin = ep.load()
+            if pm.is_registered(plugin):  # a built-in that is also an entry point
+                continue
+            pm.register(plugin, name=ep.name)
     pm.check_pending()
     return pm

@@ -17,6 +17,7 @@ import secrets
 import threading
 import time
 import warnings
+import weakref
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -137,6 +138,7 @@ class AuthStack:
         self._plugin_routes: dict[str, bool] = {}
         self._logout_snippets: list[str] = []
         self._pm = plugins.make_manager(options.pop("load_entrypoints", True))
+        _all_stacks.add(self)
         self._authorize_impls = 0
         self._authenticate_chain: list[tuple[Any, bool]] | None = None
         from .guard import Guard
@@ -449,6 +451,25 @@ class AuthStack:
         request.clear_session()
         context.set_current_user(None, request)
         return identity
+
+
+_all_stacks: weakref.WeakSet[AuthStack] = weakref.WeakSet()
+
+
+def add_builtin_plugin(module_name: str) -> None:
+    """Make a plugin module part of every stack, present and future.
+
+    Distributions of this project call it when imported (``dash_auth_groups``
+    does), so their rules apply even where entry points are switched off.
+    """
+    if module_name in plugins.DEFAULT_PLUGINS:
+        return
+    plugins.DEFAULT_PLUGINS = (*plugins.DEFAULT_PLUGINS, module_name)
+    for stack in list(_all_stacks):
+        if stack.get_plugin(module_name) is None:
+            import importlib
+
+            stack.register(importlib.import_module(module_name), name=module_name)
 
 
 def add_public_routes(app: dash.Dash, public_routes: Iterable[str]) -> None:

@@ -1,0 +1,41 @@
+"""Menus that show only what the current user may open."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+
+from dash_auth_core import AuthStack, current_user
+
+from .plugin import page_rule, settings
+from .protect import page_is_public
+from .rules import Verdict
+
+
+def accessible_pages(app: dash.Dash | None = None) -> list[dict[str, Any]]:
+    """The entries of ``dash.page_registry`` the current user may open, in registry order.
+
+    Uses the guard's rules: public pages for everyone; other pages for
+    signed-in users whose identity passes the page's own rule. In
+    layout-protection mode a page the user may not see is left out too, even
+    though the server would answer it with a stand-in.
+    """
+    app = app or dash.get_app()
+    stack = AuthStack.get(app)
+    identity = current_user()
+    pages = []
+    for page in dash.page_registry.values():
+        if stack is not None and page_is_public(stack, page):
+            pages.append(page)
+            continue
+        if identity is None:
+            continue
+        rule = page_rule(page)
+        if rule is None and stack is not None and settings(stack).protect_layouts:
+            from .rules import rule_from
+
+            rule = rule_from(settings(stack).layout_kwargs)
+        if rule is None or rule.evaluate(identity) is Verdict.ALLOWED:
+            pages.append(page)
+    return pages

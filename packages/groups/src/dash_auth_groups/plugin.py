@@ -1,0 +1,123 @@
+"""The groups plugin: votes in the guard's ``authorize`` chain.
+
+For every request the guard classified, it applies the rules the server
+holds: a protected callback's rule, a page's rule (``register_page(...,
+groups=[...])``), and, in layout-protection mode, lets routing to any
+registered page through so the page's wrapped layout answers with a stand-in.
+Registered in every stack (it is a built-in and an entry point), it keeps
+per-app settings in ``auth.extensions["groups"]``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import dash
+
+from dash_auth_core import AuthStack, ConfigurationError, Identity, Kind, Request, Resource, hookimpl
+
+from .protect import callback_rule, page_is_public, protect_layout
+from .rules import RULE_KEYS, Rule, Verdict, rule_from
+
+EXTENSION_KEY = "groups"
+_SHELL = frozenset({"_dash-layout", "_dash-dependencies"})
+
+
+@dataclass
+class Settings:
+    """One app's groups settings."""
+
+    protect_layouts: bool = False
+    layout_kwargs: dict[str, Any] = field(default_factory=dict)
+    wrapped_pages: int = -1
+    callback_rules: dict[str, Any] = field(default_factory=dict)
+
+
+def settings(auth: AuthStack) -> Settings:
+    found = auth.extensions.get(EXTENSION_KEY)
+    if found is None:
+        found = auth.extensions[EXTENSION_KEY] = Settings()
+    return found
+
+
+_page_rules: dict[int, Rule | None] = {}
+
+
+def page_rule(page: Any) -> Rule | None:
+    """The rule a page declares in ``register_page`` (``None`` if it declares none)."""
+    key = id(page)
+    if key in _page_rules:
+        cached = _page_rules[key]
+        return cached
+    rule = rule_from(page) if any(k in page for k in RULE_KEYS) else None
+    if rule is not None and rule.is_empty:
+        rule = None
+    if len(_page_rules) > 10_000:
+        _page_rules.clear()
+    _page_rules[key] = rule
+    return rule
+
+
+def _wrap_layouts(auth: AuthStack, state: Settings) -> None:
+    registry = dash.page_registry
+    if state.wrapped_pages == len(registry):
+        return
+    for page in registry.values():
+        if not page_is_public(auth, page):
+            protect_layout(page, state.layout_kwargs)
+    state.wrapped_pages = len(registry)
+
+
+def _callback_vote(state: Settings, identity: Identity | None, resource: Resource) -> bool | None:
+    cache = state.callback_rules
+    marker = cache.get(resource.name, False)
+    if marker is False:
+        marker = callback_rule((resource.callback or {}).get("callback"))
+        cache[resource.name] = marker
+    if marker is None:
+        return None
+    verdict = marker.rule.evaluate(identity)
+    if verdict is Verdict.FORBIDDEN and not marker.has_missing_permissions_output:
+        return False
+    return None  # allowed, or a stand-in output the callback itself returns
+
+
+@hookimpl
+def authorize(identity: Identity | None, resource: Resource, request: Request) -> bool | None:
+    auth = request.auth
+    if auth is None:
+        return None
+    state = settings(auth)
+    if resource.kind is Kind.CALLBACK and resource.pathname is None:
+        return _callback_vote(state, identity, resource) if resource.callback is not None else None
+    if state.protect_layouts and resource.kind is Kind.DASH_INTERNAL and resource.name in _SHELL:
+        return True  # layout mode serves the app's shell to anyone; pages decide themselves
+    page = resource.page
+    if page is None or resource.kind not in (Kind.PAGE, Kind.CALLBACK):
+        return None
+    if state.protect_layouts:
+        # Layout mode: routing to any registered page goes through; the page's
+        # wrapped layout answers with a stand-in for users it refuses.
+        _wrap_layouts(auth, state)
+        return True
+    rule = page_rule(page)
+    if rule is None:
+        return None
+    verdict = rule.evaluate(identity)
+    if verdict is Verdict.FORBIDDEN:
+        return False
+    return None  # no user: the core asks them to sign in unless the page is public
+
+
+def configure_option(auth: AuthStack, name: str, value: Any) -> None:
+    """Handle the stack options ``auth_protect_layouts`` and ``auth_protect_layouts_kwargs``."""
+    state = settings(auth)
+    if name == "auth_protect_layouts":
+        state.protect_layouts = bool(value)
+    elif name == "auth_protect_layouts_kwargs":
+        if value is not None and not isinstance(value, dict):
+            raise ConfigurationError("auth_protect_layouts_kwargs must be a dict of protected() arguments")
+        state.layout_kwargs = dict(value or {})
+        Rule(**{k: v for k, v in state.layout_kwargs.items() if k in RULE_KEYS})  # validate now
+    state.wrapped_pages = -1

@@ -1,0 +1,194 @@
+"""Protecting functions, callbacks and page layouts with a :class:`Rule`.
+
+``protected`` wraps any function (a layout, a helper) and returns a stand-in
+output when the current user may not run it. ``protected_callback`` registers
+a Dash callback whose rule is checked on the server before its body: by the
+guard (a 403 when no stand-in output is configured) and again inside the
+callback, so every transport that can run a callback (HTTP, WebSocket, MCP)
+meets the same rule.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import dash
+from dash.exceptions import PreventUpdate
+
+from dash_auth_core.pages import sample_path
+
+from .rules import RULE_KEYS, Rule, Verdict
+
+_UNSET: Any = object()
+
+
+@dataclass(frozen=True)
+class CallbackRule:
+    """A protected callback's rule, and whether it has stand-in outputs."""
+
+    rule: Rule
+    has_unauthenticated_output: bool
+    has_missing_permissions_output: bool
+
+
+_callback_rules: weakref.WeakKeyDictionary[Callable[..., Any], CallbackRule] = weakref.WeakKeyDictionary()
+
+
+def callback_rule(func: Any) -> CallbackRule | None:
+    """The rule of a registered callback function (following ``__wrapped__``)."""
+    for _ in range(32):
+        if func is None:
+            return None
+        try:
+            found = _callback_rules.get(func)
+        except TypeError:
+            return None
+        if found is not None:
+            return found
+        func = getattr(func, "__wrapped__", None)
+    return None
+
+
+def _split_rule_kwargs(kwargs: dict[str, Any]) -> tuple[Rule, dict[str, Any]]:
+    rule_kwargs = {key: kwargs.pop(key) for key in RULE_KEYS if key in kwargs}
+    return Rule(**rule_kwargs), kwargs
+
+
+def _guarded(func: Callable[..., Any], rule: Rule, on_unauthenticated: Any, on_forbidden: Any) -> Callable[..., Any]:
+    """``func`` behind ``rule``; ``on_*`` are values to return or callables raising."""
+
+    def refused(verdict: Verdict) -> Any:
+        outcome = on_unauthenticated if verdict is Verdict.UNAUTHENTICATED else on_forbidden
+        if isinstance(outcome, type) and issubclass(outcome, BaseException):
+            raise outcome()
+        return outcome
+
+    if inspect.iscoroutinefunction(func):
+
+        @functools.wraps(func)
+        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+            verdict = rule.evaluate_current()
+            if verdict is not Verdict.ALLOWED:
+                return refused(verdict)
+            return await func(*args, **kwargs)
+
+        return async_wrapper
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        verdict = rule.evaluate_current()
+        if verdict is not Verdict.ALLOWED:
+            return refused(verdict)
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+def protected(
+    unauthenticated_output: Any = None,
+    missing_permissions_output: Any = None,
+    **rule_kwargs: Any,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorate any function (a layout, a helper) so that it runs only for allowed users.
+
+    Nobody signed in: returns ``unauthenticated_output``; signed in but not
+    allowed by the rule (``groups``, ``check_type``, ``restricted_users``,
+    ``restricted_users_key``, ``groups_key``, ``groups_str_split``,
+    ``group_lookup``, ``restricted_users_lookup``, ``case_sensitive``):
+    returns ``missing_permissions_output``.
+    """
+    rule, rest = _split_rule_kwargs(dict(rule_kwargs))
+    if rest:
+        raise TypeError(f"protected() got unexpected arguments: {', '.join(rest)}")
+
+    def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
+        return _guarded(func, rule, unauthenticated_output, missing_permissions_output)
+
+    return decorator
+
+
+def protected_callback(
+    *callback_args: Any,
+    unauthenticated_output: Any = _UNSET,
+    missing_permissions_output: Any = _UNSET,
+    **kwargs: Any,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``dash.callback`` whose body runs only for users the rule allows.
+
+    Takes ``dash.callback``'s arguments plus the rule's. A refused user gets
+    ``missing_permissions_output`` (or ``unauthenticated_output``) when given;
+    otherwise the server refuses the request itself (403, or 401 without a
+    user) and the body never runs.
+    """
+    rule, callback_kwargs = _split_rule_kwargs(dict(kwargs))
+    has_unauth = unauthenticated_output is not _UNSET
+    has_missing = missing_permissions_output is not _UNSET
+    marker = CallbackRule(rule, has_unauth, has_missing)
+    on_unauth = unauthenticated_output if has_unauth else PreventUpdate
+    on_missing = missing_permissions_output if has_missing else PreventUpdate
+    register = dash.callback(*callback_args, **callback_kwargs)
+
+    def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
+        guarded = _guarded(func, rule, on_unauth, on_missing)
+        _callback_rules[guarded] = marker
+        _callback_rules[func] = marker
+        register(guarded)
+        return func
+
+    return decorator
+
+
+DEFAULT_UNAUTHENTICATED = "You need to sign in to see this page."
+DEFAULT_FORBIDDEN = "You do not have access to this page."
+
+
+def protect_layout(page: dict[str, Any], defaults: dict[str, Any]) -> None:
+    """Wrap one ``dash.page_registry`` entry's layout with its rule (page keys win over ``defaults``)."""
+    if page.get("_dash_auth_protected"):
+        return
+    from dash import html
+
+    merged = {**defaults, **{key: page[key] for key in RULE_KEYS if key in page}}
+    rule, rest = _split_rule_kwargs(merged)
+    unauth = rest.get("unauthenticated_output", html.Div(DEFAULT_UNAUTHENTICATED, className="dash-auth-unauthenticated"))
+    missing = rest.get("missing_permissions_output", html.Div(DEFAULT_FORBIDDEN, className="dash-auth-forbidden"))
+    layout = page.get("layout")
+    if callable(layout):
+        func = layout
+    else:
+
+        def func(**_kwargs: Any) -> Any:
+            return layout
+
+    page["layout"] = _guarded(func, rule, unauth, missing)
+    page["_dash_auth_protected"] = True
+
+
+def protect_layouts(**kwargs: Any) -> None:
+    """Wrap every private page's layout in ``dash.page_registry`` with :func:`protected`.
+
+    ``kwargs`` (stand-in outputs and rule keys) apply where a page does not
+    declare its own; pages whose path is a public route are left alone.
+    """
+    from dash_auth_core import AuthStack
+
+    stack = None
+    try:
+        stack = AuthStack.get(dash.get_app())
+    except Exception:  # no app yet
+        stack = None
+    for page in dash.page_registry.values():
+        if stack is not None and page_is_public(stack, page):
+            continue
+        protect_layout(page, kwargs)
+
+
+def page_is_public(stack: Any, page: dict[str, Any]) -> bool:
+    """Whether the page's own path (a sample path for templates) is a public route."""
+    sample = sample_path(page)
+    return sample is not None and stack.public_routes.test(sample)

@@ -1,0 +1,170 @@
+"""Access rules: who may pass, decided from the identity the server holds.
+
+A :class:`Rule` combines group requirements (``one_of``, ``all_of``,
+``none_of``) and a list of restricted users. Static lists are turned into
+frozensets once, so a check against 100 groups or 10,000 restricted users is
+a few set look-ups. Group names compare exactly unless ``case_sensitive=False``.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from dash_auth_core import Identity, current_user
+
+CHECK_TYPES = ("one_of", "all_of", "none_of")
+
+Names = Iterable[str] | Callable[..., Iterable[str] | None] | None
+
+
+class Verdict(enum.Enum):
+    ALLOWED = "allowed"
+    UNAUTHENTICATED = "unauthenticated"
+    FORBIDDEN = "forbidden"
+
+
+def _fold(names: Iterable[str], case_sensitive: bool) -> frozenset[str]:
+    if case_sensitive:
+        return frozenset(n for n in names if isinstance(n, str))
+    return frozenset(n.casefold() for n in names if isinstance(n, str))
+
+
+def user_groups(identity: Identity, groups_key: str = "groups", groups_str_split: str | None = None) -> list[str]:
+    """The groups of ``identity`` under ``groups_key`` (``groups``, or a claim such as ``roles``)."""
+    raw: Any = identity.groups if groups_key == "groups" else identity.claims.get(groups_key)
+    if raw is None:
+        return []
+    if isinstance(raw, str):
+        return [part for part in (raw.split(groups_str_split) if groups_str_split else [raw]) if part]
+    if isinstance(raw, (list, tuple, set, frozenset)):
+        return [g for g in raw if isinstance(g, str)]
+    return []
+
+
+def user_attribute(identity: Identity, key: str) -> Any:
+    """``email``, ``id``, ``name`` or any claim of ``identity`` (what ``restricted_users_key`` names)."""
+    if key in ("email", "id", "name", "provider"):
+        return getattr(identity, key)
+    return identity.claims.get(key)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Groups and restricted users a resource requires. ``None`` means no requirement."""
+
+    groups: Names = None
+    check_type: str = "one_of"
+    restricted_users: Names = None
+    restricted_users_key: str = "email"
+    groups_key: str = "groups"
+    groups_str_split: str | None = None
+    group_lookup: Mapping[str, Any] | None = None
+    restricted_users_lookup: Mapping[str, Any] | None = None
+    case_sensitive: bool = True
+    _static_groups: frozenset[str] | None = field(default=None, init=False, repr=False, compare=False)
+    _static_restricted: frozenset[str] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.check_type not in CHECK_TYPES:
+            raise ValueError(f"check_type must be one of {CHECK_TYPES}, not {self.check_type!r}")
+        for name in ("groups", "restricted_users"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                raise TypeError(f"{name} must be a list of names or a callable, not the string {value!r}")
+        if self.groups is not None and not callable(self.groups):
+            object.__setattr__(self, "_static_groups", _fold(self.groups, self.case_sensitive))
+        if self.restricted_users is not None and not callable(self.restricted_users):
+            object.__setattr__(self, "_static_restricted", frozenset(self.restricted_users))
+
+    @property
+    def is_empty(self) -> bool:
+        return self.groups is None and self.restricted_users is None
+
+    def _required_groups(self) -> frozenset[str] | None:
+        if self._static_groups is not None or self.groups is None:
+            return self._static_groups
+        names = self.groups(**(self.group_lookup or {}))  # type: ignore[operator]
+        return None if names is None else _fold(names, self.case_sensitive)
+
+    def _restricted(self) -> frozenset[str]:
+        if self._static_restricted is not None:
+            return self._static_restricted
+        if self.restricted_users is None:
+            return frozenset()
+        names = self.restricted_users(**(self.restricted_users_lookup or {}))  # type: ignore[operator]
+        return frozenset(names or ())
+
+    def check_groups(self, identity: Identity) -> bool:
+        required = self._required_groups()
+        if required is None:
+            return True
+        have = _fold(user_groups(identity, self.groups_key, self.groups_str_split), self.case_sensitive)
+        if self.check_type == "one_of":
+            return not have.isdisjoint(required)
+        if self.check_type == "all_of":
+            return required <= have
+        return have.isdisjoint(required)  # none_of
+
+    def evaluate(self, identity: Identity | None) -> Verdict:
+        """The verdict for ``identity`` (``None`` = nobody signed in)."""
+        if identity is None:
+            return Verdict.UNAUTHENTICATED
+        if self.restricted_users is not None:
+            value = user_attribute(identity, self.restricted_users_key)
+            if value is not None and value in self._restricted():
+                return Verdict.FORBIDDEN
+        if not self.check_groups(identity):
+            return Verdict.FORBIDDEN
+        return Verdict.ALLOWED
+
+    def evaluate_current(self) -> Verdict:
+        return self.evaluate(current_user())
+
+
+#: Keyword arguments that describe a rule (shared by protected, pages and routes).
+RULE_KEYS = (
+    "groups",
+    "check_type",
+    "restricted_users",
+    "restricted_users_key",
+    "groups_key",
+    "groups_str_split",
+    "group_lookup",
+    "restricted_users_lookup",
+    "case_sensitive",
+)
+
+
+def rule_from(mapping: Mapping[str, Any]) -> Rule:
+    """A rule from the rule keys present in ``mapping`` (a page entry, keyword arguments)."""
+    return Rule(**{key: mapping[key] for key in RULE_KEYS if key in mapping})
+
+
+def list_groups(groups_key: str = "groups", groups_str_split: str | None = None) -> list[str] | None:
+    """The current user's groups, or ``None`` when nobody is signed in."""
+    identity = current_user()
+    if identity is None:
+        return None
+    return user_groups(identity, groups_key, groups_str_split)
+
+
+def check_groups(
+    groups: Iterable[str] | None = None,
+    check_type: str = "one_of",
+    groups_key: str = "groups",
+    groups_str_split: str | None = None,
+    case_sensitive: bool = True,
+) -> bool | None:
+    """Whether the current user's groups pass ``check_type`` against ``groups``.
+
+    ``None`` when nobody is signed in; ``True`` when ``groups`` is ``None``.
+    """
+    identity = current_user()
+    if identity is None:
+        return None
+    rule = Rule(groups=groups, check_type=check_type, groups_key=groups_key,
+                groups_str_split=groups_str_split, case_sensitive=case_sensitive)
+    return rule.check_groups(identity)

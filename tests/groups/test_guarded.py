@@ -1,0 +1,257 @@
+"""Groups through the guard: protected callbacks, page rules, layout protection, routes, menus."""
+
+from __future__ import annotations
+
+import json
+
+import dash
+import pytest
+from dash import Dash, Input, Output, dcc, html
+from helpers import SECRET, basic, callback_body, router_body
+
+from dash_auth_basic import BasicAuth
+from dash_auth_core import AuthStack
+from dash_auth_groups import accessible_pages, protected_callback, require_groups
+
+USERS = {"alice": "wonderland", "bob": "builder", "carol": "singer"}
+GROUPS = {"alice": ["A"], "bob": ["B"], "carol": []}
+ALICE, BOB, CAROL = basic("alice", "wonderland"), basic("bob", "builder"), basic("carol", "singer")
+
+
+def post(app, body, headers=None):
+    return app.server.test_client().post("/_dash-update-component", json=body, headers=headers or {})
+
+
+# -- protected callbacks -------------------------------------------------------
+
+
+def callbacks_app():
+    ran = []
+    app = Dash(__name__)
+    app.layout = html.Div([html.Button(id="b"), html.Div(id="strict"), html.Div(id="soft"), html.Div(id="users")])
+
+    @protected_callback(Output("strict", "children"), Input("b", "n_clicks"), groups=["A"])
+    def strict(n):
+        ran.append("strict")
+        return "strict body"
+
+    @protected_callback(
+        Output("soft", "children"),
+        Input("b", "n_clicks"),
+        groups=["A"],
+        missing_permissions_output="not for you",
+        unauthenticated_output="please sign in",
+    )
+    def soft(n):
+        ran.append("soft")
+        return "soft body"
+
+    @protected_callback(
+        Output("users", "children"), Input("b", "n_clicks"), restricted_users=["alice"], restricted_users_key="id"
+    )
+    def users(n):
+        ran.append("users")
+        return "users body"
+
+    BasicAuth(app, USERS, user_groups=GROUPS, secret_key=SECRET)
+    return app, ran
+
+
+def test_protected_callback_without_outputs_is_a_403_and_never_runs():
+    app, ran = callbacks_app()
+    body = callback_body(app, "strict.children", [1])
+    assert post(app, body).status_code == 401
+    forbidden = post(app, body, BOB)
+    assert forbidden.status_code == 403 and forbidden.get_json()["error"] == "forbidden"
+    assert ran == []
+    allowed = post(app, body, ALICE)
+    assert allowed.status_code == 200 and b"strict body" in allowed.data
+    assert ran == ["strict"]
+
+
+def test_protected_callback_with_outputs_returns_them_without_running():
+    app, ran = callbacks_app()
+    body = callback_body(app, "soft.children", [1])
+    refused = post(app, body, BOB)
+    assert refused.status_code == 200
+    assert json.loads(refused.data)["response"]["soft"]["children"] == "not for you"
+    assert post(app, body).status_code == 401  # no user: the server asks for a login first
+    assert ran == []
+    assert json.loads(post(app, body, ALICE).data)["response"]["soft"]["children"] == "soft body"
+    assert ran == ["soft"]
+
+
+def test_restricted_users_on_callbacks():
+    app, ran = callbacks_app()
+    body = callback_body(app, "users.children", [1])
+    assert post(app, body, ALICE).status_code == 403
+    assert post(app, body, BOB).status_code == 200
+    assert ran == ["users"]
+
+
+def test_groups_come_from_the_server_not_the_request():
+    app, ran = callbacks_app()
+    body = callback_body(app, "strict.children", [1])
+    body["groups"] = ["A"]
+    body["user"] = {"groups": ["A"]}
+    headers = dict(BOB, **{"X-Groups": "A"})
+    assert post(app, body, headers).status_code == 403
+    assert ran == []
+
+
+def test_user_groups_changes_apply_at_next_login_or_with_a_ttl():
+    groups = {"bob": ["B"]}
+    app = Dash(__name__)
+    app.layout = html.Div([html.Button(id="b"), html.Div(id="o")])
+
+    @protected_callback(Output("o", "children"), Input("b", "n_clicks"), groups=["A"])
+    def guarded(n):
+        return "ok"
+
+    BasicAuth(app, {"bob": "builder"}, user_groups=lambda user: groups.get(user, []), secret_key=SECRET,
+              user_groups_ttl=0)
+    client = app.server.test_client()
+    body = callback_body(app, "o.children", [1])
+    assert client.post("/_dash-update-component", json=body, headers=BOB).status_code == 403
+    groups["bob"] = ["A"]  # promoted while signed in: re-checked on the next request
+    assert client.post("/_dash-update-component", json=body, headers=BOB).status_code == 200
+
+
+# -- page rules ----------------------------------------------------------------
+
+
+def pages_app(**options):
+    app = Dash(__name__, use_pages=True, pages_folder="", suppress_callback_exceptions=True)
+    dash.register_page("home", path="/", layout=html.Div("HOME"))
+    dash.register_page("page_a", path="/a", layout=html.Div("PAGE A CONTENT"), groups=["A"])
+    dash.register_page("page_b", path="/b", layout=html.Div("PAGE B CONTENT"), groups=["B"])
+
+    def team(team_id=None, **_):
+        return html.Div(f"TEAM {team_id} CONTENT")
+
+    dash.register_page("team", path_template="/team/<team_id>", layout=team, groups=["A"])
+    dash.register_page("members", path="/members", layout=html.Div("MEMBERS CONTENT"))
+    app.layout = html.Div([dash.page_container])
+    BasicAuth(app, USERS, user_groups=GROUPS, public_routes=["/"], secret_key=SECRET, **options)
+    return app
+
+
+def route(app, pathname, headers=None):
+    client = app.server.test_client()
+    client.get("/", headers=headers or {})
+    return client.post("/_dash-update-component", json=router_body(pathname), headers=headers or {})
+
+
+@pytest.mark.parametrize(("path", "marker"), [("/a", b"PAGE A"), ("/team/x", b"TEAM x"), ("/team/x/y", b"TEAM x\\u002fy")])
+def test_page_rules_forbidden_vs_unauthenticated(path, marker):
+    app = pages_app()
+    client = app.server.test_client()
+    assert client.get(path).status_code == 401
+    assert app.server.test_client().get(path, headers=BOB).status_code == 403
+    assert app.server.test_client().get(path, headers=ALICE).status_code == 200
+    anonymous = route(app, path)
+    assert anonymous.status_code == 401 and marker not in anonymous.data
+    forbidden = route(app, path, BOB)
+    assert forbidden.status_code == 403 and marker not in forbidden.data
+    allowed = route(app, path, ALICE)
+    assert allowed.status_code == 200 and marker in allowed.data
+
+
+def test_user_in_group_a_sees_a_not_b():
+    app = pages_app()
+    assert b"PAGE A CONTENT" in route(app, "/a", ALICE).data
+    assert route(app, "/b", ALICE).status_code == 403
+    assert b"PAGE B CONTENT" in route(app, "/b", BOB).data
+    assert b"MEMBERS CONTENT" in route(app, "/members", CAROL).data  # no rule: any signed-in user
+
+
+def test_layout_mode_returns_placeholders_server_side():
+    app = pages_app(
+        auth_protect_layouts=True,
+        auth_protect_layouts_kwargs={"missing_permissions_output": html.Div("NO ACCESS HERE")},
+        page_container="_pages_content",
+    )
+    anonymous = route(app, "/a")
+    assert anonymous.status_code == 200
+    assert b"PAGE A CONTENT" not in anonymous.data and b"sign in" in anonymous.data
+    assert app.server.test_client().get("/a").status_code == 200  # direct URL: the shell, no content
+    assert app.server.test_client().get("/_dash-layout").status_code == 200
+    forbidden = route(app, "/a", BOB)
+    assert forbidden.status_code == 200
+    assert b"NO ACCESS HERE" in forbidden.data and b"PAGE A CONTENT" not in forbidden.data
+    assert b"PAGE A CONTENT" in route(app, "/a", ALICE).data
+    assert b"MEMBERS CONTENT" not in route(app, "/members").data
+    assert b"MEMBERS CONTENT" in route(app, "/members", CAROL).data
+    assert b"HOME" in route(app, "/").data  # public pages are left alone
+
+
+def test_layout_mode_without_page_container():
+    app = pages_app(auth_protect_layouts=True)
+    response = route(app, "/team/7")
+    assert response.status_code == 200 and b"TEAM 7 CONTENT" not in response.data
+
+
+def test_custom_router_named_by_page_container():
+    """A non-Pages app: the callback that fills page_container is judged by its pathname."""
+    ran = []
+    app = Dash(__name__, suppress_callback_exceptions=True)
+    app.layout = html.Div([dcc.Location(id="url"), html.Div(id="page-content")])
+
+    @app.callback(Output("page-content", "children"), Input("url", "pathname"))
+    def render(pathname):
+        ran.append(pathname)
+        return f"content of {pathname}"
+
+    BasicAuth(app, USERS, public_routes=["/", "/about"], secret_key=SECRET, page_container="page-content")
+    body = callback_body(app, "page-content.children", ["/about"])
+    assert post(app, body).status_code == 200
+    body = callback_body(app, "page-content.children", ["/private"])
+    assert post(app, body).status_code == 401
+    assert ran == ["/about"]
+    body["inputs"][0]["id"] = "other"
+    assert post(app, body).status_code in (400, 401)
+    assert ran == ["/about"]
+
+
+# -- routes and menus -----------------------------------------------------------
+
+
+def test_require_groups_on_server_routes():
+    app = Dash(__name__)
+    app.layout = html.Div("x")
+
+    @app.server.route("/admin")
+    @require_groups(["A"])
+    def admin():
+        return "admin area"
+
+    @app.server.route("/api/admin")
+    @require_groups(["A"], json_errors=True)
+    def admin_api():
+        return "admin api"
+
+    BasicAuth(app, USERS, user_groups=GROUPS, secret_key=SECRET, public_routes=["/admin", "/api/admin"])
+    client = app.server.test_client
+    assert client().get("/admin").status_code == 401
+    forbidden = client().get("/admin", headers=BOB)
+    assert forbidden.status_code == 403 and b"not allowed" in forbidden.data
+    assert client().get("/admin", headers=ALICE).data == b"admin area"
+    api = client().get("/api/admin", headers=BOB)
+    assert api.status_code == 403 and api.get_json() == {"error": "forbidden"}
+
+
+def test_accessible_pages_follow_the_rules():
+    app = pages_app()
+    seen = {}
+
+    @app.server.route("/menu")
+    def menu():
+        return ",".join(page["module"] for page in accessible_pages(app))
+
+    AuthStack.of(app).add_public_routes(["/menu"])
+    seen["anon"] = app.server.test_client().get("/menu").data.decode()
+    seen["alice"] = app.server.test_client().get("/menu", headers=ALICE).data.decode()
+    seen["bob"] = app.server.test_client().get("/menu", headers=BOB).data.decode()
+    assert seen["anon"] == "home"
+    assert set(seen["alice"].split(",")) == {"home", "page_a", "team", "members"}
+    assert set(seen["bob"].split(",")) == {"home", "page_b", "members"}
