@@ -255,3 +255,10 @@ def test_accessible_pages_follow_the_rules():
     assert seen["anon"] == "home"
     assert set(seen["alice"].split(",")) == {"home", "page_a", "team", "members"}
     assert set(seen["bob"].split(",")) == {"home", "page_b", "members"}
+
+
+def test_page_rules_load_their_enforcer():
+    app = pages_app()
+    stack = AuthStack.of(app)
+    app.server.test_client().get("/")
+    assert stack.get_plugin("dash_auth_groups.plugin") is not None

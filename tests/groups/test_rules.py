@@ -159,3 +159,20 @@ def test_seed_user_groups_example():
     client.get("/", headers=basic("user1", "password"))
     with client.session_transaction() as session:
         assert session["user"]["groups"] == ["group1", "group2"]
+
+
+def test_protected_async_function(as_user):
+    import asyncio
+
+    ran = []
+
+    @protected(unauthenticated_output="sign in", missing_permissions_output="no", groups=["admin"])
+    async def load():
+        ran.append(1)
+        return "data"
+
+    as_user(Identity(id="bob", groups=("staff",)))
+    assert asyncio.run(load()) == "no"
+    as_user(ALICE)
+    assert asyncio.run(load()) == "data"
+    assert ran == [1]

@@ -115,7 +115,11 @@ class Guard:
         return snap
 
     def _build_snapshot(self) -> Snapshot:
+        import dash
+
         app = self.stack.app
+        # A page rule nobody enforces would be a silent hole: load its enforcer.
+        self.stack.load_page_extensions(dash.page_registry.values())
         callbacks = describe_callbacks(app, self.stack.page_container)
         resources = {
             cid: Resource(Kind.CALLBACK, cid, public=info.public, callback=info.entry, wants_json=True)

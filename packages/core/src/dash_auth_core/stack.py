@@ -112,6 +112,12 @@ class AuthStack:
         "auth_protect_layouts": "dash_auth_groups",
         "auth_protect_layouts_kwargs": "dash_auth_groups",
     }
+    #: Keys of ``register_page(...)`` that only another distribution enforces: a
+    #: page that uses one makes the stack load that distribution (or fail closed).
+    EXTENSION_PAGE_KEYS = {
+        "groups": "dash_auth_groups",
+        "restricted_users": "dash_auth_groups",
+    }
 
     def __init__(self, app: dash.Dash, **options: Any) -> None:
         self._check_options(options)
@@ -237,16 +243,14 @@ class AuthStack:
             self.register(plugin)
 
     def _configure_extension(self, module_name: str, name: str, value: Any) -> None:
-        import importlib
+        _import_extension(module_name, f"the option {name!r}").configure_option(self, name, value)
 
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError as exc:
-            distribution = module_name.replace("_", "-")
-            raise ConfigurationError(
-                f"the option {name!r} comes from {distribution}: pip install {distribution}"
-            ) from exc
-        module.configure_option(self, name, value)
+    def load_page_extensions(self, pages: Iterable[Any]) -> None:
+        """Load the distributions that enforce the rule keys pages declare."""
+        for page in pages:
+            for key, module_name in self.EXTENSION_PAGE_KEYS.items():
+                if key in page:
+                    _import_extension(module_name, f"the page {page.get('module')!r} declares {key!r}, which")
 
     def _set_secret(self, secret: str | bytes) -> None:
         if self._secret is not None and not self._secret_generated and self._secret != secret:
@@ -454,6 +458,16 @@ class AuthStack:
 
 
 _all_stacks: weakref.WeakSet[AuthStack] = weakref.WeakSet()
+
+
+def _import_extension(module_name: str, what: str) -> Any:
+    import importlib
+
+    try:
+        return importlib.import_module(module_name)
+    except ImportError as exc:
+        distribution = module_name.replace("_", "-")
+        raise ConfigurationError(f"{what} comes from {distribution}: pip install {distribution}") from exc
 
 
 def add_builtin_plugin(module_name: str) -> None:

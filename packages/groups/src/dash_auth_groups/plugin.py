@@ -41,21 +41,21 @@ def settings(auth: AuthStack) -> Settings:
     return found
 
 
-_page_rules: dict[int, Rule | None] = {}
+_RULE_CACHE_KEY = "_dash_auth_rule"
 
 
 def page_rule(page: Any) -> Rule | None:
-    """The rule a page declares in ``register_page`` (``None`` if it declares none)."""
-    key = id(page)
-    if key in _page_rules:
-        cached = _page_rules[key]
+    """The rule a page declares in ``register_page`` (``None`` if it declares none).
+
+    Built once and kept in the page's own registry entry.
+    """
+    cached = page.get(_RULE_CACHE_KEY, False)
+    if cached is not False:
         return cached
     rule = rule_from(page) if any(k in page for k in RULE_KEYS) else None
     if rule is not None and rule.is_empty:
         rule = None
-    if len(_page_rules) > 10_000:
-        _page_rules.clear()
-    _page_rules[key] = rule
+    page[_RULE_CACHE_KEY] = rule
     return rule
 
 
