@@ -114,8 +114,8 @@ def build_app(auth: bool, n_callbacks: int = 10, n_users: int = 10, n_routes: in
     ``n_callbacks`` counts every server callback (the private ``out`` one, the
     public ``pub`` one and ``n_callbacks - 2`` more on distinct outputs).
     """
-    app = Dash(__name__)
-    app.layout = html.Div([html.Button("go", id="btn"), html.Div(id="out"), html.Div(id="pub")])
+    app = Dash(__name__, use_async=False)  # Flask sync dispatch, as most apps run
+    app.layout = html.Div([html.Button("go", id="btn"), html.Div(id="out"), html.Div(id="pub"), html.Div(id="prot")])
 
     def private(n: Any) -> str:
         return f"private {n}"
@@ -538,6 +538,52 @@ def run_scaling(s: Settings, log: Callable[[str], None]) -> list[dict[str, Any]]
     return rows
 
 
+def run_groups(s: Settings, log: Callable[[str], None]) -> list[dict[str, Any]]:
+    """A protected callback (100 groups, 10,000 restricted users) against an unprotected one, same app."""
+    from dash_auth_groups import protected_callback
+
+    app = build_app(auth=True)
+    groups = [f"group-{i:03d}" for i in range(100)]
+    AuthStack.of(app).configure(user_groups={USER: [groups[-1]]})
+
+    def guarded(n: Any) -> str:
+        return f"protected {n}"
+
+    protected_callback(
+        Output("prot", "children"), Input("btn", "n_clicks"), app=app,
+        groups=groups, restricted_users=[f"user{i:05d}" for i in range(10_000)], restricted_users_key="id",
+    )(guarded)
+    base = post_callback("out").with_headers(("Authorization", AUTH_HEADER))
+    cookie = session_cookie(app, base)
+    targets = {
+        "unprotected": inprocess_runner(app, base.with_headers(("Cookie", cookie)), 200),
+        "protected": inprocess_runner(
+            app, post_callback("prot").with_headers(("Authorization", AUTH_HEADER), ("Cookie", cookie)), 200
+        ),
+    }
+    _settle()
+    series = measure(targets, s.scale_rounds, s.scale_requests, s.warmup)
+    unprotected, protected = series["unprotected"], series["protected"]
+    log("  groups: protected callback measured against an unprotected one on the same app")
+    return [{
+        "scenario": "protected_callback",
+        "unprotected_us": unprotected.median / 1000,
+        "protected_us": protected.median / 1000,
+        "ratio": protected.median / unprotected.median,
+        "paired_ratio": paired_ratio(protected, unprotected),
+        "target": TARGET_CALLBACK_RATIO,
+    }]
+
+
+def format_groups(rows: list[dict[str, Any]]) -> str:
+    lines = ["Groups: protected callback (100 groups, 10,000 restricted users) vs unprotected, in-process",
+             f"  {'unprotected us':>15} {'protected us':>13} {'ratio':>8} {'paired':>8}  target"]
+    for r in rows:
+        lines.append(f"  {r['unprotected_us']:>15.1f} {r['protected_us']:>13.1f} {_fmt_ratio(r['ratio']):>8} "
+                     f"{_fmt_ratio(r['paired_ratio']):>8}  <= {r['target']:.2f}x {_verdict(r['ratio'], r['target'])}")
+    return "\n".join(lines)
+
+
 # -- profile ------------------------------------------------------------------
 
 
@@ -708,6 +754,10 @@ def _run(settings: Settings, env: dict[str, Any], out: Callable[[str], None]) ->
         t = time.monotonic()
         results["scaling"] = run_scaling(settings, out)
         out(format_scaling(results["scaling"]) + f"\n  [{time.monotonic() - t:.0f}s]")
+
+        out("")
+        results["groups"] = run_groups(settings, out)
+        out(format_groups(results["groups"]))
 
         if settings.profile:
             out("")

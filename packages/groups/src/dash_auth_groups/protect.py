@@ -116,6 +116,7 @@ def protected_callback(
     *callback_args: Any,
     unauthenticated_output: Any = _UNSET,
     missing_permissions_output: Any = _UNSET,
+    app: Any = None,
     **kwargs: Any,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """``dash.callback`` whose body runs only for users the rule allows.
@@ -123,7 +124,8 @@ def protected_callback(
     Takes ``dash.callback``'s arguments plus the rule's. A refused user gets
     ``missing_permissions_output`` (or ``unauthenticated_output``) when given;
     otherwise the server refuses the request itself (403, or 401 without a
-    user) and the body never runs.
+    user) and the body never runs. ``app=`` registers with ``app.callback``
+    instead of ``dash.callback``.
     """
     rule, callback_kwargs = _split_rule_kwargs(dict(kwargs))
     has_unauth = unauthenticated_output is not _UNSET
@@ -131,7 +133,7 @@ def protected_callback(
     marker = CallbackRule(rule, has_unauth, has_missing)
     on_unauth = unauthenticated_output if has_unauth else PreventUpdate
     on_missing = missing_permissions_output if has_missing else PreventUpdate
-    register = dash.callback(*callback_args, **callback_kwargs)
+    register = (app.callback if app is not None else dash.callback)(*callback_args, **callback_kwargs)
 
     def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
         guarded = _guarded(func, rule, on_unauth, on_missing)
