@@ -298,35 +298,23 @@ def _check_body(body: dict[str, Any], info: CallbackInfo) -> None:
     Dash trusts the body's shape and answers a mismatch with a 500; the guard
     checks every input, state and output against the server's own record.
     """
-    inputs = body.get("inputs")
-    declared = info.inputs
-    if type(inputs) is not list or len(inputs) != len(declared):
-        raise BadRequest(f"'inputs' must be a list of {len(declared)} items")
-    for index, dep in enumerate(declared):
-        if not dep.accepts(inputs[index]):
-            raise BadRequest(f"input {dep.id or dep.property!r} does not match the callback")
-    state = body.get("state", _EMPTY)
-    declared = info.state
-    if type(state) is not list or len(state) != len(declared):
-        raise BadRequest(f"'state' must be a list of {len(declared)} items")
-    for index, dep in enumerate(declared):
-        if not dep.accepts(state[index]):
-            raise BadRequest(f"state {dep.id or dep.property!r} does not match the callback")
+    _check_items("inputs", body.get("inputs"), info.inputs)
+    _check_items("state", body.get("state", _EMPTY), info.state)
     changed = body.get("changedPropIds", _EMPTY)
     if type(changed) is not list or not all(type(c) is str for c in changed):
         raise BadRequest("'changedPropIds' must be a list of strings")
     if info.no_output:
         return
     outputs = body.get("outputs")
-    declared = info.outputs
-    if info.multi_output:
-        if type(outputs) is not list or len(outputs) != len(declared):
-            raise BadRequest(f"'outputs' must be a list of {len(declared)} items")
-    else:
-        outputs = [outputs]
+    _check_items("outputs", outputs if info.multi_output else [outputs], info.outputs)
+
+
+def _check_items(field: str, items: Any, declared: tuple[Any, ...]) -> None:
+    if type(items) is not list or len(items) != len(declared):
+        raise BadRequest(f"'{field}' must be a list of {len(declared)} items")
     for index, dep in enumerate(declared):
-        if not dep.accepts(outputs[index]):
-            raise BadRequest("'outputs' do not match the callback")
+        if not dep.accepts(items[index]):
+            raise BadRequest(f"'{field}' item {dep.id or dep.property!r} does not match the callback")
 
 
 _EMPTY: list[Any] = []

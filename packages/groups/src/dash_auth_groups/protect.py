@@ -59,7 +59,7 @@ def _split_rule_kwargs(kwargs: dict[str, Any]) -> tuple[Rule, dict[str, Any]]:
     return Rule(**rule_kwargs), kwargs
 
 
-def _guarded(func: Callable[..., Any], rule: Rule, on_unauthenticated: Any, on_forbidden: Any) -> Callable[..., Any]:
+def guarded(func: Callable[..., Any], rule: Rule, on_unauthenticated: Any, on_forbidden: Any) -> Callable[..., Any]:
     """``func`` behind ``rule``; ``on_*`` are values to return or callables raising."""
 
     def refused(verdict: Verdict) -> Any:
@@ -107,7 +107,7 @@ def protected(
         raise TypeError(f"protected() got unexpected arguments: {', '.join(rest)}")
 
     def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
-        return _guarded(func, rule, unauthenticated_output, missing_permissions_output)
+        return guarded(func, rule, unauthenticated_output, missing_permissions_output)
 
     return decorator
 
@@ -136,10 +136,10 @@ def protected_callback(
     register = (app.callback if app is not None else dash.callback)(*callback_args, **callback_kwargs)
 
     def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
-        guarded = _guarded(func, rule, on_unauth, on_missing)
-        _callback_rules[guarded] = marker
+        wrapper = guarded(func, rule, on_unauth, on_missing)
+        _callback_rules[wrapper] = marker
         _callback_rules[func] = marker
-        register(guarded)
+        register(wrapper)
         return func
 
     return decorator
@@ -167,7 +167,7 @@ def protect_layout(page: dict[str, Any], defaults: dict[str, Any]) -> None:
         def func(**_kwargs: Any) -> Any:
             return layout
 
-    page["layout"] = _guarded(func, rule, unauth, missing)
+    page["layout"] = guarded(func, rule, unauth, missing)
     page["_dash_auth_protected"] = True
 
 

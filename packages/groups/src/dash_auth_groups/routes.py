@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 import html
-import inspect
 import json
 from collections.abc import Callable
 from typing import Any
 
+from .protect import guarded
 from .rules import RULE_KEYS, Rule, Verdict
 
 
@@ -38,26 +37,10 @@ def require_groups(
     if unknown:
         raise TypeError(f"require_groups() got unexpected arguments: {', '.join(sorted(unknown))}")
     rule = Rule(groups=groups, **rule_kwargs)
+    unauthenticated = _refusal(Verdict.UNAUTHENTICATED, json_errors)
+    forbidden = _refusal(Verdict.FORBIDDEN, json_errors)
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
-        if inspect.iscoroutinefunction(view):
-
-            @functools.wraps(view)
-            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-                verdict = rule.evaluate_current()
-                if verdict is not Verdict.ALLOWED:
-                    return _refusal(verdict, json_errors)
-                return await view(*args, **kwargs)
-
-            return async_wrapper
-
-        @functools.wraps(view)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            verdict = rule.evaluate_current()
-            if verdict is not Verdict.ALLOWED:
-                return _refusal(verdict, json_errors)
-            return view(*args, **kwargs)
-
-        return wrapper
+        return guarded(view, rule, unauthenticated, forbidden)
 
     return decorator
