@@ -72,6 +72,7 @@ class Settings:
     sizes: tuple[int, ...] = (10, 1_000, 10_000)
     server: str = "waitress"
     http: bool = True
+    oidc: bool = True
     profile: bool = False
     quick: bool = False
 
@@ -136,6 +137,70 @@ def build_app(auth: bool, n_callbacks: int = 10, n_users: int = 10, n_routes: in
     if auth:
         BasicAuth(app, make_users(n_users), public_routes=make_public_routes(n_routes), secret_key=SECRET)
     return app
+
+
+# -- the OIDC row -------------------------------------------------------------
+# The same app behind OIDCAuth, with a session cookie from a real sign-in at a
+# real OpenID provider (oidc-provider-mock) that the benchmark starts on
+# 127.0.0.1. A signed-in user's request never calls the provider: its tokens are
+# refreshed only near expiry (an hour away here).
+
+OIDC_CLIENT_ID, OIDC_CLIENT_SECRET = "bench-client", "bench-client-secret"
+#: Seconds the provider's start-up and the sign-in may take at most.
+OIDC_TIMEOUT = 15.0
+
+
+class OIDCProvider:
+    """oidc-provider-mock on ``127.0.0.1:<free port>`` in a thread of the benchmark."""
+
+    def __init__(self) -> None:
+        import oidc_provider_mock  # a test dependency (hatch env); the row is skipped without it
+        from werkzeug.serving import make_server
+
+        self._server = make_server("127.0.0.1", 0, oidc_provider_mock.app(require_nonce=True), threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
+                                        name="bench-oidc-provider", daemon=True)
+        self._thread.start()
+        self.metadata_url = f"http://127.0.0.1:{self._server.server_port}/.well-known/openid-configuration"
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+def build_oidc_app(metadata_url: str) -> Dash:
+    """The benchmark app behind ``OIDCAuth`` (and nothing else) instead of ``BasicAuth``."""
+    from dash_auth_oidc import OIDCAuth
+
+    app = build_app(auth=False)
+    auth = OIDCAuth(app, public_routes=make_public_routes(10), secret_key=SECRET, entry_point_providers=False)
+    auth.register_provider("idp", client_id=OIDC_CLIENT_ID, client_secret=OIDC_CLIENT_SECRET,
+                           server_metadata_url=metadata_url)
+    return app
+
+
+def oidc_session_cookie(app: Dash) -> str:
+    """Sign in through the provider (app -> provider form -> callback); return ``session=...``."""
+    from urllib.parse import urlsplit
+
+    import requests
+
+    client = app.server.test_client()
+    start = client.get("/oidc/idp/login")
+    if start.status_code != 302:
+        raise RuntimeError(f"the OIDC login route answered {start.status_code}")
+    form = requests.post(start.headers["Location"], data={"sub": USER}, allow_redirects=False, timeout=OIDC_TIMEOUT)
+    if form.status_code != 302:
+        raise RuntimeError(f"the provider's sign-in form answered {form.status_code}")
+    back = urlsplit(form.headers["Location"])
+    done = client.get(f"{back.path}?{back.query}")
+    if done.status_code != 302:
+        raise RuntimeError(f"the OIDC callback answered {done.status_code}: {done.get_data(as_text=True)[:200]}")
+    cookie = client.get_cookie("session")
+    if cookie is None:
+        raise RuntimeError("the OIDC sign-in set no session cookie")
+    return f"session={cookie.value}"
 
 
 def callback_body(output_id: str, prop: str = "children") -> bytes:
@@ -413,11 +478,17 @@ class Scenario:
     auth_status: int
     target: float | None = None  # auth/bare ratio to aim for, printed only
     absolute: bool = False  # compare absolute times, not a ratio (different answers)
+    app: str = "auth"  # which protected app answers: "auth" (BasicAuth) or "oidc" (OIDCAuth)
 
 
-def scenarios(cookie: str) -> list[Scenario]:
+def scenarios(cookie: str, oidc_cookie: str | None = None) -> list[Scenario]:
     creds = ("Authorization", AUTH_HEADER)
     browser = (creds, ("Cookie", cookie))
+    oidc = [
+        Scenario("oidc_callback", "authenticated callback POST (OIDC session cookie)",
+                 post_callback("out").with_headers(("Cookie", oidc_cookie)), 200, 200, TARGET_CALLBACK_RATIO,
+                 app="oidc"),
+    ] if oidc_cookie else []
     return [
         Scenario("auth_callback", "authenticated callback POST (header + session cookie)",
                  post_callback("out").with_headers(*browser), 200, 200, TARGET_CALLBACK_RATIO),
@@ -431,6 +502,7 @@ def scenarios(cookie: str) -> list[Scenario]:
                  post_callback("out"), 200, 401, absolute=True),
         Scenario("public_callback", "public callback POST, no credentials",
                  post_callback("pub"), 200, 200),
+        *oidc,
     ]
 
 
@@ -453,28 +525,29 @@ def _row(sc: Scenario, bare: Series, auth: Series) -> dict[str, Any]:
     }
 
 
-def run_inprocess(bare: Dash, auth: Dash, scs: list[Scenario], s: Settings) -> list[dict[str, Any]]:
+def run_inprocess(bare: Dash, apps: dict[str, Dash], scs: list[Scenario], s: Settings) -> list[dict[str, Any]]:
     rows = []
     for sc in scs:
         series = measure(
             {"bare": inprocess_runner(bare, sc.req, sc.bare_status),
-             "auth": inprocess_runner(auth, sc.req, sc.auth_status)},
+             "auth": inprocess_runner(apps[sc.app], sc.req, sc.auth_status)},
             s.rounds, s.requests, s.warmup,
         )
         rows.append(_row(sc, series["bare"], series["auth"]))
     return rows
 
 
-def run_http(bare: Dash, auth: Dash, scs: list[Scenario], s: Settings) -> list[dict[str, Any]]:
-    servers = {"bare": Server(bare, s.server), "auth": Server(auth, s.server)}
+def run_http(bare: Dash, apps: dict[str, Dash], scs: list[Scenario], s: Settings) -> list[dict[str, Any]]:
+    servers = {"bare": Server(bare, s.server)}
+    servers.update({key: Server(app, s.server) for key, app in apps.items() if any(sc.app == key for sc in scs)})
     deadline = time.monotonic() + s.http_budget_seconds
     rows = []
     try:
         for i, sc in enumerate(scs):
             closers = []
             targets = {}
-            for name, expect in (("bare", sc.bare_status), ("auth", sc.auth_status)):
-                run, close = http_runner(servers[name].port, sc.req, expect, s.http_block_seconds)
+            for name, server_key, expect in (("bare", "bare", sc.bare_status), ("auth", sc.app, sc.auth_status)):
+                run, close = http_runner(servers[server_key].port, sc.req, expect, s.http_block_seconds)
                 targets[name] = run
                 closers.append(close)
             # Each scenario gets an equal share of what is left of the budget.
@@ -660,7 +733,8 @@ def environment(s: Settings) -> dict[str, Any]:
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
         "versions": {d: version(d) for d in ("dash", "flask", "werkzeug", "pluggy", "itsdangerous",
-                                             "waitress", "dash-auth-core", "dash-auth-basic")},
+                                             "waitress", "dash-auth-core", "dash-auth-basic",
+                                             "dash-auth-oidc", "authlib")},
         "settings": {k: v for k, v in vars(s).items()},
     }
 
@@ -683,6 +757,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Settings, str | None]:
     p.add_argument("--sizes", help="comma-separated sizes for the scaling runs (default 10,1000,10000)")
     p.add_argument("--server", choices=("waitress", "werkzeug"), help="HTTP server (default waitress)")
     p.add_argument("--no-http", action="store_true", help="skip the HTTP section")
+    p.add_argument("--no-oidc", action="store_true", help="skip the OIDC row (no provider is started)")
     p.add_argument("--profile", action="store_true", help="print a cProfile of the authenticated callback")
     a = p.parse_args(argv)
     s = Settings.quick_defaults() if a.quick else Settings()
@@ -699,6 +774,8 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Settings, str | None]:
             p.error("--sizes needs at least two sizes, each >= 2")
     if a.no_http:
         s.http = False
+    if a.no_oidc:
+        s.oidc = False
     s.profile = a.profile
     return s, a.json
 
@@ -727,25 +804,47 @@ def main(argv: Sequence[str] | None = None, out: Callable[[str], None] = print) 
 
 
 def _run(settings: Settings, env: dict[str, Any], out: Callable[[str], None]) -> dict[str, Any]:
+    providers: list[OIDCProvider] = []
+    try:
+        return _run_all(settings, env, out, providers)
+    finally:
+        for provider in providers:
+            provider.close()
+
+
+def _run_all(
+    settings: Settings, env: dict[str, Any], out: Callable[[str], None], providers: list[OIDCProvider],
+) -> dict[str, Any]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         bare = build_app(auth=False)
         auth = build_app(auth=True)
         assert AuthStack.get(auth) is not None and AuthStack.get(bare) is None
         cookie = session_cookie(auth, post_callback("out").with_headers(("Authorization", AUTH_HEADER)))
-        scs = scenarios(cookie)
+        apps = {"auth": auth}
+        oidc_cookie = None
+        if settings.oidc:
+            try:
+                provider = OIDCProvider()
+            except ImportError as exc:
+                out(f"  OIDC row skipped: {exc} (pip install oidc-provider-mock)")
+            else:
+                providers.append(provider)
+                apps["oidc"] = build_oidc_app(provider.metadata_url)
+                oidc_cookie = oidc_session_cookie(apps["oidc"])
+        scs = scenarios(cookie, oidc_cookie)
         _settle()
 
         results: dict[str, Any] = {"environment": env}
         t = time.monotonic()
-        results["inprocess"] = run_inprocess(bare, auth, scs, settings)
+        results["inprocess"] = run_inprocess(bare, apps, scs, settings)
         out("")
         out(format_pairs(f"In-process (WSGI call with a prebuilt environ), median us per request "
                          f"[{time.monotonic() - t:.0f}s]", results["inprocess"]))
 
         if settings.http:
             t = time.monotonic()
-            results["http"] = run_http(bare, auth, scs, settings)
+            results["http"] = run_http(bare, apps, scs, settings)
             out("")
             out(format_pairs(f"HTTP keep-alive on 127.0.0.1 ({settings.server}, http.client), median us per "
                              f"request [{time.monotonic() - t:.0f}s]", results["http"]))

@@ -10,8 +10,8 @@ import base64
 import unicodedata
 
 import pytest
-from dash import Dash, Input, Output, html
-from helpers import SECRET, basic, callback_body
+from dash import Input, Output, html
+from helpers import SECRET, basic, callback_body, client_for, make_dash
 from werkzeug.security import check_password_hash, generate_password_hash
 
 import dash_auth_basic.credentials
@@ -24,7 +24,7 @@ USERS = {"alice": "wonderland", "bob": "builder"}
 def make_app(users=USERS, **kwargs):
     """An app whose one protected callback records every run in ``ran``."""
     ran: list = []
-    app = Dash(__name__)
+    app = make_dash(__name__)
     app.layout = html.Div([html.Button(id="btn"), html.Div(id="out")])
 
     @app.callback(Output("out", "children"), Input("btn", "n_clicks"))
@@ -41,17 +41,17 @@ def make_app(users=USERS, **kwargs):
 
 
 def get(app, headers=None, path="/"):
-    return app.server.test_client(use_cookies=False).get(path, headers=headers or {})
+    return client_for(app, use_cookies=False).get(path, headers=headers or {})
 
 
 def call(app, headers=None):
     body = callback_body(app, "out.children", [1])
-    return app.server.test_client(use_cookies=False).post(URL, json=body, headers=headers or {})
+    return client_for(app, use_cookies=False).post(URL, json=body, headers=headers or {})
 
 
 def session_user(app, headers):
     """Sign in with ``headers`` on a fresh cookie-keeping client; ``session["user"]``."""
-    client = app.server.test_client()
+    client = client_for(app)
     response = client.get("/", headers=headers)
     assert response.status_code == 200, response.data[:200]
     with client.session_transaction() as session:
@@ -415,7 +415,7 @@ def test_malformed_headers_with_an_auth_func(header):
 def test_wrong_basic_credentials_override_a_signed_in_session():
     """A request that carries a wrong Basic password is refused even with a valid session."""
     app, ran = make_app()
-    client = app.server.test_client()
+    client = client_for(app)
     assert client.get("/", headers=basic("alice", "wonderland")).status_code == 200
     assert_challenged(client.get("/", headers=basic("alice", "WRONG")))
     assert_challenged(client.get("/", headers={"Authorization": "Basic !!!"}))
@@ -426,7 +426,7 @@ def test_wrong_basic_credentials_override_a_signed_in_session():
 
 def test_another_valid_user_replaces_the_session_user():
     app, _ = make_app()
-    client = app.server.test_client()
+    client = client_for(app)
     client.get("/", headers=basic("alice", "wonderland"))
     client.get("/", headers=basic("bob", "builder"))
     with client.session_transaction() as session:

@@ -6,8 +6,8 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from dash import Dash, Input, Output, html
-from helpers import SECRET, basic, callback_body
+from dash import Input, Output, html
+from helpers import SECRET, basic, callback_body, client_for, make_dash
 
 from dash_auth_basic import BasicAuth
 from dash_auth_core import ConfigurationError
@@ -15,7 +15,7 @@ from dash_auth_core import ConfigurationError
 
 def make_app(**kwargs):
     ran = []
-    app = Dash(__name__, **kwargs)
+    app = make_dash(__name__, **kwargs)
     app.layout = html.Div([html.Button(id="b"), html.Div(id="o")])
 
     @app.callback(Output("o", "children"), Input("b", "n_clicks"))
@@ -38,7 +38,7 @@ def sign_in(client, username="alice", password="wonderland", next_url="/", login
 
 def test_pages_redirect_to_the_form_with_next():
     app, _ = make_app()
-    response = app.server.test_client().get("/reports?tab=2")
+    response = client_for(app).get("/reports?tab=2")
     assert response.status_code == 302
     location = urlsplit(response.headers["Location"])
     assert location.path == "/login"
@@ -47,7 +47,7 @@ def test_pages_redirect_to_the_form_with_next():
 
 def test_callbacks_get_json_with_the_login_url_not_a_redirect():
     app, ran = make_app()
-    response = app.server.test_client().post("/_dash-update-component", json=callback_body(app, "o.children"))
+    response = client_for(app).post("/_dash-update-component", json=callback_body(app, "o.children"))
     assert response.status_code == 401
     assert response.get_json()["login_url"] == "/login"
     assert ran == []
@@ -55,7 +55,7 @@ def test_callbacks_get_json_with_the_login_url_not_a_redirect():
 
 def test_sign_in_redirects_to_next_and_starts_a_session():
     app, ran = make_app()
-    client = app.server.test_client()
+    client = client_for(app)
     response = sign_in(client, next_url="/reports?tab=2")
     assert response.status_code == 303
     assert response.headers["Location"] == "/reports?tab=2"
@@ -68,14 +68,14 @@ def test_sign_in_redirects_to_next_and_starts_a_session():
 @pytest.mark.parametrize("evil", ["https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)", ""])
 def test_next_cannot_leave_the_app(evil):
     app, _ = make_app()
-    response = sign_in(app.server.test_client(), next_url=evil)
+    response = sign_in(client_for(app), next_url=evil)
     assert response.status_code == 303
     assert response.headers["Location"] == "/"
 
 
 def test_next_stays_inside_the_url_prefix():
     app, _ = make_app(url_base_pathname="/app/")
-    client = app.server.test_client()
+    client = client_for(app)
     response = client.get("/app/reports")
     assert response.headers["Location"].startswith("/app/login?next=/app/reports")
     assert sign_in(client, next_url="/other-app/", login="/app/login").headers["Location"] == "/app/"
@@ -83,7 +83,7 @@ def test_next_stays_inside_the_url_prefix():
 
 def test_wrong_password_missing_csrf_and_bad_bodies():
     app, ran = make_app()
-    client = app.server.test_client()
+    client = client_for(app)
     wrong = sign_in(client, password="nope")
     assert wrong.status_code == 401 and b"Wrong username or password" in wrong.data
     assert client.get("/").status_code == 302
@@ -105,7 +105,7 @@ def test_wrong_password_missing_csrf_and_bad_bodies():
 
 def test_repeated_failures_are_throttled():
     app, _ = make_app()
-    client = app.server.test_client()
+    client = client_for(app)
     statuses = [sign_in(client, password=f"guess{i}").status_code for i in range(6)]
     assert statuses[:5] == [401] * 5
     assert statuses[5] == 429
@@ -115,12 +115,12 @@ def test_repeated_failures_are_throttled():
 
 def test_basic_headers_still_work_for_scripts():
     app, _ = make_app()
-    assert app.server.test_client().get("/", headers=basic("alice", "wonderland")).status_code == 200
-    assert app.server.test_client().get("/", headers=basic("alice", "bad")).status_code == 302
+    assert client_for(app).get("/", headers=basic("alice", "wonderland")).status_code == 200
+    assert client_for(app).get("/", headers=basic("alice", "bad")).status_code == 302
 
 
 def test_form_needs_a_fixed_secret():
-    app = Dash(__name__)
+    app = make_dash(__name__)
     app.layout = html.Div("x")
     with pytest.raises(ConfigurationError, match="secret_key"):
         BasicAuth(app, {"alice": "wonderland"}, login_form=True)

@@ -7,19 +7,32 @@ import pathlib
 import runpy
 import sys
 
+import dash
 import pytest
 from dash import html
-from helpers import basic, callback_body, router_body
+from helpers import backend_of, basic, callback_body, client_for, current_backend, router_body
 
 EXAMPLES = pathlib.Path(__file__).parents[2] / "examples"
+
+
+class _DashOnBackend(dash.Dash):
+    """``Dash`` as the examples write it, created on the backend under test."""
+
+    def __init__(self, *args, **kwargs):
+        if "server" not in kwargs:
+            kwargs.setdefault("backend", current_backend())
+        super().__init__(*args, **kwargs)
 
 
 def load(relative: str) -> dict:
     path = EXAMPLES / relative
     sys.path.insert(0, str(path.parent))
+    original = dash.Dash
+    dash.Dash = _DashOnBackend  # the examples' ``from dash import Dash`` picks it up
     try:
         namespace = runpy.run_path(str(path), run_name="seed_example")
     finally:
+        dash.Dash = original
         sys.path.remove(str(path.parent))
     app = namespace.get("app")
     if app is not None and app.layout is None:
@@ -28,9 +41,10 @@ def load(relative: str) -> dict:
     return namespace
 
 
-def test_basic_auth_dict_example():
+def test_basic_auth_dict_example(backend):
     app = load("seed_basic_auth.py")["app"]
-    client = app.server.test_client()
+    assert backend_of(app) == backend
+    client = client_for(app)
     assert client.get("/").status_code == 401
     assert client.get("/", headers=basic("username", "password")).status_code == 200
     assert client.get("/", headers=basic("user2", "useSomethingMoreSecurePlease")).status_code == 200
@@ -39,14 +53,14 @@ def test_basic_auth_dict_example():
 
 def test_auth_func_example():
     app = load("seed_auth_func.py")["app"]
-    client = app.server.test_client()
+    client = client_for(app)
     assert client.get("/", headers=basic("hello", "world")).status_code == 200
     assert client.get("/", headers=basic("hello", "word")).status_code == 401
 
 
 def test_public_routes_example():
     app = load("seed_public_routes.py")["app"]
-    client = app.server.test_client()
+    client = client_for(app)
     assert client.get("/").status_code == 200
     assert client.get("/user/jane/public").status_code == 200
     assert client.get("/user/jane/private").status_code == 401
@@ -54,7 +68,7 @@ def test_public_routes_example():
 
 def test_pages_example_with_public_callback():
     app = load("seed_pages/app.py")["app"]
-    client = app.server.test_client()
+    client = client_for(app)
     assert client.get("/").status_code == 200
     assert client.get("/user/john_doe/public").status_code == 200
     assert client.get("/user/john_doe/private").status_code == 401
@@ -66,7 +80,7 @@ def test_pages_example_with_public_callback():
     private_page = client.post("/_dash-update-component", json=router_body("/user/john_doe/private"))
     assert private_page.status_code == 401
     assert b"Members-only" not in private_page.data
-    signed_in = app.server.test_client()
+    signed_in = client_for(app)
     headers = basic("username", "password")
     response = signed_in.post("/_dash-update-component", json=router_body("/user/john_doe/private"), headers=headers)
     assert response.status_code == 200 and b"Members-only information" in response.data
@@ -75,10 +89,10 @@ def test_pages_example_with_public_callback():
 @pytest.mark.parametrize("name", ["demo_basic.py"])
 def test_demo_app(name):
     app = load(name)["create_app"]()
-    client = app.server.test_client()
+    client = client_for(app)
     assert client.get("/").status_code == 200
     assert client.get("/reports").status_code == 401
     assert client.get("/reports", headers=basic("analyst", "analyst-password")).status_code == 200
     assert client.post("/_dash-update-component", json=callback_body(app, "public-out.children", [1])).status_code == 200
-    anonymous = app.server.test_client()
+    anonymous = client_for(app)
     assert anonymous.post("/_dash-update-component", json=callback_body(app, "private-out.children", [1])).status_code == 401

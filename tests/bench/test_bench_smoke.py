@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "bench_guard.py"
-SCENARIOS = {"auth_callback", "auth_callback_stateless", "layout", "index", "rejected", "public_callback"}
+SCENARIOS = {
+    "auth_callback", "auth_callback_stateless", "layout", "index", "rejected", "public_callback", "oidc_callback",
+}
 SIZES = (3, 5, 8)
 
 

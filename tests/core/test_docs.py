@@ -6,7 +6,8 @@ import pathlib
 import re
 
 import pytest
-from dash import Dash, html
+from dash import html
+from helpers import make_dash
 
 from dash_auth_core import AuthStack
 
@@ -28,7 +29,7 @@ def test_doc_example_registers(source):
     exec(compile(source, str(DOC), "exec"), namespace)
     classes = [v for v in namespace.values() if isinstance(v, type) and v.__module__ == "docs_example"]
     assert classes
-    app = Dash(__name__)
+    app = make_dash(__name__)
     app.layout = html.Div("x")
     stack = AuthStack.of(app, secret_key="doc-test-secret-0123456789")
     for cls in classes:

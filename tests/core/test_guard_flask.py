@@ -1,12 +1,12 @@
-"""The guard on Flask: what is public, what is protected, and how refusals look."""
+"""The guard on every backend: what is public, what is protected, and how refusals look."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
-from dash import Dash, Input, Output, html
-from helpers import SECRET, basic, callback_body
+from dash import Input, Output, html
+from helpers import SECRET, backend_of, basic, callback_body, client_for, make_dash, server_route
 
 from dash_auth_basic import BasicAuth
 from dash_auth_core import AuthStack, ConfigurationError, public_callback
@@ -17,7 +17,7 @@ ALICE = basic("alice", "wonderland")
 
 def make_app(**kwargs):
     ran = []
-    app = Dash(__name__, **kwargs)
+    app = make_dash(__name__, **kwargs)
     app.layout = html.Div([html.Button(id="btn"), html.Div(id="out"), html.Div(id="pub")])
 
     @app.callback(Output("out", "children"), Input("btn", "n_clicks"))
@@ -36,7 +36,7 @@ def make_app(**kwargs):
 def test_index_needs_credentials_and_challenges_with_basic():
     app, _ = make_app()
     BasicAuth(app, USERS, secret_key=SECRET)
-    client = app.server.test_client()
+    client = client_for(app)
     response = client.get("/")
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"].startswith('Basic realm="Dash app"')
@@ -47,7 +47,7 @@ def test_index_needs_credentials_and_challenges_with_basic():
 def test_dash_internals_and_pages_are_protected(path):
     app, _ = make_app()
     BasicAuth(app, USERS, secret_key=SECRET)
-    client = app.server.test_client()
+    client = client_for(app)
     assert client.get(path).status_code == 401
     if path != "/_reload-hash":  # only served in debug mode
         assert client.get(path, headers=ALICE).status_code == 200
@@ -56,7 +56,7 @@ def test_dash_internals_and_pages_are_protected(path):
 def test_internal_json_refusals_are_json_not_html():
     app, _ = make_app()
     BasicAuth(app, USERS, secret_key=SECRET)
-    response = app.server.test_client().get("/_dash-layout")
+    response = client_for(app).get("/_dash-layout")
     assert response.status_code == 401
     assert response.is_json
     assert response.get_json()["error"] == "unauthenticated"
@@ -66,7 +66,7 @@ def test_internal_json_refusals_are_json_not_html():
 def test_component_suites_and_favicon_are_public():
     app, _ = make_app()
     BasicAuth(app, USERS, secret_key=SECRET)
-    client = app.server.test_client()
+    client = client_for(app)
     assert client.get("/_favicon.ico").status_code == 200
     # An unknown suite file is a 404 from Dash, not a 401 from us.
     assert client.get("/_dash-component-suites/dash/nope.js").status_code != 401
@@ -75,7 +75,7 @@ def test_component_suites_and_favicon_are_public():
 def test_protected_callback_refused_without_running():
     app, ran = make_app()
     BasicAuth(app, USERS, secret_key=SECRET)
-    client = app.server.test_client()
+    client = client_for(app)
     body = callback_body(app, "out.children", [3])
     response = client.post("/_dash-update-component", json=body)
     assert response.status_code == 401
@@ -89,7 +89,7 @@ def test_protected_callback_refused_without_running():
 def test_public_callback_runs_without_credentials():
     app, ran = make_app()
     BasicAuth(app, USERS, secret_key=SECRET)
-    client = app.server.test_client()
+    client = client_for(app)
     body = callback_body(app, "pub.children", [1])
     response = client.post("/_dash-update-component", json=body)
     assert response.status_code == 200, response.data
@@ -100,7 +100,7 @@ def test_public_callback_runs_without_credentials():
 def test_wrong_password_is_refused():
     app, ran = make_app()
     BasicAuth(app, USERS, secret_key=SECRET)
-    client = app.server.test_client()
+    client = client_for(app)
     assert client.get("/", headers=basic("alice", "WRONG")).status_code == 401
     assert client.get("/", headers=basic("mallory", "wonderland")).status_code == 401
     body = callback_body(app, "out.children", [1])
@@ -111,7 +111,7 @@ def test_wrong_password_is_refused():
 def test_unknown_callback_id_is_denied():
     app, ran = make_app()
     BasicAuth(app, USERS, secret_key=SECRET)
-    client = app.server.test_client()
+    client = client_for(app)
     body = callback_body(app, "out.children", [1])
     body["output"] = "forged.children"
     anonymous = client.post("/_dash-update-component", json=body)
@@ -128,7 +128,7 @@ def test_public_routes_and_add_public_routes():
     app, _ = make_app()
     BasicAuth(app, USERS, public_routes=["/", "/open"], secret_key=SECRET)
     add_public_routes(app, public_routes=["/user/<user_id>/public"])
-    client = app.server.test_client()
+    client = client_for(app)
     assert client.get("/").status_code == 200
     assert client.get("/open").status_code == 200
     assert client.get("/user/42/public").status_code == 200
@@ -142,7 +142,7 @@ def test_public_routes_and_add_public_routes():
 def test_layout_is_private_when_no_page_is_public():
     app, _ = make_app()
     BasicAuth(app, USERS, public_routes=["/healthz"], secret_key=SECRET)
-    client = app.server.test_client()
+    client = client_for(app)
     assert client.get("/_dash-layout").status_code == 401
     assert client.get("/_dash-dependencies").status_code == 401
 
@@ -150,16 +150,16 @@ def test_layout_is_private_when_no_page_is_public():
 def test_plain_server_routes_are_protected_unless_public():
     app, _ = make_app()
 
-    @app.server.route("/api/secret")
+    @server_route(app, "/api/secret")
     def secret():
         return "the secret"
 
-    @app.server.route("/api/open")
+    @server_route(app, "/api/open")
     def open_route():
         return "open"
 
     BasicAuth(app, USERS, public_routes=["/api/open"], secret_key=SECRET)
-    client = app.server.test_client()
+    client = client_for(app)
     assert client.get("/api/secret").status_code == 401
     assert b"the secret" not in client.get("/api/secret").data
     assert client.get("/api/secret", headers=ALICE).data == b"the secret"
@@ -174,7 +174,7 @@ def test_assets_need_a_user_except_the_allow_list(tmp_path):
     (assets / "favicon.ico").write_bytes(b"\x00")
     app, _ = make_app(assets_folder=str(assets))
     BasicAuth(app, USERS, secret_key=SECRET, public_assets=["*.css"])
-    client = app.server.test_client()
+    client = client_for(app)
     assert client.get("/assets/data.csv").status_code == 401
     assert client.get("/assets/data.csv", headers=ALICE).data == b"secret,data"
     assert client.get("/assets/style.css").status_code == 200
@@ -184,7 +184,7 @@ def test_assets_need_a_user_except_the_allow_list(tmp_path):
 def test_user_and_session_are_seed_compatible():
     app, _ = make_app()
     BasicAuth(app, USERS, secret_key=SECRET, user_groups={"alice": ["admins", "staff"]})
-    client = app.server.test_client()
+    client = client_for(app)
     client.get("/", headers=ALICE)
     with client.session_transaction() as session:
         user = session["user"]
@@ -233,24 +233,52 @@ def test_two_front_doors_share_one_stack():
     first = BasicAuth(app, {"alice": "wonderland"}, secret_key=SECRET)
     second = BasicAuth(app, {"bob": "builder"}, public_routes=["/open"])
     assert first.stack is second.stack
-    client = app.server.test_client()
+    client = client_for(app)
     assert client.get("/", headers=ALICE).status_code == 200
     assert client.get("/", headers=basic("bob", "builder")).status_code == 200
     assert client.get("/open").status_code == 200
 
 
-def test_guard_runs_before_user_before_request_functions():
+def _user_hook(app, seen):
+    """User code that runs on every request: a before_request function, or a middleware on FastAPI."""
+    if backend_of(app) == "fastapi":
+
+        class Recorder:
+            def __init__(self, inner):
+                self.inner = inner
+
+            async def __call__(self, scope, receive, send):
+                if scope["type"] == "http":
+                    seen.append(scope["path"])
+                await self.inner(scope, receive, send)
+
+        app.server.add_middleware(Recorder)
+        return
+    if backend_of(app) == "quart":
+        from quart import request
+
+        async def user_hook():
+            seen.append(request.path)
+    else:
+
+        def user_hook():
+            from flask import request
+
+            seen.append(request.path)
+
+    app.server.before_request(user_hook)
+
+
+@pytest.mark.parametrize("order", ["user-code-first", "auth-first"])
+def test_guard_runs_before_user_code(order):
     app, _ = make_app()
     seen = []
-
-    @app.server.before_request
-    def user_hook():
-        from flask import request
-
-        seen.append(request.path)
-
+    if order == "user-code-first":
+        _user_hook(app, seen)
     BasicAuth(app, USERS, secret_key=SECRET)
-    client = app.server.test_client()
+    if order == "auth-first":
+        _user_hook(app, seen)
+    client = client_for(app)
     assert client.get("/private-thing").status_code == 401
     assert seen == []  # refused before user code ran
     client.get("/", headers=ALICE)
@@ -260,8 +288,9 @@ def test_guard_runs_before_user_before_request_functions():
 def test_cors_preflight_on_the_callback_endpoint_runs_nothing():
     app, ran = make_app()
     BasicAuth(app, USERS, secret_key=SECRET)
-    response = app.server.test_client().options("/_dash-update-component")
-    assert response.status_code == 200
+    response = client_for(app).options("/_dash-update-component")
+    # Flask and Quart answer the preflight themselves; FastAPI has no OPTIONS route (405).
+    assert response.status_code in (200, 204, 405)
     assert "POST" in response.headers["Allow"]
     assert ran == []
 
@@ -269,7 +298,7 @@ def test_cors_preflight_on_the_callback_endpoint_runs_nothing():
 def test_logout_route_follows_the_url_prefix():
     app, _ = make_app(url_base_pathname="/app/")
     BasicAuth(app, USERS, secret_key=SECRET)
-    client = app.server.test_client()
+    client = client_for(app)
     page = client.get("/app/logout")
     assert page.status_code == 200
     assert b'action="/app/logout"' in page.data

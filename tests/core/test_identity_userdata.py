@@ -6,11 +6,11 @@ import json
 import time
 
 import pytest
-from dash import Dash, Input, Output, html
-from helpers import SECRET, basic, callback_body
+from dash import Input, Output, html
+from helpers import SECRET, basic, callback_body, client_for, make_dash, server_route
 
 from dash_auth_basic import BasicAuth
-from dash_auth_core import DashAuthError, Identity, get_user_data, get_username, set_user_data
+from dash_auth_core import AuthStack, DashAuthError, Identity, get_user_data, get_username, set_user_data
 
 ALICE = basic("alice", "wonderland")
 
@@ -37,7 +37,7 @@ def test_seed_style_session_user_is_read():
 
 
 def make_app():
-    app = Dash(__name__)
+    app = make_dash(__name__)
     app.layout = html.Div([html.Button(id="b"), html.Div(id="o"), html.Div(id="r")])
 
     @app.callback(Output("o", "children"), Input("b", "n_clicks"))
@@ -55,7 +55,7 @@ def make_app():
 
 def test_user_data_round_trip_and_is_per_user():
     app = make_app()
-    client = app.server.test_client()
+    client = client_for(app)
     stored = client.post("/_dash-update-component", json=callback_body(app, "o.children", [2]), headers=ALICE)
     assert json.loads(stored.data)["response"]["o"]["children"] == "alice"
     read = client.post("/_dash-update-component", json=callback_body(app, "r.children"), headers=ALICE)
@@ -65,16 +65,27 @@ def test_user_data_round_trip_and_is_per_user():
     assert json.loads(json.loads(other.data)["response"]["r"]["children"]) == {}
 
 
-def test_user_data_is_size_limited_and_needs_a_request():
+def test_user_data_needs_a_signed_in_request():
     app = make_app()
-    with app.server.test_request_context("/"), pytest.raises(DashAuthError):
-        set_user_data({"x": 1})
-    with pytest.raises(DashAuthError):
+
+    @server_route(app, "/try-user-data")
+    def try_user_data():
+        try:
+            set_user_data({"x": 1})
+        except DashAuthError as exc:
+            return f"refused: {exc}"
+        return "stored"
+
+    AuthStack.of(app).add_public_routes(["/try-user-data"])
+    response = client_for(app).get("/try-user-data")
+    assert response.status_code == 200
+    assert response.get_data(as_text=True).startswith("refused: set_user_data needs a signed-in user")
+    with pytest.raises(DashAuthError):  # outside any request
         get_user_data()
 
 
 def test_user_data_over_the_limit_is_refused():
-    app = Dash(__name__)
+    app = make_dash(__name__)
     app.layout = html.Div([html.Button(id="b"), html.Div(id="o")])
 
     @app.callback(Output("o", "children"), Input("b", "n_clicks"))
@@ -86,7 +97,7 @@ def test_user_data_over_the_limit_is_refused():
         return "stored"
 
     BasicAuth(app, {"alice": "wonderland"}, secret_key=SECRET)
-    response = app.server.test_client().post(
+    response = client_for(app).post(
         "/_dash-update-component", json=callback_body(app, "o.children"), headers=ALICE
     )
     assert "limited" in json.loads(response.data)["response"]["o"]["children"]
@@ -94,7 +105,7 @@ def test_user_data_over_the_limit_is_refused():
 
 def test_tampered_session_cookie_is_ignored():
     app = make_app()
-    client = app.server.test_client()
+    client = client_for(app)
     client.get("/", headers=ALICE)
     cookie = client.get_cookie("session")
     assert cookie is not None
@@ -103,10 +114,10 @@ def test_tampered_session_cookie_is_ignored():
 
 
 def test_session_login_expires_after_its_lifetime():
-    app = Dash(__name__)
+    app = make_dash(__name__)
     app.layout = html.Div("x")
     BasicAuth(app, {"alice": "wonderland"}, secret_key=SECRET, session_lifetime=60)
-    client = app.server.test_client()
+    client = client_for(app)
     client.get("/", headers=ALICE)
     assert client.get("/").status_code == 200  # the session alone is enough
     with client.session_transaction() as session:
@@ -117,8 +128,8 @@ def test_session_login_expires_after_its_lifetime():
 
 def test_session_cookie_flags():
     app = make_app()
-    response = app.server.test_client().get("/", headers=ALICE)
-    cookie = response.headers["Set-Cookie"]
-    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
-    secure = app.server.test_client().get("/", headers=ALICE, base_url="https://localhost")
-    assert "Secure" in secure.headers["Set-Cookie"]
+    response = client_for(app).get("/", headers=ALICE)
+    flags = [part.strip().lower() for part in response.headers["Set-Cookie"].split(";")[1:]]
+    assert "httponly" in flags and "samesite=lax" in flags and "secure" not in flags
+    secure = client_for(app).get("/", headers=ALICE, base_url="https://localhost")
+    assert "secure" in [part.strip().lower() for part in secure.headers["Set-Cookie"].split(";")[1:]]

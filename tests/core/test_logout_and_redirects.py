@@ -6,8 +6,8 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
-from dash import Dash, html
-from helpers import SECRET, basic
+from dash import html
+from helpers import SECRET, basic, client_for, make_dash
 
 import dash_auth_core
 from dash_auth_basic import BasicAuth
@@ -30,7 +30,7 @@ class LogoutRecorder:
 
 @pytest.fixture
 def app():
-    app = Dash(__name__)
+    app = make_dash(__name__)
     app.layout = html.Div("the app")
     BasicAuth(app, USERS, secret_key=SECRET)
     return app
@@ -47,7 +47,7 @@ def recorder(app):
 
 def signed_in_client(app):
     """A client whose session holds alice (signed in once with Basic, header not sent again)."""
-    client = app.server.test_client()
+    client = client_for(app)
     assert client.get("/", headers=ALICE).status_code == 200
     assert session_user(client) == "alice"
     assert client.get("/").status_code == 200  # the session alone keeps her in
@@ -123,7 +123,7 @@ def test_post_with_a_wrong_token_is_refused(app, recorder, submitted):
 
 
 def test_post_with_the_token_of_another_session_is_refused(app, recorder):
-    other = app.server.test_client()
+    other = client_for(app)
     stolen = logout_token(other)
     client = signed_in_client(app)
     logout_token(client)
@@ -134,7 +134,7 @@ def test_post_with_the_token_of_another_session_is_refused(app, recorder):
 def test_post_with_a_token_but_no_session_token_is_refused(app, recorder):
     """A session that never loaded the form has no token to match."""
     client = signed_in_client(app)
-    stolen = logout_token(app.server.test_client())
+    stolen = logout_token(client_for(app))
     assert client.post("/logout", data={"csrf_token": stolen}).status_code == 403
     assert_still_signed_in(client, recorder)
 
@@ -220,7 +220,7 @@ def test_token_cannot_be_replayed_after_logout(app, recorder):
 
 
 def test_on_logout_is_called_with_none_for_an_anonymous_logout(app, recorder):
-    client = app.server.test_client()
+    client = client_for(app)
     token = logout_token(client)
     assert client.post("/logout", data={"csrf_token": token}).status_code == 200
     assert recorder.calls == [(None, "/logout")]
@@ -369,14 +369,14 @@ def test_percent_encoded_tricks_stay_harmless_same_origin_paths(target):
 
 
 def form_app(**kwargs):
-    app = Dash(__name__, **kwargs)
+    app = make_dash(__name__, **kwargs)
     app.layout = html.Div("the app")
     BasicAuth(app, USERS, secret_key=SECRET, login_form=True)
     return app
 
 
 def login(app, next_value, prefix="/"):
-    client = app.server.test_client()
+    client = client_for(app)
     page = client.get(f"{prefix}login")
     assert page.status_code == 200
     token = TOKEN_RE.search(page.get_data(as_text=True)).group(1)
@@ -412,7 +412,7 @@ def test_login_form_keeps_a_good_next():
 
 def test_login_form_page_does_not_echo_a_bad_next():
     app = form_app()
-    client = app.server.test_client()
+    client = client_for(app)
     text = client.get("/login?next=//evil.com/%22%3E%3Cscript%3E").get_data(as_text=True)
     assert "evil.com" not in text
     assert "<script>" not in text

@@ -6,8 +6,8 @@ import json
 
 import dash
 import pytest
-from dash import Dash, dcc, html
-from helpers import SECRET, basic, router_body
+from dash import dcc, html
+from helpers import SECRET, basic, client_for, make_dash, router_body
 
 from dash_auth_basic import BasicAuth
 
@@ -15,7 +15,7 @@ ALICE = basic("alice", "wonderland")
 
 
 def pages_app(suppress=False, **kwargs):
-    app = Dash(__name__, use_pages=True, pages_folder="", suppress_callback_exceptions=suppress, **kwargs)
+    app = make_dash(__name__, use_pages=True, pages_folder="", suppress_callback_exceptions=suppress, **kwargs)
     dash.register_page("home", path="/", layout=html.Div([html.H1("Home"), dcc.Link("secret", href="/secret")]))
     dash.register_page("secret", path="/secret", layout=html.Div([html.P("TOP SECRET"), html.Div(id="secret-box")]))
 
@@ -38,7 +38,7 @@ def route(client, pathname, headers=None):
 
 def test_router_serves_public_pages_anonymously():
     app = pages_app(suppress=True)
-    client = app.server.test_client()
+    client = client_for(app)
     client.get("/")  # first request lets Dash register the router
     response = route(client, "/")
     assert response.status_code == 200
@@ -51,7 +51,7 @@ def test_router_serves_public_pages_anonymously():
 @pytest.mark.parametrize("pathname", ["/secret", "/secret/", "//secret", "/user/john/private", "/user/a/b/public"])
 def test_router_refuses_private_pages_anonymously(pathname):
     app = pages_app(suppress=True)
-    client = app.server.test_client()
+    client = client_for(app)
     client.get("/")
     response = route(client, pathname)
     assert response.status_code == 401
@@ -61,7 +61,7 @@ def test_router_refuses_private_pages_anonymously(pathname):
 
 def test_router_serves_private_pages_to_users():
     app = pages_app(suppress=True)
-    client = app.server.test_client()
+    client = client_for(app)
     client.get("/", headers=ALICE)
     response = route(client, "/secret", ALICE)
     assert response.status_code == 200
@@ -71,7 +71,7 @@ def test_router_serves_private_pages_to_users():
 def test_router_pathname_comes_from_the_declared_position():
     """A forged body that swaps the inputs cannot smuggle a private pathname."""
     app = pages_app(suppress=True)
-    client = app.server.test_client()
+    client = client_for(app)
     client.get("/")
     body = router_body("/secret", search="/")
     body["inputs"][0], body["inputs"][1] = body["inputs"][1], body["inputs"][0]
@@ -82,7 +82,7 @@ def test_router_pathname_comes_from_the_declared_position():
 
 def test_private_page_url_is_refused_and_public_one_served():
     app = pages_app(suppress=True)
-    client = app.server.test_client()
+    client = client_for(app)
     assert client.get("/secret").status_code == 401
     assert client.get("/user/x/private").status_code == 401
     assert client.get("/user/x/public").status_code == 200
@@ -91,7 +91,7 @@ def test_private_page_url_is_refused_and_public_one_served():
 
 def test_index_does_not_leak_private_page_content():
     app = pages_app(suppress=False)
-    client = app.server.test_client()
+    client = client_for(app)
     for headers in ({}, ALICE):
         page = client.get("/", headers=headers)
         assert page.status_code == 200
@@ -106,19 +106,19 @@ def test_index_does_not_leak_private_page_content():
 
 def test_layout_is_public_when_a_page_is_public():
     app = pages_app(suppress=True)
-    client = app.server.test_client()
+    client = client_for(app)
     assert client.get("/_dash-layout").status_code == 200
     assert client.get("/_dash-dependencies").status_code == 200
 
 
 def test_url_prefix_applies_to_public_routes_and_router():
-    app = Dash(__name__, use_pages=True, pages_folder="", suppress_callback_exceptions=True,
+    app = make_dash(__name__, use_pages=True, pages_folder="", suppress_callback_exceptions=True,
                url_base_pathname="/app/")
     dash.register_page("home", path="/", layout=html.Div("Home"))
     dash.register_page("secret", path="/secret", layout=html.Div("TOP SECRET"))
     app.layout = html.Div([dash.page_container])
     BasicAuth(app, {"alice": "wonderland"}, public_routes=["/"], secret_key=SECRET)
-    client = app.server.test_client()
+    client = client_for(app)
     assert client.get("/app/").status_code == 200
     assert client.get("/app/secret").status_code == 401
     ok = client.post("/app/_dash-update-component", json=router_body("/app/"))
@@ -131,13 +131,13 @@ def test_url_prefix_applies_to_public_routes_and_router():
 
 def test_requests_prefix_differs_from_routes_prefix():
     """Behind a proxy that strips /proxied/, the server sees / but browsers send /proxied/."""
-    app = Dash(__name__, use_pages=True, pages_folder="", suppress_callback_exceptions=True,
+    app = make_dash(__name__, use_pages=True, pages_folder="", suppress_callback_exceptions=True,
                routes_pathname_prefix="/", requests_pathname_prefix="/proxied/")
     dash.register_page("home", path="/", layout=html.Div("Home"))
     dash.register_page("secret", path="/secret", layout=html.Div("TOP SECRET"))
     app.layout = html.Div([dash.page_container])
     BasicAuth(app, {"alice": "wonderland"}, public_routes=["/"], secret_key=SECRET)
-    client = app.server.test_client()
+    client = client_for(app)
     client.get("/")
     assert client.post("/_dash-update-component", json=router_body("/proxied/")).status_code == 200
     refused = client.post("/_dash-update-component", json=router_body("/proxied/secret"))
@@ -149,7 +149,7 @@ def test_pages_index_carries_the_reload_script():
     from dash_auth_core.browser import RELOAD_ON_ROUTER_401
 
     app = pages_app(suppress=True)
-    page = app.server.test_client().get("/")
+    page = client_for(app).get("/")
     assert RELOAD_ON_ROUTER_401.encode() in page.data
     assert page.data.count(b"f.__dashAuth") == 1
 
@@ -167,7 +167,7 @@ def test_resources_carry_the_page_dash_renders():
 
     app = pages_app(suppress=True)
     AuthStack.of(app).register(Spy())
-    client = app.server.test_client()
+    client = client_for(app)
     client.get("/user/x/public")
     route(client, "/secret", ALICE)
     route(client, "/nowhere", ALICE)

@@ -8,8 +8,8 @@ from importlib import metadata
 
 import pluggy
 import pytest
-from dash import Dash, Input, Output, html
-from helpers import SECRET, basic, callback_body
+from dash import Input, Output, html
+from helpers import SECRET, basic, callback_body, client_for, make_dash
 
 from dash_auth_basic import BasicAuth
 from dash_auth_core import AuthStack, Identity, hookimpl, plugins
@@ -25,7 +25,7 @@ def load_example():
 
 
 def make_app():
-    app = Dash(__name__)
+    app = make_dash(__name__)
     app.layout = html.Div([html.Button(id="b"), html.Div(id="o")])
 
     @app.callback(Output("o", "children"), Input("b", "n_clicks"))
@@ -47,7 +47,7 @@ def test_example_plugin_registered_through_public_api(example_plugin):
     stack = AuthStack.of(app)
     stack.register(example_plugin)
     try:
-        client = app.server.test_client()
+        client = client_for(app)
         key = {"X-API-Key": "k-123"}
         assert client.post("/_dash-update-component", json=callback_body(app, "o.children"), headers=key).status_code == 200
         assert client.get("/api/whoami", headers=key).data == b"build-bot"
@@ -59,7 +59,7 @@ def test_example_plugin_registered_through_public_api(example_plugin):
         assert client.get("/", headers=basic("alice", "wonderland")).status_code == 200
     finally:
         stack.unregister(example_plugin)
-    fresh = app.server.test_client()
+    fresh = client_for(app)
     assert fresh.post("/_dash-update-component", json=callback_body(app, "o.children"),
                       headers={"X-API-Key": "k-123"}).status_code == 401
 
@@ -84,7 +84,7 @@ def test_entry_point_plugin_joins_the_chain(monkeypatch):
     monkeypatch.delenv(plugins.ALLOW_ENV, raising=False)
     app = make_app()
     assert AuthStack.of(app)._pm.get_plugin("api_key") is module.plugin
-    client = app.server.test_client()
+    client = client_for(app)
     assert client.get("/api/whoami", headers={"X-API-Key": "ep-key"}).data == b"from-entry-point"
 
 
@@ -132,12 +132,12 @@ def test_any_deny_wins_and_first_identity_wins():
     stack = AuthStack.of(app)
     allow, deny, carol = Allow(), Deny(), Carol()
     stack.register(carol)
-    client = app.server.test_client()
+    client = client_for(app)
     assert client.get("/", headers={"X-Carol": "1"}).status_code == 200
     stack.register(allow)
-    assert app.server.test_client().get("/").status_code == 200  # an explicit allow needs no identity
+    assert client_for(app).get("/").status_code == 200  # an explicit allow needs no identity
     stack.register(deny)
-    assert app.server.test_client().get("/", headers=basic("alice", "wonderland")).status_code == 403
+    assert client_for(app).get("/", headers=basic("alice", "wonderland")).status_code == 403
     for plugin in (allow, deny, carol):
         stack.unregister(plugin)
-    assert app.server.test_client().get("/").status_code == 401
+    assert client_for(app).get("/").status_code == 401

@@ -325,3 +325,23 @@ def page(tmp_path) -> Iterator[Page]:
         yield Page(driver)
     finally:
         driver.quit()
+
+
+@pytest.fixture
+def serve_live() -> Iterator[Callable[[Any], LiveServer]]:
+    """``serve_live(app)`` serves a Dash app on its own backend's real server on 127.0.0.1.
+
+    Flask: Werkzeug; Quart: hypercorn; FastAPI: uvicorn (each in a thread).
+    """
+    from live_servers import LiveApp
+
+    running: list[Any] = []
+
+    def start(app: Any) -> LiveServer:
+        live = LiveApp(app).start()
+        running.append(live)
+        return LiveServer(live.host, live.port)
+
+    yield start
+    for live in running:
+        live.stop()

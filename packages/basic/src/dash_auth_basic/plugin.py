@@ -83,6 +83,9 @@ class BasicAuthPlugin:
                 assert self.stack is not None
                 self.stack.login(cached[0], request, notify=False)
             return cached[0]
+        # Hashing a password (or calling auth_func) blocks: on Quart and FastAPI
+        # this moves the guard off the event loop (nothing was changed so far).
+        request.allow_blocking()
         try:
             verified = self._verify(header)
         except MalformedCredentials:

@@ -1,4 +1,4 @@
-"""The one script the stack adds to a Dash Pages index.
+"""The scripts the stack adds to the index: login prompts instead of blank pages.
 
 Client-side navigation to a private page asks Dash's routing callback for
 the page; without a user the guard answers JSON 401 and the page would stay
@@ -15,6 +15,11 @@ from typing import Any
 
 from .callbacks import PAGES_ROUTER_ID
 
+#: Starts the error reply to a private page's routing callback over the socket.
+LOGIN_REQUIRED = "dash-auth:login-required"
+#: Starts the reason of every close for sign-in reasons (code 4001).
+AUTH_REASON_PREFIX = "dash-auth/auth: "
+
 RELOAD_ON_ROUTER_401 = (
     "(function(){var f=window.fetch;if(!f||f.__dashAuth)return;"
     "var R=" + json.dumps('"output":"' + PAGES_ROUTER_ID + '"') + ";"
@@ -29,8 +34,34 @@ RELOAD_ON_ROUTER_401 = (
 )
 
 
+#: WebSocket callbacks (Quart, FastAPI): Dash's client talks to the socket through a
+#: SharedWorker. When the server answers a private page's routing callback with
+#: "login required", or closes the socket because the login ended (close code
+#: 4001, which also stops the client's reconnect loop), the page reloads: the
+#: full page load gets the login challenge instead of a page that hangs.
+#: Loop-guarded: at most three reloads in 15 seconds.
+RELOAD_ON_WEBSOCKET_AUTH = (
+    "(function(){var S=window.SharedWorker;if(!S||S.__dashAuth)return;"
+    "var M=" + json.dumps(LOGIN_REQUIRED) + ",P=" + json.dumps(AUTH_REASON_PREFIX) + ";"
+    # At most 3 reloads in 15 s: a logout closes the socket before its response
+    # has cleared the cookie, so the first reload may still be signed in.
+    "function r(){var k='dash-auth-ws-reload',t=Date.now(),l=[];"
+    "try{l=JSON.parse(sessionStorage.getItem(k)||'[]').filter(function(x){return t-x<15000;});}catch(e){}"
+    "if(l.length<3){l.push(t);try{sessionStorage.setItem(k,JSON.stringify(l));}catch(e){}window.location.reload();}}"
+    "function c(ev){try{var m=ev.data;if(!m||typeof m!=='object')return;var p=m.payload||{};"
+    "if(m.type==='callback_response'&&p.status==='error'&&typeof p.message==='string'&&p.message.indexOf(M)===0)r();"
+    "else if(m.type==='disconnected'&&typeof p.reason==='string'&&p.reason.indexOf(P)===0)r();}catch(e){}}"
+    "var W=function(u,o){var w=new S(u,o);try{w.port.addEventListener('message',c);}catch(e){}return w;};"
+    "W.prototype=S.prototype;W.__dashAuth=true;window.SharedWorker=W;})();"
+)
+
+
 def install(app: Any) -> None:
-    """Add the script to ``app``'s index (Dash Pages apps only)."""
+    """Add the scripts to ``app``'s index (Dash Pages apps; backends with WebSocket callbacks)."""
     scripts = getattr(app, "_inline_scripts", None)
-    if getattr(app, "use_pages", False) and isinstance(scripts, list) and RELOAD_ON_ROUTER_401 not in scripts:
+    if not isinstance(scripts, list):
+        return
+    if getattr(app, "use_pages", False) and RELOAD_ON_ROUTER_401 not in scripts:
         scripts.append(RELOAD_ON_ROUTER_401)
+    if getattr(getattr(app, "backend", None), "websocket_capability", False) and RELOAD_ON_WEBSOCKET_AUTH not in scripts:
+        scripts.append(RELOAD_ON_WEBSOCKET_AUTH)

@@ -269,7 +269,8 @@ class Guard:
         except BadRequest as exc:
             return json_error(exc.status, "bad_request", exc.message)
         if identity is not None and stack.user_groups_ttl is not None:
-            identity = stack.refresh_groups(identity)
+            identity = stack.refresh_groups(identity, request)
+        request.state["identity"] = identity  # the WebSocket layer keeps it for the socket
         set_current_user(identity, request)
         verdict = stack.authorize(identity, resource, request)
         if verdict is True or (verdict is None and (resource.public or identity is not None)):

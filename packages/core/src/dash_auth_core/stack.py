@@ -416,7 +416,7 @@ class AuthStack:
             return identity
         return dataclasses.replace(identity, groups=resolved)
 
-    def refresh_groups(self, identity: Identity) -> Identity:
+    def refresh_groups(self, identity: Identity, request: Request | None = None) -> Identity:
         """Re-check a signed-in user's groups when ``user_groups_ttl`` asks for it."""
         ttl = self.user_groups_ttl
         if ttl is None or not callable(self.user_groups):
@@ -424,6 +424,8 @@ class AuthStack:
         now = time.monotonic()
         cached = self._groups_cache.get(identity.id)
         if cached is None or now - cached[1] >= ttl:
+            if request is not None:
+                request.allow_blocking()  # a user look-up: off the event loop on async backends
             groups = self.groups_for(identity).groups
             if len(self._groups_cache) > 10_000:
                 self._groups_cache.clear()

@@ -5,8 +5,15 @@ The guard, the hooks and every provider see a request only through
 A :class:`BackendAdapter` turns the framework's request into a ``Request``,
 runs the guard before Dash handles anything, and turns responses back.
 
-Flask ships here; Quart and FastAPI adapters plug into the same interface.
-A custom backend registers its own adapter with :func:`register_adapter`.
+Flask, Quart and FastAPI adapters ship here and are picked automatically from
+``app.backend.server_type``. A custom backend registers its own adapter with
+:func:`register_adapter` (see ``docs/backends.md``).
+
+On async backends (Quart, FastAPI) the guard first runs on the event loop,
+where it is cheapest. Hooks that are about to block (hash a password, call
+the network) call :meth:`Request.allow_blocking` first: on the event loop that
+raises :class:`WouldBlock`, and the adapter runs the whole guard again in a
+worker thread, where ``allow_blocking`` returns at once.
 """
 
 from __future__ import annotations
@@ -26,6 +33,14 @@ GuardFunc = Callable[["Request"], "Response | None"]
 ViewFunc = Callable[..., "Response"]
 
 
+class WouldBlock(Exception):  # noqa: N818 - a signal, not an error
+    """Raised by :meth:`Request.allow_blocking` while the guard runs on an event loop.
+
+    The async adapters catch it and run the guard again in a worker thread.
+    Hooks must let it propagate (and must not have changed anything before).
+    """
+
+
 class Request(abc.ABC):
     """The framework-neutral view of one HTTP request."""
 
@@ -34,6 +49,8 @@ class Request(abc.ABC):
     #: The app's :class:`~dash_auth_core.stack.AuthStack` (set by the guard), for hooks
     #: that keep per-app settings.
     auth: Any = None
+    #: ``True`` while the guard runs on an event loop thread (Quart, FastAPI).
+    on_event_loop: bool = False
 
     @property
     @abc.abstractmethod
@@ -105,6 +122,17 @@ class Request(abc.ABC):
     def clear_session(self) -> None:
         self.session.clear()
 
+    def allow_blocking(self) -> None:
+        """Call before blocking work (password hashing, a user look-up, the network).
+
+        Returns at once on Flask and in worker threads. On an event loop it
+        raises :class:`WouldBlock`: the adapter runs the guard again in a thread,
+        so a slow hook never stalls the other requests of an async server.
+        Call it before changing anything (the session, caches).
+        """
+        if self.on_event_loop:
+            raise WouldBlock()
+
 
 class BackendAdapter(abc.ABC):
     """How the stack plugs into one server framework."""
@@ -138,16 +166,30 @@ class BackendAdapter(abc.ABC):
 _adapters: dict[str, Callable[[Any], BackendAdapter]] = {}
 
 
+#: The adapters that ship here, imported on first use (each registers itself).
+_BUILTIN = {"flask": ".flask", "quart": ".quart", "fastapi": ".fastapi"}
+
+
 def register_adapter(server_type: str, factory: Callable[[Any], BackendAdapter]) -> None:
-    """Register the adapter for a backend name (``app.backend.server_type``)."""
+    """Register the adapter for a backend name (``app.backend.server_type``).
+
+    ``factory(app)`` returns the :class:`BackendAdapter` for one Dash app. A
+    registration replaces an earlier one for the same name, built-in or not.
+    """
+    if not isinstance(server_type, str) or not server_type:
+        raise ConfigurationError("register_adapter needs the backend's server_type (a non-empty string)")
+    if not callable(factory):
+        raise ConfigurationError("register_adapter needs a factory: a callable taking the Dash app")
     _adapters[server_type] = factory
 
 
 def adapter_for(app: Any) -> BackendAdapter:
     """The adapter for ``app``'s backend, detected from the app itself."""
     server_type = getattr(getattr(app, "backend", None), "server_type", None) or "flask"
-    if server_type == "flask" and "flask" not in _adapters:
-        from . import flask as _flask  # noqa: F401  (registers itself)
+    if server_type in _BUILTIN and server_type not in _adapters:
+        import importlib
+
+        importlib.import_module(_BUILTIN[server_type], __name__)  # registers itself
     factory = _adapters.get(server_type)
     if factory is None:
         raise ConfigurationError(

@@ -1,0 +1,106 @@
+"""What the async adapters (Quart, FastAPI) share: running the sync guard from a coroutine.
+
+The guard and every hook are plain functions. On an event loop they run
+inline, which costs nothing, unless a hook says it is about to block
+(:meth:`~dash_auth_core.backends.Request.allow_blocking` raises
+:class:`~dash_auth_core.backends.WouldBlock`): then the whole guard runs again
+in a worker thread and the loop keeps serving other requests meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ..errors import BadRequest
+from . import WouldBlock
+
+if TYPE_CHECKING:
+    from ..responses import Response
+    from . import GuardFunc, Request
+
+T = TypeVar("T")
+_MISSING = object()
+
+
+async def in_thread(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run ``func`` in the loop's worker threads, then adopt the context variables it set.
+
+    Like :func:`asyncio.to_thread`, but what ``func`` sets (the current user)
+    is visible to the caller afterwards, as if it had run inline.
+    """
+    ctx = contextvars.copy_context()
+    loop = asyncio.get_running_loop()
+    result = await loop.run_in_executor(None, functools.partial(ctx.run, func, *args, **kwargs))
+    for var, value in ctx.items():
+        if var.get(_MISSING) is not value:
+            var.set(value)
+    return result
+
+
+async def run_guard(guard: GuardFunc, make_request: Callable[[], Request]) -> Response | None:
+    """The guard's answer for a request, run inline unless a hook would block."""
+    request = make_request()
+    request.on_event_loop = True
+    try:
+        return guard(request)
+    except WouldBlock:
+        pass
+    request = make_request()  # a fresh request, or the same one: no longer on the loop
+    request.on_event_loop = False
+    return await in_thread(guard, request)
+
+
+async def dash_setup(app: Any) -> None:
+    """Run Dash's first-request set-up (``dash.callback`` callbacks, the Pages router) now.
+
+    Dash registers them in ``before_request`` functions that on FastAPI run
+    after the guard (and for Quart's websockets not at all); the guard needs
+    the full registry first. Each function runs once: Dash keeps the flags.
+    """
+    backend = getattr(app, "backend", None)
+    funcs = getattr(backend, "_before_request_funcs", None)
+    if funcs is None:
+        server_funcs = getattr(getattr(app, "server", None), "before_request_funcs", None) or {}
+        funcs = server_funcs.get(None, [])
+    for func in list(funcs):
+        if not getattr(func, "__module__", "").startswith("dash."):
+            continue
+        result = func()
+        if asyncio.iscoroutine(result):
+            await result
+
+
+def parse_json_body(body: bytes | None, error: BadRequest | None, is_json: bool) -> Any:
+    """Parse a callback body read ahead by an async adapter, with Flask's error statuses."""
+    if error is not None:
+        raise error
+    if not is_json:
+        raise BadRequest("callback requests must be application/json", 415)
+    if not body:
+        raise BadRequest("request body is not valid JSON", 400)
+    try:
+        return json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise BadRequest("request body is not valid JSON", 400) from exc
+
+
+def is_json_mimetype(content_type: str | None) -> bool:
+    """``application/json`` or ``application/*+json``, as Flask's ``is_json`` decides."""
+    if not content_type:
+        return False
+    mimetype = content_type.split(";", 1)[0].strip().lower()
+    return mimetype == "application/json" or (
+        mimetype.startswith("application/") and mimetype.endswith("+json")
+    )
+
+
+def is_form_mimetype(content_type: str | None) -> bool:
+    if not content_type:
+        return False
+    mimetype = content_type.split(";", 1)[0].strip().lower()
+    return mimetype in ("application/x-www-form-urlencoded", "multipart/form-data")

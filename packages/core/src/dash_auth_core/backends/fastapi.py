@@ -1,0 +1,441 @@
+"""The FastAPI adapter (``Dash(backend="fastapi")``): a pure ASGI middleware around everything.
+
+Dash's ``before_request`` functions on FastAPI cannot refuse a request and
+see only ``/`` and ``/_dash-*``, so the guard is an ASGI middleware of its
+own. It is put first in the app's middleware when the app builds its stack
+(right inside Starlette's error handler), so it sees every HTTP path and
+every WebSocket scope, including those of middleware the user adds later:
+
+* callback bodies (and form posts) are read once, judged, and replayed to
+  Dash unchanged;
+* sessions are Starlette's ``SessionMiddleware``, put just outside the guard:
+  the one the user added (moved there, with the user's settings), or ours,
+  signed with the stack's secret, ``Secure`` on HTTPS requests;
+* FastAPI's ``/docs``, ``/redoc`` and ``/openapi.json`` are ordinary paths to
+  the guard: they need a signed-in user unless made public (or switched off
+  with ``FastAPI(docs_url=None, redoc_url=None, openapi_url=None)``);
+* Dash's callback WebSocket is handled by :mod:`dash_auth_core.websocket`.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+from collections.abc import Mapping, MutableMapping
+from contextvars import ContextVar
+from typing import Any
+
+from starlette.datastructures import Headers, QueryParams
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import cookie_parser
+from starlette.responses import Response as StarletteResponse
+from werkzeug.formparser import FormDataParser
+from werkzeug.http import parse_options_header
+
+from ..errors import BadRequest, ConfigurationError
+from ..responses import Response, json_error
+from . import BackendAdapter, GuardFunc, Request, ViewFunc, register_adapter
+from ._aio import dash_setup, in_thread, is_form_mimetype, is_json_mimetype, parse_json_body, run_guard
+
+log = logging.getLogger("dash_auth")
+
+_UPDATE = "_dash-update-component"
+_WEBSOCKET = "_dash-ws-callback"
+
+#: The ASGI scope of the request being handled in this context.
+_current_scope: ContextVar[dict[str, Any] | None] = ContextVar("dash_auth_fastapi_scope", default=None)
+
+
+class FastAPIRequest(Request):
+    """A :class:`Request` over an ASGI scope (HTTP or WebSocket) and a body read ahead."""
+
+    __slots__ = ("_scope", "state", "auth", "on_event_loop", "_headers", "_body", "_body_error", "_form",
+                 "_form_error")
+
+    #: The session cookie's name, set by the adapter.
+    session_cookie_name = "session"
+
+    def __init__(
+        self,
+        scope: dict[str, Any],
+        body: bytes | None = None,
+        body_error: BadRequest | None = None,
+        form: Mapping[str, str] | None = None,
+        form_error: BadRequest | None = None,
+    ) -> None:
+        self._scope = scope
+        self.state: dict[str, Any] = {}
+        self.auth = None
+        self.on_event_loop = False
+        self._headers: Headers | None = None
+        self._body = body
+        self._body_error = body_error
+        self._form = form
+        self._form_error = form_error
+
+    @property
+    def method(self) -> str:
+        return self._scope.get("method", "GET")
+
+    @property
+    def path(self) -> str:
+        return self._scope["path"]
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        headers = self._headers
+        if headers is None:
+            headers = self._headers = Headers(scope=self._scope)
+        return headers
+
+    @property
+    def cookies(self) -> Mapping[str, str]:
+        return cookie_parser(self.headers.get("cookie", ""))
+
+    @property
+    def args(self) -> Mapping[str, str]:
+        return QueryParams(self._scope.get("query_string", b""))
+
+    @property
+    def form(self) -> Mapping[str, str]:
+        if self._form is None and self._form_error is None and self._body is not None:
+            self._form, self._form_error = parse_form(self._body, self.headers.get("content-type"))
+        if self._form_error is not None:
+            raise self._form_error
+        return self._form if self._form is not None else {}
+
+    @property
+    def session(self) -> MutableMapping[str, Any]:
+        try:
+            return self._scope["session"]
+        except KeyError:
+            raise ConfigurationError("no session middleware ran for this request") from None
+
+    @property
+    def scheme(self) -> str:
+        scheme = self._scope.get("scheme", "http")
+        return {"ws": "http", "wss": "https"}.get(scheme, scheme)
+
+    @property
+    def host(self) -> str:
+        host = self.headers.get("host")
+        if host:
+            return host
+        server = self._scope.get("server")
+        if not server:
+            return ""
+        name, port = server[0], server[1]
+        default = 443 if self.scheme == "https" else 80
+        return name if port in (None, default) else f"{name}:{port}"
+
+    @property
+    def remote_addr(self) -> str | None:
+        client = self._scope.get("client")
+        return client[0] if client else None
+
+    @property
+    def has_session_cookie(self) -> bool:
+        raw = self.headers.get("cookie")
+        if not raw:
+            return False
+        name = self.session_cookie_name + "="
+        return any(part.lstrip().startswith(name) and len(part.lstrip()) > len(name) for part in raw.split(";"))
+
+    def json(self, max_bytes: int | None) -> Any:
+        state = self._scope.setdefault("dash_auth", {})
+        if "json" in state:
+            return state["json"]
+        data = parse_json_body(self._body, self._body_error, is_json_mimetype(self.headers.get("content-type")))
+        state["json"] = data
+        return data
+
+    @property
+    def context_key(self) -> Any:
+        return self._scope
+
+    @staticmethod
+    def current_context_key() -> Any:
+        return _current_scope.get()
+
+
+def parse_form(body: bytes, content_type: str | None) -> tuple[Mapping[str, str] | None, BadRequest | None]:
+    """Form fields of a urlencoded or multipart body, parsed the way Flask does."""
+    mimetype, options = parse_options_header(content_type or "")
+    try:
+        _stream, form, _files = FormDataParser().parse(io.BytesIO(body), mimetype, len(body), options)
+    except Exception as exc:  # werkzeug raises several kinds for broken bodies
+        return None, BadRequest(f"unreadable form body: {exc}", 400)
+    return form, None
+
+
+async def read_body(receive: Any, scope: dict[str, Any], max_bytes: int | None) -> tuple[bytes | None, BadRequest | None]:
+    """The whole HTTP body (at most ``max_bytes``; beyond that a 413 without reading on)."""
+    if max_bytes is not None:
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                length = value.decode("latin-1").strip()
+                if length.isdigit() and int(length) > max_bytes:
+                    return None, BadRequest(f"request body is larger than {max_bytes} bytes", 413)
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None, BadRequest("the client went away", 400)
+        chunk = message.get("body", b"")
+        if chunk:
+            size += len(chunk)
+            if max_bytes is not None and size > max_bytes:
+                return None, BadRequest(f"request body is larger than {max_bytes} bytes", 413)
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks), None
+
+
+def replay(body: bytes, receive: Any) -> Any:
+    """A ``receive`` that hands ``body`` downstream once, then defers to the real one."""
+    sent = False
+
+    async def replayed() -> dict[str, Any]:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replayed
+
+
+async def send_response(send: Any, response: Response, head: bool = False) -> None:
+    body = response.body.encode("utf-8") if isinstance(response.body, str) else bytes(response.body)
+    headers = [
+        (b"content-type", response.content_type.encode("latin-1")),
+        (b"content-length", str(len(body)).encode("latin-1")),
+    ]
+    headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.items()]
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": b"" if head else body})
+
+
+def to_starlette(response: Response) -> StarletteResponse:
+    native = StarletteResponse(response.body, status_code=response.status, media_type=None)
+    native.headers["content-type"] = response.content_type
+    for key, value in response.headers.items():
+        native.headers[key] = value
+    return native
+
+
+_RULE_PART = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
+_CONVERTERS = {None: "", "string": "", "default": "", "path": ":path", "int": ":int", "float": ":float", "uuid": ":uuid"}
+
+
+def starlette_path(rule: str) -> str:
+    """A Flask route rule (``/user/<int:id>``) in Starlette's syntax (``/user/{id:int}``)."""
+
+    def convert(match: re.Match[str]) -> str:
+        converter, name = match.group(1), match.group(2)
+        if converter not in _CONVERTERS:
+            raise ConfigurationError(f"route {rule!r}: the converter {converter!r} has no FastAPI equivalent")
+        return "{" + name + _CONVERTERS[converter] + "}"
+
+    return _RULE_PART.sub(convert, rule)
+
+
+class _SessionMiddleware:
+    """Starlette's ``SessionMiddleware`` that marks the cookie ``Secure`` on HTTPS requests."""
+
+    def __init__(self, app: Any, secret_key: str, session_cookie: str = "session", **options: Any) -> None:
+        self.plain = SessionMiddleware(app, secret_key=secret_key, session_cookie=session_cookie, **options)
+        self.secure = SessionMiddleware(
+            app, secret_key=secret_key, session_cookie=session_cookie, **{**options, "https_only": True}
+        )
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope.get("scheme") in ("https", "wss"):
+            await self.secure(scope, receive, send)
+        else:
+            await self.plain(scope, receive, send)
+
+
+class GuardMiddleware:
+    """The guard as a pure ASGI middleware (no ``BaseHTTPMiddleware``: nothing is buffered)."""
+
+    def __init__(self, app: Any, adapter: FastAPIAdapter, guard: GuardFunc) -> None:
+        self.app = app
+        self.adapter = adapter
+        self.guard = guard
+        self.stack = getattr(guard, "stack", None)
+        dash_app = adapter.app
+        prefix = dash_app.config.routes_pathname_prefix
+        self.update_path = prefix + _UPDATE
+        self.ws_path = prefix + _WEBSOCKET
+        self.dash_app = dash_app
+        self.ready = False
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        kind = scope["type"]
+        if kind not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        if not self.ready:
+            # Dash registers ``dash.callback`` callbacks and the Pages router at its
+            # first request, which on FastAPI happens after this middleware.
+            await dash_setup(self.dash_app)
+            self.ready = True
+        token = _current_scope.set(scope)
+        try:
+            if kind == "http":
+                await self._http(scope, receive, send)
+            else:
+                await self._websocket(scope, receive, send)
+        finally:
+            _current_scope.reset(token)
+
+    async def _http(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        request_class = self.adapter.request_class
+        body = body_error = None
+        replayed = receive
+        if scope["method"] == "POST":
+            content_type = Headers(scope=scope).get("content-type")
+            if scope["path"] == self.update_path or is_form_mimetype(content_type):
+                limit = self.stack.max_body_size if self.stack is not None else None
+                body, body_error = await read_body(receive, scope, limit)
+                if body is not None:
+                    replayed = replay(body, receive)
+
+        def make() -> FastAPIRequest:
+            return request_class(scope, body, body_error)
+
+        try:
+            result = await run_guard(self.guard, make)
+        except Exception:
+            log.exception("the dash-auth guard failed on %s %s", scope.get("method"), scope.get("path"))
+            result = json_error(500, "internal_error", "the request could not be checked")
+        if result is not None:
+            await send_response(send, result, head=scope["method"] == "HEAD")
+            return
+        if body_error is not None:
+            # Only the guard reads these bodies; an unreadable one never goes on.
+            await send_response(send, json_error(body_error.status, "bad_request", body_error.message))
+            return
+        await self.app(scope, replayed, send)
+
+    async def _websocket(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        from .. import websocket
+
+        request_class = self.adapter.request_class
+        if self.stack is not None and scope["path"] == self.ws_path:
+            await websocket.fastapi_connection(self.stack, self.app, request_class(scope), scope, receive, send)
+            return
+        try:
+            result = await run_guard(self.guard, lambda: request_class(scope))
+        except Exception:
+            log.exception("the dash-auth guard failed on the websocket %s", scope.get("path"))
+            result = json_error(500, "internal_error", "the request could not be checked")
+        if result is None:
+            await self.app(scope, receive, send)
+            return
+        await websocket.refuse_handshake(scope, send, result)
+
+
+class FastAPIAdapter(BackendAdapter):
+    name = "fastapi"
+
+    def __init__(self, app: Any) -> None:
+        super().__init__(app)
+        self._secret: str | bytes | None = None
+        self._guard: GuardFunc | None = None
+        self.request_class: type[FastAPIRequest] = FastAPIRequest
+        self._installed = False
+
+    # -- the middleware stack ------------------------------------------------
+
+    def _user_session(self) -> Middleware | None:
+        for middleware in self.server.user_middleware:
+            cls = middleware.cls
+            if isinstance(cls, type) and issubclass(cls, (SessionMiddleware, _SessionMiddleware)):
+                return middleware
+        return None
+
+    def _check_not_started(self) -> None:
+        if getattr(self.server, "middleware_stack", None) is not None:
+            raise ConfigurationError(
+                "the FastAPI app is already serving: create the auth stack before the server starts"
+            )
+
+    def install_guard(self, guard: GuardFunc) -> None:
+        from .. import websocket
+
+        self._check_not_started()
+        self._guard = guard
+        if self._installed:
+            return
+        self._installed = True
+        stack = getattr(guard, "stack", None)
+        if stack is not None:
+            websocket.install(stack)
+        server = self.server
+        build = server.build_middleware_stack
+
+        def build_with_guard() -> Any:
+            saved = server.user_middleware
+            user_session = self._user_session()
+            rest = [m for m in saved if m is not user_session]
+            if user_session is not None:
+                session = user_session
+                cookie = user_session.kwargs.get("session_cookie", "session")
+            else:
+                if not self._secret:
+                    raise ConfigurationError("dash-auth needs a secret_key to sign FastAPI sessions")
+                secret = self._secret.decode() if isinstance(self._secret, bytes) else self._secret
+                session = Middleware(_SessionMiddleware, secret_key=secret, same_site="lax")
+                cookie = "session"
+            self.request_class = type(
+                "FastAPIRequest", (FastAPIRequest,), {"__slots__": (), "session_cookie_name": cookie}
+            )
+            server.user_middleware = [session, Middleware(GuardMiddleware, adapter=self, guard=guard), *rest]
+            try:
+                return build()
+            finally:
+                server.user_middleware = saved
+
+        server.build_middleware_stack = build_with_guard
+
+    def add_route(self, rule: str, endpoint: str, view: ViewFunc, methods: list[str]) -> None:
+        self._check_not_started()
+        adapter = self
+
+        async def starlette_view(request: Any) -> StarletteResponse:
+            scope = request.scope
+            body = None
+            if request.method in ("POST", "PUT", "PATCH") and is_form_mimetype(request.headers.get("content-type")):
+                body = await request.body()
+            wrapped = adapter.request_class(scope, body)
+            # Views may block (a password check on a login form): never on the loop.
+            return to_starlette(await in_thread(view, wrapped, **request.path_params))
+
+        self.server.router.add_route(
+            starlette_path(rule), starlette_view, methods=methods, name=endpoint, include_in_schema=False
+        )
+
+    def current_request(self) -> Request | None:
+        from .. import websocket
+
+        scope = _current_scope.get()
+        if scope is not None:
+            return self.request_class(scope)
+        return websocket.current_request()
+
+    def has_secret(self) -> bool:
+        return bool(self._secret) or self._user_session() is not None
+
+    def ensure_sessions(self, secret_key: str | bytes | None) -> bool:
+        had = self.has_secret()
+        if secret_key:
+            self._secret = secret_key
+        return had
+
+
+register_adapter("fastapi", FastAPIAdapter)

@@ -1,0 +1,330 @@
+"""The Quart adapter (``Dash(backend="quart")``): ``before_request`` and ``before_websocket``.
+
+* The guard runs as the first ``before_request`` function after Dash's own
+  set-up, so it short-circuits before any user function or view; it runs
+  inline on the event loop unless a hook is about to block (see
+  :mod:`dash_auth_core.backends._aio`).
+* The callback body is read once, ahead of the guard, with the stack's size
+  limit; the parsed JSON is handed to Quart's cache so Dash reads the same
+  object.
+* Sessions are Quart's signed cookies, decoded only when used and ``Secure``
+  on HTTPS requests.
+* WebSockets: every websocket route is judged in ``before_websocket``;
+  Dash's callback socket is handled by :mod:`dash_auth_core.websocket`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, MutableMapping
+from typing import Any
+
+import quart
+from itsdangerous import BadSignature
+from quart.globals import _cv_request, _cv_websocket
+from quart.sessions import SecureCookieSessionInterface
+from werkzeug.exceptions import HTTPException
+
+from ..errors import BadRequest
+from ..responses import Response
+from . import BackendAdapter, GuardFunc, Request, ViewFunc, register_adapter
+from ._aio import in_thread, is_form_mimetype, is_json_mimetype, parse_json_body, run_guard
+from .flask import LazySession
+
+_UPDATE = "_dash-update-component"
+_WEBSOCKET = "_dash-ws-callback"
+
+
+class QuartRequest(Request):
+    """A :class:`Request` over a Quart request (or websocket) and its session."""
+
+    __slots__ = ("_req", "_session", "state", "auth", "on_event_loop", "_body", "_body_error", "_form",
+                 "_form_error")
+
+    #: The session cookie's name, set by the adapter (``SESSION_COOKIE_NAME``).
+    session_cookie_name = "session"
+
+    def __init__(
+        self,
+        req: Any,
+        session: MutableMapping[str, Any],
+        body: bytes | None = None,
+        body_error: BadRequest | None = None,
+        form: Mapping[str, str] | None = None,
+        form_error: BadRequest | None = None,
+    ) -> None:
+        self._req = req
+        self._session = session
+        self.state: dict[str, Any] = {}
+        self.auth = None
+        self.on_event_loop = False
+        self._body = body
+        self._body_error = body_error
+        self._form = form
+        self._form_error = form_error
+
+    @property
+    def method(self) -> str:
+        return self._req.method
+
+    @property
+    def path(self) -> str:
+        return self._req.path
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return self._req.headers
+
+    @property
+    def cookies(self) -> Mapping[str, str]:
+        return self._req.cookies
+
+    @property
+    def args(self) -> Mapping[str, str]:
+        return self._req.args
+
+    @property
+    def form(self) -> Mapping[str, str]:
+        if self._form_error is not None:
+            raise self._form_error
+        return self._form if self._form is not None else {}
+
+    @property
+    def session(self) -> MutableMapping[str, Any]:
+        return self._session
+
+    @property
+    def scheme(self) -> str:
+        return self._req.scheme
+
+    @property
+    def host(self) -> str:
+        return self._req.host
+
+    @property
+    def remote_addr(self) -> str | None:
+        return self._req.remote_addr
+
+    @property
+    def has_session_cookie(self) -> bool:
+        raw = self._req.headers.get("Cookie")
+        if not raw:
+            return False
+        name = self.session_cookie_name + "="
+        return any(part.lstrip().startswith(name) and len(part.lstrip()) > len(name) for part in raw.split(";"))
+
+    def json(self, max_bytes: int | None) -> Any:
+        cached = getattr(self._req, "_cached_json", None)
+        if isinstance(cached, dict) and cached.get(False, Ellipsis) is not Ellipsis:
+            return cached[False]
+        data = parse_json_body(self._body, self._body_error, is_json_mimetype(self._req.headers.get("Content-Type")))
+        if isinstance(cached, dict):
+            # Dash's view calls ``await request.get_json()``: it gets this very object.
+            cached[False] = cached[True] = data
+        return data
+
+    @property
+    def context_key(self) -> Any:
+        return self._req
+
+    @staticmethod
+    def current_context_key() -> Any:
+        ctx = _cv_request.get(None)
+        if ctx is not None:
+            return ctx.request
+        ctx = _cv_websocket.get(None)
+        return ctx.websocket if ctx is not None else None
+
+
+class _SessionInterface(SecureCookieSessionInterface):
+    """Quart's signed-cookie sessions, decoded on first use, ``Secure`` on HTTPS requests."""
+
+    def __init__(self) -> None:
+        self._serializers: dict[Any, Any] = {}
+
+    def get_signing_serializer(self, app: quart.Quart) -> Any:
+        # Quart derives a new serializer (and key) for every request.
+        key = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        serializer = self._serializers.get(key)
+        if serializer is None:
+            serializer = super().get_signing_serializer(app)
+            self._serializers = {key: serializer}
+        return serializer
+
+    def get_cookie_secure(self, app: quart.Quart) -> bool:
+        if super().get_cookie_secure(app):
+            return True
+        ctx = _cv_request.get(None)
+        return ctx is not None and ctx.request.scheme == "https"
+
+    async def open_session(self, app: quart.Quart, request: Any) -> Any:
+        serializer = self.get_signing_serializer(app)
+        if serializer is None:
+            return None
+        name = self.get_cookie_name(app)
+        max_age = int(app.permanent_session_lifetime.total_seconds())
+
+        def load() -> dict[str, Any] | None:
+            value = request.cookies.get(name)
+            if not value:
+                return None
+            try:
+                return serializer.loads(value, max_age=max_age)
+            except BadSignature:
+                return None
+
+        return LazySession(load)
+
+    async def save_session(self, app: quart.Quart, session: Any, response: Any) -> None:
+        if response is None:
+            return  # a websocket: no cookie can be set (Quart would log an error)
+        if isinstance(session, LazySession) and not session.loaded:
+            return  # never used during this request: nothing changed
+        await super().save_session(app, session, response)
+
+
+def to_quart(response: Response) -> quart.Response:
+    native = quart.Response(response.body, status=response.status, content_type=response.content_type)
+    for key, value in response.headers.items():
+        native.headers[key] = value
+    return native
+
+
+async def _read_body(req: Any, max_bytes: int | None) -> tuple[bytes | None, BadRequest | None]:
+    """The whole body, at most ``max_bytes`` (413 beyond), read once and cached by Quart."""
+    length = req.content_length
+    if max_bytes is not None:
+        if length is not None and length > max_bytes:
+            return None, BadRequest(f"request body is larger than {max_bytes} bytes", 413)
+        body = getattr(req, "body", None)
+        limit = getattr(body, "_max_content_length", None)
+        if body is not None and (limit is None or limit > max_bytes):
+            # Stop buffering a chunked body one byte past the limit.
+            body._max_content_length = max_bytes
+    try:
+        data = await req.get_data(cache=True)
+    except HTTPException as exc:
+        status = exc.code if exc.code in (408, 413) else 400
+        return None, BadRequest("request body is too large" if status == 413 else "unreadable request body", status)
+    if max_bytes is not None and len(data) > max_bytes:
+        return None, BadRequest(f"request body is larger than {max_bytes} bytes", 413)
+    return data, None
+
+
+async def _read_form(req: Any) -> tuple[Mapping[str, str] | None, BadRequest | None]:
+    try:
+        return await req.form, None
+    except Exception as exc:  # werkzeug's parser raises several kinds for broken bodies
+        status = getattr(exc, "code", None)
+        return None, BadRequest("unreadable form body", status if status in (408, 413) else 400)
+
+
+class QuartAdapter(BackendAdapter):
+    name = "quart"
+
+    def __init__(self, app: Any) -> None:
+        super().__init__(app)
+        self._request_class: type[QuartRequest] = QuartRequest
+
+    def _make_request_class(self) -> type[QuartRequest]:
+        cookie_name = self.server.config.get("SESSION_COOKIE_NAME") or "session"
+        return type("QuartRequest", (QuartRequest,), {"__slots__": (), "session_cookie_name": cookie_name})
+
+    def install_guard(self, guard: GuardFunc) -> None:
+        from .. import websocket
+        from ..guard import Guard
+
+        request_class = self._request_class = self._make_request_class()
+        stack = guard.stack if isinstance(guard, Guard) else None
+        update_path = self.app.config.routes_pathname_prefix + _UPDATE
+        ws_path = self.app.config.routes_pathname_prefix + _WEBSOCKET
+
+        async def dash_auth_guard() -> quart.Response | None:
+            ctx = _cv_request.get()
+            req = ctx.request
+            body = body_error = form = form_error = None
+            if req.method == "POST":
+                content_type = req.headers.get("Content-Type")
+                if req.path == update_path:
+                    limit = stack.max_body_size if stack is not None else None
+                    body, body_error = await _read_body(req, limit)
+                elif is_form_mimetype(content_type):
+                    form, form_error = await _read_form(req)
+            session = ctx.session
+
+            def make() -> QuartRequest:
+                return request_class(req, session, body, body_error, form, form_error)
+
+            result = await run_guard(guard, make)
+            return None if result is None else to_quart(result)
+
+        async def dash_auth_websocket_guard() -> Any:
+            ctx = _cv_websocket.get()
+            ws = ctx.websocket
+            session = ctx.session
+            if stack is not None and ws.path == ws_path:
+                # Dash's callback socket: authenticated here, every message judged later.
+                return await websocket.quart_handshake(stack, ws, request_class(ws, session))
+            result = await run_guard(guard, lambda: request_class(ws, session))
+            return None if result is None else to_quart(result)
+
+        server = self.server
+        for register, func, funcs in (
+            (server.before_request, dash_auth_guard, server.before_request_funcs),
+            (server.before_websocket, dash_auth_websocket_guard, server.before_websocket_funcs),
+        ):
+            register(func)
+            # Right after Dash's own set-up functions, before anything the user
+            # registered earlier, so no user code sees an unchecked request.
+            chain = funcs.setdefault(None, [])
+            chain.remove(func)
+            position = 0
+            for index, other in enumerate(chain):
+                if getattr(other, "__module__", "").startswith("dash."):
+                    position = index + 1
+            chain.insert(position, func)
+        if stack is not None:
+            websocket.install_asgi(stack, server, "quart")
+
+    def add_route(self, rule: str, endpoint: str, view: ViewFunc, methods: list[str]) -> None:
+        adapter = self
+
+        async def quart_view(**kwargs: Any) -> quart.Response:
+            ctx = _cv_request.get()
+            req = ctx.request
+            form = form_error = None
+            if req.method in ("POST", "PUT", "PATCH") and is_form_mimetype(req.headers.get("Content-Type")):
+                form, form_error = await _read_form(req)
+            request = adapter._request_class(req, ctx.session, form=form, form_error=form_error)
+            # Views may block (a password check on a login form): never on the loop.
+            return to_quart(await in_thread(view, request, **kwargs))
+
+        quart_view.__name__ = endpoint.replace(":", "_").replace("/", "_").replace(".", "_")
+        self.server.add_url_rule(rule, endpoint=endpoint, view_func=quart_view, methods=methods)
+
+    def current_request(self) -> Request | None:
+        ctx = _cv_request.get(None)
+        if ctx is not None:
+            return self._request_class(ctx.request, ctx.session)
+        ctx = _cv_websocket.get(None)
+        if ctx is not None:
+            return self._request_class(ctx.websocket, ctx.session)
+        return None
+
+    def has_secret(self) -> bool:
+        return bool(self.server.secret_key)
+
+    def ensure_sessions(self, secret_key: str | bytes | None) -> bool:
+        had = self.has_secret()
+        if secret_key:
+            self.server.secret_key = secret_key
+        config = self.server.config
+        if config.get("SESSION_COOKIE_SAMESITE") is None:
+            config["SESSION_COOKIE_SAMESITE"] = "Lax"
+        config["SESSION_COOKIE_HTTPONLY"] = True
+        if type(self.server.session_interface) is SecureCookieSessionInterface:
+            self.server.session_interface = _SessionInterface()
+        self._request_class = self._make_request_class()
+        return had
+
+
+register_adapter("quart", QuartAdapter)

@@ -1,0 +1,595 @@
+"""Authenticated WebSocket callbacks (Dash's ``_dash-ws-callback`` on Quart and FastAPI).
+
+A thin ASGI layer sits between the server and Dash's socket handler and sees
+every frame before Dash does:
+
+* **At connect** the handshake (its cookies, headers and session) goes
+  through the guard. A signed-in user's socket is accepted; an anonymous one
+  only when the app has something public to serve over it (public callbacks
+  or public pages), else it is accepted and closed at once with code 4001,
+  which stops the browser's reconnect loop (refusing the handshake itself
+  would make the client retry ten times and the page hang).
+* **Every message** is checked before Dash reads it: text frames only, at most
+  ``max_body_size`` characters, a JSON object with a known ``type``. Each
+  ``callback_request`` payload is judged by the guard exactly like an HTTP
+  callback body (same registry look-up, ``public_callback`` rules, body shape
+  checks, Pages routing, authorization votes); a refusal gets an error reply
+  and the callback never runs. The identity is re-checked on every message.
+* **Cookies are frozen at the handshake**, so the socket cannot see a logout
+  or an expiry by itself: logging out closes the user's open sockets at once
+  (``on_logout``), and a watchdog closes a socket when its login expires;
+  both use code 4001, so the client does not reconnect with the stale cookie.
+* ``current_user()`` inside WebSocket callbacks returns the socket's identity.
+
+Close codes: 4001 (sign-in needed, signed out, expired or forbidden; the
+reason starts with ``dash-auth/auth:`` and the page reloads to show the
+login), 1003 (binary frame), 1007 (malformed JSON), 1008 (not a Dash
+message), 1009 (too big), 1011 (internal error).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import threading
+import time
+import weakref
+from collections import OrderedDict
+from collections.abc import Mapping, MutableMapping
+from typing import TYPE_CHECKING, Any
+
+from .backends import Request
+from .backends._aio import dash_setup, run_guard
+from .browser import AUTH_REASON_PREFIX, LOGIN_REQUIRED  # the page reloads on these
+from .context import set_current_user
+from .hookspecs import hookimpl
+from .identity import Identity
+from .resources import Kind
+
+if TYPE_CHECKING:
+    from .responses import Response
+    from .stack import AuthStack
+
+log = logging.getLogger("dash_auth")
+
+#: The ASGI scope key under which the socket's :class:`Connection` lives.
+SCOPE_KEY = "dash_auth.websocket"
+
+#: Closes the socket and stops Dash's client from reconnecting.
+CLOSE_AUTH = 4001
+
+#: Seconds between re-checks of an idle signed-in socket (logouts close at once).
+RECHECK_SECONDS = 60.0
+#: Seconds a first frame waits for the handshake decision (Quart decides inside the app).
+HANDSHAKE_TIMEOUT = 10.0
+_MAX_ID = 256
+
+
+def _short_str(value: Any) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= _MAX_ID
+
+
+# -- logouts and revocation -----------------------------------------------
+
+
+class _Registry:
+    """One app's open sockets and the logins signed out while some were open."""
+
+    def __init__(self) -> None:
+        self.connections: weakref.WeakSet[Connection] = weakref.WeakSet()
+        self.revoked: OrderedDict[tuple[str, str, float], float] = OrderedDict()
+        self.lock = threading.Lock()
+
+    @staticmethod
+    def key(identity: Identity) -> tuple[str, str, float]:
+        return (identity.id, identity.provider, identity.auth_time)
+
+    def is_revoked(self, identity: Identity) -> bool:
+        if not self.revoked:
+            return False
+        expiry = self.revoked.get(self.key(identity))
+        return expiry is not None and expiry > time.time()
+
+    def revoke(self, identity: Identity, lifetime: float | None) -> None:
+        """Refuse this login on sockets from now on and close the open ones."""
+        now = time.time()
+        with self.lock:
+            self.revoked[self.key(identity)] = now + (lifetime or 24 * 3600)
+            while len(self.revoked) > 10_000 or (self.revoked and next(iter(self.revoked.values())) < now):
+                self.revoked.popitem(last=False)
+            targets = [c for c in self.connections if c.identity is not None and self.key(c.identity) == self.key(identity)]
+        for conn in targets:
+            conn.close_soon(CLOSE_AUTH, AUTH_REASON_PREFIX + "signed out")
+
+
+_registries: weakref.WeakKeyDictionary[Any, _Registry] = weakref.WeakKeyDictionary()
+_registries_lock = threading.Lock()
+
+
+def registry(stack: AuthStack) -> _Registry:
+    with _registries_lock:
+        reg = _registries.get(stack)
+        if reg is None:
+            reg = _registries[stack] = _Registry()
+        return reg
+
+
+class _LogoutPlugin:
+    """Closes a user's sockets when they log out (their cookies are frozen in the socket)."""
+
+    def __init__(self, stack: AuthStack) -> None:
+        self._stack = weakref.ref(stack)
+
+    @hookimpl
+    def on_logout(self, identity: Identity | None, request: Request) -> None:
+        stack = self._stack()
+        if identity is not None and stack is not None:
+            registry(stack).revoke(identity, stack.session_lifetime)
+
+
+PLUGIN_NAME = "dash_auth_core.websocket"
+
+
+def install(stack: AuthStack) -> None:
+    """Prepare ``stack`` for authenticated sockets (once per stack)."""
+    if stack.get_plugin(PLUGIN_NAME) is None:
+        stack.register(_LogoutPlugin(stack), name=PLUGIN_NAME)
+    _install_dash_hook()
+
+
+# -- one message as a callback request for the guard ---------------------
+
+
+_CREDENTIAL_HEADERS = frozenset({"authorization", "cookie"})
+
+
+class _MessageRequest(Request):
+    """A ``callback_request`` payload seen by the guard as a callback POST from the socket's client.
+
+    ``anonymous``: the handshake's login was signed out; its frozen credentials
+    are hidden, so the message is judged as an anonymous one.
+    """
+
+    __slots__ = ("_base", "_payload", "_path", "_anonymous", "state", "auth", "on_event_loop")
+
+    def __init__(self, base: Request, payload: Any, path: str, anonymous: bool = False) -> None:
+        self._base = base
+        self._payload = payload
+        self._path = path
+        self._anonymous = anonymous
+        self.state: dict[str, Any] = {}
+        self.auth = None
+        self.on_event_loop = False
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        if not self._anonymous:
+            return self._base.headers
+        return {k: v for k, v in self._base.headers.items() if k.lower() not in _CREDENTIAL_HEADERS}
+
+    @property
+    def cookies(self) -> Mapping[str, str]:
+        return {} if self._anonymous else self._base.cookies
+
+    @property
+    def session(self) -> MutableMapping[str, Any]:
+        return {} if self._anonymous else self._base.session
+
+    @property
+    def has_session_cookie(self) -> bool:
+        return False if self._anonymous else self._base.has_session_cookie
+
+    method = property(lambda self: "POST")
+    path = property(lambda self: self._path)
+    args = property(lambda self: self._base.args)
+    form = property(lambda self: {})
+    scheme = property(lambda self: self._base.scheme)
+    host = property(lambda self: self._base.host)
+    remote_addr = property(lambda self: self._base.remote_addr)
+    context_key = property(lambda self: self._base.context_key)
+    current_context_key = property(lambda self: self._base.current_context_key)  # type: ignore[assignment]
+
+    def json(self, max_bytes: int | None) -> Any:
+        return self._payload
+
+
+def _fresh(request: Request) -> Request:
+    """The handshake request with empty per-request state, for one more run of the guard."""
+    request.state = {}
+    request.auth = None
+    return request
+
+
+# -- one socket ---------------------------------------------------------------
+
+
+class Connection:
+    """The state of one callback socket: its handshake, identity, and the frames in between."""
+
+    def __init__(self, stack: AuthStack, raw_send: Any) -> None:
+        self.stack = stack
+        self.raw_send = raw_send
+        self.loop = asyncio.get_running_loop()
+        self.request: Request | None = None
+        self.identity: Identity | None = None
+        self.decided = asyncio.Event()
+        self.refused: str | None = None
+        self.revoked = False
+        self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.closed = False
+        self.closed_by_us = False
+        self.send_lock = asyncio.Lock()
+        self.watchdog: asyncio.Task[None] | None = None
+        app = stack.app
+        self.update_path = app.config.routes_pathname_prefix + "_dash-update-component"
+
+    # the handshake
+
+    async def handshake(self, request: Request) -> str | None:
+        """Judge the handshake; ``None`` to accept, else the reason to close with 4001."""
+        stack = self.stack
+        app = stack.app
+        if not all(app._got_first_request.values()):  # noqa: SLF001
+            await dash_setup(app)  # a socket before any page load: Dash's set-up first
+        self.request = request
+        try:
+            result = await run_guard(stack.guard, lambda: _fresh(request))
+        except Exception:
+            log.exception("the dash-auth guard failed on a websocket handshake")
+            result = None
+            self.refused = AUTH_REASON_PREFIX + "internal error"
+        identity = request.state.get("identity")
+        if identity is not None and registry(stack).is_revoked(identity):
+            # The cookie of a session that was signed out: the socket is anonymous.
+            identity = None
+            self.revoked = True
+            set_current_user(None, request)
+            if result is None:
+                result = _UNAUTHENTICATED
+        self.identity = identity
+        if self.refused is None and result is not None:
+            if result.status == 401 and identity is None and self._anything_public():
+                pass  # anonymous, for public callbacks and pages; each message is judged
+            elif result.status == 401:
+                self.refused = AUTH_REASON_PREFIX + "sign-in required"
+            else:
+                self.refused = AUTH_REASON_PREFIX + ("forbidden" if result.status == 403 else "bad request")
+        if self.refused is None:
+            registry(stack).connections.add(self)
+            if identity is not None:
+                self.watchdog = asyncio.ensure_future(self._watch())
+        self.decided.set()
+        return self.refused
+
+    def _anything_public(self) -> bool:
+        snap = self.stack.guard.snapshot()
+        cached = getattr(snap, "_dash_auth_ws_public", None)
+        if cached is None:
+            cached = bool(snap.has_public_pages or any(info.public for info in snap.callbacks.values()))
+            with contextlib.suppress(AttributeError):
+                snap._dash_auth_ws_public = cached  # type: ignore[attr-defined]
+        return cached
+
+    # checks while the socket is open
+
+    async def _recheck(self) -> bool:
+        """Whether the socket's login still holds (its frozen handshake, judged again)."""
+        request = self.request
+        if request is None:
+            return False
+        result = await run_guard(self.stack.guard, lambda: _fresh(request))
+        identity = request.state.get("identity")
+        if self.identity is None:
+            return True  # an anonymous socket stays anonymous; messages are judged one by one
+        if result is not None and result.status in (401, 403):
+            return False
+        if identity is None or identity.id != self.identity.id or registry(self.stack).is_revoked(identity):
+            return False
+        self.identity = identity
+        return True
+
+    async def _watch(self) -> None:
+        lifetime = self.stack.session_lifetime
+        while not self.closed:
+            delay = RECHECK_SECONDS
+            identity = self.identity
+            if lifetime and identity is not None and identity.auth_time:
+                delay = min(delay, max(0.0, identity.auth_time + lifetime - time.time()) + 0.01)
+            await asyncio.sleep(delay)
+            if self.closed:
+                return
+            try:
+                valid = await self._recheck()
+            except Exception:
+                log.exception("re-checking a websocket's login failed")
+                valid = False
+            if not valid:
+                await self.close(CLOSE_AUTH, AUTH_REASON_PREFIX + "session ended")
+                return
+
+    # sending and closing
+
+    async def send(self, message: MutableMapping[str, Any]) -> None:
+        """Dash's ``send``: passed on until we closed the socket."""
+        if self.closed_by_us:
+            return
+        if message.get("type") == "websocket.close":
+            self.closed = True
+        async with self.send_lock:
+            await self.raw_send(message)
+
+    async def receive(self) -> dict[str, Any]:
+        """Dash's ``receive``: the frames that passed the checks."""
+        return await self.inbox.get()
+
+    async def reply(self, message: Mapping[str, Any]) -> None:
+        if self.closed:
+            return
+        async with self.send_lock:
+            await self.raw_send({"type": "websocket.send", "text": json.dumps(message)})
+
+    async def close(self, code: int, reason: str) -> None:
+        """Close the socket and tell Dash's handler the client is gone."""
+        if self.closed_by_us:
+            return
+        already = self.closed
+        self.closed = self.closed_by_us = True
+        if not already:
+            try:
+                async with self.send_lock:
+                    await self.raw_send({"type": "websocket.close", "code": code, "reason": reason[:120]})
+            except Exception:  # the client is already gone
+                pass
+        self.inbox.put_nowait({"type": "websocket.disconnect", "code": code})
+        if self.watchdog is not None and self.watchdog is not asyncio.current_task():
+            self.watchdog.cancel()
+
+    def close_soon(self, code: int, reason: str) -> None:
+        """Close from any thread (a logout handled in a worker thread)."""
+        with contextlib.suppress(RuntimeError):  # a closed loop: the socket is gone too
+            self.loop.call_soon_threadsafe(lambda: asyncio.ensure_future(self.close(code, reason)))
+
+    # frames
+
+    async def pump(self, receive: Any) -> None:
+        """Read the client's frames, check them, hand the good ones to Dash."""
+        try:
+            while True:
+                event = await receive()
+                kind = event.get("type")
+                if kind == "websocket.receive":
+                    if not self.decided.is_set():
+                        try:
+                            await asyncio.wait_for(self.decided.wait(), HANDSHAKE_TIMEOUT)
+                        except asyncio.TimeoutError:
+                            await self.close(1008, "dash-auth: message before the handshake was judged")
+                            continue
+                    if self.closed or self.refused is not None:
+                        continue
+                    if await self.on_frame(event):
+                        self.inbox.put_nowait(event)
+                elif kind == "websocket.disconnect":
+                    self.closed = True
+                    self.inbox.put_nowait(event)
+                    return
+                else:
+                    self.inbox.put_nowait(event)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("dash-auth: checking a websocket message failed")
+            await self.close(1011, "dash-auth: internal error")
+
+    async def on_frame(self, event: Mapping[str, Any]) -> bool:
+        """Check one frame; ``True`` to pass it to Dash."""
+        text = event.get("text")
+        if text is None:
+            await self.close(1003, "dash-auth: binary messages are not accepted")
+            return False
+        limit = self.stack.max_body_size
+        if limit is not None and len(text) > limit:
+            await self.close(1009, "dash-auth: message too big")
+            return False
+        try:
+            message = json.loads(text)
+        except (ValueError, RecursionError):
+            await self.close(1007, "dash-auth: malformed JSON")
+            return False
+        if type(message) is not dict:
+            await self.close(1008, "dash-auth: a message must be a JSON object")
+            return False
+        kind = message.get("type")
+        if kind == "callback_request":
+            return await self.on_callback(message)
+        if kind == "heartbeat" or (kind == "get_props_response" and _short_str(message.get("requestId"))):
+            if await self._recheck():
+                return True
+            await self.close(CLOSE_AUTH, AUTH_REASON_PREFIX + "signed out")
+            return False
+        renderer = message.get("rendererId")
+        await self.reply({
+            "type": "error",
+            "rendererId": renderer if _short_str(renderer) else "",
+            "payload": {"message": "dash-auth: unknown or malformed message", "code": 400},
+        })
+        return False
+
+    async def on_callback(self, message: Mapping[str, Any]) -> bool:
+        request_id = message.get("requestId")
+        renderer = message.get("rendererId", "")
+        if not _short_str(request_id) or not isinstance(renderer, str) or len(renderer) > _MAX_ID:
+            await self.close(1008, "dash-auth: malformed callback request")
+            return False
+        payload = message.get("payload")
+        base = self.request
+        if base is None:
+            await self.close(1011, "dash-auth: internal error")
+            return False
+        stack = self.stack
+        request = _MessageRequest(base, payload, self.update_path, anonymous=self.revoked)
+        result = await run_guard(stack.guard, lambda: request)
+        authenticated = "identity" in request.state  # a malformed payload is refused before that
+        identity = request.state.get("identity")
+        if identity is not None and registry(stack).is_revoked(identity):
+            identity = None
+        if authenticated and self.identity is not None and (identity is None or identity.id != self.identity.id):
+            await self.close(CLOSE_AUTH, AUTH_REASON_PREFIX + "signed out")
+            return False
+        if result is not None:
+            await self._refuse(request, result, request_id, renderer)
+            return False
+        app = stack.app
+        output = payload.get("output") if isinstance(payload, dict) else None
+        if not (app._websocket_callbacks or app.callback_map.get(output, {}).get("websocket")):  # noqa: SLF001
+            await self._callback_error(request_id, renderer, "dash-auth: this callback does not run over WebSocket")
+            return False
+        if identity is not None:
+            self.identity = identity
+        return True
+
+    async def _refuse(self, request: _MessageRequest, result: Response, request_id: str, renderer: str) -> None:
+        try:
+            body = json.loads(result.body)
+            detail = f"{body.get('error')}: {body.get('message')}"
+        except (ValueError, TypeError, AttributeError):
+            detail = "refused"
+        resource = request.state.get("resource")
+        is_route = resource is not None and resource.kind is Kind.CALLBACK and resource.pathname is not None
+        if result.status == 401 and is_route:
+            # A private page asked for over the socket: the page reloads and the
+            # full page load gets the login challenge.
+            await self._callback_error(request_id, renderer, f"{LOGIN_REQUIRED} {detail}")
+            await self.close(CLOSE_AUTH, AUTH_REASON_PREFIX + "sign-in required")
+            return
+        await self._callback_error(request_id, renderer, f"dash-auth: {result.status} {detail}")
+
+    async def _callback_error(self, request_id: str, renderer: str, text: str) -> None:
+        await self.reply({
+            "type": "callback_response",
+            "rendererId": renderer,
+            "requestId": request_id,
+            "payload": {"status": "error", "message": text},
+        })
+
+    # the whole life of the socket
+
+    async def run(self, app: Any, scope: MutableMapping[str, Any], receive: Any) -> None:
+        pump = asyncio.ensure_future(self.pump(receive))
+        try:
+            await app(scope, self.receive, self.send)
+        finally:
+            self.closed = True
+            pump.cancel()
+            tasks = [pump] + ([self.watchdog] if self.watchdog is not None else [])
+            if self.watchdog is not None:
+                self.watchdog.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            registry(self.stack).connections.discard(self)
+
+
+class _Refusal:
+    status = 401
+
+
+_UNAUTHENTICATED: Any = _Refusal()
+
+
+# -- the backends ---------------------------------------------------------------
+
+
+async def fastapi_connection(
+    stack: AuthStack, app: Any, request: Request, scope: MutableMapping[str, Any], receive: Any, send: Any
+) -> None:
+    """Serve Dash's callback socket on FastAPI: judge the handshake, then every frame."""
+    conn = Connection(stack, send)
+    scope[SCOPE_KEY] = conn
+    first = await receive()
+    if first.get("type") != "websocket.connect":
+        return
+    reason = await conn.handshake(request)
+    if reason is not None:
+        await send({"type": "websocket.accept"})
+        await send({"type": "websocket.close", "code": CLOSE_AUTH, "reason": reason})
+        return
+    conn.inbox.put_nowait(first)
+    await conn.run(app, scope, receive)
+
+
+async def quart_handshake(stack: AuthStack, ws: Any, request: Request) -> Any:
+    """``before_websocket`` on Quart for Dash's socket: ``None`` to go on, else it was closed."""
+    conn = ws.scope.get(SCOPE_KEY) if isinstance(getattr(ws, "scope", None), dict) else None
+    if not isinstance(conn, Connection):
+        # The frame checks are missing (the ASGI app was replaced): deny by default.
+        log.error("dash-auth: the websocket layer is not installed; refusing %s", ws.path)
+        await ws.accept()
+        await ws.close(1011, "dash-auth: websocket checks are not installed")
+        return ""
+    reason = await conn.handshake(request)
+    if reason is None:
+        return None
+    await ws.accept()
+    await ws.close(CLOSE_AUTH, reason)
+    return ""
+
+
+def install_asgi(stack: AuthStack, server: Any, backend: str) -> None:
+    """Put the frame checks around a Quart app's ASGI callable (once)."""
+    install(stack)
+    inner = server.asgi_app
+    if getattr(inner, "_dash_auth_websocket", False):
+        return
+    ws_path = stack.app.config.routes_pathname_prefix + "_dash-ws-callback"
+
+    async def asgi_app(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
+        if scope.get("type") != "websocket" or scope.get("path") != ws_path:
+            await inner(scope, receive, send)
+            return
+        conn = Connection(stack, send)
+        scope[SCOPE_KEY] = conn
+        await conn.run(inner, scope, receive)
+
+    asgi_app._dash_auth_websocket = True  # type: ignore[attr-defined]
+    server.asgi_app = asgi_app
+
+
+async def refuse_handshake(scope: Mapping[str, Any], send: Any, response: Response) -> None:
+    """Refuse a websocket handshake on a route that is not Dash's, with the guard's answer if possible."""
+    extensions = scope.get("extensions") or {}
+    if "websocket.http.response" in extensions:
+        body = response.body.encode() if isinstance(response.body, str) else bytes(response.body)
+        headers = [(b"content-type", response.content_type.encode("latin-1"))]
+        headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.items()]
+        await send({"type": "websocket.http.response.start", "status": response.status, "headers": headers})
+        await send({"type": "websocket.http.response.body", "body": body})
+        return
+    await send({"type": "websocket.close", "code": 1008, "reason": "dash-auth: refused"})
+
+
+def current_request() -> Request | None:
+    """No separate lookup is needed: the adapters' own contexts cover sockets."""
+    return None
+
+
+# -- current_user() inside WebSocket callbacks --------------------------------
+
+_hook_installed = False
+
+
+def _on_dash_message(ws: Any, message: Any) -> None:
+    """Dash's ``websocket_message`` hook: the callback about to run sees the socket's user."""
+    scope = getattr(ws, "scope", None)
+    conn = scope.get(SCOPE_KEY) if isinstance(scope, dict) else None
+    if isinstance(conn, Connection) and conn.request is not None:
+        set_current_user(conn.identity, conn.request)
+    return None
+
+
+def _install_dash_hook() -> None:
+    global _hook_installed
+    if not _hook_installed:
+        import dash
+
+        dash.hooks.websocket_message()(_on_dash_message)
+        _hook_installed = True

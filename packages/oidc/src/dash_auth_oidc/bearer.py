@@ -1,0 +1,112 @@
+"""``Authorization: Bearer <JWT>`` for scripts, validated against the provider's published keys.
+
+A script that obtained an access token (a JWT, RFC 9068) or an ID token from
+one of the registered providers sends it as a bearer token; the plugin
+verifies signature (algorithm allow-list, ``none`` never), issuer, audience
+and expiry, maps the claims to an identity exactly like a browser login,
+and answers a bad token with ``401`` and ``WWW-Authenticate: Bearer``. It
+never writes a session. Verified tokens are cached (by their SHA-256) until
+they expire, so a script's requests cost one hash and a dict look-up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from dash_auth_core import REJECT, Identity, Request, Resource, Response, hookimpl
+
+from .errors import LoginError, TokenValidationError
+from .plugin import allow_blocking
+from .provider import Provider
+from .tokens import peek
+
+log = logging.getLogger("dash_auth.oidc")
+
+#: How long a verified token's identity is reused at most (it is never reused past its ``exp``).
+CACHE_SECONDS = 300.0
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("Authorization")
+    if not header or header[:7].lower() != "bearer ":
+        return None
+    return header[7:].strip()
+
+
+class BearerTokenPlugin:
+    """Authenticates bearer JWTs issued by any of ``providers()``."""
+
+    requires_sessions = False
+
+    def __init__(
+        self,
+        providers: Callable[[], Iterable[Provider]],
+        to_identity: Callable[[dict[str, Any], Provider], Identity],
+        cache_size: int = 1024,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._providers = providers
+        self._to_identity = to_identity
+        self._cache_size = cache_size
+        self._cache: OrderedDict[bytes, tuple[Identity, float]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.clock = clock
+
+    def _provider_for(self, issuer: Any) -> Provider | None:
+        if not isinstance(issuer, str):
+            return None
+        for provider in self._providers():
+            try:
+                if provider.issuer == issuer:
+                    return provider
+            except LoginError:
+                continue  # an unreachable provider cannot have issued a token we can check
+        return None
+
+    @hookimpl(tryfirst=True)
+    def authenticate(self, request: Request) -> Identity | object | None:
+        token = _bearer(request)
+        if token is None:
+            return None
+        digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+        now = self.clock()
+        cached = self._cache.get(digest)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        allow_blocking(request)  # the key set may have to be fetched: off the event loop on async backends
+        try:
+            _header, claims = peek(token)
+            provider = self._provider_for(claims.get("iss"))
+            if provider is None:
+                raise TokenValidationError(
+                    "unknown issuer", reason=f"bearer token from unknown issuer {str(claims.get('iss'))[:100]!r}"
+                )
+            verified = provider.validate_bearer(token)
+            identity = self._to_identity(verified, provider)
+        except LoginError as exc:
+            log.info("bearer token refused on %s %s: %s", request.method, request.path, exc.reason)
+            return REJECT
+        until = min(float(verified["exp"]), now + CACHE_SECONDS)
+        with self._lock:
+            self._cache[digest] = (identity, until)
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return identity
+
+    @hookimpl(tryfirst=True)
+    def challenge(self, request: Request, resource: Resource, reason: str) -> Response | None:
+        if reason != "unauthenticated" or _bearer(request) is None:
+            return None
+        return Response(
+            401,
+            json.dumps({"error": "invalid_token", "message": "the bearer token was not accepted"}),
+            "application/json",
+            {"WWW-Authenticate": 'Bearer error="invalid_token"', "Cache-Control": "no-store"},
+        )

@@ -1,0 +1,89 @@
+"""What can go wrong in an OpenID Connect login, each with the answer it gets.
+
+Every failure of the protocol (a bad state, a provider error, an ID token
+that does not validate, an unreachable provider) is a :class:`LoginError`
+carrying the HTTP status of the page the user sees and the reason that is
+logged. The views turn them into small HTML pages; nothing here is ever a 500.
+"""
+
+from __future__ import annotations
+
+
+class OIDCError(Exception):
+    """Base class of this package's errors."""
+
+
+class LoginError(OIDCError):
+    """A login that must not go ahead.
+
+    ``status`` is the HTTP status of the page shown, ``title`` and
+    ``message`` are shown to the user (escaped), ``reason`` is logged (and
+    defaults to ``message``). ``retry`` offers a "sign in again" link.
+    """
+
+    status = 400
+    title = "Sign-in failed"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str | None = None,
+        status: int | None = None,
+        title: str | None = None,
+        retry: bool = True,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.reason = reason or message
+        if status is not None:
+            self.status = status
+        if title is not None:
+            self.title = title
+        self.retry = retry
+
+
+class BadCallback(LoginError):
+    """The request to the callback route is malformed, replayed or expired (400)."""
+
+    status = 400
+    title = "Sign-in could not be completed"
+
+
+class ProviderRefused(LoginError):
+    """The provider answered the login with an error (``error=access_denied``, ``invalid_grant``)."""
+
+    status = 401
+    title = "Sign-in was not completed"
+
+
+class TokenValidationError(LoginError):
+    """A token from the provider (or a bearer token) failed validation (401)."""
+
+    status = 401
+    title = "Sign-in failed"
+
+
+class ProviderUnavailable(LoginError):
+    """The provider could not be reached or answered garbage (503, retry later)."""
+
+    status = 503
+    title = "Sign-in service unavailable"
+
+
+class UnknownProvider(LoginError):
+    """A provider name that is not registered (404)."""
+
+    status = 404
+    title = "Unknown sign-in provider"
+
+
+class LoginRefused(LoginError):
+    """Raised by an ``after_logged_in`` hook to refuse a user the provider accepted (403)."""
+
+    status = 403
+    title = "Sign-in refused"
+
+    def __init__(self, message: str = "You may not sign in to this app.", **kwargs: object) -> None:
+        kwargs.setdefault("retry", False)
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]

@@ -1,0 +1,725 @@
+"""The OpenID Connect provider as a dash-auth plugin: routes, hooks, login and logout.
+
+Framework-neutral: the views take the core's :class:`~dash_auth_core.Request`
+and return its :class:`~dash_auth_core.Response`; the backend adapter serves
+them. Protocol work is delegated to :mod:`.provider` (endpoints, keys),
+:mod:`.tokens` (validation), :mod:`.flow` (pending states) and :mod:`.claims`
+(the identity).
+
+Session layout of a signed-in OIDC user::
+
+    session["user"]          the core identity (plus attributes hooks added)
+    session["idp"]           the provider's name (as the seed libraries stored it)
+    session["_oidc"]         {"p": provider, "s": sub, "e": expires_at, "r": refresh_at}
+    session["_oidc_tokens"]  the refresh and ID tokens, encrypted (see .store)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import inspect
+import json
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from dash_auth_core import (
+    REJECT,
+    AuthStack,
+    BadRequest,
+    ConfigurationError,
+    Identity,
+    Request,
+    Resource,
+    Response,
+    csrf,
+    hookimpl,
+    html_page,
+    redirect,
+    safe_next,
+)
+from dash_auth_core.identity import SESSION_KEY
+from dash_auth_core.responses import with_next
+
+from .claims import DEFAULT_SESSION_CLAIMS, UserGroups, build_identity, merge_userinfo
+from .errors import (
+    BadCallback,
+    LoginError,
+    ProviderRefused,
+    ProviderUnavailable,
+    TokenValidationError,
+    UnknownProvider,
+)
+from .flow import MAX_NEXT_LENGTH, NEXT_KEY, PendingLogins, origin, path_segment
+from .provider import Provider
+from .store import TokenStore
+
+log = logging.getLogger("dash_auth.oidc")
+
+#: The session key with the login's provider and token timing.
+STATE_KEY = "_oidc"
+#: How long the result of one refresh is reused by concurrent requests of the same session (seconds).
+REFRESH_REUSE_SECONDS = 30.0
+#: After a refresh failed because the provider was unreachable, wait this long before trying again.
+REFRESH_RETRY_SECONDS = 15.0
+#: How long a verified session cookie's identity is reused without decoding the cookie again (seconds).
+IDENTITY_CACHE_SECONDS = 300.0
+IDENTITY_CACHE_SIZE = 2048
+
+
+@dataclass
+class Routes:
+    """Where the plugin's routes live (relative to the app's URL prefix)."""
+
+    login: str = "/oidc/<idp>/login"
+    callback: str = "/oidc/<idp>/callback"
+    logout: str = "/oidc/logout"
+    choose: str = "/oidc/login"
+    logged_out: str = "/oidc/logged-out"
+
+    def check(self) -> None:
+        for name in ("login", "callback"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value.startswith("/") or value.count("<idp>") != 1 or value.count("<") != 1:
+                raise ConfigurationError(f"{name}_route must be a path starting with '/' containing '<idp>' once")
+        for name in ("logout", "choose", "logged_out"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value.startswith("/") or "<" in value:
+                raise ConfigurationError(f"the {name} route must be a plain path starting with '/'")
+        if self.login == self.callback:
+            raise ConfigurationError("login_route and callback_route must differ")
+
+    def for_idp(self, template: str, idp: str) -> str:
+        return template.replace("<idp>", path_segment(idp))
+
+    def prefixes(self) -> set[str]:
+        """First path segments the routes use (to detect clashes with Dash pages)."""
+        return {"/" + r.strip("/").split("/")[0] for r in (self.login, self.callback, self.logout, self.choose)}
+
+
+@dataclass
+class OIDCSettings:
+    """App-wide options of :class:`~dash_auth_oidc.OIDCAuth`."""
+
+    idp_selection_route: str | None = None
+    login_user_callback: Callable[..., Any] | None = None
+    after_logged_in: Callable[..., Any] | None = None
+    user_groups: UserGroups | None = None
+    groups_claim: str | None = "groups"
+    logout_page: Any = None
+    before_logout: Callable[..., Any] | None = None
+    force_https_callback: bool | str | None = None
+    session_claims: Iterable[str] | None = DEFAULT_SESSION_CLAIMS
+    refresh_leeway: float = 60.0
+    store_access_token: bool = False
+    log_signins: bool = True
+    routes: Routes = field(default_factory=Routes)
+
+
+class _RefreshCache:
+    """One refresh per refresh token at a time; concurrent requests of a session share its result."""
+
+    def __init__(self, size: int = 512) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._locks: OrderedDict[str, threading.Lock] = OrderedDict()
+        self._results: OrderedDict[str, tuple[float, dict[str, Any]]] = OrderedDict()
+
+    def run(self, refresh_token: str, call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        key = hashlib.sha256(refresh_token.encode()).hexdigest()
+        with self._lock:
+            lock = self._locks.get(key)
+            if lock is None:
+                lock = self._locks[key] = threading.Lock()
+                while len(self._locks) > self._size:
+                    self._locks.popitem(last=False)
+        with lock:
+            hit = self._results.get(key)
+            if hit is not None and time.monotonic() - hit[0] < REFRESH_REUSE_SECONDS:
+                return hit[1]
+            result = call()
+            with self._lock:
+                self._results[key] = (time.monotonic(), result)
+                while len(self._results) > self._size:
+                    self._results.popitem(last=False)
+            return result
+
+
+def _arity(func: Callable[..., Any]) -> int:
+    try:
+        params = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError):
+        return 1
+    if any(p.kind is p.VAR_POSITIONAL for p in params):
+        return 99
+    return sum(1 for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
+
+
+def coerce_response(value: Any, what: str) -> Response | None:
+    """A user hook's return value as a core :class:`Response` (``None`` when it returned nothing).
+
+    Accepts a :class:`Response`, an HTML string, ``(body, status)``, or a
+    framework response object (Flask's ``redirect(...)`` from seed code).
+    """
+    if value is None:
+        return None
+    if isinstance(value, Response):
+        return value
+    if isinstance(value, (str, bytes)):
+        return Response(200, value, "text/html; charset=utf-8", {"Cache-Control": "no-store"})
+    if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], (str, bytes)) and isinstance(value[1], int):
+        return Response(value[1], value[0], "text/html; charset=utf-8", {"Cache-Control": "no-store"})
+    status = getattr(value, "status_code", None)
+    headers = getattr(value, "headers", None)
+    get_data = getattr(value, "get_data", None)
+    if isinstance(status, int) and headers is not None and callable(get_data):
+        copied: dict[str, str] = {}
+        for key, item in headers.items():
+            lower = key.lower()
+            if lower in ("content-length", "content-type"):
+                continue
+            if lower in (k.lower() for k in copied):
+                log.warning("%s returned several %s headers; only the first is kept", what, key)
+                continue
+            copied[key] = item
+        content_type = headers.get("Content-Type") or "text/html; charset=utf-8"
+        return Response(status, get_data(), content_type, copied)
+    log.error("%s returned %r, which is not a response; using the default redirect", what, type(value).__name__)
+    return None
+
+
+def allow_blocking(request: Request) -> None:
+    """Tell an async backend that network calls follow (the core re-runs the guard in a thread)."""
+    hook = getattr(request, "allow_blocking", None)
+    if hook is not None:
+        hook()
+
+
+def _json_safe(value: Any) -> bool:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+class OIDCPlugin:
+    """Signs browsers in with OpenID Connect providers; keeps their tokens fresh; signs them out."""
+
+    requires_sessions = True
+
+    def __init__(
+        self,
+        settings: OIDCSettings,
+        token_store: TokenStore,
+        *,
+        max_pending_logins: int = 5,
+        login_timeout: float = 600.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        settings.routes.check()
+        self.settings = settings
+        self.store = token_store
+        self.providers: dict[str, Provider] = {}
+        self._clock = clock
+        self.pending = PendingLogins(max_pending_logins, login_timeout, clock=lambda: self.clock())
+        self.stack: AuthStack | None = None
+        self._refreshes = _RefreshCache()
+        #: Cookie header -> (identity, valid until): see ``authenticate``.
+        self._identities: OrderedDict[str, tuple[Identity, float]] = OrderedDict()
+        self._identities_lock = threading.Lock()
+        #: Called as ``after_logged_in(user, idp, token)`` before the session is written
+        #: (the front door points it at its overridable method).
+        self.after_logged_in: Callable[[dict[str, Any], str, dict[str, Any]], Any] = self.default_after_logged_in
+
+    # -- time (tests move it) ----------------------------------------------
+
+    def clock(self) -> float:
+        return self._clock()
+
+    def set_clock(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        for provider in self.providers.values():
+            provider.clock = clock
+
+    # -- providers ----------------------------------------------------------
+
+    def add_provider(self, provider: Provider) -> None:
+        provider.clock = self._clock
+        self.providers[provider.name] = provider
+        self._update_login_url()
+
+    def provider(self, idp: Any) -> Provider:
+        provider = self.providers.get(idp) if isinstance(idp, str) else None
+        if provider is None:
+            shown = idp if isinstance(idp, str) and len(idp) <= 80 else "(unreadable)"
+            raise UnknownProvider(
+                f"There is no sign-in provider called {shown!r} here.",
+                reason=f"unknown provider {shown!r}",
+                retry=False,
+            )
+        return provider
+
+    def default_after_logged_in(self, user: dict[str, Any], idp: str, token: dict[str, Any]) -> Any:
+        """The per-provider ``after_logged_in`` hook, else the app-wide one."""
+        provider = self.providers.get(idp)
+        hook = (provider.config.after_logged_in if provider else None) or self.settings.after_logged_in
+        if hook is None:
+            return None
+        return hook(user, idp, token) if _arity(hook) >= 3 else hook(user, idp)
+
+    # -- URLs -------------------------------------------------------------
+
+    def _stack(self) -> AuthStack:
+        if self.stack is None:
+            raise ConfigurationError("the OIDC plugin is not part of an app's stack yet")
+        return self.stack
+
+    def url(self, route: str) -> str:
+        """The browser-visible URL of one of our routes."""
+        return self._stack().url_for(route)
+
+    def login_url(self, idp: str) -> str:
+        return self.url(self.settings.routes.for_idp(self.settings.routes.login, idp))
+
+    def _force_https(self) -> bool:
+        value = self.settings.force_https_callback
+        if isinstance(value, str):
+            import os
+
+            return value in os.environ
+        return bool(value)
+
+    def callback_url(self, request: Request, idp: str) -> str:
+        """The redirect URI: this request's own scheme and host, never a forwarded header."""
+        path = self.url(self.settings.routes.for_idp(self.settings.routes.callback, idp))
+        return origin(request.scheme, request.host, self._force_https()) + path
+
+    def post_logout_url(self, request: Request, provider: Provider) -> str:
+        configured = provider.config.post_logout_redirect_uri
+        if configured:
+            return configured
+        return origin(request.scheme, request.host, self._force_https()) + self.url(self.settings.routes.logged_out)
+
+    def _next(self, value: Any) -> str:
+        return safe_next(value, prefix=self._stack().requests_prefix)
+
+    def _browser_url(self, request: Request) -> str:
+        """The URL the browser asked for, as it sees it (requests prefix and query)."""
+        stack = self._stack()
+        prefix = stack.routes_prefix
+        path = request.path
+        rel = path[len(prefix) - 1:] if path.startswith(prefix) else path
+        target = stack.url_for(rel)
+        query = urlencode(list(request.args.items()))
+        return f"{target}?{query}" if query else target
+
+    def _update_login_url(self) -> None:
+        if self.stack is None:
+            return
+        route = self.settings.idp_selection_route
+        self.stack.login_url = route if route else self.url(self.settings.routes.choose)
+
+    # -- hooks ------------------------------------------------------------
+
+    @hookimpl
+    def setup(self, app: Any, auth: AuthStack) -> None:
+        self.stack = auth
+        routes = self.settings.routes
+        self._check_pages(routes)
+        auth.add_route(routes.choose, self._choose_view, methods=("GET",), public=True, endpoint="oidc_choose")
+        auth.add_route(routes.login, self._login_view, methods=("GET",), public=True, endpoint="oidc_login")
+        auth.add_route(routes.callback, self._callback_view, methods=("GET",), public=True, endpoint="oidc_callback")
+        auth.add_route(routes.logout, self._logout_view, methods=("GET", "POST"), public=True, endpoint="oidc_logout")
+        auth.add_route(routes.logged_out, self._logged_out_view, methods=("GET",), public=True,
+                       endpoint="oidc_logged_out")
+        # The core matches plugin routes by exact path; routes with <idp> are made
+        # public through the public-route rules, which understand variables.
+        auth.add_public_routes([routes.login, routes.callback])
+        if self.settings.idp_selection_route:
+            auth.add_public_routes([self.settings.idp_selection_route])
+        self._update_login_url()
+
+    @staticmethod
+    def _check_pages(routes: Routes) -> None:
+        import dash
+
+        prefixes = routes.prefixes()
+        for page in dash.page_registry.values():
+            for key in ("path", "path_template"):
+                path = page.get(key)
+                if isinstance(path, str) and any(path == p or path.startswith(p + "/") for p in prefixes):
+                    raise ConfigurationError(
+                        f"the page {page.get('module')!r} at {path!r} lies under the OIDC routes "
+                        f"({', '.join(sorted(prefixes))}); move the page or the routes (login_route=..., callback_route=...)"
+                    )
+
+    @hookimpl
+    def authenticate(self, request: Request) -> Identity | object | None:
+        # A signed-in browser sends the same cookies request after request: their
+        # identity is remembered, so the session cookie is verified and decoded
+        # only when it changes, when tokens are due for refresh, or every few minutes.
+        raw = request.headers.get("Cookie")
+        if not raw:
+            return None
+        now = self.clock()
+        hit = self._identities.get(raw)
+        if hit is not None and hit[1] > now:
+            return hit[0]
+        if not request.has_session_cookie:
+            return None
+        session = request.session
+        state = session.get(STATE_KEY)
+        if state is None:
+            return None  # not an OIDC login: the core's session reader decides
+        if type(state) is not dict:
+            return self._end_login(request, "malformed OIDC session state")
+        refresh_at = state.get("r")
+        if isinstance(refresh_at, (int, float)) and now >= refresh_at:
+            return self._renew(request, state)  # the core's session reader gives the identity
+        identity = Identity.from_session(session.get(SESSION_KEY))
+        if identity is None:
+            return None
+        until = now + IDENTITY_CACHE_SECONDS
+        if isinstance(refresh_at, (int, float)):
+            until = min(until, refresh_at)
+        lifetime = self._stack().session_lifetime
+        if lifetime and identity.auth_time:
+            if now - identity.auth_time > lifetime:
+                return None  # expired login: the core's reader refuses it too
+            until = min(until, identity.auth_time + lifetime)
+        with self._identities_lock:
+            self._identities[raw] = (identity, until)
+            while len(self._identities) > IDENTITY_CACHE_SIZE:
+                self._identities.popitem(last=False)
+        return identity
+
+    def _forget_identity(self, request: Request) -> None:
+        raw = request.headers.get("Cookie")
+        if raw:
+            with self._identities_lock:
+                self._identities.pop(raw, None)
+
+    @hookimpl(tryfirst=True)
+    def challenge(self, request: Request, resource: Resource, reason: str) -> Response | None:
+        if reason != "unauthenticated" or request.method not in ("GET", "HEAD"):
+            return None
+        if request.headers.get("Authorization"):
+            return None  # credentials of a script's provider (Basic, Bearer): let it answer
+        return redirect(self.entry_url(request, self._browser_url(request)))
+
+    @hookimpl
+    def on_logout(self, identity: Identity | None, request: Request) -> None:
+        self._forget_identity(request)
+        self.store.clear(request.session)
+
+    def entry_url(self, request: Request, next_url: str) -> str:
+        """Where an unauthenticated browser starts signing in."""
+        route = self.settings.idp_selection_route
+        if route:
+            # An app-made selection page may not pass ?next= on: remember it (one bounded value).
+            if len(next_url) <= MAX_NEXT_LENGTH:
+                request.session[NEXT_KEY] = next_url
+            return with_next(route, next_url)
+        if len(self.providers) == 1:
+            return with_next(self.login_url(next(iter(self.providers))), next_url)
+        return with_next(self.url(self.settings.routes.choose), next_url)
+
+    # -- refresh ----------------------------------------------------------
+
+    def _token_state(self, idp: str, sub: str, token: Mapping[str, Any], now: float, has_refresh: bool) -> dict[str, Any]:
+        expires_in = token.get("expires_in")
+        if isinstance(expires_in, str) and expires_in.isdigit():
+            expires_in = int(expires_in)
+        if isinstance(expires_in, bool) or not isinstance(expires_in, (int, float)) or expires_in <= 0:
+            return {"p": idp, "s": sub, "e": None, "r": None}
+        expires = int(now + expires_in)
+        if not has_refresh:
+            return {"p": idp, "s": sub, "e": expires, "r": expires}
+        leeway = min(self.settings.refresh_leeway, expires_in / 2)
+        return {"p": idp, "s": sub, "e": expires, "r": int(now + expires_in - leeway)}
+
+    def _end_login(self, request: Request, reason: str) -> object:
+        log.info("OIDC login ended, the user must sign in again: %s", reason)
+        self._forget_identity(request)
+        self.store.clear(request.session)
+        request.clear_session()
+        return REJECT
+
+    def _renew(self, request: Request, state: dict[str, Any]) -> object | None:
+        allow_blocking(request)  # the refresh calls the provider: off the event loop on async backends
+        now = self.clock()
+        session = request.session
+        provider = self.providers.get(state.get("p"))  # type: ignore[arg-type]
+        if provider is None:
+            return self._end_login(request, f"provider {state.get('p')!r} is no longer registered")
+        expires = state.get("e")
+        still_valid = isinstance(expires, (int, float)) and now < expires
+        tokens = self.store.load(session) or {}
+        refresh_token = tokens.get("rt")
+        if not isinstance(refresh_token, str) or not refresh_token:
+            if still_valid:
+                session[STATE_KEY] = {**state, "r": expires}  # nothing to refresh with: check again at expiry
+                return None
+            return self._end_login(request, f"tokens from {provider.name!r} expired and there is no refresh token")
+        try:
+            fresh = self._refreshes.run(refresh_token, lambda: provider.refresh(refresh_token))
+            new_id_token = fresh.get("id_token")
+            if new_id_token:
+                claims = provider.validate_id_token(new_id_token, nonce=None, access_token=fresh.get("access_token"))
+                if claims.get("sub") != state.get("s"):
+                    raise TokenValidationError("refreshed ID token is for another user", reason="refreshed ID token names another sub")
+        except ProviderUnavailable as exc:
+            if still_valid:
+                log.warning("OIDC token refresh postponed: %s", exc.reason)
+                session[STATE_KEY] = {**state, "r": int(now + REFRESH_RETRY_SECONDS)}
+                return None
+            return self._end_login(request, exc.reason)
+        except LoginError as exc:
+            return self._end_login(request, exc.reason)
+        stored = {
+            "rt": fresh.get("refresh_token") or refresh_token,
+            # A refresh answer usually has no ID token: keep the login's for RP-initiated logout.
+            "it": new_id_token or tokens.get("it"),
+        }
+        if self.settings.store_access_token and fresh.get("access_token"):
+            stored["at"] = fresh["access_token"]
+        self.store.save(session, {k: v for k, v in stored.items() if isinstance(v, str) and v})
+        session[STATE_KEY] = self._token_state(provider.name, str(state.get("s")), fresh, now, True)
+        log.info("OIDC tokens of %s refreshed with %r", state.get("s"), provider.name)
+        return None
+
+    # -- views ------------------------------------------------------------
+
+    def _error_page(self, exc: LoginError, idp: Any = None) -> Response:
+        retry = ""
+        if exc.retry and isinstance(idp, str) and idp in self.providers:
+            retry = f'<p><a id="oidc-retry" href="{html.escape(self.login_url(idp))}">Sign in again</a></p>'
+        home = html.escape(self._stack().requests_prefix)
+        response = html_page(
+            exc.status,
+            exc.title,
+            f"<p>{html.escape(exc.message)}</p>{retry}<p><a href=\"{home}\">Back to the app</a></p>",
+        )
+        if isinstance(exc, ProviderUnavailable):
+            response.headers["Retry-After"] = "30"
+        return response
+
+    def _choose_view(self, request: Request) -> Response:
+        next_url = self._next(request.args.get("next"))
+        if len(self.providers) == 1:
+            return redirect(with_next(self.login_url(next(iter(self.providers))), next_url))
+        if not self.providers:
+            log.warning("sign-in requested but no OIDC provider is registered")
+            return html_page(503, "Sign-in unavailable", "<p>No sign-in provider is configured for this app.</p>")
+        items = "".join(
+            f'<li><a class="oidc-provider" href="{html.escape(with_next(self.login_url(name), next_url))}">'
+            f"{html.escape(p.config.display_name or name)}</a></li>"
+            for name, p in self.providers.items()
+        )
+        return html_page(200, "Sign in", f"<p>Sign in with:</p><ul>{items}</ul>")
+
+    def _login_view(self, request: Request, idp: str) -> Response:
+        try:
+            provider = self.provider(idp)
+            provider.metadata()  # fail before recording a pending state
+            remembered = request.session.pop(NEXT_KEY, None) if request.has_session_cookie else None
+            next_url = self._next(request.args.get("next") or remembered)
+            pending = self.pending.start(request.session, idp, next_url)
+            url = provider.authorization_url(
+                self.callback_url(request, idp), pending.state, pending.nonce, pending.code_verifier
+            )
+        except LoginError as exc:
+            log.warning("OIDC sign-in via %r could not start: %s", idp, exc.reason)
+            return self._error_page(exc, None)
+        return redirect(url)
+
+    def _callback_view(self, request: Request, idp: str) -> Response:
+        try:
+            return self._complete(request, idp)
+        except LoginError as exc:
+            log.warning("OIDC sign-in via %r refused: %s", idp, exc.reason)
+            return self._error_page(exc, idp)
+
+    def _complete(self, request: Request, idp: str) -> Response:
+        provider = self.provider(idp)
+        args = request.args
+        error = args.get("error")
+        if error is not None:
+            # An error answer logs nobody in, so it is shown even when its state is
+            # missing (some providers drop it); a matching pending state is used up.
+            try:
+                self.pending.finish(request.session, args.get("state"), idp)
+                checked = "state ok"
+            except BadCallback as exc:
+                checked = exc.reason
+            code = str(error)[:64]
+            description = str(args.get("error_description") or "")[:200]
+            raise ProviderRefused(
+                "You declined the sign-in, or the provider refused it." if code == "access_denied"
+                else f"The sign-in provider reported an error ({code}).",
+                reason=f"provider answered error={code!r} {description!r} ({checked})",
+                status=403 if code == "access_denied" else 401,
+            )
+        pending = self.pending.finish(request.session, args.get("state"), idp)
+        code = args.get("code")
+        if not isinstance(code, str) or not code or len(code) > 4096:
+            raise BadCallback("The sign-in answer is incomplete. Sign in again.", reason="callback without a code")
+        token = provider.exchange_code(code, self.callback_url(request, idp), pending.code_verifier)
+        access_token = token.get("access_token")
+        claims = provider.validate_id_token(
+            token.get("id_token"), nonce=pending.nonce, access_token=access_token if isinstance(access_token, str) else None
+        )
+        user = merge_userinfo(claims, provider.userinfo(token))
+        return self._log_in(request, provider, user, token, pending.next_url)
+
+    def _log_in(
+        self, request: Request, provider: Provider, user: dict[str, Any], token: dict[str, Any], next_url: str
+    ) -> Response:
+        settings = self.settings
+        idp = provider.name
+        now = self.clock()
+        session = request.session
+        user = {k: v for k, v in user.items() if k not in ("nonce", "at_hash", "c_hash")}
+        before = dict(user)
+        hooked = coerce_response(self.after_logged_in(user, idp, dict(token)), "after_logged_in")
+        extras = {
+            k: v for k, v in user.items()
+            if (k not in before or before[k] != v) and _json_safe(v)
+        }
+        identity = build_identity(
+            user, idp,
+            groups_claim=provider.config.groups_claim or settings.groups_claim,
+            user_groups=settings.user_groups,
+            session_claims=settings.session_claims,
+            auth_time=now,
+        )
+        callback = provider.config.login_user_callback or settings.login_user_callback
+        response: Response | None = hooked
+        if callback is not None:
+            # Seed-style mixed logins: the callback writes the session itself.
+            session.clear()
+            native = callback(user, idp) if _arity(callback) >= 2 else callback(user)
+            written = session.get("user")
+            kept = {k: v for k, v in session.items() if k != "user"}
+            merged = {**identity.to_session(), **extras, **(dict(written) if isinstance(written, Mapping) else {})}
+            # The login's time, not the provider's ``auth_time`` claim the callback may have
+            # copied (an older single sign-on would make the core see an expired login).
+            merged["auth_time"] = identity.auth_time
+            identity = Identity.from_session(merged) or identity
+            identity = self._stack_login(identity, request)
+            for key, value in kept.items():
+                session.setdefault(key, value)
+            session["user"] = {**merged, "groups": list(identity.groups)}
+            response = coerce_response(native, "login_user_callback") or response
+        else:
+            identity = self._stack_login(identity, request)
+            if extras:
+                session["user"] = {**extras, **identity.to_session()}
+        session["idp"] = idp
+        stored = {"rt": token.get("refresh_token"), "it": token.get("id_token")}
+        if settings.store_access_token:
+            stored["at"] = token.get("access_token")
+        stored = {k: v for k, v in stored.items() if isinstance(v, str) and v}
+        if stored:
+            self.store.save(session, stored)
+        session[STATE_KEY] = self._token_state(idp, identity.id, token, now, bool(stored.get("rt")))
+        if settings.log_signins:
+            log.info("OIDC sign-in of %s (%s) via %r", identity.id, identity.email or "-", idp)
+        return response or redirect(next_url)
+
+    def _stack_login(self, identity: Identity, request: Request) -> Identity:
+        """Rotate the session, store the identity, run ``on_login``; the identity as stored.
+
+        (The core applies an app-wide ``user_groups`` there, if the stack has one.)
+        """
+        stored = self._stack().login(identity, request)
+        return stored if isinstance(stored, Identity) else identity
+
+    def _logout_view(self, request: Request) -> Response:
+        stack = self._stack()
+        url = self.url(self.settings.routes.logout)
+        if request.method != "POST":
+            token = csrf.token(request)
+            return html_page(
+                200,
+                "Sign out?",
+                f'<form method="post" action="{html.escape(url)}">'
+                f'<input type="hidden" name="{csrf.FIELD}" value="{html.escape(token)}">'
+                '<button type="submit" id="oidc-logout">Sign out</button></form>',
+            )
+        try:
+            submitted = request.form.get(csrf.FIELD)
+        except BadRequest:
+            submitted = None
+        if not csrf.check(request, submitted):
+            log.warning("OIDC sign-out refused: no valid CSRF token or a cross-site origin")
+            return html_page(
+                403,
+                "Sign-out not confirmed",
+                "<p>This sign-out request did not come from this site's form.</p>"
+                f'<p><a href="{html.escape(url)}">Try again</a></p>',
+            )
+        session = request.session
+        state = session.get(STATE_KEY)
+        provider = self.providers.get(state.get("p")) if isinstance(state, dict) else None  # type: ignore[arg-type]
+        tokens = self.store.load(session) if provider is not None else None
+        self._before_logout(request)
+        stack.logout(request)
+        if provider is not None:
+            end = provider.end_session_url(
+                id_token_hint=(tokens or {}).get("it"),
+                post_logout_redirect_uri=self.post_logout_url(request, provider),
+            )
+            if end:
+                log.info("OIDC sign-out continues at %r's end_session_endpoint", provider.name)
+                return redirect(end, 303)
+        return self._logged_out_response()
+
+    def _before_logout(self, request: Request) -> None:
+        hook = self.settings.before_logout
+        if hook is None:
+            return
+        try:
+            if _arity(hook) >= 1:
+                hook(self._stack().authenticate(request))
+            else:
+                hook()
+        except Exception:  # a failing hook must not keep the user signed in
+            log.exception("before_logout raised; signing out anyway")
+
+    def _logged_out_view(self, request: Request) -> Response:
+        return self._logged_out_response()
+
+    def _logged_out_response(self) -> Response:
+        page = self.settings.logout_page
+        if callable(page) and not isinstance(page, Response):
+            page = page()
+        response = coerce_response(page, "logout_page") if page is not None else None
+        if response is None:
+            home = html.escape(self._stack().requests_prefix)
+            response = html_page(
+                200, "Signed out",
+                f'<p id="oidc-signed-out">You are signed out.</p><p><a href="{home}">Back to the app</a></p>',
+            )
+        response.headers.setdefault("Cache-Control", "no-store")
+        response.headers.setdefault("Clear-Site-Data", '"cache"')
+        return response
+
+    # -- helpers for apps ---------------------------------------------------
+
+    def tokens(self, request: Request) -> dict[str, Any] | None:
+        """The stored tokens of ``request``'s session (``refresh_token``, ``id_token``, ``access_token``)."""
+        if not request.has_session_cookie or not isinstance(request.session.get(STATE_KEY), dict):
+            return None
+        stored = self.store.load(request.session)
+        if stored is None:
+            return None
+        names = {"rt": "refresh_token", "it": "id_token", "at": "access_token"}
+        return {names[k]: v for k, v in stored.items() if k in names}

@@ -1,0 +1,351 @@
+"""One OpenID provider: discovery, keys, and the calls to its endpoints.
+
+Framework-neutral: nothing here knows about a web request. HTTP goes through
+``requests``; the token endpoint (code exchange and refresh, with whatever
+client authentication the provider wants) through authlib's
+:class:`~authlib.integrations.requests_client.OAuth2Session`.
+
+Failures become :mod:`dash_auth_oidc.errors` exceptions: an unreachable or
+broken provider is :class:`ProviderUnavailable`, an error answer from the
+token endpoint :class:`ProviderRefused`, a token that does not validate
+:class:`TokenValidationError`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+import requests
+from authlib.integrations.base_client import OAuthError
+from authlib.integrations.requests_client import OAuth2Session
+from authlib.oauth2 import OAuth2Error
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+
+from .errors import ProviderRefused, ProviderUnavailable, TokenValidationError
+from .tokens import SAFE_ALGORITHMS, validate_jwt
+
+log = logging.getLogger("dash_auth.oidc")
+
+DEFAULT_SCOPE = "openid email profile"
+WELL_KNOWN = "/.well-known/openid-configuration"
+#: A token naming an unknown key fetches the key set again at most this often (seconds).
+JWKS_MIN_REFETCH = 30.0
+#: Keys a provider's metadata must have.
+REQUIRED_METADATA = ("issuer", "authorization_endpoint", "token_endpoint", "jwks_uri")
+#: ``client_kwargs`` that configure the requests made (not the OAuth client).
+_REQUEST_KWARGS = ("timeout", "verify", "cert", "proxies")
+
+
+def _http_url(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+@dataclass
+class ProviderConfig:
+    """What :meth:`OIDCAuth.register_provider` was given for one provider."""
+
+    name: str
+    client_id: str
+    client_secret: str | None = None
+    server_metadata_url: str | None = None
+    metadata: Mapping[str, Any] | None = None
+    issuer: str | None = None
+    scope: str = DEFAULT_SCOPE
+    code_challenge_method: str | None = "S256"
+    token_endpoint_auth_method: str | None = None
+    authorize_params: dict[str, str] = field(default_factory=dict)
+    session_kwargs: dict[str, Any] = field(default_factory=dict)
+    request_kwargs: dict[str, Any] = field(default_factory=dict)
+    algorithms: tuple[str, ...] | None = None
+    leeway: float = 60.0
+    fetch_userinfo: bool = True
+    bearer_audience: str | tuple[str, ...] | None = None
+    post_logout_redirect_uri: str | None = None
+    rp_initiated_logout: bool = True
+    groups_claim: str | None = None
+    login_user_callback: Callable[..., Any] | None = None
+    after_logged_in: Callable[..., Any] | None = None
+    display_name: str | None = None
+
+
+class Provider:
+    """A registered OpenID provider and its cached discovery document and keys."""
+
+    def __init__(self, config: ProviderConfig, clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self.name = config.name
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._metadata: dict[str, Any] | None = dict(config.metadata) if config.metadata else None
+        if self._metadata is not None:
+            self._check_metadata(self._metadata)
+        self._keys: KeySet | None = None
+        self._keys_fetched = 0.0
+        self._timeout = config.request_kwargs.get("timeout", 10.0)
+
+    # -- discovery --------------------------------------------------------
+
+    @property
+    def loaded(self) -> bool:
+        return self._metadata is not None
+
+    def metadata(self) -> dict[str, Any]:
+        """The provider's discovery document (fetched once; raises :class:`ProviderUnavailable`)."""
+        meta = self._metadata
+        if meta is not None:
+            return meta
+        with self._lock:
+            if self._metadata is None:
+                fetched = self._fetch_json(self.config.server_metadata_url or "", "discovery document")
+                self._check_metadata(fetched)
+                self._metadata = fetched
+                log.info("OIDC provider %r discovered: issuer %s", self.name, fetched["issuer"])
+            return self._metadata
+
+    def _check_metadata(self, meta: dict[str, Any]) -> None:
+        missing = [key for key in REQUIRED_METADATA if not _http_url(meta.get(key))]
+        if missing:
+            raise ProviderUnavailable(
+                "The sign-in provider is misconfigured.",
+                reason=f"provider {self.name!r}: discovery document lacks valid {', '.join(missing)}",
+            )
+        issuer = meta["issuer"]
+        expected = self.config.issuer
+        url = self.config.server_metadata_url
+        if expected is None and url and url.rstrip("/").endswith(WELL_KNOWN):
+            # OpenID Connect Discovery 4.3: the issuer must be the URL the document was found under.
+            expected = url.rstrip("/")[: -len(WELL_KNOWN)]
+        if expected is not None and issuer.rstrip("/") != expected.rstrip("/"):
+            raise ProviderUnavailable(
+                "The sign-in provider is misconfigured.",
+                reason=f"provider {self.name!r}: discovery document names issuer {issuer!r}, expected {expected!r}",
+            )
+
+    @property
+    def issuer(self) -> str:
+        return self.metadata()["issuer"]
+
+    def algorithms(self) -> tuple[str, ...]:
+        """Signing algorithms accepted for this provider's tokens (never ``none`` or HMAC)."""
+        if self.config.algorithms is not None:
+            return self.config.algorithms
+        advertised = self.metadata().get("id_token_signing_alg_values_supported")
+        if isinstance(advertised, list):
+            algs = tuple(a for a in advertised if a in SAFE_ALGORITHMS)
+            if algs:
+                return algs
+        return ("RS256",)  # the OpenID Connect default
+
+    def keys(self, force: bool = False) -> KeySet:
+        """The provider's signing keys (cached; ``force`` fetches them again, rate-limited)."""
+        keys = self._keys
+        now = time.monotonic()
+        if keys is not None and not (force and now - self._keys_fetched >= JWKS_MIN_REFETCH):
+            return keys
+        with self._lock:
+            if self._keys is not None and not (force and now - self._keys_fetched >= JWKS_MIN_REFETCH):
+                return self._keys
+            data = self._fetch_json(self.metadata()["jwks_uri"], "key set")
+            try:
+                keyset = KeySet.import_key_set(data)  # type: ignore[arg-type]
+            except (JoseError, ValueError, TypeError, KeyError) as exc:
+                raise ProviderUnavailable(
+                    "The sign-in provider published unusable keys.",
+                    reason=f"provider {self.name!r}: key set could not be read: {exc!r}",
+                ) from exc
+            self._keys = keyset
+            self._keys_fetched = now
+            return keyset
+
+    def _fetch_json(self, url: str, what: str) -> dict[str, Any]:
+        try:
+            response = requests.get(
+                url, timeout=self._timeout, headers={"Accept": "application/json"},
+                **{k: v for k, v in self.config.request_kwargs.items() if k != "timeout"},
+            )
+            response.raise_for_status()
+            data = response.json()
+        except (requests.RequestException, ValueError) as exc:
+            raise ProviderUnavailable(
+                "The sign-in provider cannot be reached. Try again in a moment.",
+                reason=f"provider {self.name!r}: {what} at {url} unavailable: {exc}",
+            ) from exc
+        if not isinstance(data, dict):
+            raise ProviderUnavailable(
+                "The sign-in provider answered something unexpected.",
+                reason=f"provider {self.name!r}: {what} at {url} is not a JSON object",
+            )
+        return data
+
+    # -- the token endpoint -----------------------------------------------
+
+    def _client(self, redirect_uri: str | None = None) -> OAuth2Session:
+        cfg = self.config
+        return OAuth2Session(
+            client_id=cfg.client_id,
+            client_secret=cfg.client_secret,
+            token_endpoint_auth_method=cfg.token_endpoint_auth_method,
+            scope=cfg.scope,
+            redirect_uri=redirect_uri,
+            code_challenge_method=cfg.code_challenge_method,
+            default_timeout=self._timeout,
+            **cfg.session_kwargs,
+        )
+
+    def authorization_url(self, redirect_uri: str, state: str, nonce: str, code_verifier: str) -> str:
+        """Where to send the browser to sign in (authorization-code flow, PKCE S256 by default)."""
+        endpoint = self.metadata()["authorization_endpoint"]
+        client = self._client(redirect_uri)
+        try:
+            url, _ = client.create_authorization_url(
+                endpoint,
+                state=state,
+                nonce=nonce,
+                code_verifier=code_verifier if self.config.code_challenge_method else None,
+                **self.config.authorize_params,
+            )
+        finally:
+            client.close()
+        return url
+
+    def _token_call(self, what: str, call: Callable[[OAuth2Session], Any], redirect_uri: str | None) -> dict[str, Any]:
+        client = self._client(redirect_uri)
+        try:
+            token = call(client)
+        except (OAuthError, OAuth2Error) as exc:
+            error = getattr(exc, "error", None) or "error"
+            description = getattr(exc, "description", None) or ""
+            raise ProviderRefused(
+                "The sign-in provider did not accept this sign-in. Try again.",
+                reason=f"provider {self.name!r}: {what} refused: {error} {description}".strip(),
+            ) from exc
+        except (requests.RequestException, ValueError) as exc:
+            raise ProviderUnavailable(
+                "The sign-in provider cannot be reached. Try again in a moment.",
+                reason=f"provider {self.name!r}: {what} failed: {exc}",
+            ) from exc
+        finally:
+            client.close()
+        if not isinstance(token, Mapping):
+            raise ProviderUnavailable(
+                "The sign-in provider answered something unexpected.",
+                reason=f"provider {self.name!r}: {what} answer is not a JSON object",
+            )
+        return dict(token)
+
+    def exchange_code(self, code: str, redirect_uri: str, code_verifier: str) -> dict[str, Any]:
+        """Trade an authorization code for tokens."""
+        endpoint = self.metadata()["token_endpoint"]
+        extra = {"code_verifier": code_verifier} if self.config.code_challenge_method else {}
+        return self._token_call(
+            "code exchange",
+            lambda c: c.fetch_token(endpoint, grant_type="authorization_code", code=code,
+                                    redirect_uri=redirect_uri, **extra),
+            redirect_uri,
+        )
+
+    def refresh(self, refresh_token: str) -> dict[str, Any]:
+        """New tokens for a refresh token (the answer may lack an ID token)."""
+        endpoint = self.metadata()["token_endpoint"]
+        return self._token_call(
+            "token refresh", lambda c: c.refresh_token(endpoint, refresh_token=refresh_token), None
+        )
+
+    def userinfo(self, token: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Claims from the userinfo endpoint, or ``None`` if the provider has none."""
+        endpoint = self.metadata().get("userinfo_endpoint")
+        if not self.config.fetch_userinfo or not _http_url(endpoint):
+            return None
+        access = token.get("access_token")
+        if not isinstance(access, str) or not access:
+            return None
+        try:
+            response = requests.get(
+                endpoint, timeout=self._timeout,
+                headers={"Authorization": f"Bearer {access}", "Accept": "application/json"},
+                **{k: v for k, v in self.config.request_kwargs.items() if k != "timeout"},
+            )
+            response.raise_for_status()
+            data = response.json()
+        except (requests.RequestException, ValueError) as exc:
+            raise ProviderUnavailable(
+                "The sign-in provider cannot be reached. Try again in a moment.",
+                reason=f"provider {self.name!r}: userinfo failed: {exc}",
+            ) from exc
+        if not isinstance(data, dict):
+            raise ProviderUnavailable(
+                "The sign-in provider answered something unexpected.",
+                reason=f"provider {self.name!r}: userinfo is not a JSON object (signed userinfo is not supported)",
+            )
+        return data
+
+    # -- validation -------------------------------------------------------
+
+    def validate_id_token(
+        self, id_token: Any, *, nonce: str | None, access_token: str | None = None
+    ) -> dict[str, Any]:
+        """The verified claims of an ID token from this provider's token endpoint."""
+        if not isinstance(id_token, str) or not id_token:
+            raise TokenValidationError(
+                "The sign-in provider returned no ID token.",
+                reason=f"provider {self.name!r}: token answer has no id_token (is 'openid' in the scope?)",
+            )
+        return validate_jwt(
+            id_token,
+            self.keys,
+            issuer=self.issuer,
+            audience=self.config.client_id,
+            algorithms=self.algorithms(),
+            now=self.clock(),
+            leeway=self.config.leeway,
+            client_id=self.config.client_id,
+            nonce=nonce,
+            access_token=access_token,
+        )
+
+    def validate_bearer(self, token: str) -> dict[str, Any]:
+        """The verified claims of a bearer JWT (an access or ID token) issued by this provider."""
+        audience = self.config.bearer_audience or self.config.client_id
+        return validate_jwt(
+            token,
+            self.keys,
+            issuer=self.issuer,
+            audience=audience,
+            algorithms=self.algorithms(),
+            now=self.clock(),
+            leeway=self.config.leeway,
+            client_id=None,
+            require_iat=False,
+            kind="bearer token",
+        )
+
+    # -- logout -----------------------------------------------------------
+
+    def end_session_url(self, *, id_token_hint: str | None, post_logout_redirect_uri: str | None) -> str | None:
+        """The RP-initiated logout URL, or ``None`` when the provider advertises no ``end_session_endpoint``."""
+        if not self.config.rp_initiated_logout:
+            return None
+        try:
+            endpoint = self.metadata().get("end_session_endpoint")
+        except ProviderUnavailable:
+            return None
+        if not _http_url(endpoint):
+            return None
+        params = {"client_id": self.config.client_id}
+        if id_token_hint:
+            params["id_token_hint"] = id_token_hint
+        if post_logout_redirect_uri:
+            params["post_logout_redirect_uri"] = post_logout_redirect_uri
+        parts = urlsplit(endpoint)
+        query = f"{parts.query}&{urlencode(params)}" if parts.query else urlencode(params)
+        return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))

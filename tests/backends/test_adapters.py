@@ -1,0 +1,310 @@
+"""The backend adapters themselves: detection, custom adapters, blocking work, sessions, FastAPI specifics."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import requests
+from dash import Input, Output, html
+from helpers import SECRET, backend_of, basic, callback_body, client_for, make_dash, server_route
+
+from dash_auth_basic import BasicAuth
+from dash_auth_core import AuthStack, ConfigurationError, current_user, register_adapter
+from dash_auth_core.backends import _adapters
+from dash_auth_core.backends.flask import FlaskAdapter
+
+ALICE = basic("alice", "wonderland")
+USERS = {"alice": "wonderland"}
+
+
+def simple_app(**kwargs):
+    app = make_dash(__name__, **kwargs)
+    app.layout = html.Div([html.Button(id="b"), html.Div(id="o")])
+
+    @app.callback(Output("o", "children"), Input("b", "n_clicks"))
+    def who(n):
+        user = current_user()
+        return user.id if user else "nobody"
+
+    return app
+
+
+# -- detection and custom adapters -----------------------------------------------
+
+
+def test_the_adapter_follows_the_apps_backend(backend):
+    app = simple_app()
+    BasicAuth(app, USERS, secret_key=SECRET)
+    adapter = AuthStack.get(app).adapter
+    assert adapter.name == backend == backend_of(app)
+
+
+def _traced_backend():
+    from dash.backends._flask import FlaskDashServer
+
+    class TracedFlaskServer(FlaskDashServer):
+        """A "custom" Dash backend: Flask under another name."""
+
+        def __init__(self, server):
+            super().__init__(server)
+            self.server_type = "traced-flask"
+
+    return TracedFlaskServer
+
+
+@pytest.mark.backends("flask", reason="the custom backend here is a renamed Flask backend")
+def test_a_custom_backend_needs_a_registered_adapter(backend, monkeypatch):
+    from dash import Dash
+
+    monkeypatch.setattr("dash_auth_core.backends._adapters", dict(_adapters))
+    app = Dash(__name__, backend=_traced_backend())
+    app.layout = html.Div("x")
+    with pytest.raises(ConfigurationError, match="register_adapter"):
+        BasicAuth(app, USERS, secret_key=SECRET)
+
+
+@pytest.mark.backends("flask", reason="the custom backend here is a renamed Flask backend")
+def test_register_adapter_for_a_custom_backend(backend, monkeypatch):
+    from dash import Dash
+
+    from dash_auth_core import backends
+
+    monkeypatch.setattr(backends, "_adapters", dict(backends._adapters))
+    seen = []
+
+    class TracedAdapter(FlaskAdapter):
+        name = "traced-flask"
+
+        def install_guard(self, guard):
+            def traced(request):
+                seen.append(request.path)
+                return guard(request)
+
+            super().install_guard(traced)
+
+    register_adapter("traced-flask", TracedAdapter)
+    app = Dash(__name__, backend=_traced_backend())
+    app.layout = html.Div("x")
+    BasicAuth(app, USERS, secret_key=SECRET)
+    assert isinstance(AuthStack.get(app).adapter, TracedAdapter)
+    client = app.server.test_client()
+    assert client.get("/").status_code == 401
+    assert client.get("/", headers=ALICE).status_code == 200
+    assert seen == ["/", "/"]
+
+
+def test_register_adapter_checks_its_arguments():
+    with pytest.raises(ConfigurationError):
+        register_adapter("", FlaskAdapter)
+    with pytest.raises(ConfigurationError):
+        register_adapter("x", "not callable")
+
+
+# -- blocking work stays off the event loop -------------------------------------------
+
+
+def _probe(calls):
+    """An auth_func that records where it ran: a thread with a running event loop or not."""
+    import asyncio
+
+    def auth_func(username, password):
+        try:
+            asyncio.get_running_loop()
+            on_loop = True
+        except RuntimeError:
+            on_loop = False
+        calls.append((username, on_loop))
+        return (username, password) == ("alice", "wonderland")
+
+    return auth_func
+
+
+@pytest.mark.backends("quart", "fastapi", reason="only ASGI backends run the guard on an event loop")
+def test_password_checks_run_in_a_worker_thread_and_cache_hits_stay_inline(backend):
+    calls = []
+    app = simple_app()
+    BasicAuth(app, auth_func=_probe(calls), secret_key=SECRET)
+    c = client_for(app, use_cookies=False)
+    assert c.post("/_dash-update-component", json=callback_body(app, "o.children", [1]), headers=ALICE).status_code == 200
+    assert calls == [("alice", False)]  # verified in a worker thread, not on the loop
+    response = c.post("/_dash-update-component", json=callback_body(app, "o.children", [2]), headers=ALICE)
+    assert b"alice" in response.data  # current_user() survived the hop to the thread and back
+    assert calls == [("alice", False)]  # a cache hit: no second check
+    assert c.get("/", headers=basic("alice", "WRONG")).status_code == 401
+    assert calls[-1] == ("alice", False)
+
+
+@pytest.mark.backends("quart", "fastapi", reason="only ASGI backends run the guard on an event loop")
+def test_a_slow_password_check_does_not_stall_other_requests(backend, live):
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_check(username, password):
+        entered.set()
+        release.wait(20)  # bounded: the test releases it long before
+        return (username, password) == ("alice", "wonderland")
+
+    app = simple_app()
+
+    @server_route(app, "/health")
+    def health():
+        return "ok"
+
+    BasicAuth(app, auth_func=slow_check, secret_key=SECRET, public_routes=["/health"])
+    server = live(app)
+    result = {}
+
+    def signed_in_request():
+        result["status"] = requests.get(server.url("/"), headers=ALICE, timeout=30).status_code
+
+    worker = threading.Thread(target=signed_in_request)
+    worker.start()
+    try:
+        assert entered.wait(20), "the password check never started"
+        # The check is blocked right now; the server still answers others.
+        health = requests.get(server.url("/health"), timeout=10)
+        assert health.status_code == 200 and health.text == "ok"
+        assert "status" not in result
+    finally:
+        release.set()
+        worker.join(30)
+    assert result["status"] == 200
+
+
+@pytest.mark.backends("quart", "fastapi", reason="only ASGI backends run the guard on an event loop")
+def test_user_groups_lookups_run_in_a_worker_thread(backend):
+    calls = []
+    import asyncio
+
+    def lookup(user_id):
+        try:
+            asyncio.get_running_loop()
+            calls.append("loop")
+        except RuntimeError:
+            calls.append("thread")
+        return ["staff"]
+
+    app = simple_app()
+    BasicAuth(app, USERS, secret_key=SECRET, user_groups=lookup, user_groups_ttl=0)
+    c = client_for(app)
+    assert c.get("/", headers=ALICE).status_code == 200
+    assert c.get("/").status_code == 200  # session only: the TTL of 0 asks again
+    assert calls and set(calls) == {"thread"}
+
+
+# -- FastAPI ---------------------------------------------------------------------------
+
+
+@pytest.mark.backends("fastapi", reason="FastAPI's own API docs")
+@pytest.mark.parametrize("path", ["/docs", "/redoc", "/openapi.json"])
+def test_fastapi_docs_need_a_user(backend, path):
+    app = simple_app()
+    BasicAuth(app, USERS, secret_key=SECRET)
+    c = client_for(app, use_cookies=False)
+    anonymous = c.get(path)
+    assert anonymous.status_code == 401
+    assert b"swagger" not in anonymous.data.lower() and b"openapi" not in anonymous.data.lower()
+    assert c.get(path, headers=ALICE).status_code == 200
+
+
+@pytest.mark.backends("fastapi", reason="FastAPI's own API docs")
+def test_fastapi_docs_can_be_made_public_or_switched_off(backend):
+    app = simple_app()
+    BasicAuth(app, USERS, secret_key=SECRET, public_routes=["/openapi.json"])
+    c = client_for(app, use_cookies=False)
+    assert c.get("/openapi.json").status_code == 200
+    assert c.get("/docs").status_code == 401
+
+    from fastapi import FastAPI
+
+    off = make_dash(__name__, server=FastAPI(docs_url=None, redoc_url=None, openapi_url=None))
+    off.layout = html.Div("x")
+    BasicAuth(off, USERS, secret_key=SECRET)
+    c = client_for(off, use_cookies=False)
+    for path in ("/docs", "/redoc", "/openapi.json"):
+        response = c.get(path, headers=ALICE)
+        assert b"swagger" not in response.data.lower() and b'"openapi"' not in response.data.lower()
+
+
+@pytest.mark.backends("fastapi", reason="Starlette's SessionMiddleware")
+@pytest.mark.parametrize("order", ["before", "after"])
+def test_fastapi_defers_to_the_users_session_middleware(backend, order):
+    from starlette.middleware.sessions import SessionMiddleware
+
+    app = simple_app()
+    user_secret = "the-users-own-secret-0123456789"
+    if order == "before":
+        app.server.add_middleware(SessionMiddleware, secret_key=user_secret, session_cookie="my_session")
+        BasicAuth(app, USERS)  # the server has a secret: no generated one, no warning
+    else:
+        BasicAuth(app, USERS, secret_key=SECRET)
+        app.server.add_middleware(SessionMiddleware, secret_key=user_secret, session_cookie="my_session")
+    c = client_for(app)
+    response = c.get("/", headers=ALICE)
+    assert response.status_code == 200
+    assert [h.split("=", 1)[0] for h in response.headers.getlist("Set-Cookie")] == ["my_session"]
+    assert c.get("/").status_code == 200  # the user's session keeps her signed in
+    with c.session_transaction() as session:
+        assert session["user"]["id"] == "alice"
+
+
+@pytest.mark.backends("fastapi", reason="Starlette forbids middleware once serving")
+def test_fastapi_stack_after_start_up_is_a_clear_error(backend):
+    app = simple_app()
+    client_for(app).get("/")  # serving now
+    with pytest.raises(ConfigurationError, match="before the server starts"):
+        BasicAuth(app, USERS, secret_key=SECRET)
+
+
+@pytest.mark.backends("fastapi", reason="FastAPI endpoints")
+def test_fastapi_sync_and_async_endpoints_see_the_user(backend):
+    app = simple_app()
+
+    @app.server.get("/sync-who")
+    def sync_who():
+        user = current_user()
+        return {"user": user.id if user else None}
+
+    @app.server.get("/async-who")
+    async def async_who():
+        user = current_user()
+        return {"user": user.id if user else None}
+
+    BasicAuth(app, USERS, secret_key=SECRET, public_routes=["/sync-who", "/async-who"])
+    c = client_for(app, use_cookies=False)
+    for path in ("/sync-who", "/async-who"):
+        assert c.get(path, headers=ALICE).get_json() == {"user": "alice"}
+        assert c.get(path).get_json() == {"user": None}
+
+
+# -- websocket routes that are not Dash's ---------------------------------------------------
+
+
+@pytest.mark.backends("quart", "fastapi", reason="websocket routes")
+def test_other_websocket_routes_need_a_user(backend, live):
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    app = simple_app()
+    if backend == "quart":
+        from quart import websocket
+
+        @app.server.websocket("/ws/echo")
+        async def echo():
+            await websocket.accept()
+            await websocket.send(f"hello {current_user().id}")
+    else:
+
+        async def echo(ws):
+            await ws.accept()
+            await ws.send_text(f"hello {current_user().id}")
+
+        app.server.router.add_websocket_route("/ws/echo", echo)
+
+    BasicAuth(app, USERS, secret_key=SECRET)
+    server = live(app)
+    with pytest.raises(InvalidStatus) as refused:
+        connect(server.ws_base + "/ws/echo", open_timeout=10)
+    assert refused.value.response.status_code in (401, 403)
+    with connect(server.ws_base + "/ws/echo", additional_headers=ALICE, open_timeout=10) as ws:
+        assert ws.recv(timeout=10) == "hello alice"

@@ -1,0 +1,477 @@
+"""Authenticated WebSocket callbacks on Quart (hypercorn) and FastAPI (uvicorn).
+
+Real servers on 127.0.0.1 and a real WebSocket client (``websockets``): the
+handshake, every message, logouts and expiry, the per-callback rules, and
+bad input (which must end in a clean close or an error reply, never in a
+crashed server or a callback that ran).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import struct
+
+import dash
+import pytest
+import requests
+from dash import Input, Output, dcc, html
+from helpers import SECRET, basic, callback_body, make_dash, router_body
+from ws_client import Socket
+
+from dash_auth_basic import BasicAuth
+from dash_auth_core import current_user, public_callback
+from dash_auth_core.websocket import CLOSE_AUTH, LOGIN_REQUIRED
+
+pytestmark = [pytest.mark.backends("quart", "fastapi", reason="Dash serves WebSocket callbacks on ASGI backends"),
+              pytest.mark.timeout(120)]
+
+USERS = {"alice": "wonderland", "bob": "builder"}
+ALICE = basic("alice", "wonderland")
+
+
+def make_app(ran, public=True, **options):
+    """Protected and public callbacks over the socket; ``ran`` records every body that runs."""
+    app = make_dash(__name__, **options.pop("dash", {}))
+    app.layout = html.Div([html.Button(id="btn"), html.Div(id="out"), html.Div(id="pub"), html.Div(id="async-out"),
+                           html.Div(id="http-only")])
+
+    @app.callback(Output("out", "children"), Input("btn", "n_clicks"), websocket=True)
+    def private(n):
+        user = current_user()
+        ran.append(("private", n, user.id if user else None))
+        return f"private {n} for {user.id if user else None}"
+
+    @app.callback(Output("async-out", "children"), Input("btn", "n_clicks"), websocket=True)
+    async def private_async(n):
+        await asyncio.sleep(0)
+        user = current_user()
+        ran.append(("async", n, user.id if user else None))
+        return f"async {n} for {user.id if user else None}"
+
+    @app.callback(Output("http-only", "children"), Input("btn", "n_clicks"))
+    def http_only(n):
+        ran.append(("http-only", n))
+        return "http"
+
+    if public:
+
+        @public_callback(Output("pub", "children"), Input("btn", "n_clicks"), websocket=True)
+        def public_cb(n):
+            user = current_user()
+            ran.append(("public", n, user.id if user else None))
+            return f"public {n}"
+
+    BasicAuth(app, USERS, secret_key=SECRET, **options)
+    return app
+
+
+def sign_in(server, headers=ALICE):
+    """A browser-like session: Basic once, then the session cookie."""
+    session = requests.Session()
+    response = session.get(server.url("/"), headers=headers, timeout=10)
+    assert response.status_code == 200
+    return session
+
+
+def cookie_header(session):
+    return {"Cookie": "; ".join(f"{k}={v}" for k, v in session.cookies.items())}
+
+
+def output_of(payload, component):
+    assert payload["status"] == "ok", payload
+    return payload["data"]["response"][component]["children"]
+
+
+# -- connect -------------------------------------------------------------------
+
+
+def test_signed_in_socket_runs_protected_callbacks_as_the_user(backend, live, socket_to):
+    ran = []
+    app = make_app(ran)
+    server = live(app)
+    session = sign_in(server)
+    with socket_to(server, headers=cookie_header(session)) as ws:
+        assert output_of(ws.call(callback_body(app, "out.children", [1])), "out") == "private 1 for alice"
+        assert output_of(ws.call(callback_body(app, "async-out.children", [2])), "async-out") == "async 2 for alice"
+        assert output_of(ws.call(callback_body(app, "pub.children", [3])), "pub") == "public 3"
+    assert ran == [("private", 1, "alice"), ("async", 2, "alice"), ("public", 3, "alice")]
+
+
+def test_basic_header_on_the_handshake_signs_the_socket_in(backend, live, socket_to):
+    ran = []
+    app = make_app(ran)
+    server = live(app)
+    with socket_to(server, headers=ALICE) as ws:
+        assert output_of(ws.call(callback_body(app, "out.children", [1])), "out") == "private 1 for alice"
+
+
+def test_anonymous_socket_serves_public_callbacks_only(backend, live, socket_to):
+    ran = []
+    app = make_app(ran)
+    server = live(app)
+    with socket_to(server) as ws:
+        assert output_of(ws.call(callback_body(app, "pub.children", [1])), "pub") == "public 1"
+        refused = ws.call(callback_body(app, "out.children", [2]))
+        assert refused["status"] == "error" and "401" in refused["message"]
+        refused = ws.call(callback_body(app, "async-out.children", [3]))
+        assert refused["status"] == "error"
+        # The socket stays usable for what is public.
+        assert output_of(ws.call(callback_body(app, "pub.children", [4])), "pub") == "public 4"
+    assert ran == [("public", 1, None), ("public", 4, None)]
+
+
+def test_anonymous_socket_is_closed_with_4001_when_nothing_is_public(backend, live, socket_to):
+    ran = []
+    app = make_app(ran, public=False)
+    server = live(app)
+    ws = socket_to(server)
+    closed = ws.wait_closed()
+    assert closed.code == CLOSE_AUTH  # 4001: Dash's client does not reconnect
+    assert closed.reason.startswith("dash-auth/auth:")
+    assert ran == []
+
+
+def test_wrong_basic_credentials_on_the_handshake(backend, live, socket_to):
+    ran = []
+    app = make_app(ran, public=False)
+    server = live(app)
+    closed = socket_to(server, headers=basic("alice", "WRONG")).wait_closed()
+    assert closed.code == CLOSE_AUTH
+    assert ran == []
+
+
+def test_cross_origin_handshake_is_refused_by_dash(backend, live):
+    from websockets.exceptions import InvalidStatus
+
+    ran = []
+    app = make_app(ran)
+    server = live(app)
+    session = sign_in(server)
+    try:
+        ws = Socket(server, headers=cookie_header(session), origin="http://evil.example")
+    except InvalidStatus:
+        return  # refused before the upgrade
+    closed = ws.wait_closed()
+    assert closed.code in (1008, 4003)
+    assert ran == []
+
+
+# -- per message -------------------------------------------------------------
+
+
+def test_unknown_and_forged_callback_ids_never_run(backend, live, socket_to):
+    ran = []
+    app = make_app(ran)
+    server = live(app)
+    session = sign_in(server)
+    private = callback_body(app, "out.children", [1])
+    for who in ({}, cookie_header(session)):
+        with socket_to(server, headers=who) as ws:
+            unknown = dict(private, output="nope.children")
+            reply = ws.call(unknown)
+            assert reply["status"] == "error"
+            forged = dict(private, output="pub.children", outputs={"id": "pub", "property": "children"})
+            forged["inputs"] = [{"id": "secret", "property": "value", "value": 1}]
+            reply = ws.call(forged)
+            assert reply["status"] == "error" and "400" in reply["message"]
+    assert ran == []
+
+
+def test_callback_without_websocket_flag_is_refused_over_the_socket(backend, live, socket_to):
+    ran = []
+    app = make_app(ran)
+    server = live(app)
+    with socket_to(server, headers=ALICE) as ws:
+        reply = ws.call(callback_body(app, "http-only.children", [1]))
+        assert reply["status"] == "error" and "WebSocket" in reply["message"]
+        # And the socket still works.
+        assert output_of(ws.call(callback_body(app, "out.children", [2])), "out") == "private 2 for alice"
+    assert ran == [("private", 2, "alice")]
+
+
+def test_group_rules_apply_to_each_message(backend, live, socket_to):
+    from dash_auth_groups import protected_callback
+
+    ran = []
+    app = make_dash(__name__)
+    app.layout = html.Div([html.Button(id="b"), html.Div(id="admin")])
+
+    @protected_callback(Output("admin", "children"), Input("b", "n_clicks"), groups=["admins"], websocket=True)
+    def admin_only(n):
+        ran.append((n, current_user().id))
+        return f"admin {n}"
+
+    BasicAuth(app, USERS, secret_key=SECRET, user_groups={"alice": ["admins"], "bob": ["staff"]})
+    server = live(app)
+    with socket_to(server, headers=basic("bob", "builder")) as ws:
+        reply = ws.call(callback_body(app, "admin.children", [1]))
+        assert reply["status"] == "error" and "403" in reply["message"]
+    with socket_to(server, headers=ALICE) as ws:
+        assert output_of(ws.call(callback_body(app, "admin.children", [2])), "admin") == "admin 2"
+    assert ran == [(2, "alice")]
+
+
+# -- logout and expiry --------------------------------------------------------
+
+
+def _logout(server, session):
+    import re
+
+    page = session.get(server.url("/logout"), timeout=10)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    response = session.post(server.url("/logout"), data={"csrf_token": token}, timeout=10)
+    assert response.status_code == 200 and "Signed out" in response.text
+
+
+def test_logout_closes_the_users_open_sockets_with_4001(backend, live, socket_to):
+    ran = []
+    app = make_app(ran)
+    server = live(app)
+    session = sign_in(server)
+    frozen = cookie_header(session)  # what the socket's handshake carried
+    ws = socket_to(server, headers=frozen)
+    assert output_of(ws.call(callback_body(app, "out.children", [1])), "out") == "private 1 for alice"
+    _logout(server, session)
+    closed = ws.wait_closed()  # promptly: no message needed
+    assert closed.code == CLOSE_AUTH and "signed out" in closed.reason
+    # The frozen cookie of the logged-out session opens no new signed-in socket.
+    with socket_to(server, headers=frozen) as again:
+        refused = again.call(callback_body(app, "out.children", [2]))
+        assert refused["status"] == "error"
+    assert ran == [("private", 1, "alice")]
+
+
+def test_expired_login_closes_the_socket_with_4001(backend, live, socket_to):
+    ran = []
+    app = make_app(ran, session_lifetime=2)
+    server = live(app)
+    session = sign_in(server)
+    ws = socket_to(server, headers=cookie_header(session))
+    assert output_of(ws.call(callback_body(app, "out.children", [1])), "out") == "private 1 for alice"
+    closed = ws.wait_closed(timeout=15)  # the watchdog closes it at the expiry
+    assert closed.code == CLOSE_AUTH
+    assert ran == [("private", 1, "alice")]
+
+
+def test_expired_login_is_refused_at_the_next_message(backend, live, socket_to, monkeypatch):
+    from dash_auth_core import websocket
+
+    async def no_watchdog(self):
+        return None
+
+    monkeypatch.setattr(websocket.Connection, "_watch", no_watchdog)  # only the message can notice
+    ran = []
+    app = make_app(ran, session_lifetime=1)
+    server = live(app)
+    session = sign_in(server)
+    ws = socket_to(server, headers=cookie_header(session))
+    import time
+
+    time.sleep(1.5)
+    ws.send({"type": "callback_request", "rendererId": "r", "requestId": "r-1",
+             "payload": callback_body(app, "out.children", [9])})
+    closed = ws.wait_closed()
+    assert closed.code == CLOSE_AUTH
+    assert ran == []
+
+
+# -- bad input -------------------------------------------------------------------
+
+BAD_FRAMES = [
+    ("malformed-json", "{not json", 1007),
+    ("truncated-json", '{"type": "callback_request", ', 1007),
+    ("deep-json", "[" * 100_000 + "]" * 100_000, 1007),
+    ("array", "[]", 1008),
+    ("string", '"callback_request"', 1008),
+    ("number", "42", 1008),
+    ("null", "null", 1008),
+    ("no-request-id", json.dumps({"type": "callback_request", "payload": {}}), 1008),
+    ("request-id-list", json.dumps({"type": "callback_request", "requestId": ["x"], "payload": {}}), 1008),
+    ("renderer-id-dict", json.dumps({"type": "callback_request", "requestId": "x", "rendererId": {}, "payload": {}}), 1008),
+]
+
+
+@pytest.mark.parametrize(("frame", "code"), [c[1:] for c in BAD_FRAMES], ids=[c[0] for c in BAD_FRAMES])
+@pytest.mark.parametrize("who", ["anonymous", "alice"])
+def test_bad_frames_close_cleanly(backend, live, socket_to, frame, code, who):
+    ran = []
+    app = make_app(ran)
+    server = live(app)
+    ws = socket_to(server, headers=ALICE if who == "alice" else {})
+    ws.send(frame)
+    assert ws.wait_closed().code == code
+    # The server is fine: a new socket works.
+    with socket_to(server, headers=ALICE) as fresh:
+        assert output_of(fresh.call(callback_body(app, "out.children", [1])), "out") == "private 1 for alice"
+    assert [r for r in ran if r[0] != "public"] == [("private", 1, "alice")]
+
+
+def test_binary_frame_closes_with_1003(backend, live, socket_to):
+    app = make_app([])
+    ws = socket_to(live(app), headers=ALICE)
+    ws.send(b"\x00\x01binary")
+    assert ws.wait_closed().code == 1003
+
+
+def test_oversized_message_closes_with_1009(backend, live, socket_to):
+    ran = []
+    app = make_app(ran, max_body_size=4096)
+    server = live(app)
+    ws = socket_to(server, headers=ALICE)
+    body = callback_body(app, "out.children", ["x" * 10_000])
+    ws.send({"type": "callback_request", "rendererId": "r", "requestId": "r-1", "payload": body})
+    assert ws.wait_closed().code == 1009
+    assert ran == []
+
+
+@pytest.mark.parametrize("kind", ["unknown", "", None, 5, "callback_response", "set_props"])
+def test_unknown_message_types_get_an_error_reply(backend, live, socket_to, kind):
+    app = make_app([])
+    server = live(app)
+    with socket_to(server, headers=ALICE) as ws:
+        ws.send({"type": kind, "rendererId": "r"})
+        reply = ws.receive()
+        assert reply["type"] == "error" and reply["payload"]["code"] == 400
+        assert output_of(ws.call(callback_body(app, "out.children", [1])), "out") == "private 1 for alice"
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [None, [], "out.children", 5, {}, {"output": 5}, {"output": "out.children"}, {"output": "out.children", "inputs": "x"}],
+    ids=["null", "list", "string", "number", "empty", "output-int", "no-inputs", "inputs-string"],
+)
+def test_malformed_callback_payloads_get_an_error_reply(backend, live, socket_to, payload):
+    ran = []
+    app = make_app(ran)
+    server = live(app)
+    for headers in ({}, ALICE):
+        with socket_to(server, headers=headers) as ws:
+            reply = ws.call(payload)
+            assert reply["status"] == "error"
+    assert ran == []
+
+
+def test_get_props_response_and_heartbeat_pass(backend, live, socket_to):
+    app = make_app([])
+    with socket_to(live(app), headers=ALICE) as ws:
+        ws.send({"type": "heartbeat"})
+        assert ws.receive() == {"type": "heartbeat_ack"}
+        ws.send({"type": "get_props_response", "rendererId": "r", "requestId": "nobody-waits", "payload": {}})
+        assert output_of(ws.call(callback_body(app, "out.children", [1])), "out") == "private 1 for alice"
+
+
+def test_a_protocol_level_broken_frame_does_not_crash_the_server(backend, live, socket_to):
+    """A frame with a reserved opcode: the server's WebSocket library closes, the app lives on."""
+    app = make_app([])
+    server = live(app)
+    raw = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    try:
+        raw.sendall(
+            b"GET /_dash-ws-callback HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nOrigin: %s\r\n"
+            b"Authorization: %s\r\n\r\n" % (server.port, server.base.encode(), ALICE["Authorization"].encode())
+        )
+        answer = raw.recv(4096)
+        assert answer.startswith(b"HTTP/1.1 101")
+        # Masked frame, FIN + reserved opcode 0x3, 2 bytes of payload.
+        raw.sendall(bytes([0x83, 0x82]) + struct.pack("!I", 0x01020304) + b"\x00\x00")
+        raw.settimeout(10)
+        rest = b""
+        for _ in range(20):
+            chunk = raw.recv(4096)
+            if not chunk:
+                break
+            rest += chunk
+            if b"\x88" in rest:  # a close frame
+                break
+        assert b"\x88" in rest or rest == b""
+    finally:
+        raw.close()
+    with socket_to(server, headers=ALICE) as fresh:
+        assert output_of(fresh.call(callback_body(app, "out.children", [1])), "out") == "private 1 for alice"
+
+
+def test_fuzzed_callback_requests_never_run_protected_callbacks_anonymously(backend, live, socket_to):
+    import random
+
+    ran = []
+    app = make_app(ran)
+    server = live(app)
+    rng = random.Random(4242)
+    bodies = [callback_body(app, "out.children", [1]), callback_body(app, "async-out.children", [1])]
+    sent = 0
+    with socket_to(server) as ws:
+        for _ in range(60):
+            body = mutate_body(rng.choice(bodies), rng)
+            if isinstance(body, dict) and body.get("output") == "pub.children":
+                body["output"] = "out.children"
+            reply = ws.call(body)
+            assert reply["status"] in ("error", "ok", "prevent_update")
+            sent += 1
+    assert sent == 60
+    assert [r for r in ran if r[0] != "public"] == []
+
+
+_ODD = [None, True, 0, -1, 1.5, "", "x", "out.children", "pub.children", [], {}, [None], [{}], {"id": "out"},
+        {"id": "out", "property": "children"}, "x" * 3000, "\x00"]
+
+
+def mutate_body(body, rng):
+    """One to three random structural changes to a copy of ``body``."""
+    body = json.loads(json.dumps(body))
+    for _ in range(rng.randint(1, 3)):
+        containers = [body]
+        found = []
+        while containers:
+            node = containers.pop()
+            keys = list(node) if isinstance(node, dict) else range(len(node)) if isinstance(node, list) else []
+            for key in keys:
+                found.append((node, key))
+                if isinstance(node[key], (dict, list)):
+                    containers.append(node[key])
+        if not found:
+            break
+        parent, key = rng.choice(found)
+        action = rng.randrange(4)
+        if action == 0:
+            del parent[key]
+        elif action == 1:
+            parent[key] = json.loads(json.dumps(rng.choice(_ODD)))
+        elif action == 2:
+            parent[key] = [parent[key]]
+        elif isinstance(parent, dict):
+            parent[rng.choice(["value", "id", "property", "outputs", "state"])] = rng.choice(_ODD)
+    return body
+
+
+# -- Dash Pages with websocket_callbacks=True ---------------------------------
+
+
+def pages_app():
+    app = make_dash(__name__, use_pages=True, pages_folder="", websocket_callbacks=True)
+    dash.register_page("home", path="/", layout=html.Div([html.H2("HOME PAGE"), dcc.Link("secret", href="/secret")]))
+    dash.register_page("secret", path="/secret", layout=html.Div("TOP SECRET"))
+    BasicAuth(app, USERS, public_routes=["/"], secret_key=SECRET)
+    return app
+
+
+def test_pages_over_the_socket_public_page_and_login_prompt_for_a_private_one(backend, live, socket_to):
+    app = pages_app()
+    server = live(app)
+    assert requests.get(server.url("/"), timeout=10).status_code == 200  # the index is public
+    ws = socket_to(server)
+    home = ws.call(router_body("/"))
+    assert home["status"] == "ok" and "HOME PAGE" in json.dumps(home)
+    refused = ws.call(router_body("/secret"))
+    assert refused["status"] == "error"
+    assert refused["message"].startswith(LOGIN_REQUIRED)  # the page reloads and gets the challenge
+    assert "TOP SECRET" not in json.dumps(refused)
+    closed = ws.wait_closed()
+    assert closed.code == CLOSE_AUTH  # no reconnect loop with the anonymous cookie
+    # The full page load of /secret is what asks for credentials.
+    assert requests.get(server.url("/secret"), timeout=10).status_code == 401
+    with socket_to(server, headers=cookie_header(sign_in(server))) as signed_in:
+        page = signed_in.call(router_body("/secret"))
+        assert page["status"] == "ok" and "TOP SECRET" in json.dumps(page)

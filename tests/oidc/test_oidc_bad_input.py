@@ -1,0 +1,363 @@
+"""Every bad input of issue 5: a clear 4xx page (or a start-up error), the reason logged, no login.
+
+Unreachable providers during a login answer 503 with ``Retry-After``: the
+request was fine, the provider was not (see the package README).
+"""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+import requests
+from helpers import callback_body
+from oidc_support import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    SECRET,
+    authorize,
+    build_app,
+    path_of,
+    session_of,
+    sign_in,
+    start_login,
+)
+
+from dash_auth_core import ConfigurationError
+from dash_auth_oidc import OIDCAuth
+
+LOGGER = "dash_auth.oidc"
+
+
+def assert_not_signed_in(app, client) -> None:
+    """No user in the session, a page redirects to sign-in, a callback gets JSON 401."""
+    assert "user" not in session_of(app, client)
+    page = client.get("/")
+    assert page.status_code == 302 and "/login" in page.headers["Location"]
+    cb = client.post("/_dash-update-component", json=callback_body(app, "out.children"))
+    assert cb.status_code == 401 and cb.get_json()["error"] == "unauthenticated"
+
+
+def assert_page(response, status: int, text: str) -> None:
+    assert response.status_code == status, response.get_data(as_text=True)[:500]
+    assert response.content_type.startswith("text/html")
+    assert text in response.get_data(as_text=True)
+
+
+# -- state ------------------------------------------------------------------------
+
+
+def test_wrong_state_is_refused(idp, make_app, caplog):
+    app, _auth = make_app(idp)
+    client = app.server.test_client()
+    callback = urlsplit(authorize(start_login(client)))
+    query = parse_qs(callback.query)
+    forged = urlencode({"code": query["code"][0], "state": "not-the-state"})
+    with caplog.at_level(logging.INFO, logger=LOGGER):
+        response = client.get(f"{callback.path}?{forged}")
+    assert_page(response, 400, "Sign in again")
+    assert "unknown or replayed state" in caplog.text
+    assert_not_signed_in(app, client)
+
+
+def test_replayed_state_is_refused(idp, make_app, caplog):
+    app, _auth = make_app(idp)
+    client = app.server.test_client()
+    dance = sign_in(client)
+    assert dance.response.status_code == 302
+    replay = path_of(dance.callback_url)
+    with caplog.at_level(logging.INFO, logger=LOGGER):
+        again = client.get(replay)
+    assert_page(again, 400, "already used")
+    assert "unknown or replayed state" in caplog.text
+    # The same callback URL in another browser (an attacker who saw it) logs nobody in.
+    stranger = app.server.test_client()
+    assert stranger.get(replay).status_code == 400
+    assert_not_signed_in(app, stranger)
+
+
+def test_missing_state_and_missing_code(idp, make_app, caplog):
+    app, _auth = make_app(idp)
+    client = app.server.test_client()
+    start_login(client)
+    with caplog.at_level(logging.INFO, logger=LOGGER):
+        assert_page(client.get("/oidc/idp/callback?code=abc"), 400, "incomplete")
+        assert "callback without a state" in caplog.text
+        authorize_url = start_login(client)
+        state = parse_qs(urlsplit(authorize_url).query)["state"][0]
+        assert_page(client.get(f"/oidc/idp/callback?state={state}"), 400, "incomplete")
+        assert "callback without a code" in caplog.text
+    assert_not_signed_in(app, client)
+
+
+def test_oversized_and_odd_callback_parameters(idp, make_app):
+    app, _auth = make_app(idp)
+    client = app.server.test_client()
+    state = parse_qs(urlsplit(start_login(client)).query)["state"][0]
+    assert client.get("/oidc/idp/callback?" + urlencode({"state": "s" * 10_000, "code": "c"})).status_code == 400
+    assert client.get("/oidc/idp/callback?" + urlencode({"state": state, "code": "c" * 5000})).status_code == 400
+    assert client.get("/oidc/idp/callback?state=%00%ff&code=%00").status_code == 400
+    assert_not_signed_in(app, client)
+
+
+def test_expired_state_is_refused(idp, make_app, clock, caplog):
+    app, auth = make_app(idp, login_timeout=60)
+    auth.plugin.set_clock(clock)
+    client = app.server.test_client()
+    callback = authorize(start_login(client))
+    clock.advance(61)
+    with caplog.at_level(logging.INFO, logger=LOGGER):
+        assert_page(client.get(path_of(callback)), 400, "took too long")
+    assert "expired state" in caplog.text
+    assert_not_signed_in(app, client)
+
+
+# -- provider error answers -------------------------------------------------------------
+
+
+def test_access_denied_at_the_provider(idp, make_app, caplog):
+    app, _auth = make_app(idp)
+    client = app.server.test_client()
+    callback = authorize(start_login(client), deny=True)  # the provider's real "Deny" button
+    assert "error=access_denied" in callback
+    with caplog.at_level(logging.INFO, logger=LOGGER):
+        response = client.get(path_of(callback))
+    assert_page(response, 403, "You declined the sign-in")
+    assert "error='access_denied'" in caplog.text
+    assert_not_signed_in(app, client)
+
+
+def test_other_provider_errors_are_shown_escaped(idp, make_app):
+    app, _auth = make_app(idp)
+    client = app.server.test_client()
+    state = parse_qs(urlsplit(start_login(client)).query)["state"][0]
+    response = client.get("/oidc/idp/callback?" + urlencode(
+        {"state": state, "error": "<script>x</script>", "error_description": "boom"}))
+    assert response.status_code == 401
+    assert "<script>x</script>" not in response.get_data(as_text=True)
+    assert "&lt;script&gt;" in response.get_data(as_text=True)
+    assert_not_signed_in(app, client)
+
+
+def test_an_invalid_code_is_refused_by_the_provider(idp, make_app, caplog):
+    app, _auth = make_app(idp)
+    client = app.server.test_client()
+    state = parse_qs(urlsplit(start_login(client)).query)["state"][0]
+    with caplog.at_level(logging.INFO, logger=LOGGER):
+        response = client.get("/oidc/idp/callback?" + urlencode({"state": state, "code": "made-up"}))
+    assert_page(response, 401, "did not accept")
+    assert "code exchange refused: invalid_grant" in caplog.text
+    assert_not_signed_in(app, client)
+
+
+# -- ID tokens --------------------------------------------------------------------------
+
+
+def proxied_app(proxy, idp):
+    app = build_app()
+    auth = OIDCAuth(app, secret_key=SECRET)
+    auth.register_provider("idp", client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+                           server_metadata_url=proxy.metadata_url, issuer=idp.url)
+    return app, auth
+
+
+def test_the_tampering_proxy_itself_lets_good_tokens_through(proxy, idp):
+    """Control for the cases below: tokens re-signed with the proxy's published key are accepted."""
+    app, _auth = proxied_app(proxy, idp)
+    proxy.mode = "resigned"
+    client = app.server.test_client()
+    assert sign_in(client).response.status_code == 302
+    assert client.get("/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("mode", "logged"),
+    [
+        ("bad_signature", "bad signature"),
+        ("unknown_key", "key the provider does not publish"),
+        ("alg_none", "algorithm 'none' is not allowed"),
+        ("wrong_audience", "audience 'someone-else'"),
+        ("expired", "expired"),
+        ("wrong_issuer", "issuer 'http://127.0.0.1:9/evil'"),
+        ("wrong_nonce", "nonce does not match"),
+        ("no_id_token", "no id_token"),
+    ],
+)
+def test_bad_id_tokens_are_refused(proxy, idp, mode, logged, caplog):
+    app, _auth = proxied_app(proxy, idp)
+    proxy.mode = mode
+    client = app.server.test_client()
+    with caplog.at_level(logging.INFO, logger=LOGGER):
+        response = sign_in(client).response
+    assert response.status_code == 401, response.get_data(as_text=True)[:300]
+    assert response.content_type.startswith("text/html")
+    assert logged in caplog.text
+    assert_not_signed_in(app, client)
+
+
+# -- unreachable or broken providers -------------------------------------------------------
+
+
+def test_unreachable_metadata_at_start_up_is_a_start_up_error():
+    app = build_app()
+    auth = OIDCAuth(app, secret_key=SECRET)
+    with pytest.raises(ConfigurationError, match="discovery document at http://127.0.0.1:9/"):
+        auth.register_provider("idp", client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+                               server_metadata_url="http://127.0.0.1:9/.well-known/openid-configuration")
+    assert "idp" not in auth.providers
+
+
+def test_metadata_with_another_issuer_is_a_start_up_error(idp, proxy):
+    app = build_app()
+    auth = OIDCAuth(app, secret_key=SECRET)
+    with pytest.raises(ConfigurationError, match="expected 'http://127.0.0.1"):
+        auth.register_provider("idp", client_id=CLIENT_ID, server_metadata_url=proxy.metadata_url)
+
+
+def test_metadata_that_is_not_a_discovery_document_is_a_start_up_error(idp):
+    app = build_app()
+    auth = OIDCAuth(app, secret_key=SECRET)
+    with pytest.raises(ConfigurationError, match="lacks valid"):
+        auth.register_provider("idp", client_id=CLIENT_ID, server_metadata_url=idp.url + "/jwks")
+
+
+def test_unreachable_metadata_at_login(make_app, caplog):
+    app, auth = make_app(None)
+    auth.register_provider("idp", client_id=CLIENT_ID, client_secret=CLIENT_SECRET, lazy=True,
+                           server_metadata_url="http://127.0.0.1:9/.well-known/openid-configuration")
+    client = app.server.test_client()
+    assert client.get("/").headers["Location"] == "/oidc/idp/login?next=/"
+    with caplog.at_level(logging.WARNING, logger=LOGGER):
+        response = client.get("/oidc/idp/login?next=/")
+    assert_page(response, 503, "cannot be reached")
+    assert response.headers["Retry-After"] == "30"
+    assert "discovery document at http://127.0.0.1:9/" in caplog.text
+    assert "_oidc_pending" not in session_of(app, client)
+    assert_not_signed_in(app, client)
+
+
+def test_provider_unreachable_at_the_callback(idp, make_app, caplog):
+    app, auth = make_app(idp)
+    client = app.server.test_client()
+    callback = authorize(start_login(client))
+    meta = auth.providers["idp"].metadata()
+    saved = meta["token_endpoint"]
+    meta["token_endpoint"] = "http://127.0.0.1:9/token"
+    try:
+        with caplog.at_level(logging.WARNING, logger=LOGGER):
+            response = client.get(path_of(callback))
+    finally:
+        meta["token_endpoint"] = saved
+    assert_page(response, 503, "cannot be reached")
+    assert "code exchange failed" in caplog.text
+    assert_not_signed_in(app, client)
+
+
+# -- provider names ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/oidc/nope/login", "/oidc/nope/callback?state=a&code=b", "/oidc/%00%ff/login",
+                                  "/oidc/" + "x" * 300 + "/callback"])
+def test_a_provider_name_that_is_not_registered(idp, make_app, path, caplog):
+    app, _auth = make_app(idp)
+    client = app.server.test_client()
+    with caplog.at_level(logging.INFO, logger=LOGGER):
+        response = client.get(path)
+    assert_page(response, 404, "no sign-in provider called")
+    assert "unknown provider" in caplog.text
+    assert_not_signed_in(app, client)
+
+
+@pytest.mark.parametrize("name", ["", "a/b", "tab\there", "x" * 65, None])
+def test_bad_provider_names_at_registration(name):
+    app = build_app()
+    auth = OIDCAuth(app, secret_key=SECRET)
+    with pytest.raises(ConfigurationError):
+        auth.register_provider(name, client_id=CLIENT_ID, server_metadata_url="http://127.0.0.1:9/x")
+
+
+# -- tampered cookies ----------------------------------------------------------------------------
+
+
+def _tamper(value: str) -> str:
+    head, _, sig = value.rpartition(".")
+    return f"{head}.{'A' if sig[0] != 'A' else 'B'}{sig[1:]}"
+
+
+def test_a_tampered_session_cookie_during_login(idp, make_app, caplog):
+    app, _auth = make_app(idp)
+    client = app.server.test_client()
+    callback = authorize(start_login(client))
+    client.set_cookie("session", _tamper(client.get_cookie("session").value))
+    with caplog.at_level(logging.INFO, logger=LOGGER):
+        response = client.get(path_of(callback))
+    assert_page(response, 400, "another browser")
+    assert "unknown or replayed state" in caplog.text
+    assert_not_signed_in(app, client)
+
+
+def test_a_tampered_session_cookie_after_login(idp, make_app):
+    app, _auth = make_app(idp)
+    client = app.server.test_client()
+    sign_in(client)
+    assert client.get("/").status_code == 200
+    client.set_cookie("session", _tamper(client.get_cookie("session").value))
+    assert_not_signed_in(app, client)
+
+
+def test_a_forged_session_signed_with_another_key(idp, make_app):
+    from itsdangerous import URLSafeTimedSerializer
+
+    app, _auth = make_app(idp)
+    client = app.server.test_client()
+    forged = URLSafeTimedSerializer("another-secret-key-0123456789", salt="cookie-session",
+                                    signer_kwargs={"key_derivation": "hmac", "digest_method": __import__("hashlib").sha1})
+    client.set_cookie("session", forged.dumps({"user": {"id": "admin", "groups": ["admins"]}}))
+    assert_not_signed_in(app, client)
+
+
+def test_logout_post_from_another_site_is_refused(idp, make_app):
+    app, _auth = make_app(idp)
+    client = app.server.test_client()
+    sign_in(client)
+    response = client.post("/oidc/logout", data={"csrf_token": "guess"}, headers={"Origin": "https://evil.example"})
+    assert_page(response, 403, "did not come from this site")
+    assert client.get("/").status_code == 200
+
+
+def test_no_500_for_the_provider_answering_garbage(idp, make_app, caplog):
+    """A token endpoint answering HTML (a gateway error page) is a clear 503, not a 500."""
+    app, auth = make_app(idp)
+    client = app.server.test_client()
+    callback = authorize(start_login(client))
+    meta = auth.providers["idp"].metadata()
+    saved = meta["token_endpoint"]
+    meta["token_endpoint"] = idp.url + "/"  # the provider's HTML home page: not a token endpoint
+    try:
+        with caplog.at_level(logging.WARNING, logger=LOGGER):
+            response = client.get(path_of(callback))
+    finally:
+        meta["token_endpoint"] = saved
+    assert response.status_code in (401, 503)
+    assert "code exchange" in caplog.text
+    assert_not_signed_in(app, client)
+    assert requests.get(idp.metadata_url, timeout=10).status_code == 200
+
+
+def test_undecryptable_tokens_end_the_login_at_expiry_not_before(idp, make_app, clock, caplog):
+    """Tokens sealed with another key (a rotated secret) cannot refresh: the login lasts until expiry."""
+    app, auth = make_app(idp)
+    auth.plugin.set_clock(clock)
+    client = app.server.test_client()
+    sign_in(client)
+    with client.session_transaction() as session:
+        session["_oidc_tokens"] = "AQ" + "x" * 80  # the right version byte, garbage after it
+        state = session["_oidc"]
+    clock.advance(state["r"] - clock() + 5)
+    with caplog.at_level(logging.WARNING, logger=LOGGER):
+        assert client.post("/_dash-update-component", json=callback_body(app, "out.children")).status_code == 200
+    assert "could not be decrypted" in caplog.text
+    clock.advance(120)
+    assert client.post("/_dash-update-component", json=callback_body(app, "out.children")).status_code == 401
+    assert_not_signed_in(app, client)

@@ -1,0 +1,155 @@
+"""OIDC in one chain with other providers: bearer tokens and HTTP Basic for scripts,
+OIDC for browsers; providers contributed by entry points."""
+
+from __future__ import annotations
+
+import logging
+import time
+from types import SimpleNamespace
+
+import pytest
+from helpers import basic, callback_body
+from joserfc import jwk, jwt
+from oidc_support import CLIENT_ID, CLIENT_SECRET, SECRET, build_app, session_of, sign_in
+
+from dash_auth_basic import BasicAuth
+from dash_auth_oidc import OIDCAuth
+
+OUT = "out.children"
+
+
+def id_token_of(app, auth, client) -> str:
+    raw = client.get_cookie("session").value
+    with app.server.test_request_context("/", headers={"Cookie": f"session={raw}"}):
+        return auth.get_tokens()["id_token"]
+
+
+def call(app, client, headers=None):
+    return client.post("/_dash-update-component", json=callback_body(app, OUT), headers=headers or {})
+
+
+def test_bearer_id_token_from_the_provider_authenticates_a_script(idp, make_app, caplog):
+    app, auth = make_app(idp, bearer_tokens=True)
+    browser = app.server.test_client()
+    sign_in(browser)
+    token = id_token_of(app, auth, browser)
+
+    script = app.server.test_client()
+    response = call(app, script, {"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    assert response.get_json()["response"]["out"]["children"] == "alice|oidc:idp|staff,readers"
+    assert script.get_cookie("session") is None  # stateless: no session for bearer clients
+    assert script.get("/", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+
+    head, payload, sig = token.split(".")
+    tampered = f"{head}.{payload[:-2]}{'AA' if payload[-2:] != 'AA' else 'BB'}.{sig}"
+    with caplog.at_level(logging.INFO, logger="dash_auth.oidc"):
+        refused = call(app, script, {"Authorization": f"Bearer {tampered}"})
+    assert refused.status_code == 401
+    assert "bearer token refused" in caplog.text
+    page = script.get("/", headers={"Authorization": f"Bearer {tampered}"})
+    assert page.status_code == 401 and page.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
+    # A bad bearer token is not rescued by a valid session cookie either.
+    assert call(app, browser, {"Authorization": "Bearer not.a.jwt"}).status_code == 401
+    assert call(app, browser).status_code == 200
+
+
+def test_bearer_tokens_expire_and_unknown_issuers_are_refused(idp, make_app, clock):
+    app, auth = make_app(idp, bearer_tokens=True)
+    auth.plugin.set_clock(clock)
+    auth.bearer.clock = clock
+    browser = app.server.test_client()
+    sign_in(browser)
+    token = id_token_of(app, auth, browser)
+    script = app.server.test_client()
+    assert call(app, script, {"Authorization": f"Bearer {token}"}).status_code == 200
+    clock.advance(3600 + 120)  # past the token's exp and the leeway
+    assert call(app, script, {"Authorization": f"Bearer {token}"}).status_code == 401
+
+    key = jwk.RSAKey.generate_key(2048, parameters={"kid": "x"})
+    now = int(time.time())
+    foreign = jwt.encode({"alg": "RS256", "kid": "x"},
+                         {"iss": "https://elsewhere.example", "aud": CLIENT_ID, "sub": "eve", "exp": now + 60}, key)
+    assert call(app, script, {"Authorization": f"Bearer {foreign}"}).status_code == 401
+
+
+def test_bearer_audience_for_access_tokens(idp, make_app):
+    """With ``bearer_audience`` set, ID tokens (audience = client id) are no longer accepted."""
+    app, auth = make_app(idp, bearer_tokens=True, register={"bearer_audience": "https://api.example"})
+    browser = app.server.test_client()
+    sign_in(browser)
+    token = id_token_of(app, auth, browser)
+    assert call(app, app.server.test_client(), {"Authorization": f"Bearer {token}"}).status_code == 401
+
+
+def test_without_bearer_tokens_a_bearer_header_is_not_accepted(idp, make_app):
+    app, auth = make_app(idp)
+    browser = app.server.test_client()
+    sign_in(browser)
+    token = id_token_of(app, auth, browser)
+    script = app.server.test_client()
+    assert call(app, script, {"Authorization": f"Bearer {token}"}).status_code == 401
+    page = script.get("/", headers={"Authorization": f"Bearer {token}"})
+    assert page.status_code == 401  # not redirected to a browser sign-in
+
+
+def test_basic_for_scripts_and_oidc_for_browsers_in_one_chain(idp):
+    app = build_app()
+    BasicAuth(app, {"robot": "robot-password-1"}, secret_key=SECRET)
+    auth = OIDCAuth(app, secret_key=SECRET)
+    auth.register_provider("idp", client_id=CLIENT_ID, client_secret=CLIENT_SECRET, server_metadata_url=idp.metadata_url)
+
+    script = app.server.test_client()
+    ok = call(app, script, basic("robot", "robot-password-1"))
+    assert ok.status_code == 200 and ok.get_json()["response"]["out"]["children"] == "robot|basic|"
+    wrong = app.server.test_client().get("/", headers=basic("robot", "nope"))
+    assert wrong.status_code == 401 and wrong.headers["WWW-Authenticate"].startswith("Basic")
+
+    browser = app.server.test_client()
+    first = browser.get("/reports")
+    assert first.status_code == 302 and first.headers["Location"] == "/oidc/idp/login?next=/reports"
+    sign_in(browser, "/reports")
+    answer = call(app, browser)
+    assert answer.get_json()["response"]["out"]["children"] == "alice|oidc:idp|staff,readers"
+
+
+# -- entry points -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def company_sso(idp, monkeypatch):
+    """A fake installed package contributing a provider through the entry-point group."""
+    import dash_auth_oidc.auth as auth_module
+
+    def provider():
+        return {"name": "Company SSO", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
+                "server_metadata_url": idp.metadata_url}
+
+    entry = SimpleNamespace(name="company", load=lambda: provider)
+
+    def entry_points(group=None):
+        return [entry] if group == auth_module.PROVIDER_ENTRY_POINT_GROUP else []
+
+    monkeypatch.setattr(auth_module.importlib_metadata, "entry_points", entry_points)
+    monkeypatch.delenv("DASH_AUTH_DISABLE_PLUGINS", raising=False)
+    monkeypatch.delenv("DASH_AUTH_PLUGINS", raising=False)
+    return monkeypatch
+
+
+def test_a_provider_from_an_entry_point(company_sso):
+    app = build_app()
+    auth = OIDCAuth(app, secret_key=SECRET)
+    assert list(auth.providers) == ["Company SSO"]
+    client = app.server.test_client()
+    assert client.get("/").headers["Location"] == "/oidc/Company%20SSO/login?next=/"
+    sign_in(client)
+    assert session_of(app, client)["idp"] == "Company SSO"
+
+
+def test_entry_point_providers_follow_the_plugin_switches(company_sso):
+    company_sso.setenv("DASH_AUTH_DISABLE_PLUGINS", "1")
+    assert OIDCAuth(build_app(), secret_key=SECRET).providers == {}
+    company_sso.delenv("DASH_AUTH_DISABLE_PLUGINS")
+    company_sso.setenv("DASH_AUTH_PLUGINS", "something-else")
+    assert OIDCAuth(build_app(), secret_key=SECRET).providers == {}
+    assert OIDCAuth(build_app(), secret_key=SECRET, entry_point_providers=False, load_entrypoints=False).providers == {}

@@ -1,0 +1,665 @@
+"""The authorization-code flow end to end against real providers on 127.0.0.1.
+
+The app is driven with Flask's test client; the provider (oidc-provider-mock)
+is a real server reached over HTTP, in a thread or as its own process.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import time
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+from helpers import callback_body
+from oidc_support import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    SECRET,
+    authorize,
+    build_app,
+    path_of,
+    session_of,
+    sign_in,
+    start_login,
+)
+
+from dash_auth_core import AuthStack, ConfigurationError, hookimpl
+from dash_auth_oidc import LoginRefused, MemoryTokenStore, OIDCAuth
+from dash_auth_oidc.plugin import STATE_KEY
+from dash_auth_oidc.store import TOKENS_KEY
+
+OUT = "out.children"
+
+
+def who(app, client) -> Any:
+    """POST the private callback; return (status, text or JSON)."""
+    response = client.post("/_dash-update-component", json=callback_body(app, OUT))
+    if response.status_code == 200:
+        return 200, response.get_json()["response"]["out"]["children"]
+    return response.status_code, response.get_json()
+
+
+def assert_signed_out(app, client, start: str = "/") -> None:
+    response = client.get(start)
+    assert response.status_code == 302
+    assert "/oidc/" in response.headers["Location"] or "/login" in response.headers["Location"]
+    assert "user" not in session_of(app, client)
+
+
+# -- the happy path -------------------------------------------------------------
+
+
+def test_a_protected_page_redirects_to_the_only_provider_with_next(idp, make_app):
+    app, _auth = make_app(idp)
+    client = app.server.test_client()
+    response = client.get("/reports?tab=2")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/oidc/idp/login?next=/reports%3Ftab%3D2"
+    # Nothing was written to the session for an anonymous page request.
+    assert client.get_cookie("session") is None
+    status, body = who(app, client)
+    assert status == 401 and body["login_url"] == "/oidc/login"
+
+
+def test_sign_in_refresh_and_logout_with_a_real_provider_process(idp_process, make_app, clock):
+    """Login, callback, session, protected callback, refresh and RP-initiated logout,
+    against ``python -m oidc_provider_mock`` running as its own process."""
+    app, auth = make_app(idp_process, store_access_token=True)
+    auth.plugin.set_clock(clock)
+    client = app.server.test_client()
+    dance = sign_in(client, "/reports?tab=2", sub="dora")
+    assert dance.response.status_code == 302
+    assert dance.response.headers["Location"] == "/reports?tab=2"  # the page asked for
+    assert client.get("/reports?tab=2").status_code == 200
+    assert who(app, client) == (200, "dora|oidc:idp|ops")
+
+    state = session_of(app, client)[STATE_KEY]
+    raw = client.get_cookie("session").value
+    with app.server.test_request_context("/", headers={"Cookie": f"session={raw}"}):
+        before = auth.get_tokens()
+    clock.advance(state["r"] - clock() + 5)
+    assert who(app, client) == (200, "dora|oidc:idp|ops")
+    raw = client.get_cookie("session").value
+    with app.server.test_request_context("/", headers={"Cookie": f"session={raw}"}):
+        after = auth.get_tokens()
+    assert after["access_token"] != before["access_token"]  # refreshed at the provider
+
+    client.get("/oidc/logout")
+    token = session_of(app, client)["_dash_auth_csrf"]
+    done = client.post("/oidc/logout", data={"csrf_token": token})
+    assert done.status_code == 303
+    assert done.headers["Location"].startswith(idp_process.url + "/oauth2/end_session?")
+    assert requests.get(done.headers["Location"], timeout=10).status_code == 200
+    assert_signed_out(app, client)
+
+
+def test_sign_in_lands_on_the_page_asked_for_with_identity_and_groups(idp, make_app):
+    app, auth = make_app(idp, user_groups={"alice@example.org": ["editors"]})
+    client = app.server.test_client()
+    dance = sign_in(client, "/reports?tab=2")
+    assert dance.response.headers["Location"] == "/reports?tab=2"
+    assert client.get("/").status_code == 200
+    assert who(app, client) == (200, "alice|oidc:idp|staff,readers,editors")
+    session = session_of(app, client)
+    user = session["user"]
+    # The seed libraries' shape: email and groups at the top level.
+    assert user["email"] == "alice@example.org" and user["groups"] == ["staff", "readers", "editors"]
+    assert user["name"] == "Alice Liddell" and user["provider"] == "oidc:idp"
+    assert session["idp"] == "idp"
+    assert session[STATE_KEY]["p"] == "idp" and session[STATE_KEY]["s"] == "alice"
+    assert auth.providers["idp"].issuer == idp.url
+
+
+def test_authorization_request_has_state_nonce_and_pkce_s256(idp, make_app):
+    app, _auth = make_app(idp)
+    client = app.server.test_client()
+    authorize_url = start_login(client, "/")
+    params = {k: v[0] for k, v in parse_qs(urlsplit(authorize_url).query).items()}
+    assert params["response_type"] == "code"
+    assert params["client_id"] == CLIENT_ID
+    assert params["redirect_uri"] == "http://localhost/oidc/idp/callback"
+    assert set(params["scope"].split()) == {"openid", "email", "profile"}
+    assert params["code_challenge_method"] == "S256"
+    pending = session_of(app, client)["_oidc_pending"]
+    [(_state, idp_name, _started, nonce, verifier, next_url)] = [e for e in pending if e[0] == params["state"]]
+    assert idp_name == "idp" and next_url == "/"
+    assert params["nonce"] == nonce and len(params["state"]) >= 32
+    expected = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    assert params["code_challenge"] == expected and 43 <= len(verifier) <= 128
+
+
+def test_tokens_are_encrypted_in_the_http_only_session_cookie(idp, make_app):
+    app, auth = make_app(idp)
+    client = app.server.test_client()
+    dance = sign_in(client)
+    set_cookie = dance.response.headers["Set-Cookie"]
+    assert "HttpOnly" in set_cookie and "SameSite=Lax" in set_cookie
+    session = session_of(app, client)
+    raw = client.get_cookie("session").value
+    with app.server.test_request_context("/", headers={"Cookie": f"session={raw}"}):
+        tokens = auth.get_tokens()
+    assert tokens is not None and tokens["refresh_token"] and tokens["id_token"].count(".") == 2
+    assert "access_token" not in tokens  # only kept with store_access_token=True
+    # The decoded session (what anyone holding the cookie can read) has neither token in it.
+    readable = json.dumps(session)
+    assert tokens["refresh_token"] not in readable
+    assert tokens["id_token"].split(".")[1][:40] not in readable
+    assert len(raw) < 2500  # small enough to leave room under the 4 KB cookie limit
+
+
+def test_memory_token_store_keeps_only_a_handle_in_the_cookie(idp, make_app):
+    store = MemoryTokenStore()
+    app, auth = make_app(idp, token_store=store, store_access_token=True)
+    client = app.server.test_client()
+    sign_in(client)
+    handle = session_of(app, client)[TOKENS_KEY]
+    assert isinstance(handle, str) and len(handle) >= 32
+    raw = client.get_cookie("session").value
+    with app.server.test_request_context("/", headers={"Cookie": f"session={raw}"}):
+        tokens = auth.get_tokens()
+    assert tokens["access_token"] and tokens["refresh_token"] not in raw
+
+
+def test_session_is_rotated_at_login(idp, make_app):
+    app, _auth = make_app(idp)
+    client = app.server.test_client()
+    client.get("/oidc/logout")  # an anonymous session with a CSRF token
+    before = session_of(app, client)["_dash_auth_csrf"]
+    sign_in(client)
+    after = session_of(app, client)
+    assert "_dash_auth_csrf" not in after or after["_dash_auth_csrf"] != before
+    assert "_oidc_pending" not in after
+
+
+@pytest.mark.parametrize(
+    ("next_value", "lands"),
+    [
+        ("/reports?x=1", "/reports?x=1"),
+        ("https://evil.example/", "/"),
+        ("//evil.example/x", "/"),
+        ("/\\evil.example", "/"),
+        ("javascript:alert(1)", "/"),
+        ("/a/../../etc", "/"),
+    ],
+)
+def test_after_login_only_same_origin_relative_next(idp, make_app, next_value, lands):
+    app, _auth = make_app(idp)
+    client = app.server.test_client()
+    response = client.get("/oidc/idp/login", query_string={"next": next_value})
+    callback = authorize(response.headers["Location"])
+    done = client.get(path_of(callback))
+    assert done.status_code == 302 and done.headers["Location"] == lands
+
+
+def test_url_prefix_is_respected(idp, make_app):
+    app, _auth = make_app(idp, dash_kwargs={"url_base_pathname": "/app/"})
+    client = app.server.test_client()
+    response = client.get("/app/reports")
+    assert response.headers["Location"] == "/app/oidc/idp/login?next=/app/reports"
+    dance = sign_in(client, "/app/reports")
+    assert dance.authorize_params["redirect_uri"] == "http://localhost/app/oidc/idp/callback"
+    assert dance.response.headers["Location"] == "/app/reports"
+    assert client.get("/app/").status_code == 200
+
+
+# -- redirect URI: the request's own scheme and host ------------------------------
+
+
+def test_redirect_uri_ignores_forwarded_headers(idp, make_app):
+    app, _auth = make_app(idp)
+    client = app.server.test_client()
+    response = client.get(
+        "/oidc/idp/login",
+        headers={"X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "https", "Forwarded": "host=evil.example"},
+    )
+    params = parse_qs(urlsplit(response.headers["Location"]).query)
+    assert params["redirect_uri"] == ["http://localhost/oidc/idp/callback"]
+
+
+def test_force_https_callback_bool_and_environment_variable(idp, make_app, monkeypatch):
+    app, _auth = make_app(idp, force_https_callback=True)
+    response = app.server.test_client().get("/oidc/idp/login")
+    assert parse_qs(urlsplit(response.headers["Location"]).query)["redirect_uri"] == [
+        "https://localhost/oidc/idp/callback"
+    ]
+    app2, _auth2 = make_app(idp, force_https_callback="DASH_AUTH_TEST_FORCE_HTTPS")
+    client = app2.server.test_client()
+    monkeypatch.delenv("DASH_AUTH_TEST_FORCE_HTTPS", raising=False)
+    first = parse_qs(urlsplit(client.get("/oidc/idp/login").headers["Location"]).query)["redirect_uri"]
+    monkeypatch.setenv("DASH_AUTH_TEST_FORCE_HTTPS", "1")
+    second = parse_qs(urlsplit(client.get("/oidc/idp/login").headers["Location"]).query)["redirect_uri"]
+    assert first == ["http://localhost/oidc/idp/callback"] and second == ["https://localhost/oidc/idp/callback"]
+
+
+# -- refresh ----------------------------------------------------------------------
+
+
+def test_tokens_are_refreshed_before_expiry(idp, make_app, clock):
+    app, auth = make_app(idp, store_access_token=True)
+    auth.plugin.set_clock(clock)
+    client = app.server.test_client()
+    sign_in(client)
+    first = session_of(app, client)[STATE_KEY]
+    assert first["e"] - first["r"] == 60  # refresh a minute before the access token expires
+    raw = client.get_cookie("session").value
+    with app.server.test_request_context("/", headers={"Cookie": f"session={raw}"}):
+        old = auth.get_tokens()
+    assert who(app, client) == (200, "alice|oidc:idp|staff,readers")
+    assert session_of(app, client)[STATE_KEY] == first  # not due yet: nothing changed
+    clock.advance(first["r"] - clock() + 5)  # past the refresh point, before expiry
+    assert who(app, client) == (200, "alice|oidc:idp|staff,readers")
+    second = session_of(app, client)[STATE_KEY]
+    assert second["r"] > first["r"] and second["s"] == "alice"
+    raw = client.get_cookie("session").value
+    with app.server.test_request_context("/", headers={"Cookie": f"session={raw}"}):
+        new = auth.get_tokens()
+    assert new["access_token"] != old["access_token"]  # the provider issued a new one
+    assert new["id_token"] == old["id_token"]  # kept from the login for RP-initiated logout
+    assert client.get("/").status_code == 200
+
+
+def test_a_refused_refresh_ends_the_login_cleanly(idp, make_app, clock):
+    app, auth = make_app(idp)
+    auth.plugin.set_clock(clock)
+    client = app.server.test_client()
+    sign_in(client, sub="bob")
+    state = session_of(app, client)[STATE_KEY]
+    idp.revoke("bob")  # the provider forgets bob's refresh token
+    clock.advance(state["r"] - clock() + 5)
+    response = client.get("/reports")
+    assert response.status_code == 302 and response.headers["Location"] == "/oidc/idp/login?next=/reports"
+    assert session_of(app, client) == {}
+    # ...and the user can sign in again.
+    assert sign_in(client, "/reports", sub="bob").response.headers["Location"] == "/reports"
+
+
+def test_without_refresh_token_the_login_ends_at_expiry(idp_no_refresh, make_app, clock):
+    app, auth = make_app(idp_no_refresh)
+    auth.plugin.set_clock(clock)
+    client = app.server.test_client()
+    sign_in(client)
+    state = session_of(app, client)[STATE_KEY]
+    assert state["r"] == state["e"]
+    clock.advance(state["e"] - clock() - 30)
+    assert who(app, client)[0] == 200
+    clock.advance(60)
+    status, body = who(app, client)
+    assert status == 401 and body["error"] == "unauthenticated"
+    assert client.get("/").status_code == 302
+
+
+def test_provider_down_during_refresh_keeps_a_valid_login(idp, make_app, clock, caplog):
+    app, auth = make_app(idp)
+    auth.plugin.set_clock(clock)
+    client = app.server.test_client()
+    sign_in(client)
+    state = session_of(app, client)[STATE_KEY]
+    provider = auth.providers["idp"]
+    meta = provider.metadata()
+    saved = meta["token_endpoint"]
+    meta["token_endpoint"] = "http://127.0.0.1:9/token"  # nothing listens on port 9
+    try:
+        clock.advance(state["r"] - clock() + 5)
+        with caplog.at_level(logging.WARNING, logger="dash_auth.oidc"):
+            assert who(app, client)[0] == 200  # still within the token's lifetime
+        assert "refresh postponed" in caplog.text
+        clock.advance(120)  # now past expiry, provider still down
+        assert who(app, client)[0] == 401
+    finally:
+        meta["token_endpoint"] = saved
+
+
+# -- logout -------------------------------------------------------------------------
+
+
+def test_logout_is_a_csrf_protected_post_with_rp_initiated_logout(idp, make_app):
+    calls = []
+    app, auth = make_app(idp, before_logout=lambda: calls.append("before"), logout_page="<p id='bye'>Bye!</p>")
+    client = app.server.test_client()
+    sign_in(client)
+    raw = client.get_cookie("session").value
+    with app.server.test_request_context("/", headers={"Cookie": f"session={raw}"}):
+        id_token = auth.get_tokens()["id_token"]
+
+    form = client.get("/oidc/logout")
+    assert form.status_code == 200 and 'method="post"' in form.get_data(as_text=True)
+    assert client.get("/").status_code == 200  # a GET does not sign out
+
+    assert client.post("/oidc/logout", data={}).status_code == 403
+    token = session_of(app, client)["_dash_auth_csrf"]
+    cross = client.post("/oidc/logout", data={"csrf_token": token}, headers={"Origin": "https://evil.example"})
+    assert cross.status_code == 403
+    assert client.get("/").status_code == 200 and calls == []
+
+    done = client.post("/oidc/logout", data={"csrf_token": token}, headers={"Origin": "http://localhost"})
+    assert done.status_code == 303 and calls == ["before"]
+    end = done.headers["Location"]
+    assert end.startswith(idp.url + "/oauth2/end_session?")
+    params = {k: v[0] for k, v in parse_qs(urlsplit(end).query).items()}
+    assert params["id_token_hint"] == id_token
+    assert params["post_logout_redirect_uri"] == "http://localhost/oidc/logged-out"
+    assert params["client_id"] == CLIENT_ID
+    assert_signed_out(app, client)
+
+    # The provider's end-session page confirms and sends the browser back to the app.
+    page = requests.get(end, timeout=10)
+    assert page.status_code == 200
+    back = requests.post(idp.url + "/oauth2/end_session/confirm",
+                         data={"redirect_uri": params["post_logout_redirect_uri"]}, allow_redirects=False, timeout=10)
+    assert back.status_code == 302 and back.headers["Location"] == "http://localhost/oidc/logged-out"
+    final = client.get("/oidc/logged-out")
+    assert final.status_code == 200 and "Bye!" in final.get_data(as_text=True)
+
+
+def test_logout_without_end_session_endpoint_shows_the_logout_page(idp, make_app):
+    meta = requests.get(idp.metadata_url, timeout=10).json()
+    del meta["end_session_endpoint"]
+    app = build_app()
+    auth = OIDCAuth(app, secret_key=SECRET)
+    auth.register_provider("idp", client_id=CLIENT_ID, client_secret=CLIENT_SECRET, metadata=meta)
+    client = app.server.test_client()
+    sign_in(client)
+    client.get("/oidc/logout")
+    token = session_of(app, client)["_dash_auth_csrf"]
+    done = client.post("/oidc/logout", data={"csrf_token": token})
+    assert done.status_code == 200 and "You are signed out" in done.get_data(as_text=True)
+    assert_signed_out(app, client)
+
+
+def test_core_logout_route_also_ends_the_oidc_session(idp, make_app):
+    app, _auth = make_app(idp, token_store=MemoryTokenStore())
+    client = app.server.test_client()
+    sign_in(client)
+    client.get("/logout")
+    token = session_of(app, client)["_dash_auth_csrf"]
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 200
+    assert_signed_out(app, client)
+
+
+# -- several providers ---------------------------------------------------------------
+
+
+def test_two_providers_with_the_seed_selection_route(idp, idp2):
+    """The seed README's multi-provider example: an app route chooses, url_for("oidc_login")."""
+    from flask import redirect, request, url_for
+
+    app = build_app()
+    auth = OIDCAuth(app, secret_key=SECRET, idp_selection_route="/login")
+    for name, provider in (("IDP 1", idp), ("IDP 2", idp2)):
+        auth.register_provider(name, token_endpoint_auth_method="client_secret_post", client_id=CLIENT_ID,
+                               client_secret=CLIENT_SECRET, server_metadata_url=provider.metadata_url)
+
+    @app.server.route("/login", methods=["GET", "POST"])
+    def login_handler():
+        idp_name = request.form.get("idp") if request.method == "POST" else request.args.get("idp")
+        if idp_name is not None:
+            return redirect(url_for("oidc_login", idp=idp_name))
+        return "<form><select name='idp'><option>IDP 1</option><option>IDP 2</option></select></form>"
+
+    client = app.server.test_client()
+    first = client.get("/reports")
+    assert first.status_code == 302 and first.headers["Location"] == "/login?next=/reports"
+    assert "select" in client.get("/login").get_data(as_text=True)  # the selection page is public
+    chosen = client.get("/login", query_string={"idp": "IDP 2"})
+    assert chosen.headers["Location"] == "/oidc/IDP%202/login"
+    to_provider = client.get(path_of(chosen.headers["Location"]))
+    assert to_provider.headers["Location"].startswith(idp2.url + "/oauth2/authorize?")
+    done = client.get(path_of(authorize(to_provider.headers["Location"], "carol")))
+    # The page asked for before the app's own selection page is remembered.
+    assert done.status_code == 302 and done.headers["Location"] == "/reports"
+    assert who(app, client) == (200, "carol|oidc:IDP 2|admins")
+
+    other = app.server.test_client()
+    dance = sign_in(other, "/oidc/IDP%201/login?next=/x")
+    assert dance.authorize_url.startswith(idp.url) and dance.response.headers["Location"] == "/x"
+    assert who(app, other) == (200, "alice|oidc:IDP 1|staff,readers")
+
+
+def test_two_providers_without_selection_route_get_the_built_in_chooser(idp, idp2):
+    app = build_app()
+    auth = OIDCAuth(app, secret_key=SECRET)
+    auth.register_provider("one", client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+                           server_metadata_url=idp.metadata_url, display_name="First <Corp>")
+    auth.register_provider("two", client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+                           server_metadata_url=idp2.metadata_url)
+    client = app.server.test_client()
+    response = client.get("/page")
+    assert response.headers["Location"] == "/oidc/login?next=/page"
+    chooser = client.get("/oidc/login?next=/page").get_data(as_text=True)
+    assert 'href="/oidc/one/login?next=/page"' in chooser and 'href="/oidc/two/login?next=/page"' in chooser
+    assert "First &lt;Corp&gt;" in chooser
+    dance = sign_in(client, "/oidc/two/login?next=/page", sub="carol")
+    assert dance.response.headers["Location"] == "/page"
+
+
+def test_a_state_from_one_provider_is_refused_at_the_others_callback(idp, idp2):
+    app = build_app()
+    auth = OIDCAuth(app, secret_key=SECRET)
+    for name, provider in (("one", idp), ("two", idp2)):
+        auth.register_provider(name, client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+                               server_metadata_url=provider.metadata_url)
+    client = app.server.test_client()
+    to_provider = client.get("/oidc/one/login").headers["Location"]
+    callback = urlsplit(authorize(to_provider))
+    response = client.get("/oidc/two/callback?" + callback.query)
+    assert response.status_code == 400
+    assert "user" not in session_of(app, client)
+
+
+# -- hooks: mixed logins, after_logged_in, on_login -------------------------------------
+
+
+def test_seed_mixed_logins_provider_and_local_credentials_feed_one_session(idp):
+    """The seed's "Mixed Logins": login_user_callback writes the session; local users too."""
+    from flask import redirect, request, session, url_for
+
+    logins = []
+
+    class Audit:
+        @hookimpl
+        def on_login(self, identity, request):
+            logins.append((identity.id, identity.provider, tuple(identity.groups)))
+
+    app = build_app()
+
+    def all_login_method(user_info, idp=None):
+        if idp:
+            session["user"] = user_info
+            session["idp"] = idp
+            session["user"]["groups"] = ["this", "is", "a", "testing"]
+            session["_user_id"] = user_info["email"]  # what Flask-Login's login_user() writes
+        else:
+            session["user"] = {}
+            session["user"]["groups"] = ["nah"]
+            session["user"]["email"] = user_info.get("user")
+        return redirect(app.config.get("url_base_pathname") or "/")
+
+    auth = OIDCAuth(app, secret_key=SECRET, idp_selection_route="/login", login_user_callback=all_login_method)
+    AuthStack.of(app).register(Audit())
+    auth.register_provider("IDP 1", token_endpoint_auth_method="client_secret_post", client_id=CLIENT_ID,
+                           client_secret=CLIENT_SECRET, server_metadata_url=idp.metadata_url)
+
+    @app.server.route("/login", methods=["GET", "POST"])
+    def login_handler():
+        form_data = request.form if request.method == "POST" else request.args
+        if form_data.get("user") and form_data.get("password"):
+            return all_login_method(form_data)
+        if form_data.get("IDP 1"):
+            return redirect(url_for("oidc_login", idp="IDP 1"))
+        return "<form method='POST'>...</form>"
+
+    oidc_client = app.server.test_client()
+    to_provider = oidc_client.post("/login", data={"IDP 1": "true"})
+    assert to_provider.headers["Location"] == "/oidc/IDP%201/login"
+    dance = oidc_client.get(path_of(authorize(oidc_client.get("/oidc/IDP%201/login").headers["Location"])))
+    assert dance.status_code == 302 and dance.headers["Location"] == "/"  # the callback's own response
+    stored = session_of(app, oidc_client)
+    assert stored["user"]["groups"] == ["this", "is", "a", "testing"]
+    assert stored["user"]["email"] == "alice@example.org" and stored["idp"] == "IDP 1"
+    assert stored["_user_id"] == "alice@example.org"
+    assert who(app, oidc_client) == (200, "alice|oidc:IDP 1|this,is,a,testing")
+    assert logins == [("alice", "oidc:IDP 1", ("this", "is", "a", "testing"))]
+
+    # A provider's own auth_time claim (an old single sign-on) copied by the callback
+    # does not make the login look expired.
+    idp.set_user("erin", email="erin@example.org", auth_time=1_000_000)
+    erin = app.server.test_client()
+    to_provider = erin.get("/oidc/IDP%201/login").headers["Location"]
+    assert erin.get(path_of(authorize(to_provider, "erin"))).status_code == 302
+    assert abs(session_of(app, erin)["user"]["auth_time"] - time.time()) < 60
+    assert who(app, erin)[0] == 200
+
+    local = app.server.test_client()
+    assert local.post("/login", data={"user": "dave", "password": "pw"}).status_code == 302
+    assert who(app, local) == (200, "dave||nah")
+
+
+def test_after_logged_in_subclass_adds_session_attributes_and_can_refuse(idp):
+    class MyOIDCAuth(OIDCAuth):
+        def after_logged_in(self, user, idp, token):
+            if user["sub"] == "bob":
+                raise LoginRefused("Bob may not use this app.")
+            user["params"] = {"team": "blue"}
+            assert token["access_token"] and token["id_token"]
+            return super().after_logged_in(user, idp, token)
+
+    app = build_app()
+    auth = MyOIDCAuth(app, secret_key=SECRET)
+    auth.register_provider("idp", client_id=CLIENT_ID, client_secret=CLIENT_SECRET, server_metadata_url=idp.metadata_url)
+    client = app.server.test_client()
+    sign_in(client)
+    assert session_of(app, client)["user"]["params"] == {"team": "blue"}
+
+    bob = app.server.test_client()
+    refused = sign_in(bob, sub="bob").response
+    assert refused.status_code == 403 and "Bob may not use this app." in refused.get_data(as_text=True)
+    assert "user" not in session_of(app, bob)
+
+
+def test_per_provider_hooks_and_groups_claim(idp):
+    seen = []
+    app = build_app()
+    auth = OIDCAuth(app, secret_key=SECRET, groups_claim="roles",
+                    user_groups=lambda user, idp: ["from-" + idp])
+    auth.register_provider(
+        "idp", client_id=CLIENT_ID, client_secret=CLIENT_SECRET, server_metadata_url=idp.metadata_url,
+        groups_claim="groups",  # this provider sends "groups", not the app-wide "roles"
+        after_logged_in=lambda user, name, token: seen.append((user["email"], name)),
+    )
+    client = app.server.test_client()
+    sign_in(client)
+    assert seen == [("alice@example.org", "idp")]
+    assert who(app, client) == (200, "alice|oidc:idp|staff,readers,from-idp")
+
+
+# -- pending states ---------------------------------------------------------------------
+
+
+def test_pending_states_are_bounded_and_the_oldest_is_dropped(idp, make_app):
+    app, _auth = make_app(idp, max_pending_logins=3)
+    client = app.server.test_client()
+    urls = [client.get("/oidc/idp/login", query_string={"next": f"/page-{i}"}).headers["Location"] for i in range(12)]
+    pending = session_of(app, client)["_oidc_pending"]
+    assert len(pending) == 3
+    assert len(client.get_cookie("session").value) < 1500  # does not grow with every attempt
+    oldest = client.get(path_of(authorize(urls[0])))
+    assert oldest.status_code == 400
+    newest = client.get(path_of(authorize(urls[-1])))
+    assert newest.status_code == 302 and newest.headers["Location"] == "/page-11"
+
+
+def test_anonymous_page_requests_do_not_grow_the_cookie(idp, make_app):
+    app, _auth = make_app(idp)
+    client = app.server.test_client()
+    for i in range(20):
+        assert client.get(f"/page-{i}").status_code == 302
+    assert client.get_cookie("session") is None
+
+
+def test_a_pending_state_expires(idp, make_app, clock):
+    app, auth = make_app(idp, login_timeout=300)
+    auth.plugin.set_clock(clock)
+    client = app.server.test_client()
+    to_provider = client.get("/oidc/idp/login").headers["Location"]
+    callback = authorize(to_provider)
+    clock.advance(301)
+    response = client.get(path_of(callback))
+    assert response.status_code == 400 and "took too long" in response.get_data(as_text=True)
+    assert "user" not in session_of(app, client)
+
+
+# -- routes -------------------------------------------------------------------------------
+
+
+def test_seed_url_for_oidc_login_and_route_endpoints(idp, make_app):
+    from flask import url_for
+
+    app, _auth = make_app(idp)
+    with app.server.test_request_context():
+        assert url_for("oidc_login", idp="IDP 1") == "/oidc/IDP%201/login"
+        assert url_for("oidc_callback", idp="idp") == "/oidc/idp/callback"
+        assert url_for("oidc_logout") == "/oidc/logout"
+
+
+def test_callback_route_wins_over_a_catch_all_page(idp):
+    import dash
+
+    app = build_app(use_pages=True, pages_folder="")
+    app.layout = dash.html.Div([dash.page_container])
+    dash.register_page("catchall", path_template="/<a>/<b>/<c>", layout=lambda a=None, b=None, c=None: "page")
+    dash.register_page("home", path="/", layout=lambda: "home")
+    auth = OIDCAuth(app, secret_key=SECRET)
+    auth.register_provider("idp", client_id=CLIENT_ID, client_secret=CLIENT_SECRET, server_metadata_url=idp.metadata_url)
+    client = app.server.test_client()
+    dance = sign_in(client, "/x/y/z")
+    assert dance.response.status_code == 302 and dance.response.headers["Location"] == "/x/y/z"
+    assert client.get("/oidc/idp/callback?state=nope&code=x").status_code == 400  # our view, not the page
+
+
+def test_a_page_under_the_oidc_routes_is_a_start_up_error(idp):
+    import dash
+
+    app = build_app(use_pages=True, pages_folder="")
+    dash.register_page("clash", path="/oidc/about", layout=lambda: "x")
+    with pytest.raises(ConfigurationError, match="lies under the OIDC routes"):
+        OIDCAuth(app, secret_key=SECRET)
+
+
+def test_custom_routes(idp, make_app):
+    app, _auth = make_app(idp, login_route="/sso/<idp>/start", callback_route="/sso/<idp>/done",
+                          logout_route="/sso/logout")
+    client = app.server.test_client()
+    assert client.get("/").headers["Location"] == "/sso/idp/start?next=/"
+    dance = sign_in(client)
+    assert dance.authorize_params["redirect_uri"] == "http://localhost/sso/idp/done"
+    assert client.get("/sso/logout").status_code == 200
+
+
+# -- the cost of a signed-in request -------------------------------------------------------
+
+
+def test_a_signed_in_request_calls_no_provider_and_decodes_the_cookie_once(idp, make_app, monkeypatch):
+    app, _auth = make_app(idp)
+    client = app.server.test_client()
+    sign_in(client)
+    serializer = app.server.session_interface.get_signing_serializer(app.server)
+    decoded = []
+    original = serializer.loads
+    monkeypatch.setattr(serializer, "loads", lambda *a, **k: decoded.append(1) or original(*a, **k))
+    sent = []
+    original_send = requests.Session.send
+    monkeypatch.setattr(requests.Session, "send", lambda self, *a, **k: sent.append(a) or original_send(self, *a, **k))
+    for _ in range(20):
+        assert who(app, client) == (200, "alice|oidc:idp|staff,readers")
+    assert sent == []  # no provider round-trip per request
+    assert len(decoded) == 1  # the cookie is verified once, then its identity is remembered
+    assert client.get("/").status_code == 200
+    # A changed cookie is verified again.
+    client.get("/oidc/logout")  # writes a CSRF token: a new cookie
+    assert who(app, client)[0] == 200 and len(decoded) >= 2

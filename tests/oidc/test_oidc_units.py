@@ -1,0 +1,276 @@
+"""The framework-neutral pieces on their own: token validation, the token store, pending
+states, claims mapping, response coercion, and start-up checks of the front door."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from typing import Any
+
+import pytest
+from joserfc import jwk, jwt
+from oidc_support import CLIENT_ID, SECRET, build_app
+
+from dash_auth_core import ConfigurationError, Response
+from dash_auth_oidc import (
+    BadCallback,
+    EncryptedSessionTokenStore,
+    MemoryTokenStore,
+    OIDCAuth,
+    TokenValidationError,
+    validate_jwt,
+)
+from dash_auth_oidc.claims import build_identity, merge_userinfo
+from dash_auth_oidc.flow import PendingLogins
+from dash_auth_oidc.plugin import coerce_response
+from dash_auth_oidc.tokens import at_hash
+
+ISS = "https://issuer.example"
+KEY = jwk.RSAKey.generate_key(2048, parameters={"kid": "k1"})
+OTHER = jwk.RSAKey.generate_key(2048, parameters={"kid": "k2"})
+
+
+def b64(data: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+def claims(**extra: Any) -> dict[str, Any]:
+    now = int(time.time())
+    return {"iss": ISS, "aud": CLIENT_ID, "sub": "u1", "iat": now, "exp": now + 300, "nonce": "n1", **extra}
+
+
+def sign(payload: dict[str, Any], key: Any = KEY, kid: str = "k1", alg: str = "RS256") -> str:
+    return jwt.encode({"alg": alg, "kid": kid}, payload, key)
+
+
+def check(token: str, *, keys: Any = None, **kwargs: Any) -> dict[str, Any]:
+    keyset = jwk.KeySet([KEY])
+    options = {"issuer": ISS, "audience": CLIENT_ID, "algorithms": ("RS256",), "now": time.time(),
+               "client_id": CLIENT_ID, "nonce": "n1"}
+    options.update(kwargs)
+    return validate_jwt(token, keys or (lambda force: keyset), **options)
+
+
+# -- validate_jwt -----------------------------------------------------------------
+
+
+def test_a_good_token_passes():
+    assert check(sign(claims()))["sub"] == "u1"
+
+
+@pytest.mark.parametrize(
+    ("token", "reason"),
+    [
+        (lambda: f"{b64({'alg': 'none'})}.{b64(claims())}.", "algorithm 'none'"),
+        (lambda: sign(claims(), jwk.OctKey.import_key(SECRET * 2), alg="HS256"), "algorithm 'HS256'"),
+        (lambda: sign(claims(), OTHER, kid="k2"), "does not publish"),
+        (lambda: sign(claims(), OTHER, kid="k1"), "bad signature"),
+        (lambda: sign(claims(aud="other")), "audience"),
+        (lambda: sign(claims(aud=[CLIENT_ID, "other"])), "several audiences and no 'azp'"),
+        (lambda: sign(claims(aud=[CLIENT_ID, "other"], azp="other")), "authorized party"),
+        (lambda: sign(claims(iss="https://evil.example")), "issuer"),
+        (lambda: sign(claims(exp=int(time.time()) - 120)), "expired"),
+        (lambda: sign(claims(iat=int(time.time()) + 600)), "in the future"),
+        (lambda: sign(claims(nbf=int(time.time()) + 600)), "not valid before"),
+        (lambda: sign(claims(nonce="other")), "nonce does not match"),
+        (lambda: sign({k: v for k, v in claims().items() if k != "nonce"}), "nonce does not match"),
+        (lambda: sign({k: v for k, v in claims().items() if k != "sub"}), "no 'sub'"),
+        (lambda: sign({k: v for k, v in claims().items() if k != "exp"}), "no 'exp'"),
+        (lambda: sign(claims(exp="tomorrow")), "not a number"),
+        (lambda: "a.b.c.d.e", "encrypted"),
+        (lambda: "not-a-jwt", "not a compact JWS"),
+        (lambda: "!!.??.##", "undecodable"),
+        (lambda: "x" * 20000, "too large"),
+    ],
+)
+def test_bad_tokens_are_refused_with_a_reason(token, reason):
+    with pytest.raises(TokenValidationError) as info:
+        check(token())
+    assert reason in info.value.reason or reason in info.value.message
+
+
+def test_an_algorithm_outside_the_allow_list_is_refused():
+    with pytest.raises(TokenValidationError, match="algorithm"):
+        check(sign(claims()), algorithms=("ES256",))
+
+
+def test_at_hash_is_checked_when_present():
+    token = sign(claims(at_hash=at_hash("the-access-token", "RS256")))
+    assert check(token, access_token="the-access-token")["sub"] == "u1"
+    with pytest.raises(TokenValidationError) as info:
+        check(token, access_token="another-access-token")
+    assert "at_hash" in info.value.reason
+
+
+def test_unknown_key_fetches_the_key_set_again_once():
+    calls = []
+    rotated = jwk.KeySet([KEY, OTHER])
+
+    def keys(force: bool):
+        calls.append(force)
+        return rotated if force else jwk.KeySet([KEY])
+
+    assert check(sign(claims(), OTHER, kid="k2"), keys=keys)["sub"] == "u1"
+    assert calls == [False, True]
+
+
+def test_token_without_kid_is_checked_against_every_fitting_key():
+    keyset = jwk.KeySet([OTHER, KEY])
+    token = jwt.encode({"alg": "RS256"}, claims(), KEY)
+    assert check(token, keys=lambda force: keyset)["sub"] == "u1"
+    forged = jwt.encode({"alg": "RS256"}, claims(), jwk.RSAKey.generate_key(2048))
+    with pytest.raises(TokenValidationError, match="not signed by the provider"):
+        check(forged, keys=lambda force: keyset)
+
+
+# -- the token store ----------------------------------------------------------------
+
+
+def test_encrypted_store_round_trip_and_tampering():
+    store = EncryptedSessionTokenStore(SECRET)
+    session: dict[str, Any] = {}
+    store.save(session, {"rt": "refresh-123", "it": "id.token.value"})
+    blob = session["_oidc_tokens"]
+    assert "refresh-123" not in blob and "refresh-123" not in base64.urlsafe_b64decode(blob + "==").decode("latin-1")
+    assert store.load(session) == {"rt": "refresh-123", "it": "id.token.value"}
+    assert EncryptedSessionTokenStore("another-secret-0123456789").load(session) is None
+    flipped = blob[:20] + ("A" if blob[20] != "A" else "B") + blob[21:]
+    assert store.load({"_oidc_tokens": flipped}) is None
+    for garbage in ("", "!!!", "AAAA", 42, None):
+        assert store.load({"_oidc_tokens": garbage}) is None
+    store.clear(session)
+    assert session == {}
+
+
+def test_memory_store_is_bounded_and_cleared():
+    store = MemoryTokenStore(max_entries=2)
+    sessions = [{} for _ in range(3)]
+    for i, session in enumerate(sessions):
+        store.save(session, {"rt": f"r{i}"})
+    assert store.load(sessions[0]) is None  # evicted
+    assert store.load(sessions[2]) == {"rt": "r2"}
+    store.clear(sessions[2])
+    assert store.load(sessions[2]) is None and "_oidc_tokens" not in sessions[2]
+
+
+# -- pending states ---------------------------------------------------------------------
+
+
+def test_pending_states_bound_expiry_and_single_use():
+    now = [1000.0]
+    pending = PendingLogins(max_pending=2, ttl=60, clock=lambda: now[0])
+    session: dict[str, Any] = {}
+    first = pending.start(session, "a", "/1")
+    second = pending.start(session, "a", "/2")
+    third = pending.start(session, "b", "/3")
+    assert pending.count(session) == 2
+    with pytest.raises(BadCallback, match="unknown"):
+        pending.finish(session, first.state, "a")
+    with pytest.raises(BadCallback, match="another provider"):
+        pending.finish(session, third.state, "a")
+    assert pending.finish(session, second.state, "a").next_url == "/2"
+    with pytest.raises(BadCallback, match="unknown"):
+        pending.finish(session, second.state, "a")  # single use
+    late = pending.start(session, "a", "/4")
+    now[0] += 61
+    with pytest.raises(BadCallback, match="took too long"):
+        pending.finish(session, late.state, "a")
+    assert "_oidc_pending" not in session
+
+
+def test_pending_states_from_the_future_or_malformed_are_ignored():
+    pending = PendingLogins(clock=lambda: 1000.0)
+    session = {"_oidc_pending": [["s", "a", 99999, "n", "v", "/"], "junk", ["short"], {"x": 1}]}
+    assert pending.count(session) == 0
+    with pytest.raises(BadCallback):
+        pending.finish(session, "s", "a")
+    with pytest.raises(BadCallback):
+        pending.finish({"_oidc_pending": "garbage"}, "s", "a")
+
+
+# -- claims ---------------------------------------------------------------------------
+
+
+def test_identity_from_claims_groups_and_user_groups():
+    user = {"sub": "u1", "email": "u@x.org", "preferred_username": "u", "realm_access": {"roles": ["r1", "r2"]},
+            "aud": "x", "exp": 1, "custom": "kept?"}
+    identity = build_identity(user, "kc", groups_claim="realm_access.roles", user_groups={"u@x.org": ["g"]})
+    assert identity.id == "u1" and identity.name == "u" and identity.provider == "oidc:kc"
+    assert identity.groups == ("r1", "r2", "g")
+    assert "aud" not in identity.claims and "custom" not in identity.claims
+    assert identity.claims["realm_access"] == {"roles": ["r1", "r2"]}
+    everything = build_identity(user, "kc", session_claims=None)
+    assert everything.claims["custom"] == "kept?" and "exp" not in everything.claims
+    assert build_identity({"sub": "s", "groups": "one"}, "i").groups == ("one",)
+    assert build_identity({"sub": "s"}, "i", user_groups=lambda u: ["a"]).groups == ("a",)
+    assert build_identity({"sub": "s"}, "i", user_groups=lambda u, idp: [idp]).groups == ("i",)
+    with pytest.raises(TokenValidationError):
+        build_identity({"email": "no-sub"}, "i")
+
+
+def test_userinfo_merge_requires_the_same_subject():
+    merged = merge_userinfo({"sub": "a", "iss": "I", "aud": "c"}, {"sub": "a", "email": "e", "aud": "evil", "iss": "x"})
+    assert merged == {"sub": "a", "iss": "I", "aud": "c", "email": "e"}
+    with pytest.raises(TokenValidationError, match="another user"):
+        merge_userinfo({"sub": "a"}, {"sub": "b"})
+
+
+# -- responses from user hooks --------------------------------------------------------------
+
+
+def test_hook_return_values_become_responses():
+    import flask
+
+    app = flask.Flask(__name__)
+    with app.test_request_context():
+        native = coerce_response(flask.redirect("/somewhere"), "hook")
+    assert native.status == 302 and native.headers["Location"] == "/somewhere"
+    assert coerce_response("<p>hi</p>", "hook").status == 200
+    assert coerce_response(("nope", 403), "hook").status == 403
+    plain = Response(204)
+    assert coerce_response(plain, "hook") is plain
+    assert coerce_response(None, "hook") is None
+    assert coerce_response(object(), "hook") is None
+
+
+# -- start-up checks ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"client_id": CLIENT_ID, "server_metadata_url": "http://x/", "client_secert": "x"}, "did you mean 'client_secret'"),
+        ({"server_metadata_url": "http://x/"}, "client_id is required"),
+        ({"client_id": CLIENT_ID}, "server_metadata_url"),
+        ({"client_id": CLIENT_ID, "server_metadata_url": "ftp://x/"}, "http(s) URL"),
+        ({"client_id": CLIENT_ID, "server_metadata_url": "http://x/", "client_kwargs": {"scope": "email"}}, "openid"),
+        ({"client_id": CLIENT_ID, "server_metadata_url": "http://x/",
+          "client_kwargs": {"code_challenge_method": "plain"}}, "S256"),
+        ({"client_id": CLIENT_ID, "server_metadata_url": "http://x/", "algorithms": ["HS256"]}, "not accepted"),
+        ({"client_id": CLIENT_ID, "server_metadata_url": "http://x/", "client_kwargs": {"scopes": 1}}, "did you mean 'scope'"),
+        ({"client_id": CLIENT_ID, "server_metadata_url": "http://x/", "post_logout_redirect_uri": "/x"}, "absolute"),
+    ],
+)
+def test_register_provider_option_errors(kwargs, message):
+    auth = OIDCAuth(build_app(), secret_key=SECRET)
+    with pytest.raises(ConfigurationError) as info:
+        auth.register_provider("idp", lazy=True, **kwargs)
+    assert message in str(info.value)
+
+
+def test_front_door_start_up_errors():
+    app = build_app()
+    OIDCAuth(app, secret_key=SECRET)
+    with pytest.raises(ConfigurationError, match="already has an OIDCAuth"):
+        OIDCAuth(app, secret_key=SECRET)
+    with pytest.raises(ConfigurationError, match="secret_key"):
+        OIDCAuth(build_app())
+    with pytest.raises(ConfigurationError, match="too short"):
+        OIDCAuth(build_app(), secret_key="short")
+    with pytest.raises(ConfigurationError, match="idp_selection_route"):
+        OIDCAuth(build_app(), secret_key=SECRET, idp_selection_route="login")
+    with pytest.raises(ConfigurationError, match="<idp>"):
+        OIDCAuth(build_app(), secret_key=SECRET, login_route="/oidc/login")
+    with pytest.raises(ConfigurationError, match="unknown option"):
+        OIDCAuth(build_app(), secret_key=SECRET, publc_routes=["/"])
