@@ -141,3 +141,62 @@ def test_any_deny_wins_and_first_identity_wins():
     for plugin in (allow, deny, carol):
         stack.unregister(plugin)
     assert client_for(app).get("/").status_code == 401
+
+
+def test_plugin_routes_with_url_variables_are_plugin_routes():
+    from dash_auth_core import Kind, Response
+
+    seen = []
+
+    class Spy:
+        @hookimpl
+        def authorize(self, resource):
+            seen.append((resource.kind, resource.public))
+
+    app = make_app()
+    stack = AuthStack.of(app)
+    stack.add_route("/things/<thing>/open", lambda request, thing: Response(200, f"open {thing}"), public=True,
+                    endpoint="things_open")
+    stack.add_route("/things/<thing>/closed", lambda request, thing: Response(200, f"closed {thing}"), public=False,
+                    endpoint="things_closed")
+    spy = stack.register(Spy())
+    try:
+        client = client_for(app)
+        assert client.get("/things/a/open").data == b"open a"
+        assert client.get("/things/a/closed").status_code == 401
+        assert client.get("/things/a/closed", headers=basic("alice", "wonderland")).data == b"closed a"
+        assert (Kind.PLUGIN_ROUTE, True) in seen and (Kind.PLUGIN_ROUTE, False) in seen
+    finally:
+        stack.unregister(spy)
+
+
+def test_user_groups_add_to_provider_groups_and_session_data_lands_before_on_login():
+    from dash import html
+
+    from dash_auth_core import Request, Response
+
+    seen = {}
+
+    class Provider:
+        @hookimpl
+        def setup(self, app, auth):
+            def login(request: Request) -> Response:
+                auth.login(Identity(id="dana", groups=("from-idp",), provider="idp"), request,
+                           session_data={"idp_state": "kept"})
+                return Response(200, "in")
+
+            auth.add_route("/idp-login", login, public=True, endpoint="idp_login")
+
+        @hookimpl
+        def on_login(self, identity, request):
+            seen["groups"] = identity.groups
+            seen["state"] = request.session.get("idp_state")
+
+    app = make_dash(__name__)
+    app.layout = html.Div("x")
+    stack = AuthStack.of(app, secret_key=SECRET, user_groups={"dana": ["from-app"]}, plugins=[Provider()])
+    client = client_for(app)
+    assert client.get("/idp-login").status_code == 200
+    assert seen == {"groups": ("from-idp", "from-app"), "state": "kept"}
+    assert stack.groups_for(Identity(id="dana", groups=("from-idp", "from-app"),
+                                     claims={"provider_groups": ["from-idp"]})).groups == ("from-idp", "from-app")

@@ -39,6 +39,8 @@ DEFAULT_MAX_BODY = 16 * 1024 * 1024
 DEFAULT_SESSION_LIFETIME = 12 * 3600
 
 _STACK_ATTR = "_dash_auth_stack"
+#: Claim keeping a provider's own groups when ``user_groups`` adds to them.
+PROVIDER_GROUPS_CLAIM = "provider_groups"
 _create_lock = threading.Lock()
 
 
@@ -142,6 +144,8 @@ class AuthStack:
         self._secret: str | bytes | None = None
         self._secret_generated = False
         self._plugin_routes: dict[str, bool] = {}
+        self._plugin_public_rules = PublicRoutes()  # plugin routes with URL variables
+        self._plugin_private_rules = PublicRoutes()
         self._logout_snippets: list[str] = []
         self._pm = plugins.make_manager(options.pop("load_entrypoints", True))
         _all_stacks.add(self)
@@ -337,7 +341,10 @@ class AuthStack:
     ) -> str:
         """Serve a plugin route at ``path`` (relative to the app prefix); returns the server path."""
         full = self.routes_prefix.rstrip("/") + "/" + path.lstrip("/")
-        self._plugin_routes[full] = public
+        if "<" in full:  # a rule with URL variables (``/oidc/<idp>/login``)
+            (self._plugin_public_rules if public else self._plugin_private_rules).add([full])
+        else:
+            self._plugin_routes[full] = public
         self.adapter.add_route(full, endpoint or f"dash_auth:{full}", view, list(methods))
         return full
 
@@ -347,7 +354,14 @@ class AuthStack:
 
     def plugin_route_public(self, server_path: str) -> bool | None:
         """``True``/``False`` for a plugin route's publicity, ``None`` if not a plugin route."""
-        return self._plugin_routes.get(server_path)
+        found = self._plugin_routes.get(server_path)
+        if found is not None:
+            return found
+        if len(self._plugin_private_rules) and self._plugin_private_rules.test(server_path):
+            return False
+        if len(self._plugin_public_rules) and self._plugin_public_rules.test(server_path):
+            return True
+        return None
 
     def add_public_routes(self, routes: Iterable[str]) -> None:
         self.public_routes.add(routes)
@@ -400,21 +414,30 @@ class AuthStack:
         return self._pm.hook.challenge(request=request, resource=resource, reason=reason)
 
     def groups_for(self, identity: Identity) -> Identity:
-        """``identity`` with the groups ``user_groups`` gives it (unchanged without ``user_groups``)."""
+        """``identity`` with the groups ``user_groups`` adds to the provider's own.
+
+        The provider's groups (an OIDC ``groups`` claim, say) are kept in the
+        ``provider_groups`` claim so a later re-check starts from them again.
+        """
         source = self.user_groups
         if source is None:
             return identity
+        base = identity.claims.get(PROVIDER_GROUPS_CLAIM)
+        base = tuple(base) if isinstance(base, (list, tuple)) else identity.groups
         try:
             groups = source(identity.id) if callable(source) else source.get(identity.id)
         except Exception:
-            log.exception("user_groups failed for %r; no groups given", identity.id)
+            log.exception("user_groups failed for %r; no groups added", identity.id)
             groups = None
         if isinstance(groups, str):
             groups = [groups]
-        resolved = tuple(g for g in (groups or ()) if isinstance(g, str))
-        if resolved == identity.groups:
+        resolved = tuple(dict.fromkeys((*base, *(g for g in (groups or ()) if isinstance(g, str)))))
+        claims = dict(identity.claims)
+        if base:
+            claims[PROVIDER_GROUPS_CLAIM] = list(base)
+        if resolved == identity.groups and claims == dict(identity.claims):
             return identity
-        return dataclasses.replace(identity, groups=resolved)
+        return dataclasses.replace(identity, groups=resolved, claims=claims)
 
     def refresh_groups(self, identity: Identity, request: Request | None = None) -> Identity:
         """Re-check a signed-in user's groups when ``user_groups_ttl`` asks for it."""
@@ -434,16 +457,22 @@ class AuthStack:
             groups = cached[0]
         return identity if groups == identity.groups else dataclasses.replace(identity, groups=groups)
 
-    def login(self, identity: Identity, request: Request, *, notify: bool = True) -> Identity:
+    def login(
+        self, identity: Identity, request: Request, *, notify: bool = True,
+        session_data: dict[str, Any] | None = None,
+    ) -> Identity:
         """Start a session for ``identity``: fresh session, then ``on_login``.
 
         Applies ``user_groups`` and returns the identity as stored.
-        ``notify=False`` only writes the session (a provider re-issuing the
-        session of a login it already announced).
+        ``session_data`` is written into the new session before ``on_login``
+        runs (a provider's token state, say). ``notify=False`` only writes the
+        session (a provider re-issuing the session of a login it already announced).
         """
         identity = self.groups_for(identity)
         session = request.session
         session.clear()  # a new session for the new login (no fixation, fresh CSRF token)
+        if session_data:
+            session.update(session_data)
         session[SESSION_KEY] = identity.to_session()
         context.set_current_user(identity, request)
         if notify:
