@@ -123,11 +123,13 @@ def server_route(app: dash.Dash, rule: str, methods: tuple[str, ...] = ("GET",))
             app.server.add_url_rule(rule, endpoint=view.__name__, view_func=quart_view, methods=list(methods))
         else:
             from starlette.responses import PlainTextResponse
+            from starlette.responses import Response as StarletteResponse
 
             from dash_auth_core.backends.fastapi import starlette_path
 
             async def fastapi_view(request: Any) -> Any:
-                return PlainTextResponse(view(**request.path_params))
+                result = view(**request.path_params)
+                return result if isinstance(result, StarletteResponse) else PlainTextResponse(result)
 
             app.server.router.add_route(starlette_path(rule), fastapi_view, methods=list(methods), name=view.__name__)
         return view

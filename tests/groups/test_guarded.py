@@ -6,8 +6,8 @@ import json
 
 import dash
 import pytest
-from dash import Dash, Input, Output, dcc, html
-from helpers import SECRET, basic, callback_body, router_body
+from dash import Input, Output, dcc, html
+from helpers import SECRET, basic, callback_body, client_for, make_dash, router_body, server_route
 
 from dash_auth_basic import BasicAuth
 from dash_auth_core import AuthStack
@@ -19,7 +19,7 @@ ALICE, BOB, CAROL = basic("alice", "wonderland"), basic("bob", "builder"), basic
 
 
 def post(app, body, headers=None):
-    return app.server.test_client().post("/_dash-update-component", json=body, headers=headers or {})
+    return client_for(app).post("/_dash-update-component", json=body, headers=headers or {})
 
 
 # -- protected callbacks -------------------------------------------------------
@@ -27,7 +27,7 @@ def post(app, body, headers=None):
 
 def callbacks_app():
     ran = []
-    app = Dash(__name__)
+    app = make_dash(__name__)
     app.layout = html.Div([html.Button(id="b"), html.Div(id="strict"), html.Div(id="soft"), html.Div(id="users")])
 
     @protected_callback(Output("strict", "children"), Input("b", "n_clicks"), groups=["A"])
@@ -101,7 +101,7 @@ def test_groups_come_from_the_server_not_the_request():
 
 def test_user_groups_changes_apply_at_next_login_or_with_a_ttl():
     groups = {"bob": ["B"]}
-    app = Dash(__name__)
+    app = make_dash(__name__)
     app.layout = html.Div([html.Button(id="b"), html.Div(id="o")])
 
     @protected_callback(Output("o", "children"), Input("b", "n_clicks"), groups=["A"])
@@ -110,7 +110,7 @@ def test_user_groups_changes_apply_at_next_login_or_with_a_ttl():
 
     BasicAuth(app, {"bob": "builder"}, user_groups=lambda user: groups.get(user, []), secret_key=SECRET,
               user_groups_ttl=0)
-    client = app.server.test_client()
+    client = client_for(app)
     body = callback_body(app, "o.children", [1])
     assert client.post("/_dash-update-component", json=body, headers=BOB).status_code == 403
     groups["bob"] = ["A"]  # promoted while signed in: re-checked on the next request
@@ -121,7 +121,7 @@ def test_user_groups_changes_apply_at_next_login_or_with_a_ttl():
 
 
 def pages_app(**options):
-    app = Dash(__name__, use_pages=True, pages_folder="", suppress_callback_exceptions=True)
+    app = make_dash(__name__, use_pages=True, pages_folder="", suppress_callback_exceptions=True)
     dash.register_page("home", path="/", layout=html.Div("HOME"))
     dash.register_page("page_a", path="/a", layout=html.Div("PAGE A CONTENT"), groups=["A"])
     dash.register_page("page_b", path="/b", layout=html.Div("PAGE B CONTENT"), groups=["B"])
@@ -137,7 +137,7 @@ def pages_app(**options):
 
 
 def route(app, pathname, headers=None):
-    client = app.server.test_client()
+    client = client_for(app)
     client.get("/", headers=headers or {})
     return client.post("/_dash-update-component", json=router_body(pathname), headers=headers or {})
 
@@ -145,10 +145,10 @@ def route(app, pathname, headers=None):
 @pytest.mark.parametrize(("path", "marker"), [("/a", b"PAGE A"), ("/team/x", b"TEAM x"), ("/team/x/y", b"TEAM x\\u002fy")])
 def test_page_rules_forbidden_vs_unauthenticated(path, marker):
     app = pages_app()
-    client = app.server.test_client()
+    client = client_for(app)
     assert client.get(path).status_code == 401
-    assert app.server.test_client().get(path, headers=BOB).status_code == 403
-    assert app.server.test_client().get(path, headers=ALICE).status_code == 200
+    assert client_for(app).get(path, headers=BOB).status_code == 403
+    assert client_for(app).get(path, headers=ALICE).status_code == 200
     anonymous = route(app, path)
     assert anonymous.status_code == 401 and marker not in anonymous.data
     forbidden = route(app, path, BOB)
@@ -174,8 +174,8 @@ def test_layout_mode_returns_placeholders_server_side():
     anonymous = route(app, "/a")
     assert anonymous.status_code == 200
     assert b"PAGE A CONTENT" not in anonymous.data and b"sign in" in anonymous.data
-    assert app.server.test_client().get("/a").status_code == 200  # direct URL: the shell, no content
-    assert app.server.test_client().get("/_dash-layout").status_code == 200
+    assert client_for(app).get("/a").status_code == 200  # direct URL: the shell, no content
+    assert client_for(app).get("/_dash-layout").status_code == 200
     forbidden = route(app, "/a", BOB)
     assert forbidden.status_code == 200
     assert b"NO ACCESS HERE" in forbidden.data and b"PAGE A CONTENT" not in forbidden.data
@@ -194,7 +194,7 @@ def test_layout_mode_without_page_container():
 def test_custom_router_named_by_page_container():
     """A non-Pages app: the callback that fills page_container is judged by its pathname."""
     ran = []
-    app = Dash(__name__, suppress_callback_exceptions=True)
+    app = make_dash(__name__, suppress_callback_exceptions=True)
     app.layout = html.Div([dcc.Location(id="url"), html.Div(id="page-content")])
 
     @app.callback(Output("page-content", "children"), Input("url", "pathname"))
@@ -217,41 +217,41 @@ def test_custom_router_named_by_page_container():
 
 
 def test_require_groups_on_server_routes():
-    app = Dash(__name__)
+    app = make_dash(__name__)
     app.layout = html.Div("x")
 
-    @app.server.route("/admin")
+    @server_route(app, "/admin")
     @require_groups(["A"])
     def admin():
         return "admin area"
 
-    @app.server.route("/api/admin")
+    @server_route(app, "/api/admin")
     @require_groups(["A"], json_errors=True)
     def admin_api():
         return "admin api"
 
     BasicAuth(app, USERS, user_groups=GROUPS, secret_key=SECRET, public_routes=["/admin", "/api/admin"])
-    client = app.server.test_client
+    client = lambda: client_for(app)  # noqa: E731
     assert client().get("/admin").status_code == 401
     forbidden = client().get("/admin", headers=BOB)
     assert forbidden.status_code == 403 and b"not allowed" in forbidden.data
     assert client().get("/admin", headers=ALICE).data == b"admin area"
     api = client().get("/api/admin", headers=BOB)
-    assert api.status_code == 403 and api.get_json() == {"error": "forbidden"}
+    assert api.status_code == 403 and api.get_json()["error"] == "forbidden"
 
 
 def test_accessible_pages_follow_the_rules():
     app = pages_app()
     seen = {}
 
-    @app.server.route("/menu")
+    @server_route(app, "/menu")
     def menu():
         return ",".join(page["module"] for page in accessible_pages(app))
 
     AuthStack.of(app).add_public_routes(["/menu"])
-    seen["anon"] = app.server.test_client().get("/menu").data.decode()
-    seen["alice"] = app.server.test_client().get("/menu", headers=ALICE).data.decode()
-    seen["bob"] = app.server.test_client().get("/menu", headers=BOB).data.decode()
+    seen["anon"] = client_for(app).get("/menu").data.decode()
+    seen["alice"] = client_for(app).get("/menu", headers=ALICE).data.decode()
+    seen["bob"] = client_for(app).get("/menu", headers=BOB).data.decode()
     assert seen["anon"] == "home"
     assert set(seen["alice"].split(",")) == {"home", "page_a", "team", "members"}
     assert set(seen["bob"].split(",")) == {"home", "page_b", "members"}
@@ -260,5 +260,5 @@ def test_accessible_pages_follow_the_rules():
 def test_page_rules_load_their_enforcer():
     app = pages_app()
     stack = AuthStack.of(app)
-    app.server.test_client().get("/")
+    client_for(app).get("/")
     assert stack.get_plugin("dash_auth_groups.plugin") is not None

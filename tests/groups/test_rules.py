@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from dash import Dash, html
-from helpers import SECRET, basic
+from dash import html
+from helpers import SECRET, basic, client_for, make_dash
 
 from dash_auth_basic import BasicAuth
 from dash_auth_core import Identity
@@ -147,7 +147,7 @@ def test_large_rules_are_sets():
 
 def test_seed_user_groups_example():
     """The seed's BasicAuth user_groups example (with a secret long enough for this stack)."""
-    app = Dash(__name__)
+    app = make_dash(__name__)
     app.layout = html.Div("x")
     BasicAuth(
         app,
@@ -155,7 +155,7 @@ def test_seed_user_groups_example():
         user_groups={"user1": ["group1", "group2"], "user2": ["group2"]},
         secret_key=SECRET,
     )
-    client = app.server.test_client()
+    client = client_for(app)
     client.get("/", headers=basic("user1", "password"))
     with client.session_transaction() as session:
         assert session["user"]["groups"] == ["group1", "group2"]

@@ -143,6 +143,10 @@ class BackendAdapter(abc.ABC):
         self.app = app
         self.server = app.server
 
+    def native_response(self, response: Response) -> Any:
+        """``response`` as this framework's own response object (for views outside the stack)."""
+        raise NotImplementedError(f"the {self.name} adapter cannot build native responses")
+
     @abc.abstractmethod
     def install_guard(self, guard: GuardFunc) -> None:
         """Run ``guard`` before Dash sees any request."""

@@ -343,6 +343,9 @@ class GuardMiddleware:
 class FastAPIAdapter(BackendAdapter):
     name = "fastapi"
 
+    def native_response(self, response: Response) -> Any:
+        return to_starlette(response)
+
     def __init__(self, app: Any) -> None:
         super().__init__(app)
         self._secret: str | bytes | None = None

@@ -245,6 +245,9 @@ def to_flask(response: Response) -> flask.Response:
 class FlaskAdapter(BackendAdapter):
     name = "flask"
 
+    def native_response(self, response: Response) -> flask.Response:
+        return to_flask(response)
+
     def install_guard(self, guard: GuardFunc) -> None:
         cookie_name = self.server.config.get("SESSION_COOKIE_NAME") or "session"
         request_class = type("FlaskRequest", (FlaskRequest,), {"__slots__": (), "session_cookie_name": cookie_name})

@@ -221,6 +221,9 @@ async def _read_form(req: Any) -> tuple[Mapping[str, str] | None, BadRequest | N
 class QuartAdapter(BackendAdapter):
     name = "quart"
 
+    def native_response(self, response: Response) -> Any:
+        return to_quart(response)
+
     def __init__(self, app: Any) -> None:
         super().__init__(app)
         self._request_class: type[QuartRequest] = QuartRequest
