@@ -17,7 +17,7 @@ import dash
 
 from dash_auth_core import AuthStack, ConfigurationError, Identity, Kind, Request, Resource, hookimpl
 
-from .protect import callback_rule, page_is_public, protect_layout
+from .protect import callback_rule, mark_cleared, page_is_public, protect_layout
 from .rules import RULE_KEYS, Rule, Verdict, rule_from
 
 EXTENSION_KEY = "groups"
@@ -80,6 +80,8 @@ def _callback_vote(state: Settings, identity: Identity | None, resource: Resourc
     verdict = marker.rule.evaluate(identity)
     if verdict is Verdict.FORBIDDEN and not marker.has_missing_permissions_output:
         return False
+    if verdict is Verdict.ALLOWED and identity is not None:
+        mark_cleared(marker.rule, identity)
     return None  # allowed, or a stand-in output the callback itself returns
 
 

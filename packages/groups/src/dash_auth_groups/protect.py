@@ -14,12 +14,14 @@ import functools
 import inspect
 import weakref
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 import dash
 from dash.exceptions import PreventUpdate
 
+from dash_auth_core import Identity, current_user
 from dash_auth_core.pages import sample_path
 
 from .rules import RULE_KEYS, Rule, Verdict
@@ -59,6 +61,24 @@ def _split_rule_kwargs(kwargs: dict[str, Any]) -> tuple[Rule, dict[str, Any]]:
     return Rule(**rule_kwargs), kwargs
 
 
+#: (rule, identity) the guard just allowed: the callback need not decide again.
+_cleared: ContextVar[tuple[Rule, Identity] | None] = ContextVar("dash_auth_groups_cleared", default=None)
+
+
+def mark_cleared(rule: Rule, identity: Identity) -> None:
+    """Record that the guard allowed ``identity`` past a static ``rule`` in this context."""
+    if rule.is_static:
+        _cleared.set((rule, identity))
+
+
+def _verdict(rule: Rule) -> Verdict:
+    identity = current_user()
+    cleared = _cleared.get()
+    if cleared is not None and identity is not None and cleared[0] is rule and cleared[1] is identity:
+        return Verdict.ALLOWED  # a static rule and the same identity object: same answer
+    return rule.evaluate(identity)
+
+
 def guarded(func: Callable[..., Any], rule: Rule, on_unauthenticated: Any, on_forbidden: Any) -> Callable[..., Any]:
     """``func`` behind ``rule``; ``on_*`` are values to return or callables raising."""
 
@@ -72,7 +92,7 @@ def guarded(func: Callable[..., Any], rule: Rule, on_unauthenticated: Any, on_fo
 
         @functools.wraps(func)
         async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-            verdict = rule.evaluate_current()
+            verdict = _verdict(rule)
             if verdict is not Verdict.ALLOWED:
                 return refused(verdict)
             return await func(*args, **kwargs)
@@ -81,7 +101,7 @@ def guarded(func: Callable[..., Any], rule: Rule, on_unauthenticated: Any, on_fo
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        verdict = rule.evaluate_current()
+        verdict = _verdict(rule)
         if verdict is not Verdict.ALLOWED:
             return refused(verdict)
         return func(*args, **kwargs)

@@ -80,6 +80,11 @@ class Rule:
             object.__setattr__(self, "_static_restricted", frozenset(self.restricted_users))
 
     @property
+    def is_static(self) -> bool:
+        """No callables: the verdict depends on the identity alone."""
+        return not callable(self.groups) and not callable(self.restricted_users)
+
+    @property
     def is_empty(self) -> bool:
         return self.groups is None and self.restricted_users is None
 
