@@ -73,6 +73,7 @@ class Settings:
     server: str = "waitress"
     http: bool = True
     oidc: bool = True
+    backends: bool = True
     profile: bool = False
     quick: bool = False
 
@@ -657,6 +658,199 @@ def format_groups(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+# -- the async backends (Quart, FastAPI) -----------------------------------------
+# The same app on Dash's Quart and FastAPI backends, bare and behind BasicAuth,
+# each against the bare app on the same backend. Requests are ASGI calls with a
+# prebuilt scope, made one after the other by one coroutine on an event loop in
+# a thread (the loop is timed from inside, so the thread hop is not counted).
+
+ASYNC_BACKENDS = ("quart", "fastapi")
+
+
+def build_backend_app(backend: str, auth: bool) -> Dash:
+    """The benchmark app (``private`` and public ``pub`` callbacks) on ``backend``."""
+    app = Dash(__name__, backend=backend)
+    app.layout = html.Div([html.Button("go", id="btn"), html.Div(id="out"), html.Div(id="pub")])
+
+    def private(n: Any) -> str:
+        return f"private {n}"
+
+    def public(n: Any) -> str:
+        return f"public {n}"
+
+    app.callback(Output("out", "children"), Input("btn", "n_clicks"))(private)
+    app.callback(Output("pub", "children"), Input("btn", "n_clicks"))(mark_public(public))
+    if auth:
+        BasicAuth(app, make_users(10), public_routes=make_public_routes(10), secret_key=SECRET)
+    return app
+
+
+class AsgiLoop:
+    """An event loop in a thread that serves ASGI apps their lifespan and timed request blocks."""
+
+    def __init__(self) -> None:
+        import asyncio
+
+        self._asyncio = asyncio
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="bench-asgi", daemon=True)
+        self._thread.start()
+        self._lifespans: list[Any] = []
+
+    def run(self, coro: Any, timeout: float = 120.0) -> Any:
+        return self._asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def start(self, app: Dash) -> None:
+        """Run ``app``'s lifespan start-up (FastAPI adds Dash's page routes there)."""
+        asyncio = self._asyncio
+        inbox: Any = asyncio.Queue()
+
+        async def begin() -> None:
+            from dash import _get_app
+
+            _get_app.app_context.set(app)
+            started = asyncio.get_running_loop().create_future()
+
+            async def send(message: dict[str, Any]) -> None:
+                if message["type"].startswith("lifespan.startup") and not started.done():
+                    started.set_result(message)
+
+            inbox.put_nowait({"type": "lifespan.startup"})
+            scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}, "state": {}}
+            task = asyncio.ensure_future(app.server(scope, inbox.get, send))
+            self._lifespans.append((inbox, task))
+            await asyncio.wait_for(started, 30)
+
+        self.run(begin())
+
+    def close(self) -> None:
+        async def end() -> None:
+            for inbox, _task in self._lifespans:
+                inbox.put_nowait({"type": "lifespan.shutdown"})
+            for _inbox, task in self._lifespans:
+                try:
+                    await self._asyncio.wait_for(task, 5)
+                except Exception:  # shutting down either way
+                    task.cancel()
+
+        try:
+            self.run(end(), timeout=30)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(timeout=5)
+
+    def call_once(self, app: Dash, req: Req) -> tuple[int, list[tuple[str, str]]]:
+        status, headers = self.run(_asgi_call(app, _scope(req), req.body))
+        return status, headers
+
+    def runner(self, app: Dash, req: Req, expect: int) -> Runner:
+        scope = _scope(req)
+        body = req.body
+        loop_self = self
+
+        async def many(n: int) -> tuple[int, int, int]:
+            bad = 0
+            clock = time.perf_counter_ns
+            t0 = clock()
+            for _ in range(n):
+                status, _headers = await _asgi_call(app, dict(scope), body)
+                if status != expect:
+                    bad += 1
+            return clock() - t0, n, bad
+
+        def run(n: int) -> tuple[int, int, int]:
+            return loop_self.run(many(n))
+
+        return run
+
+
+def _scope(req: Req) -> dict[str, Any]:
+    headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in req.headers]
+    headers.append((b"host", b"127.0.0.1"))
+    if req.body:
+        headers.append((b"content-length", str(len(req.body)).encode()))
+    return {
+        "type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}, "http_version": "1.1",
+        "method": req.method, "scheme": "http", "path": req.path, "raw_path": req.path.encode(),
+        "query_string": b"", "root_path": "", "headers": headers, "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 80), "state": {}, "extensions": {},
+    }
+
+
+async def _asgi_call(app: Dash, scope: dict[str, Any], body: bytes) -> tuple[int, list[tuple[str, str]]]:
+    import asyncio
+
+    sent = False
+    start: dict[str, Any] = {}
+    done = asyncio.Event()
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await done.wait()  # like a client that stays connected until it has the answer
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            start.update(message)
+        elif message["type"] == "http.response.body" and not message.get("more_body", False):
+            done.set()
+
+    try:
+        await app.server(scope, receive, send)
+    finally:
+        done.set()
+    headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in start.get("headers", [])]
+    return start.get("status", 0), headers
+
+
+def backend_scenarios(cookie: str) -> list[Scenario]:
+    creds = ("Authorization", AUTH_HEADER)
+    browser = (creds, ("Cookie", cookie))
+    return [
+        Scenario("auth_callback", "authenticated callback POST (header + session cookie)",
+                 post_callback("out").with_headers(*browser), 200, 200, TARGET_CALLBACK_RATIO),
+        Scenario("layout", "GET /_dash-layout (authenticated)",
+                 Req("GET", "/_dash-layout").with_headers(*browser), 200, 200),
+        Scenario("public_callback", "public callback POST, no credentials",
+                 post_callback("pub"), 200, 200),
+        Scenario("rejected", "unauthenticated callback POST (bare 200, auth 401)",
+                 post_callback("out"), 200, 401, absolute=True),
+    ]
+
+
+def run_backends(s: Settings, log: Callable[[str], None]) -> dict[str, list[dict[str, Any]]]:
+    """Per async backend: the auth app against the bare app on the same backend, in-process."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for backend in ASYNC_BACKENDS:
+        try:
+            bare, auth = build_backend_app(backend, False), build_backend_app(backend, True)
+        except ImportError as exc:
+            log(f"  {backend}: skipped ({exc}); pip install dash-auth-core[{backend}]")
+            continue
+        loop = AsgiLoop()
+        try:
+            loop.start(bare)
+            loop.start(auth)
+            login = post_callback("out").with_headers(("Authorization", AUTH_HEADER))
+            status, headers = loop.call_once(auth, login)
+            cookies = [v.split(";", 1)[0] for k, v in headers if k.lower() == "set-cookie" and v.startswith("session=")]
+            if status != 200 or not cookies:
+                raise RuntimeError(f"{backend}: logging in answered {status} without a session cookie")
+            rows = []
+            for sc in backend_scenarios(cookies[0]):
+                series = measure({"bare": loop.runner(bare, sc.req, sc.bare_status),
+                                  "auth": loop.runner(auth, sc.req, sc.auth_status)},
+                                 s.rounds, s.requests, s.warmup)
+                rows.append(_row(sc, series["bare"], series["auth"]))
+            out[backend] = rows
+        finally:
+            loop.close()
+    return out
+
+
 # -- profile ------------------------------------------------------------------
 
 
@@ -758,6 +952,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Settings, str | None]:
     p.add_argument("--server", choices=("waitress", "werkzeug"), help="HTTP server (default waitress)")
     p.add_argument("--no-http", action="store_true", help="skip the HTTP section")
     p.add_argument("--no-oidc", action="store_true", help="skip the OIDC row (no provider is started)")
+    p.add_argument("--no-backends", action="store_true", help="skip the Quart and FastAPI rows")
     p.add_argument("--profile", action="store_true", help="print a cProfile of the authenticated callback")
     a = p.parse_args(argv)
     s = Settings.quick_defaults() if a.quick else Settings()
@@ -776,6 +971,8 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Settings, str | None]:
         s.http = False
     if a.no_oidc:
         s.oidc = False
+    if a.no_backends:
+        s.backends = False
     s.profile = a.profile
     return s, a.json
 
@@ -857,6 +1054,15 @@ def _run_all(
         out("")
         results["groups"] = run_groups(settings, out)
         out(format_groups(results["groups"]))
+
+        if settings.backends:
+            out("")
+            t = time.monotonic()
+            results["backends"] = run_backends(settings, out)
+            for backend, rows in results["backends"].items():
+                out(format_pairs(f"{backend} backend (in-process ASGI call, auth app vs bare {backend} app), "
+                                 f"median us per request", rows))
+            out(f"  [{time.monotonic() - t:.0f}s]")
 
         if settings.profile:
             out("")

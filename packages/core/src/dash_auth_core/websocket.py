@@ -62,6 +62,8 @@ CLOSE_AUTH = 4001
 
 #: Seconds between re-checks of an idle signed-in socket (logouts close at once).
 RECHECK_SECONDS = 60.0
+#: Seconds between a logout and the close frame of the user's sockets (they serve nothing meanwhile).
+LOGOUT_CLOSE_DELAY = 0.5
 #: Seconds a first frame waits for the handshake decision (Quart decides inside the app).
 HANDSHAKE_TIMEOUT = 10.0
 _MAX_ID = 256
@@ -101,7 +103,10 @@ class _Registry:
                 self.revoked.popitem(last=False)
             targets = [c for c in self.connections if c.identity is not None and self.key(c.identity) == self.key(identity)]
         for conn in targets:
-            conn.close_soon(CLOSE_AUTH, AUTH_REASON_PREFIX + "signed out")
+            conn.signed_out = True  # no message is served from now on
+            # The close frame follows shortly, once the logout response has
+            # cleared the browser's cookie: the page then reloads signed out.
+            conn.close_soon(CLOSE_AUTH, AUTH_REASON_PREFIX + "signed out", delay=LOGOUT_CLOSE_DELAY)
 
 
 _registries: weakref.WeakKeyDictionary[Any, _Registry] = weakref.WeakKeyDictionary()
@@ -145,6 +150,25 @@ def install(stack: AuthStack) -> None:
 _CREDENTIAL_HEADERS = frozenset({"authorization", "cookie"})
 
 
+class _WithoutCredentials(Mapping[str, str]):
+    """Case-insensitive headers of a request, less ``Authorization`` and ``Cookie``."""
+
+    def __init__(self, headers: Mapping[str, str]) -> None:
+        self._map = {k.lower(): v for k, v in headers.items() if k.lower() not in _CREDENTIAL_HEADERS}
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._map.get(key.lower(), default)
+
+    def __getitem__(self, key: str) -> str:
+        return self._map[key.lower()]
+
+    def __iter__(self) -> Any:
+        return iter(self._map)
+
+    def __len__(self) -> int:
+        return len(self._map)
+
+
 class _MessageRequest(Request):
     """A ``callback_request`` payload seen by the guard as a callback POST from the socket's client.
 
@@ -167,7 +191,7 @@ class _MessageRequest(Request):
     def headers(self) -> Mapping[str, str]:
         if not self._anonymous:
             return self._base.headers
-        return {k: v for k, v in self._base.headers.items() if k.lower() not in _CREDENTIAL_HEADERS}
+        return _WithoutCredentials(self._base.headers)
 
     @property
     def cookies(self) -> Mapping[str, str]:
@@ -217,6 +241,7 @@ class Connection:
         self.decided = asyncio.Event()
         self.refused: str | None = None
         self.revoked = False
+        self.signed_out = False
         self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.closed = False
         self.closed_by_us = False
@@ -346,10 +371,14 @@ class Connection:
         if self.watchdog is not None and self.watchdog is not asyncio.current_task():
             self.watchdog.cancel()
 
-    def close_soon(self, code: int, reason: str) -> None:
-        """Close from any thread (a logout handled in a worker thread)."""
+    def close_soon(self, code: int, reason: str, delay: float = 0.0) -> None:
+        """Close from any thread (a logout handled in a worker thread), after ``delay`` seconds."""
+
+        def schedule() -> None:
+            self.loop.call_later(delay, lambda: asyncio.ensure_future(self.close(code, reason)))
+
         with contextlib.suppress(RuntimeError):  # a closed loop: the socket is gone too
-            self.loop.call_soon_threadsafe(lambda: asyncio.ensure_future(self.close(code, reason)))
+            self.loop.call_soon_threadsafe(schedule)
 
     # frames
 
@@ -384,6 +413,9 @@ class Connection:
 
     async def on_frame(self, event: Mapping[str, Any]) -> bool:
         """Check one frame; ``True`` to pass it to Dash."""
+        if self.signed_out:
+            await self.close(CLOSE_AUTH, AUTH_REASON_PREFIX + "signed out")
+            return False
         text = event.get("text")
         if text is None:
             await self.close(1003, "dash-auth: binary messages are not accepted")

@@ -20,15 +20,18 @@ every WebSocket scope, including those of middleware the user adds later:
 from __future__ import annotations
 
 import io
+import json
 import logging
 import re
+from base64 import b64decode, b64encode
 from collections.abc import Mapping, MutableMapping
 from contextvars import ContextVar
 from typing import Any
 
-from starlette.datastructures import Headers, QueryParams
+from itsdangerous import BadSignature
+from starlette.datastructures import Headers, MutableHeaders, QueryParams
 from starlette.middleware import Middleware
-from starlette.middleware.sessions import SessionMiddleware
+from starlette.middleware.sessions import Session, SessionMiddleware
 from starlette.requests import cookie_parser
 from starlette.responses import Response as StarletteResponse
 from werkzeug.formparser import FormDataParser
@@ -87,7 +90,7 @@ class FastAPIRequest(Request):
     def headers(self) -> Mapping[str, str]:
         headers = self._headers
         if headers is None:
-            headers = self._headers = Headers(scope=self._scope)
+            headers = self._headers = ScopeHeaders(self._scope)
         return headers
 
     @property
@@ -158,6 +161,44 @@ class FastAPIRequest(Request):
     @staticmethod
     def current_context_key() -> Any:
         return _current_scope.get()
+
+
+class ScopeHeaders(Mapping[str, str]):
+    """Case-insensitive header look-ups over an ASGI scope, decoded once (repeats joined)."""
+
+    __slots__ = ("_map",)
+
+    def __init__(self, scope: Mapping[str, Any]) -> None:
+        found: dict[str, str] = {}
+        for raw_name, raw_value in scope.get("headers", ()):
+            name = raw_name.decode("latin-1").lower()
+            value = raw_value.decode("latin-1")
+            if name in found:
+                value = found[name] + ("; " if name == "cookie" else ", ") + value
+            found[name] = value
+        self._map = found
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._map.get(key.lower(), default)
+
+    def __getitem__(self, key: str) -> str:
+        return self._map[key.lower()]
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key.lower() in self._map
+
+    def __iter__(self) -> Any:
+        return iter(self._map)
+
+    def __len__(self) -> int:
+        return len(self._map)
+
+
+def _content_type(scope: Mapping[str, Any]) -> str | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-type":
+            return value.decode("latin-1")
+    return None
 
 
 def parse_form(body: bytes, content_type: str | None) -> tuple[Mapping[str, str] | None, BadRequest | None]:
@@ -243,20 +284,93 @@ def starlette_path(rule: str) -> str:
     return _RULE_PART.sub(convert, rule)
 
 
-class _SessionMiddleware:
-    """Starlette's ``SessionMiddleware`` that marks the cookie ``Secure`` on HTTPS requests."""
+class LazySession(Session):
+    """Starlette's session dict, decoded from the cookie on first use."""
 
-    def __init__(self, app: Any, secret_key: str, session_cookie: str = "session", **options: Any) -> None:
-        self.plain = SessionMiddleware(app, secret_key=secret_key, session_cookie=session_cookie, **options)
-        self.secure = SessionMiddleware(
-            app, secret_key=secret_key, session_cookie=session_cookie, **{**options, "https_only": True}
-        )
+    def __init__(self, loader: Any) -> None:
+        super().__init__()
+        self._loader = loader
+        self.initially_empty = True
+
+    @property
+    def loaded(self) -> bool:
+        return self._loader is None
+
+    def _load(self) -> None:
+        loader = self._loader
+        if loader is not None:
+            self._loader = None
+            data = loader()
+            if data:
+                dict.update(self, data)  # not a modification
+                self.initially_empty = False
+
+
+def _lazy(name: str) -> Any:
+    method = getattr(Session, name)
+
+    def wrapper(self: LazySession, *args: Any, **kwargs: Any) -> Any:
+        self._load()
+        return method(self, *args, **kwargs)
+
+    wrapper.__name__ = name
+    return wrapper
+
+
+for _name in (
+    "__getitem__", "__setitem__", "__delitem__", "__contains__", "__iter__", "__len__", "__eq__", "__repr__",
+    "__ior__", "get", "setdefault", "pop", "popitem", "update", "clear", "keys", "values", "items", "copy",
+):
+    setattr(LazySession, _name, _lazy(_name))
+
+
+class SessionCookieMiddleware(SessionMiddleware):
+    """Starlette's ``SessionMiddleware`` (same cookie format and options), with two changes.
+
+    The cookie is verified and decoded only when something reads the session
+    (a request authenticated by a header, or a static file, skips it), and it
+    is marked ``Secure`` on every HTTPS request.
+    """
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope.get("scheme") in ("https", "wss"):
-            await self.secure(scope, receive, send)
-        else:
-            await self.plain(scope, receive, send)
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        name = self.session_cookie
+
+        def load() -> dict[str, Any] | None:
+            raw = cookie_parser(Headers(scope=scope).get("cookie", "")).get(name)
+            if not raw:
+                return None
+            try:
+                data = self.signer.unsign(raw.encode("utf-8"), max_age=self.max_age)
+                return json.loads(b64decode(data))
+            except (BadSignature, ValueError, TypeError):
+                return None
+
+        session = LazySession(load)
+        scope["session"] = session
+        flags = self.security_flags
+        if scope.get("scheme") in ("https", "wss") and "secure" not in flags.split("; "):
+            flags += "; secure"
+
+        async def send_wrapper(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                current = scope["session"]
+                loaded = not isinstance(current, LazySession) or current.loaded
+                if loaded and current.modified:
+                    headers = MutableHeaders(scope=message)
+                    headers.add_vary_header("Cookie")
+                    if current:
+                        data = self.signer.sign(b64encode(json.dumps(dict(current)).encode("utf-8"))).decode("utf-8")
+                        max_age = f"Max-Age={self.max_age}; " if self.max_age is not None else ""
+                        headers.append("Set-Cookie", f"{name}={data}; path={self.path}; {max_age}{flags}")
+                    elif not getattr(current, "initially_empty", False):
+                        expires = "expires=Thu, 01 Jan 1970 00:00:00 GMT; "
+                        headers.append("Set-Cookie", f"{name}=null; path={self.path}; {expires}{flags}")
+            await send(message)
+
+        await self.app(scope, receive, send_wrapper)
 
 
 class GuardMiddleware:
@@ -297,13 +411,13 @@ class GuardMiddleware:
         request_class = self.adapter.request_class
         body = body_error = None
         replayed = receive
-        if scope["method"] == "POST":
-            content_type = Headers(scope=scope).get("content-type")
-            if scope["path"] == self.update_path or is_form_mimetype(content_type):
-                limit = self.stack.max_body_size if self.stack is not None else None
-                body, body_error = await read_body(receive, scope, limit)
-                if body is not None:
-                    replayed = replay(body, receive)
+        if scope["method"] == "POST" and (
+            scope["path"] == self.update_path or is_form_mimetype(_content_type(scope))
+        ):
+            limit = self.stack.max_body_size if self.stack is not None else None
+            body, body_error = await read_body(receive, scope, limit)
+            if body is not None:
+                replayed = replay(body, receive)
 
         def make() -> FastAPIRequest:
             return request_class(scope, body, body_error)
@@ -358,7 +472,7 @@ class FastAPIAdapter(BackendAdapter):
     def _user_session(self) -> Middleware | None:
         for middleware in self.server.user_middleware:
             cls = middleware.cls
-            if isinstance(cls, type) and issubclass(cls, (SessionMiddleware, _SessionMiddleware)):
+            if isinstance(cls, type) and issubclass(cls, SessionMiddleware):
                 return middleware
         return None
 
@@ -393,7 +507,7 @@ class FastAPIAdapter(BackendAdapter):
                 if not self._secret:
                     raise ConfigurationError("dash-auth needs a secret_key to sign FastAPI sessions")
                 secret = self._secret.decode() if isinstance(self._secret, bytes) else self._secret
-                session = Middleware(_SessionMiddleware, secret_key=secret, same_site="lax")
+                session = Middleware(SessionCookieMiddleware, secret_key=secret, same_site="lax")
                 cookie = "session"
             self.request_class = type(
                 "FastAPIRequest", (FastAPIRequest,), {"__slots__": (), "session_cookie_name": cookie}
