@@ -41,6 +41,7 @@ from ..errors import BadRequest, ConfigurationError
 from ..responses import Response, json_error
 from . import BackendAdapter, GuardFunc, Request, ViewFunc, register_adapter
 from ._aio import dash_setup, in_thread, is_form_mimetype, is_json_mimetype, parse_json_body, run_guard
+from ._sessions import cookie_loader, lazy_session_class
 
 log = logging.getLogger("dash_auth")
 
@@ -284,44 +285,15 @@ def starlette_path(rule: str) -> str:
     return _RULE_PART.sub(convert, rule)
 
 
-class LazySession(Session):
+class LazySession(lazy_session_class(Session)):  # type: ignore[misc]
     """Starlette's session dict, decoded from the cookie on first use."""
 
     def __init__(self, loader: Any) -> None:
-        super().__init__()
-        self._loader = loader
+        super().__init__(loader)
         self.initially_empty = True
 
-    @property
-    def loaded(self) -> bool:
-        return self._loader is None
-
-    def _load(self) -> None:
-        loader = self._loader
-        if loader is not None:
-            self._loader = None
-            data = loader()
-            if data:
-                dict.update(self, data)  # not a modification
-                self.initially_empty = False
-
-
-def _lazy(name: str) -> Any:
-    method = getattr(Session, name)
-
-    def wrapper(self: LazySession, *args: Any, **kwargs: Any) -> Any:
-        self._load()
-        return method(self, *args, **kwargs)
-
-    wrapper.__name__ = name
-    return wrapper
-
-
-for _name in (
-    "__getitem__", "__setitem__", "__delitem__", "__contains__", "__iter__", "__len__", "__eq__", "__repr__",
-    "__ior__", "get", "setdefault", "pop", "popitem", "update", "clear", "keys", "values", "items", "copy",
-):
-    setattr(LazySession, _name, _lazy(_name))
+    def _on_loaded(self) -> None:
+        self.initially_empty = False
 
 
 class SessionCookieMiddleware(SessionMiddleware):
@@ -338,17 +310,11 @@ class SessionCookieMiddleware(SessionMiddleware):
             return
         name = self.session_cookie
 
-        def load() -> dict[str, Any] | None:
-            raw = cookie_parser(Headers(scope=scope).get("cookie", "")).get(name)
-            if not raw:
-                return None
-            try:
-                data = self.signer.unsign(raw.encode("utf-8"), max_age=self.max_age)
-                return json.loads(b64decode(data))
-            except (BadSignature, ValueError, TypeError):
-                return None
-
-        session = LazySession(load)
+        session = LazySession(cookie_loader(
+            lambda: cookie_parser(Headers(scope=scope).get("cookie", "")).get(name),
+            lambda raw: json.loads(b64decode(self.signer.unsign(raw.encode("utf-8"), max_age=self.max_age))),
+            (BadSignature, ValueError, TypeError),
+        ))
         scope["session"] = session
         flags = self.security_flags
         if scope.get("scheme") in ("https", "wss") and "secure" not in flags.split("; "):

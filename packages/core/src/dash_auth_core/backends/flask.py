@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 import flask
@@ -14,6 +14,7 @@ from werkzeug import exceptions as wz
 from ..errors import BadRequest
 from ..responses import Response
 from . import BackendAdapter, GuardFunc, Request, ViewFunc, register_adapter
+from ._sessions import SerializerCache, cookie_loader, lazy_session_class
 
 
 class _Headers(Mapping[str, str]):
@@ -150,62 +151,12 @@ class FlaskRequest(Request):
             raise BadRequest("request body is not valid JSON", 400) from exc
 
 
-class LazySession(SecureCookieSession):
-    """A signed-cookie session that verifies and decodes the cookie on first use.
-
-    Most requests (static files, Basic-authenticated callbacks) never touch
-    the session; they skip the signature check and the cookie write entirely.
-    """
-
-    def __init__(self, loader: Callable[[], dict[str, Any] | None]) -> None:
-        super().__init__()
-        self._loader: Callable[[], dict[str, Any] | None] | None = loader
-
-    @property
-    def loaded(self) -> bool:
-        return self._loader is None
-
-    def _load(self) -> None:
-        loader = self._loader
-        if loader is not None:
-            self._loader = None
-            data = loader()
-            if data:
-                dict.update(self, data)  # not a modification: no cookie rewrite
+#: Flask's session, decoded from its cookie on first use.
+LazySession = lazy_session_class(SecureCookieSession)
 
 
-def _lazy(name: str) -> Callable[..., Any]:
-    method = getattr(SecureCookieSession, name)
-
-    def wrapper(self: LazySession, *args: Any, **kwargs: Any) -> Any:
-        self._load()
-        return method(self, *args, **kwargs)
-
-    wrapper.__name__ = name
-    return wrapper
-
-
-for _name in (
-    "__getitem__", "__setitem__", "__delitem__", "__contains__", "__iter__", "__len__", "__eq__",
-    "__repr__", "get", "setdefault", "pop", "popitem", "update", "clear", "keys", "values", "items", "copy",
-):
-    setattr(LazySession, _name, _lazy(_name))
-
-
-class _SessionInterface(SecureCookieSessionInterface):
+class _SessionInterface(SerializerCache, SecureCookieSessionInterface):
     """Flask's signed-cookie sessions, loaded lazily, ``Secure`` whenever the request is HTTPS."""
-
-    def __init__(self) -> None:
-        self._serializers: dict[Any, Any] = {}
-
-    def get_signing_serializer(self, app: flask.Flask) -> Any:
-        # Flask builds a new serializer (and derives its key) on every request.
-        key = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
-        serializer = self._serializers.get(key)
-        if serializer is None:
-            serializer = super().get_signing_serializer(app)
-            self._serializers = {key: serializer}
-        return serializer
 
     def get_cookie_secure(self, app: flask.Flask) -> bool:
         if super().get_cookie_secure(app):
@@ -217,17 +168,10 @@ class _SessionInterface(SecureCookieSessionInterface):
         if serializer is None:
             return None
         name = self.get_cookie_name(app)
-
-        def load() -> dict[str, Any] | None:
-            value = request.cookies.get(name)
-            if not value:
-                return None
-            try:
-                return serializer.loads(value, max_age=int(app.permanent_session_lifetime.total_seconds()))
-            except BadSignature:
-                return None
-
-        return LazySession(load)
+        max_age = int(app.permanent_session_lifetime.total_seconds())
+        return LazySession(cookie_loader(
+            lambda: request.cookies.get(name), lambda value: serializer.loads(value, max_age=max_age), (BadSignature,)
+        ))
 
     def save_session(self, app: flask.Flask, session: Any, response: flask.Response) -> None:
         if isinstance(session, LazySession) and not session.loaded:

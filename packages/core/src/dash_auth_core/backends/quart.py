@@ -28,6 +28,7 @@ from ..errors import BadRequest
 from ..responses import Response
 from . import BackendAdapter, GuardFunc, Request, ViewFunc, register_adapter
 from ._aio import in_thread, is_form_mimetype, is_json_mimetype, parse_json_body, run_guard
+from ._sessions import SerializerCache, cookie_loader
 from .flask import LazySession
 
 _UPDATE = "_dash-update-component"
@@ -135,20 +136,8 @@ class QuartRequest(Request):
         return ctx.websocket if ctx is not None else None
 
 
-class _SessionInterface(SecureCookieSessionInterface):
+class _SessionInterface(SerializerCache, SecureCookieSessionInterface):
     """Quart's signed-cookie sessions, decoded on first use, ``Secure`` on HTTPS requests."""
-
-    def __init__(self) -> None:
-        self._serializers: dict[Any, Any] = {}
-
-    def get_signing_serializer(self, app: quart.Quart) -> Any:
-        # Quart derives a new serializer (and key) for every request.
-        key = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
-        serializer = self._serializers.get(key)
-        if serializer is None:
-            serializer = super().get_signing_serializer(app)
-            self._serializers = {key: serializer}
-        return serializer
 
     def get_cookie_secure(self, app: quart.Quart) -> bool:
         if super().get_cookie_secure(app):
@@ -162,17 +151,9 @@ class _SessionInterface(SecureCookieSessionInterface):
             return None
         name = self.get_cookie_name(app)
         max_age = int(app.permanent_session_lifetime.total_seconds())
-
-        def load() -> dict[str, Any] | None:
-            value = request.cookies.get(name)
-            if not value:
-                return None
-            try:
-                return serializer.loads(value, max_age=max_age)
-            except BadSignature:
-                return None
-
-        return LazySession(load)
+        return LazySession(cookie_loader(
+            lambda: request.cookies.get(name), lambda value: serializer.loads(value, max_age=max_age), (BadSignature,)
+        ))
 
     async def save_session(self, app: quart.Quart, session: Any, response: Any) -> None:
         if response is None:

@@ -1,0 +1,96 @@
+"""Signed-cookie sessions that cost nothing until something reads them.
+
+Every adapter keeps its framework's own cookie format; what they share is
+here: a session class that decodes its cookie on first use (so a request
+authenticated by a header, or a static file, skips the signature check and
+the cookie write), and a cache for the serializer that Flask and Quart
+otherwise rebuild, key derivation included, on every request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+Loader = Callable[[], "dict[str, Any] | None"]
+
+_READ_AND_WRITE = (
+    "__getitem__", "__setitem__", "__delitem__", "__contains__", "__iter__", "__len__", "__eq__", "__repr__",
+    "__ior__", "get", "setdefault", "pop", "popitem", "update", "clear", "keys", "values", "items", "copy",
+)
+
+
+def lazy_session_class(base: type) -> type:
+    """A subclass of the dict-based session class ``base`` that loads on first use.
+
+    Instances take a ``loader`` returning the decoded cookie (``None`` if
+    absent or invalid); ``loaded`` tells whether anything looked.
+    """
+
+    def __init__(self: Any, loader: Loader) -> None:
+        base.__init__(self)
+        self._loader = loader
+
+    def _load(self: Any) -> None:
+        loader = self._loader
+        if loader is not None:
+            self._loader = None
+            data = loader()
+            if data:
+                dict.update(self, data)  # what the cookie held is not a modification
+                self._on_loaded()
+
+    namespace: dict[str, Any] = {
+        "__init__": __init__,
+        "__doc__": f"{base.__name__}, decoded from its cookie on first use.",
+        "_load": _load,
+        "_on_loaded": lambda self: None,
+        "loaded": property(lambda self: self._loader is None),
+    }
+
+    def forward(name: str) -> Callable[..., Any]:
+        method = getattr(base, name)
+
+        def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+            self._load()
+            return method(self, *args, **kwargs)
+
+        wrapper.__name__ = name
+        return wrapper
+
+    for name in _READ_AND_WRITE:
+        if hasattr(base, name):
+            namespace[name] = forward(name)
+    return type(f"Lazy{base.__name__}", (base,), namespace)
+
+
+class SerializerCache:
+    """Mixin for Flask's and Quart's cookie session interfaces: build the serializer once per key."""
+
+    _serializers: dict[Any, Any]
+
+    def get_signing_serializer(self, app: Any) -> Any:
+        key = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        cache = self.__dict__.setdefault("_serializers", {})
+        serializer = cache.get(key)
+        if serializer is None:
+            serializer = super().get_signing_serializer(app)  # type: ignore[misc]
+            self._serializers = {key: serializer}
+        return serializer
+
+
+def cookie_loader(read_cookie: Callable[[], str | None], decode: Callable[[str], Any],
+                  errors: tuple[type[BaseException], ...]) -> Loader:
+    """A loader that reads the cookie, decodes it, and treats ``errors`` as "no session"."""
+
+    def load() -> dict[str, Any] | None:
+        value = read_cookie()
+        if not value:
+            return None
+        try:
+            data = decode(value)
+        except errors:
+            return None
+        return data if isinstance(data, dict) else None
+
+    return load
