@@ -200,3 +200,19 @@ def test_user_groups_add_to_provider_groups_and_session_data_lands_before_on_log
     assert seen == {"groups": ("from-idp", "from-app"), "state": "kept"}
     assert stack.groups_for(Identity(id="dana", groups=("from-idp", "from-app"),
                                      claims={"provider_groups": ["from-idp"]})).groups == ("from-idp", "from-app")
+
+
+def test_plugin_responses_can_repeat_headers():
+    from dash_auth_core import Response
+
+    app = make_app()
+    AuthStack.of(app).add_route(
+        "/two-cookies",
+        lambda request: Response(200, "ok", extra_headers=[("Set-Cookie", "a=1; Path=/"), ("Set-Cookie", "b=2; Path=/")]),
+        public=True,
+        endpoint="two_cookies",
+    )
+    c = client_for(app)
+    response = c.get("/two-cookies")
+    assert response.status_code == 200
+    assert c.get_cookie("a").value == "1" and c.get_cookie("b").value == "2"

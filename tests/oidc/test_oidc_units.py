@@ -274,3 +274,17 @@ def test_front_door_start_up_errors():
         OIDCAuth(build_app(), secret_key=SECRET, login_route="/oidc/login")
     with pytest.raises(ConfigurationError, match="unknown option"):
         OIDCAuth(build_app(), secret_key=SECRET, publc_routes=["/"])
+
+
+def test_a_seed_callback_response_keeps_all_its_cookies():
+    import flask
+
+    from dash_auth_oidc.plugin import coerce_response
+
+    native = flask.Response("hi", status=302, headers={"Location": "/x"})
+    native.set_cookie("one", "1")
+    native.set_cookie("two", "2")
+    converted = coerce_response(native, "login_user_callback")
+    cookies = [value for key, value in converted.extra_headers + list(converted.headers.items()) if key == "Set-Cookie"]
+    assert len(cookies) == 2 and any(v.startswith("one=1") for v in cookies) and any(v.startswith("two=2") for v in cookies)
+    assert converted.status == 302 and converted.headers["Location"] == "/x"

@@ -21,6 +21,8 @@ class Response:
     body: str | bytes = b""
     content_type: str = "text/plain; charset=utf-8"
     headers: dict[str, str] = field(default_factory=dict)
+    #: Headers that may repeat (several ``Set-Cookie``), added after ``headers``.
+    extra_headers: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def is_json(self) -> bool:

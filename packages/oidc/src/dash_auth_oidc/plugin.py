@@ -180,16 +180,17 @@ def coerce_response(value: Any, what: str) -> Response | None:
     get_data = getattr(value, "get_data", None)
     if isinstance(status, int) and headers is not None and callable(get_data):
         copied: dict[str, str] = {}
+        repeated: list[tuple[str, str]] = []
         for key, item in headers.items():
             lower = key.lower()
             if lower in ("content-length", "content-type"):
                 continue
             if lower in (k.lower() for k in copied):
-                log.warning("%s returned several %s headers; only the first is kept", what, key)
+                repeated.append((key, item))  # several Set-Cookie headers, say: keep them all
                 continue
             copied[key] = item
         content_type = headers.get("Content-Type") or "text/html; charset=utf-8"
-        return Response(status, get_data(), content_type, copied)
+        return Response(status, get_data(), content_type, copied, repeated)
     log.error("%s returned %r, which is not a response; using the default redirect", what, type(value).__name__)
     return None
 

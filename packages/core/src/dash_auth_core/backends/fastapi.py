@@ -266,6 +266,8 @@ def to_starlette(response: Response) -> StarletteResponse:
     native.headers["content-type"] = response.content_type
     for key, value in response.headers.items():
         native.headers[key] = value
+    for key, value in response.extra_headers:
+        native.headers.append(key, value)
     return native
 
 

@@ -183,6 +183,8 @@ def to_flask(response: Response) -> flask.Response:
     native = flask.Response(response.body, status=response.status, content_type=response.content_type)
     for key, value in response.headers.items():
         native.headers[key] = value
+    for key, value in response.extra_headers:
+        native.headers.add(key, value)
     return native
 
 
