@@ -167,6 +167,18 @@ class BackendAdapter(abc.ABC):
     def has_secret(self) -> bool: ...
 
 
+def cookie_header_has(raw: str | None, name: str) -> bool:
+    """Whether a raw ``Cookie`` header carries a non-empty cookie ``name`` (nothing is decoded)."""
+    if not raw:
+        return False
+    prefix = name + "="
+    for part in raw.split(";"):
+        part = part.lstrip()
+        if part.startswith(prefix) and len(part) > len(prefix):
+            return True
+    return False
+
+
 _adapters: dict[str, Callable[[Any], BackendAdapter]] = {}
 
 

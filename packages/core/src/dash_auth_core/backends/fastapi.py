@@ -39,7 +39,7 @@ from werkzeug.http import parse_options_header
 
 from ..errors import BadRequest, ConfigurationError
 from ..responses import Response, json_error
-from . import BackendAdapter, GuardFunc, Request, ViewFunc, register_adapter
+from . import BackendAdapter, GuardFunc, Request, ViewFunc, cookie_header_has, register_adapter
 from ._aio import dash_setup, in_thread, is_form_mimetype, is_json_mimetype, parse_json_body, run_guard
 from ._sessions import cookie_loader, lazy_session_class
 
@@ -141,11 +141,7 @@ class FastAPIRequest(Request):
 
     @property
     def has_session_cookie(self) -> bool:
-        raw = self.headers.get("cookie")
-        if not raw:
-            return False
-        name = self.session_cookie_name + "="
-        return any(part.lstrip().startswith(name) and len(part.lstrip()) > len(name) for part in raw.split(";"))
+        return cookie_header_has(self.headers.get("cookie"), self.session_cookie_name)
 
     def json(self, max_bytes: int | None) -> Any:
         state = self._scope.setdefault("dash_auth", {})

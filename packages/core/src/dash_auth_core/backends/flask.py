@@ -13,7 +13,7 @@ from werkzeug import exceptions as wz
 
 from ..errors import BadRequest
 from ..responses import Response
-from . import BackendAdapter, GuardFunc, Request, ViewFunc, register_adapter
+from . import BackendAdapter, GuardFunc, Request, ViewFunc, cookie_header_has, register_adapter
 from ._sessions import SerializerCache, cookie_loader, lazy_session_class
 
 
@@ -107,11 +107,7 @@ class FlaskRequest(Request):
     @property
     def has_session_cookie(self) -> bool:
         # A cheap look at the raw header; the cookie itself is parsed only if used.
-        raw = self._req.environ.get("HTTP_COOKIE")
-        if not raw:
-            return False
-        name = self.session_cookie_name + "="
-        return any(part.lstrip().startswith(name) and len(part.lstrip()) > len(name) for part in raw.split(";"))
+        return cookie_header_has(self._req.environ.get("HTTP_COOKIE"), self.session_cookie_name)
 
     @property
     def host(self) -> str:

@@ -26,7 +26,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..errors import BadRequest
 from ..responses import Response
-from . import BackendAdapter, GuardFunc, Request, ViewFunc, register_adapter
+from . import BackendAdapter, GuardFunc, Request, ViewFunc, cookie_header_has, register_adapter
 from ._aio import in_thread, is_form_mimetype, is_json_mimetype, parse_json_body, run_guard
 from ._sessions import SerializerCache, cookie_loader
 from .flask import LazySession
@@ -107,11 +107,8 @@ class QuartRequest(Request):
 
     @property
     def has_session_cookie(self) -> bool:
-        raw = self._req.headers.get("Cookie")
-        if not raw:
-            return False
-        name = self.session_cookie_name + "="
-        return any(part.lstrip().startswith(name) and len(part.lstrip()) > len(name) for part in raw.split(";"))
+        # A cheap look at the raw header; the cookie itself is parsed only if used.
+        return cookie_header_has(self._req.headers.get("Cookie"), self.session_cookie_name)
 
     def json(self, max_bytes: int | None) -> Any:
         cached = getattr(self._req, "_cached_json", None)
