@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from itsdangerous import BadSignature
+
 Loader = Callable[[], "dict[str, Any] | None"]
 
 _READ_AND_WRITE = (
@@ -68,6 +70,17 @@ class SerializerCache:
     """Mixin for Flask's and Quart's cookie session interfaces: build the serializer once per key."""
 
     _serializers: dict[Any, Any]
+
+    def lazy_session(self, app: Any, request: Any, session_class: type) -> Any:
+        """``open_session``'s answer: a ``session_class`` that decodes the cookie on first use."""
+        serializer = self.get_signing_serializer(app)
+        if serializer is None:
+            return None
+        name = self.get_cookie_name(app)  # type: ignore[attr-defined]
+        max_age = int(app.permanent_session_lifetime.total_seconds())
+        return session_class(cookie_loader(
+            lambda: request.cookies.get(name), lambda value: serializer.loads(value, max_age=max_age), (BadSignature,)
+        ))
 
     def get_signing_serializer(self, app: Any) -> Any:
         key = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))

@@ -8,13 +8,12 @@ from typing import Any
 
 import flask
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
-from itsdangerous import BadSignature
 from werkzeug import exceptions as wz
 
 from ..errors import BadRequest
 from ..responses import Response
 from . import BackendAdapter, GuardFunc, Request, ViewFunc, cookie_header_has, register_adapter
-from ._sessions import SerializerCache, cookie_loader, lazy_session_class
+from ._sessions import SerializerCache, lazy_session_class
 
 
 class _Headers(Mapping[str, str]):
@@ -160,14 +159,7 @@ class _SessionInterface(SerializerCache, SecureCookieSessionInterface):
         return flask.has_request_context() and flask.request.is_secure
 
     def open_session(self, app: flask.Flask, request: flask.Request) -> SecureCookieSession | None:
-        serializer = self.get_signing_serializer(app)
-        if serializer is None:
-            return None
-        name = self.get_cookie_name(app)
-        max_age = int(app.permanent_session_lifetime.total_seconds())
-        return LazySession(cookie_loader(
-            lambda: request.cookies.get(name), lambda value: serializer.loads(value, max_age=max_age), (BadSignature,)
-        ))
+        return self.lazy_session(app, request, LazySession)
 
     def save_session(self, app: flask.Flask, session: Any, response: flask.Response) -> None:
         if isinstance(session, LazySession) and not session.loaded:

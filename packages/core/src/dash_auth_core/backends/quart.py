@@ -19,7 +19,6 @@ from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 import quart
-from itsdangerous import BadSignature
 from quart.globals import _cv_request, _cv_websocket
 from quart.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
@@ -28,7 +27,7 @@ from ..errors import BadRequest
 from ..responses import Response
 from . import BackendAdapter, GuardFunc, Request, ViewFunc, cookie_header_has, register_adapter
 from ._aio import in_thread, is_form_mimetype, is_json_mimetype, parse_json_body, run_guard
-from ._sessions import SerializerCache, cookie_loader
+from ._sessions import SerializerCache
 from .flask import LazySession
 
 _UPDATE = "_dash-update-component"
@@ -143,14 +142,7 @@ class _SessionInterface(SerializerCache, SecureCookieSessionInterface):
         return ctx is not None and ctx.request.scheme == "https"
 
     async def open_session(self, app: quart.Quart, request: Any) -> Any:
-        serializer = self.get_signing_serializer(app)
-        if serializer is None:
-            return None
-        name = self.get_cookie_name(app)
-        max_age = int(app.permanent_session_lifetime.total_seconds())
-        return LazySession(cookie_loader(
-            lambda: request.cookies.get(name), lambda value: serializer.loads(value, max_age=max_age), (BadSignature,)
-        ))
+        return self.lazy_session(app, request, LazySession)
 
     async def save_session(self, app: quart.Quart, session: Any, response: Any) -> None:
         if response is None:
