@@ -303,3 +303,18 @@ def test_logout_route_follows_the_url_prefix():
     assert page.status_code == 200
     assert b'action="/app/logout"' in page.data
     assert client.get("/logout").status_code == 401  # outside the app: just another protected path
+
+
+@pytest.mark.parametrize("path", ["/assets/public/../secret.js", "/assets/public/%2e%2e/secret.js",
+                                  "/assets/public//../secret.js", "/assets/public/..%2fsecret.js"])
+def test_public_asset_globs_cannot_be_escaped(tmp_path, path):
+    assets = tmp_path / "assets"
+    (assets / "public").mkdir(parents=True)
+    (assets / "secret.js").write_text("var secret = 1;")
+    (assets / "public" / "ok.js").write_text("var ok = 1;")
+    app, _ = make_app(assets_folder=str(assets))
+    BasicAuth(app, USERS, secret_key=SECRET, public_assets=["public/*"])
+    c = client_for(app)
+    assert c.get("/assets/public/ok.js").status_code == 200
+    response = c.get(path)
+    assert response.status_code in (401, 404) and b"secret = 1" not in response.data

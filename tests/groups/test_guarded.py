@@ -262,3 +262,25 @@ def test_page_rules_load_their_enforcer():
     stack = AuthStack.of(app)
     client_for(app).get("/")
     assert stack.get_plugin("dash_auth_groups.plugin") is not None
+
+
+def test_layout_mode_does_not_publish_a_non_pages_layout():
+    app = make_dash(__name__)
+    app.layout = html.Div("PRIVATE DASHBOARD NUMBERS")
+    BasicAuth(app, USERS, secret_key=SECRET, auth_protect_layouts=True)
+    response = client_for(app).get("/_dash-layout")
+    assert response.status_code == 401 and b"PRIVATE DASHBOARD" not in response.data
+
+
+def test_mcp_needs_a_user_every_rule_allows():
+    app = make_dash(__name__, use_pages=True, pages_folder="", suppress_callback_exceptions=True, enable_mcp=True)
+    dash.register_page("home", path="/", layout=html.Div("HOME"))
+    dash.register_page("admin", path="/admin", layout=html.Div("ADMIN ONLY PAYROLL"), groups=["A"])
+    app.layout = html.Div([dash.page_container])
+    BasicAuth(app, USERS, user_groups=GROUPS, secret_key=SECRET)
+    if not app._enable_mcp:
+        pytest.skip("Dash could not start its MCP server here")
+    body = {"jsonrpc": "2.0", "id": 1, "method": "resources/read", "params": {"uri": "dash://page-layout/admin"}}
+    assert client_for(app).post("/_mcp", json=body).status_code == 401
+    refused = client_for(app).post("/_mcp", json=body, headers=BOB)
+    assert refused.status_code == 403 and b"PAYROLL" not in refused.data

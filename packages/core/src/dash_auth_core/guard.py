@@ -14,6 +14,7 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from . import pages
 from .backends import Request
@@ -181,7 +182,11 @@ class Guard:
             return Resource(Kind.DASH_INTERNAL, name, public=snap.has_public_pages, wants_json=True)
         if path.startswith(self._assets_prefix):
             rel = path[len(self._assets_prefix):]
-            public = any(fnmatch.fnmatchcase(rel, pat) for pat in self.stack.public_assets)
+            # Dot segments, empty segments and backslashes never match: the static
+            # handler would normalise them to another file than the pattern saw.
+            segments = unquote(rel).split("/")
+            plain = "\\" not in rel and all(seg not in ("", ".", "..") for seg in segments)
+            public = plain and any(fnmatch.fnmatchcase(rel, pat) for pat in self.stack.public_assets)
             return Resource(Kind.ASSET, rel, public=public)
         plugin_public = self.stack.plugin_route_public(path)
         if plugin_public is not None:

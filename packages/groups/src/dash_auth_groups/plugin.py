@@ -93,8 +93,15 @@ def authorize(identity: Identity | None, resource: Resource, request: Request) -
     state = settings(auth)
     if resource.kind is Kind.CALLBACK and resource.pathname is None:
         return _callback_vote(state, identity, resource) if resource.callback is not None else None
-    if state.protect_layouts and resource.kind is Kind.DASH_INTERNAL and resource.name in _SHELL:
-        return True  # layout mode serves the app's shell to anyone; pages decide themselves
+    if resource.kind is Kind.MCP:
+        return _mcp_vote(auth, identity)
+    if (
+        state.protect_layouts
+        and resource.kind is Kind.DASH_INTERNAL
+        and resource.name in _SHELL
+        and getattr(auth.app, "use_pages", False)
+    ):
+        return True  # layout mode serves a Pages app's shell to anyone; pages decide themselves
     page = resource.page
     if page is None or resource.kind not in (Kind.PAGE, Kind.CALLBACK):
         return None
@@ -110,6 +117,21 @@ def authorize(identity: Identity | None, resource: Resource, request: Request) -
     if verdict is Verdict.FORBIDDEN:
         return False
     return None  # no user: the core asks them to sign in unless the page is public
+
+
+def _mcp_vote(auth: AuthStack, identity: Identity | None) -> bool | None:
+    """MCP reads every page layout and runs callbacks: only for users every rule allows."""
+    if identity is None:
+        return None  # the core asks for a login
+    for page in dash.page_registry.values():
+        rule = page_rule(page)
+        if rule is not None and rule.evaluate(identity) is not Verdict.ALLOWED:
+            return False
+    for entry in list(auth.app.callback_map.values()):
+        marker = callback_rule(entry.get("callback"))
+        if marker is not None and marker.rule.evaluate(identity) is not Verdict.ALLOWED:
+            return False
+    return None
 
 
 def configure_option(auth: AuthStack, name: str, value: Any) -> None:
