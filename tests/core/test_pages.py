@@ -174,3 +174,77 @@ def test_resources_carry_the_page_dash_renders():
     assert (Kind.PAGE, "/user/x/public", "pub_user") in seen
     assert (Kind.CALLBACK, "/secret", "secret") in seen
     assert (Kind.CALLBACK, "/nowhere", None) in seen
+
+
+# -- query strings: Dash passes their keys to the layout function ----------
+
+
+def query_app(**kwargs):
+    app = make_dash(__name__, use_pages=True, pages_folder="", suppress_callback_exceptions=True, **kwargs)
+
+    def home():  # takes no query parameters at all
+        return html.H1("Home")
+
+    def search(q=None):
+        return html.H1(f"Results for {q}")
+
+    def report(report_id=None, **_):
+        return html.H1(f"Report {report_id}")
+
+    dash.register_page("home", path="/", layout=home)
+    dash.register_page("search", path="/search", layout=search)
+    dash.register_page("report", path_template="/report/<report_id>", layout=report)
+    app.layout = html.Div([dash.page_container])
+    BasicAuth(app, {"alice": "wonderland"}, public_routes=["/", "/search"], secret_key=SECRET)
+    client = client_for(app)
+    client.get("/")
+    return app, client
+
+
+def route_search(client, pathname, search, headers=None):
+    return client.post("/_dash-update-component", json=router_body(pathname, search=search), headers=headers or {})
+
+
+def test_query_keys_the_layout_takes_pass():
+    _app, client = query_app()
+    response = route_search(client, "/search", "?q=dash")
+    assert response.status_code == 200
+    assert b"Results for dash" in response.data
+    assert route_search(client, "/report/7", "?anything=1", ALICE).status_code == 200  # **kwargs
+
+
+@pytest.mark.parametrize("search", ["?foo=1", "?q=1&foo=2", "?a-b=1", "?=1"])
+def test_unknown_query_keys_are_a_400_not_a_dash_500(search):
+    """Without the check Dash calls ``home(foo="1")``: a TypeError and a 500."""
+    _app, client = query_app()
+    pathname = "/search" if "q=" in search else "/"
+    response = route_search(client, pathname, search)
+    assert response.status_code == 400
+    assert response.is_json and "query parameter" in response.get_json()["message"]
+
+
+def test_a_query_key_cannot_replace_a_path_variable():
+    """``/report/1?report_id=2`` would render report 2 under the rules checked for report 1."""
+    _app, client = query_app()
+    response = route_search(client, "/report/1", "?report_id=2", ALICE)
+    assert response.status_code == 400
+    assert b"Report 2" not in response.data
+    assert "path variable" in response.get_json()["message"]
+
+
+def test_private_pages_reveal_nothing_about_their_query_parameters_to_anonymous_users():
+    _app, client = query_app()
+    assert route_search(client, "/report/1", "?report_id=2").status_code == 401
+    assert route_search(client, "/report/1", "?x=1").status_code == 401
+
+
+def test_the_not_found_page_is_checked_too():
+    app = make_dash(__name__, use_pages=True, pages_folder="", suppress_callback_exceptions=True)
+    dash.register_page("home", path="/", layout=html.H1("Home"))
+    dash.register_page("not_found_404", path="/404", layout=lambda: html.H1("Nothing here"))
+    app.layout = html.Div([dash.page_container])
+    BasicAuth(app, {"alice": "wonderland"}, public_routes=["/", "/missing"], secret_key=SECRET)
+    client = client_for(app)
+    client.get("/")
+    assert route_search(client, "/missing", "").status_code == 200
+    assert route_search(client, "/missing", "?x=1").status_code == 400

@@ -284,3 +284,21 @@ def test_mcp_needs_a_user_every_rule_allows():
     assert client_for(app).post("/_mcp", json=body).status_code == 401
     refused = client_for(app).post("/_mcp", json=body, headers=BOB)
     assert refused.status_code == 403 and b"PAYROLL" not in refused.data
+
+
+def test_group_ttl_cache_tells_providers_and_provider_groups_apart():
+    """Two users with the same id from different providers never share re-checked groups."""
+    from dash_auth_core import AuthStack, Identity
+
+    app = make_dash(__name__)
+    app.layout = html.Div()
+    stack = AuthStack.of(app, secret_key=SECRET, user_groups=lambda user: ["added"], user_groups_ttl=3600)
+    local = stack.groups_for(Identity(id="alice", provider="basic"))
+    sso = stack.groups_for(Identity(id="alice", provider="oidc:corp", groups=("admins",)))
+    assert local.groups == ("added",)
+    assert sso.groups == ("admins", "added")
+    assert stack.refresh_groups(sso).groups == ("admins", "added")
+    # The cache now holds the SSO user's answer; the local "alice" must not get it.
+    assert stack.refresh_groups(local).groups == ("added",)
+    demoted = stack.groups_for(Identity(id="alice", provider="oidc:corp", groups=()))
+    assert stack.refresh_groups(demoted).groups == ("added",)

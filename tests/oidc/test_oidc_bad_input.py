@@ -1,7 +1,8 @@
 """Every bad input of issue 5: a clear 4xx page (or a start-up error), the reason logged, no login.
 
-Unreachable providers during a login answer 503 with ``Retry-After``: the
-request was fine, the provider was not (see the package README).
+Unreachable providers during a login answer 424 (Failed Dependency) with
+``Retry-After``: the request was fine, the sign-in it depends on was not
+possible (see the package README).
 """
 
 from __future__ import annotations
@@ -230,7 +231,7 @@ def test_unreachable_metadata_at_login(make_app, caplog):
     assert client.get("/").headers["Location"] == "/oidc/idp/login?next=/"
     with caplog.at_level(logging.WARNING, logger=LOGGER):
         response = client.get("/oidc/idp/login?next=/")
-    assert_page(response, 503, "cannot be reached")
+    assert_page(response, 424, "cannot be reached")
     assert response.headers["Retry-After"] == "30"
     assert "discovery document at http://127.0.0.1:9/" in caplog.text
     assert "_oidc_pending" not in session_of(app, client)
@@ -249,7 +250,7 @@ def test_provider_unreachable_at_the_callback(idp, make_app, caplog):
             response = client.get(path_of(callback))
     finally:
         meta["token_endpoint"] = saved
-    assert_page(response, 503, "cannot be reached")
+    assert_page(response, 424, "cannot be reached")
     assert "code exchange failed" in caplog.text
     assert_not_signed_in(app, client)
 
@@ -327,7 +328,7 @@ def test_logout_post_from_another_site_is_refused(idp, make_app):
 
 
 def test_no_500_for_the_provider_answering_garbage(idp, make_app, caplog):
-    """A token endpoint answering HTML (a gateway error page) is a clear 503, not a 500."""
+    """A token endpoint answering HTML (a gateway error page) is a clear 4xx, not a 500."""
     app, auth = make_app(idp)
     client = app.server.test_client()
     callback = authorize(start_login(client))
@@ -339,7 +340,7 @@ def test_no_500_for_the_provider_answering_garbage(idp, make_app, caplog):
             response = client.get(path_of(callback))
     finally:
         meta["token_endpoint"] = saved
-    assert response.status_code in (401, 503)
+    assert response.status_code in (401, 424)
     assert "code exchange" in caplog.text
     assert_not_signed_in(app, client)
     assert requests.get(idp.metadata_url, timeout=10).status_code == 200

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import secrets
@@ -48,10 +47,14 @@ class BasicAuthPlugin:
         identity_ttl: float = 300.0,
     ) -> None:
         self.realm = realm.replace('"', "'")
-        # Verified header digest -> (identity, expiry): a signed-in request costs
-        # one SHA-256 and a dict lookup, and touches neither hash nor session.
+        # Verified header -> (identity, expiry): a signed-in request costs one dict
+        # lookup and touches neither the password hash nor the session. The keys
+        # are header values the server holds anyway while it handles each request
+        # (at most IDENTITY_CACHE_SIZE of them, each for identity_ttl seconds); a
+        # fast digest of them would not protect a weak password from anyone who
+        # can read this process's memory, and would cost more than the lookup.
         self.identity_ttl = identity_ttl
-        self._identities: OrderedDict[bytes, tuple[Identity, float]] = OrderedDict()
+        self._identities: OrderedDict[str, tuple[Identity, float]] = OrderedDict()
         self._lock = threading.Lock()
         self._sources: list[tuple[UserTable | None, AuthFunc | None]] = []
         self.add_source(users, auth_func)
@@ -71,11 +74,10 @@ class BasicAuthPlugin:
 
     @hookimpl
     def authenticate(self, request: Request) -> Identity | object | None:
-        header = request.headers.get("Authorization")
-        if not header or header[:6].lower() != "basic ":
+        header = request.header("Authorization")
+        if not header or (not header.startswith("Basic ") and header[:6].lower() != "basic "):
             return None
-        digest = hashlib.sha256(header.encode("utf-8", "surrogatepass")).digest()
-        cached = self._identities.get(digest)
+        cached = self._identities.get(header)
         if cached is not None and cached[1] > time.monotonic():
             if not request.has_session_cookie:
                 # Verified and announced before; this client (a script, a new
@@ -101,7 +103,7 @@ class BasicAuthPlugin:
         if identity is None:
             identity = self.log_in(request, verified, PROVIDER)
         with self._lock:
-            self._identities[digest] = (identity, time.monotonic() + self.identity_ttl)
+            self._identities[header] = (identity, time.monotonic() + self.identity_ttl)
             while len(self._identities) > IDENTITY_CACHE_SIZE:
                 self._identities.popitem(last=False)
         return identity

@@ -11,12 +11,15 @@ does not matter.
 from __future__ import annotations
 
 import json
+import operator
 import weakref
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import dash
+
+from .errors import BadRequest
 
 #: Dash Pages' routing callback: its id, and the input that carries the pathname.
 PAGES_ROUTER_ID = ".._pages_content.children..._pages_store.data.."
@@ -126,6 +129,83 @@ class CallbackInfo:
     pathname_index: int = -1
     pathname_id: str | None = None
     entry: Mapping[str, Any] | None = None
+    #: ``(inputs, state, outputs)`` as tuples of ``(id, property)``, when every
+    #: dependency has a plain string id (most callbacks): see ``_matches_plain``.
+    _plain: tuple[Any, ...] | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        groups = (_plain(self.inputs), _plain(self.state), _plain(self.outputs))
+        if None in groups:
+            plain = None
+        elif self.no_output:
+            plain = (groups[0], groups[1], None)
+        elif self.multi_output:
+            plain = groups
+        else:  # a single output is sent as one object, not a list
+            plain = (groups[0], groups[1], groups[2][0])
+        object.__setattr__(self, "_plain", plain)
+
+    def check_body(self, body: Mapping[str, Any]) -> None:
+        """Refuse a body that does not match what the registry declares (raises :class:`BadRequest`).
+
+        Dash trusts the body's shape and answers a mismatch with a 500; the
+        guard checks every input, state and output against the server's own
+        record before any callback runs.
+        """
+        if self._plain is not None and self._matches_plain(body):
+            return
+        _check_items("inputs", body.get("inputs"), self.inputs)
+        _check_items("state", body.get("state", _EMPTY), self.state)
+        changed = body.get("changedPropIds", _EMPTY)
+        if type(changed) is not list or not all(type(item) is str for item in changed):
+            raise BadRequest("'changedPropIds' must be a list of strings")
+        if not self.no_output:
+            outputs = body.get("outputs")
+            _check_items("outputs", outputs if self.multi_output else [outputs], self.outputs)
+
+    def _matches_plain(self, body: Mapping[str, Any]) -> bool:
+        """The fast path of :meth:`check_body` (C-level loops); ``False`` sends the body to the full check.
+
+        ``_ID_PROP`` raises for anything but a mapping with both keys, and
+        ``"".join`` for anything but strings: both are refusals here.
+        """
+        inputs, state, outputs = self._plain  # type: ignore[misc]
+        get = body.get
+        sent_inputs, sent_state, changed = get("inputs"), get("state", _EMPTY), get("changedPropIds", _EMPTY)
+        if type(sent_inputs) is not list or type(sent_state) is not list or type(changed) is not list:
+            return False
+        try:
+            if tuple(map(_ID_PROP, sent_inputs)) != inputs or (
+                (sent_state or state) and tuple(map(_ID_PROP, sent_state)) != state
+            ):
+                return False
+            "".join(changed)
+            if outputs is None:
+                return True
+            sent = get("outputs")
+            if self.multi_output:
+                return type(sent) is list and tuple(map(_ID_PROP, sent)) == outputs
+            return type(sent) is dict and _ID_PROP(sent) == outputs
+        except (KeyError, TypeError):
+            return False
+
+
+_ID_PROP = operator.itemgetter("id", "property")
+_EMPTY: list[Any] = []
+
+
+def _plain(deps: tuple[Dependency, ...]) -> tuple[tuple[str | None, str], ...] | None:
+    if all(dep.keys is None and not dep.many for dep in deps):
+        return tuple((dep.id, dep.property) for dep in deps)
+    return None
+
+
+def _check_items(name: str, items: Any, declared: tuple[Dependency, ...]) -> None:
+    if type(items) is not list or len(items) != len(declared):
+        raise BadRequest(f"'{name}' must be a list of {len(declared)} items")
+    for index, dep in enumerate(declared):
+        if not dep.accepts(items[index]):
+            raise BadRequest(f"'{name}' item {dep.id or dep.property!r} does not match the callback")
 
 
 def _is_dash_router(entry: Mapping[str, Any]) -> bool:

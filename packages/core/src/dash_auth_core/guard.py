@@ -18,7 +18,7 @@ from urllib.parse import unquote
 
 from . import pages
 from .backends import Request
-from .callbacks import CallbackInfo, describe_callbacks
+from .callbacks import PAGES_ROUTER_ID, CallbackInfo, describe_callbacks
 from .context import set_current_user
 from .default_plugin import STATE_LIFETIME_KEY
 from .errors import BadRequest
@@ -45,6 +45,7 @@ _PREFLIGHT = Resource(Kind.DASH_INTERNAL, _UPDATE, public=True, wants_json=True)
 _STATIC_ALIVE = Resource(Kind.DASH_INTERNAL, "_alive_", public=True)
 #: Served without even looking for a user: they carry nothing of the app's.
 _NO_IDENTITY_NEEDED = frozenset(map(id, (_STATIC_SUITES, _STATIC_FAVICON, _PREFLIGHT, _STATIC_ALIVE)))
+_CALLBACK = Kind.CALLBACK
 
 
 @dataclass
@@ -237,14 +238,20 @@ class Guard:
         value = item.get("value")
         if not isinstance(value, str) or len(value) > 4096:
             raise BadRequest("the routing callback's pathname must be a string")
+        search = None
         for other in inputs:
             if isinstance(other, dict) and other.get("id") == info.pathname_id:
                 extra = other.get("value")
                 if extra is not None and (not isinstance(extra, str) or len(extra) > 8192):
                     raise BadRequest("the routing callback's location values must be strings")
+                if other.get("property") == "search":
+                    search = extra
         rel = pages.strip_requests_prefix(self.requests_prefix, value)
         if rel is None:
             raise BadRequest("the pathname is outside this app")
+        if info.id == PAGES_ROUTER_ID and search:
+            # Checked, like the body's shape, once the caller is allowed.
+            request.state["router_query"] = (rel, search)
         return Resource(
             Kind.CALLBACK,
             output,
@@ -259,35 +266,47 @@ class Guard:
 
     def __call__(self, request: Request) -> Response | None:
         stack = self.stack
+        state = request.state
         try:
-            snap = self.snapshot()
-            resource = self.classify(request, snap)
+            resource = self.classify(request, self.snapshot())
         except BadRequest as exc:
             return json_error(exc.status, "bad_request", exc.message)
-        request.state["resource"] = resource
+        state["resource"] = resource
         request.auth = stack
         if id(resource) in _NO_IDENTITY_NEEDED:
             return None
-        request.state[STATE_LIFETIME_KEY] = stack.session_lifetime
+        state[STATE_LIFETIME_KEY] = stack.session_lifetime
         try:
             identity = stack.authenticate(request)
         except BadRequest as exc:
             return json_error(exc.status, "bad_request", exc.message)
         if identity is not None and stack.user_groups_ttl is not None:
             identity = stack.refresh_groups(identity, request)
-        request.state["identity"] = identity  # the WebSocket layer keeps it for the socket
+        state["identity"] = identity  # the WebSocket layer keeps it for the socket
         set_current_user(identity, request)
         verdict = stack.authorize(identity, resource, request)
         if verdict is True or (verdict is None and (resource.public or identity is not None)):
-            if resource.kind is Kind.CALLBACK:
-                if resource.callback is None:
-                    return json_error(400, "unknown_callback", "no such callback on this server")
-                body, info = request.state["callback"]
-                try:
-                    _check_body(body, info)
-                except BadRequest as exc:
-                    return json_error(exc.status, "bad_request", exc.message)
-            return None
+            return self._check_callback(state) if resource.kind is _CALLBACK else None
+        return self._refuse(request, resource, identity)
+
+    def _check_callback(self, state: dict[str, Any]) -> Response | None:
+        """The allowed caller's callback request: known id, declared shape, a query the page takes."""
+        callback = state.get("callback")
+        if callback is None:
+            return json_error(400, "unknown_callback", "no such callback on this server")
+        body, info = callback
+        try:
+            info.check_body(body)
+            if info.is_router and "router_query" in state:
+                problem = pages.query_problem(*state["router_query"])
+                if problem is not None:
+                    raise BadRequest(problem)
+        except BadRequest as exc:
+            return json_error(exc.status, "bad_request", exc.message)
+        return None
+
+    def _refuse(self, request: Request, resource: Resource, identity: Any) -> Response:
+        stack = self.stack
         reason = "unauthenticated" if identity is None else "forbidden"
         log.info("refused %s %s (%s): %s", request.method, request.path, resource.kind.value, reason)
         if resource.wants_json:
@@ -296,31 +315,3 @@ class Guard:
                 return json_error(401, "unauthenticated", "sign in to use this", **extra)
             return json_error(403, "forbidden", "you are not allowed to use this")
         return stack.challenge(request, resource, reason)
-
-
-def _check_body(body: dict[str, Any], info: CallbackInfo) -> None:
-    """Refuse bodies that do not match what the registry declares, before any callback runs.
-
-    Dash trusts the body's shape and answers a mismatch with a 500; the guard
-    checks every input, state and output against the server's own record.
-    """
-    _check_items("inputs", body.get("inputs"), info.inputs)
-    _check_items("state", body.get("state", _EMPTY), info.state)
-    changed = body.get("changedPropIds", _EMPTY)
-    if type(changed) is not list or not all(type(c) is str for c in changed):
-        raise BadRequest("'changedPropIds' must be a list of strings")
-    if info.no_output:
-        return
-    outputs = body.get("outputs")
-    _check_items("outputs", outputs if info.multi_output else [outputs], info.outputs)
-
-
-def _check_items(field: str, items: Any, declared: tuple[Any, ...]) -> None:
-    if type(items) is not list or len(items) != len(declared):
-        raise BadRequest(f"'{field}' must be a list of {len(declared)} items")
-    for index, dep in enumerate(declared):
-        if not dep.accepts(items[index]):
-            raise BadRequest(f"'{field}' item {dep.id or dep.property!r} does not match the callback")
-
-
-_EMPTY: list[Any] = []

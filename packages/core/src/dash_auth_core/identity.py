@@ -84,7 +84,11 @@ class Identity:
         if cached is None:
             cached = self._session_form()
             object.__setattr__(self, "_session_form", cached)
-        return {**cached, "groups": list(cached["groups"]), **({"claims": dict(cached["claims"])} if "claims" in cached else {})}
+        data = dict(cached)
+        data["groups"] = list(self.groups)
+        if "claims" in cached:
+            data["claims"] = dict(cached["claims"])
+        return data
 
     def _session_form(self) -> dict[str, Any]:
         data: dict[str, Any] = {

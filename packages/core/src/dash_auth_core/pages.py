@@ -9,6 +9,8 @@ no page content reaches anyone through the index.
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 from typing import Any
 
 from dash.development.base_component import Component
@@ -65,6 +67,60 @@ def resolve(rel: str) -> Any:
         return None
     page, _variables = _pages._path_to_page(rel.strip("/"))  # noqa: SLF001 - Dash's own resolver
     return page or None
+
+
+def query_problem(rel: str, search: Any) -> str | None:
+    """Why Dash's router must not run for ``rel`` with the query string ``search`` (``None``: it may).
+
+    The router passes the query's keys to the page's layout function as
+    keyword arguments, after the path variables. A key the function does not
+    take is a ``TypeError`` (a 500), and a key named like a path variable
+    replaces the value that authorization saw (``/report/1?report_id=2``).
+    """
+    from dash import _pages
+
+    if not isinstance(search, str) or not search.startswith("?") or not _pages.PAGE_REGISTRY:
+        return None
+    query = _pages._parse_query_string(search)  # noqa: SLF001 - what the router passes
+    if not query:
+        return None
+    page, variables = _pages._path_to_page(rel.strip("/"))  # noqa: SLF001
+    shadowed = sorted(set(query) & set(variables or ()))
+    if shadowed:
+        return f"the query parameter {shadowed[0]!r} would replace the path variable of the same name"
+    if not page:  # the router renders the not_found_404 page, if the app has one
+        page = next((p for m, p in _pages.PAGE_REGISTRY.items() if m.split(".")[-1] == "not_found_404"), None)
+    layout = page.get("layout") if page else None
+    accepted = _keywords(layout) if callable(layout) else None
+    if accepted is None:
+        return None
+    unknown = sorted(key for key in query if key not in accepted)
+    if unknown:
+        return f"this page takes no query parameter {unknown[0]!r}"
+    return None
+
+
+_keywords_cache: dict[Any, frozenset[str] | None] = {}
+
+
+def _keywords(func: Any) -> frozenset[str] | None:
+    """The keyword arguments ``func`` takes (``None``: any, through ``**kwargs``, or unknown)."""
+    try:
+        return _keywords_cache[func]
+    except (KeyError, TypeError):
+        pass
+    try:
+        params = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError):
+        names = None
+    else:
+        names = None if any(p.kind is p.VAR_KEYWORD for p in params) else frozenset(
+            p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        )
+    with contextlib.suppress(TypeError):
+        if len(_keywords_cache) < 1024:
+            _keywords_cache[func] = names
+    return names
 
 
 def strip_requests_prefix(requests_prefix: str, pathname: str) -> str | None:

@@ -140,7 +140,7 @@ class AuthStack:
         self.page_container: str | None = None
         #: Per-app settings of other distributions (``dash_auth_groups`` keeps its own here).
         self.extensions: dict[str, Any] = {}
-        self._groups_cache: dict[str, tuple[tuple[str, ...], float]] = {}
+        self._groups_cache: dict[tuple[str, str, tuple[str, ...]], tuple[tuple[str, ...], float]] = {}
         self._secret: str | bytes | None = None
         self._secret_generated = False
         self._plugin_routes: dict[str, bool] = {}
@@ -422,8 +422,7 @@ class AuthStack:
         source = self.user_groups
         if source is None:
             return identity
-        base = identity.claims.get(PROVIDER_GROUPS_CLAIM)
-        base = tuple(base) if isinstance(base, (list, tuple)) else identity.groups
+        base = _provider_groups(identity)
         try:
             groups = source(identity.id) if callable(source) else source.get(identity.id)
         except Exception:
@@ -445,14 +444,17 @@ class AuthStack:
         if ttl is None or not callable(self.user_groups):
             return identity
         now = time.monotonic()
-        cached = self._groups_cache.get(identity.id)
+        # The answer depends on who the provider says this is, not on the id alone:
+        # "alice" from BasicAuth and "alice" from an OIDC provider are different users.
+        key = (identity.provider, identity.id, _provider_groups(identity))
+        cached = self._groups_cache.get(key)
         if cached is None or now - cached[1] >= ttl:
             if request is not None:
                 request.allow_blocking()  # a user look-up: off the event loop on async backends
             groups = self.groups_for(identity).groups
             if len(self._groups_cache) > 10_000:
                 self._groups_cache.clear()
-            self._groups_cache[identity.id] = (groups, now)
+            self._groups_cache[key] = (groups, now)
         else:
             groups = cached[0]
         return identity if groups == identity.groups else dataclasses.replace(identity, groups=groups)
@@ -520,3 +522,9 @@ def add_builtin_plugin(module_name: str) -> None:
 def add_public_routes(app: dash.Dash, public_routes: Iterable[str]) -> None:
     """Make more paths public on ``app`` (Flask route syntax, relative to the app prefix)."""
     AuthStack.of(app).add_public_routes(public_routes)
+
+
+def _provider_groups(identity: Identity) -> tuple[str, ...]:
+    """The groups the provider itself gave ``identity`` (before ``user_groups`` added any)."""
+    base = identity.claims.get(PROVIDER_GROUPS_CLAIM)
+    return tuple(base) if isinstance(base, (list, tuple)) else identity.groups

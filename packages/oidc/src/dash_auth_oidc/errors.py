@@ -65,9 +65,15 @@ class TokenValidationError(LoginError):
 
 
 class ProviderUnavailable(LoginError):
-    """The provider could not be reached or answered garbage (503, retry later)."""
+    """The provider could not be reached or answered garbage (424, retry later).
 
-    status = 503
+    424 Failed Dependency: the user's request was acceptable, the sign-in it
+    depends on could not be done. A 4xx, so an identity provider's outage
+    never shows up as an error of this app; the page says to try again and
+    carries ``Retry-After``.
+    """
+
+    status = 424
     title = "Sign-in service unavailable"
 
 

@@ -19,6 +19,7 @@ worker thread, where ``allow_blocking`` returns at once.
 from __future__ import annotations
 
 import abc
+import re
 from collections.abc import Callable, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any
 
@@ -64,6 +65,10 @@ class Request(abc.ABC):
     @property
     @abc.abstractmethod
     def headers(self) -> Mapping[str, str]: ...
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        """One header's value (``headers.get``; adapters may answer faster)."""
+        return self.headers.get(name, default)
 
     @property
     @abc.abstractmethod
@@ -171,12 +176,15 @@ def cookie_header_has(raw: str | None, name: str) -> bool:
     """Whether a raw ``Cookie`` header carries a non-empty cookie ``name`` (nothing is decoded)."""
     if not raw:
         return False
-    prefix = name + "="
-    for part in raw.split(";"):
-        part = part.lstrip()
-        if part.startswith(prefix) and len(part) > len(prefix):
-            return True
-    return False
+    pattern = _cookie_patterns.get(name)
+    if pattern is None:
+        pattern = re.compile(r"(?:^|;)\s*" + re.escape(name) + r"=[^;]")
+        if len(_cookie_patterns) < 64:
+            _cookie_patterns[name] = pattern
+    return pattern.search(raw) is not None
+
+
+_cookie_patterns: dict[str, re.Pattern[str]] = {}
 
 
 _adapters: dict[str, Callable[[Any], BackendAdapter]] = {}

@@ -9,10 +9,12 @@ otherwise rebuild, key derivation included, on every request.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
 from itsdangerous import BadSignature
+from werkzeug.datastructures import CallbackDict
 
 Loader = Callable[[], "dict[str, Any] | None"]
 
@@ -29,9 +31,20 @@ def lazy_session_class(base: type) -> type:
     absent or invalid); ``loaded`` tells whether anything looked.
     """
 
-    def __init__(self: Any, loader: Loader) -> None:
-        base.__init__(self)
-        self._loader = loader
+    extra: dict[str, Any] = {}
+    if issubclass(base, CallbackDict):
+        # werkzeug's CallbackDict stores nothing but its ``on_update`` function,
+        # which takes the session as argument: share one instead of a closure per
+        # request, and skip the base ``__init__``.
+        extra["on_update"] = staticmethod(base().on_update)
+
+        def __init__(self: Any, loader: Loader) -> None:
+            self._loader = loader
+    else:
+
+        def __init__(self: Any, loader: Loader) -> None:
+            base.__init__(self)
+            self._loader = loader
 
     def _load(self: Any) -> None:
         loader = self._loader
@@ -49,6 +62,7 @@ def lazy_session_class(base: type) -> type:
         "_on_loaded": lambda self: None,
         "loaded": property(lambda self: self._loader is None),
     }
+    namespace.update(extra)
 
     def forward(name: str) -> Callable[..., Any]:
         method = getattr(base, name)
@@ -73,14 +87,20 @@ class SerializerCache:
 
     def lazy_session(self, app: Any, request: Any, session_class: type) -> Any:
         """``open_session``'s answer: a ``session_class`` that decodes the cookie on first use."""
-        serializer = self.get_signing_serializer(app)
+        cfg = app.config
+        fallbacks = cfg.get("SECRET_KEY_FALLBACKS")
+        key = (cfg.get("SECRET_KEY"), tuple(fallbacks) if fallbacks else (), cfg.get("SESSION_COOKIE_NAME"),
+               cfg.get("PERMANENT_SESSION_LIFETIME"))
+        state = self.__dict__.get("_state")
+        if state is None or state[0] != key:
+            # Built again only when the app's session settings change.
+            serializer = self.get_signing_serializer(app)
+            max_age = int(app.permanent_session_lifetime.total_seconds())
+            state = self._state = (key, serializer, self.get_cookie_name(app), max_age)  # type: ignore[attr-defined]
+        _, serializer, name, max_age = state
         if serializer is None:
             return None
-        name = self.get_cookie_name(app)  # type: ignore[attr-defined]
-        max_age = int(app.permanent_session_lifetime.total_seconds())
-        return session_class(cookie_loader(
-            lambda: request.cookies.get(name), lambda value: serializer.loads(value, max_age=max_age), (BadSignature,)
-        ))
+        return session_class(functools.partial(_load_cookie, request, name, serializer, max_age))
 
     def get_signing_serializer(self, app: Any) -> Any:
         key = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
@@ -90,6 +110,17 @@ class SerializerCache:
             serializer = super().get_signing_serializer(app)  # type: ignore[misc]
             self._serializers = {key: serializer}
         return serializer
+
+
+def _load_cookie(request: Any, name: str, serializer: Any, max_age: int) -> dict[str, Any] | None:
+    value = request.cookies.get(name)
+    if not value:
+        return None
+    try:
+        data = serializer.loads(value, max_age=max_age)
+    except BadSignature:
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def cookie_loader(read_cookie: Callable[[], str | None], decode: Callable[[str], Any],

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 import flask
+from flask.globals import _cv_request  # Flask >= 2.2; Dash 4 pins Flask < 3.2
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from werkzeug import exceptions as wz
 
@@ -26,9 +28,9 @@ class _Headers(Mapping[str, str]):
         self._full = full
 
     def get(self, key: str, default: Any = None) -> Any:
-        name = key.upper().replace("-", "_")
-        if name not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-            name = "HTTP_" + name
+        name = _ENVIRON_NAMES.get(key)
+        if name is None:
+            name = _environ_name(key)
         return self._environ.get(name, default)
 
     def __getitem__(self, key: str) -> str:
@@ -47,30 +49,43 @@ class _Headers(Mapping[str, str]):
         return isinstance(key, str) and self.get(key) is not None
 
 
+def _environ_name(header: str) -> str:
+    name = header.upper().replace("-", "_")
+    if name not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        name = "HTTP_" + name
+    if len(_ENVIRON_NAMES) < 256:
+        _ENVIRON_NAMES[header] = name
+    return name
+
+
+#: Header name -> WSGI environ key, filled as headers are asked for.
+_ENVIRON_NAMES: dict[str, str] = {}
+
+
 class FlaskRequest(Request):
     """A :class:`Request` over Flask's request proxy."""
 
-    __slots__ = ("_req", "state", "auth")
+    __slots__ = ("_ctx", "_req", "state", "auth", "method", "path")
 
     #: The session cookie's name, set by the adapter (``SESSION_COOKIE_NAME``).
     session_cookie_name = "session"
 
     def __init__(self) -> None:
-        self._req = flask.request._get_current_object()  # type: ignore[attr-defined]
+        # The request context itself, not werkzeug's proxy (a look-up per access).
+        self._ctx = ctx = _cv_request.get()
+        self._req = req = ctx.request
+        self.method: str = req.method
+        self.path: str = req.path
         self.state = {}
         self.auth = None
 
     @property
-    def method(self) -> str:
-        return self._req.method
-
-    @property
-    def path(self) -> str:
-        return self._req.path
-
-    @property
     def headers(self) -> Mapping[str, str]:
         return _Headers(self._req.environ, self._req.headers)
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        key = _ENVIRON_NAMES.get(name)
+        return self._req.environ.get(key if key is not None else _environ_name(name), default)
 
     @property
     def cookies(self) -> Mapping[str, str]:
@@ -97,11 +112,10 @@ class FlaskRequest(Request):
 
     @property
     def context_key(self) -> Any:
-        return self._req.environ
+        return self._ctx
 
-    @staticmethod
-    def current_context_key() -> Any:
-        return flask.request.environ if flask.has_request_context() else None
+    #: The request context being handled in this context, if any (a C call).
+    current_context_key = staticmethod(functools.partial(_cv_request.get, None))
 
     @property
     def has_session_cookie(self) -> bool:
