@@ -15,7 +15,7 @@ from helpers import SECRET, basic, callback_body, client_for, make_dash
 from werkzeug.security import check_password_hash, generate_password_hash
 
 import dash_auth_basic.credentials
-from dash_auth_basic import BasicAuth
+from dash_auth_basic import BasicAuth, LoginThrottle
 
 URL = "/_dash-update-component"
 USERS = {"alice": "wonderland", "bob": "builder"}
@@ -132,7 +132,7 @@ def test_scheme_is_case_insensitive():
 
 
 def test_username_and_password_with_colons():
-    app, ran = make_app({"a:b": "c:d", "carol": "x:y:z"})
+    app, ran = make_app({"a:b": "c:d", "carol": "x:y:z"}, throttle=LoginThrottle(max_failures=100))
     assert_accepted(app, ran, basic("a:b", "c:d"))
     assert_accepted(app, ran, basic("carol", "x:y:z"))
     assert session_user(app, basic("a:b", "c:d"))["id"] == "a:b"
@@ -479,3 +479,45 @@ def test_user_groups_callable_with_odd_results():
 def test_user_groups_with_auth_func():
     app, _ = make_app(None, auth_func=authorization_function, user_groups=lambda u: [f"group-of-{u}"])
     assert session_user(app, basic("hello", "world"))["groups"] == ["group-of-hello"]
+
+
+# -- throttling guesses through the header -------------------------------------
+
+
+def status(app, headers):
+    return call(app, headers).status_code
+
+
+def test_header_guessing_is_throttled_per_username_and_address(caplog):
+    app, ran = make_app(throttle=LoginThrottle(max_failures=3, window=60, lockout=60))
+    assert [status(app, basic("alice", f"guess-{n}")) for n in range(3)] == [401, 401, 401]
+    locked = call(app, basic("alice", "guess-3"))
+    assert locked.status_code == 429
+    assert int(locked.headers["Retry-After"]) >= 1
+    assert locked.is_json and "too many failed sign-ins" in locked.get_json()["message"]
+    # Locked out even with the right password: a guesser learns nothing from the answer.
+    assert status(app, basic("alice", "wonderland")) == 429
+    assert ran == []
+    # Another user from the same address is not affected.
+    assert_accepted(app, ran, basic("bob", "builder"))
+    assert "too many failures" in caplog.text
+
+
+def test_header_throttle_spares_verified_headers_and_clears_on_success():
+    app, ran = make_app(throttle=LoginThrottle(max_failures=3, window=60, lockout=60))
+    assert_accepted(app, ran, basic("alice", "wonderland"))
+    assert [status(app, basic("alice", f"guess-{n}")) for n in range(4)] == [401, 401, 401, 429]
+    # A browser that signed in before keeps working: its header is already verified.
+    assert_accepted(app, ran, basic("alice", "wonderland"))
+
+    app, ran = make_app(throttle=LoginThrottle(max_failures=3, window=60, lockout=60))
+    assert [status(app, basic("alice", w)) for w in ("one", "two")] == [401, 401]
+    assert status(app, basic("alice", "wonderland")) == 200  # success clears the count
+    assert [status(app, basic("alice", w)) for w in ("three", "four", "five")] == [401, 401, 401]
+    assert status(app, basic("alice", "six")) == 429
+
+
+def test_header_throttle_counts_malformed_credentials_too():
+    app, _ran = make_app(throttle=LoginThrottle(max_failures=2, window=60, lockout=60))
+    bad = {"Authorization": "Basic !!!not-base64"}
+    assert [status(app, bad) for _ in range(3)] == [401, 401, 429]

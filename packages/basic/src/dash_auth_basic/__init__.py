@@ -13,10 +13,12 @@ from dash_auth_core import add_public_routes, current_user, public_callback
 
 from .auth import BasicAuth
 from .plugin import BasicAuthPlugin
+from .throttle import LoginThrottle
 
 __all__ = [
     "BasicAuth",
     "BasicAuthPlugin",
+    "LoginThrottle",
     "add_public_routes",
     "current_user",
     "generate_password_hash",

@@ -12,6 +12,7 @@ from dash_auth_core import AuthStack
 from .credentials import AuthFunc, UserTable
 from .form import LoginFormPlugin
 from .plugin import BasicAuthPlugin
+from .throttle import LoginThrottle
 
 PLUGIN_NAME = "dash_auth_basic"
 FORM_PLUGIN_NAME = "dash_auth_basic.form"
@@ -27,6 +28,11 @@ class BasicAuth:
     :class:`dash_auth_core.AuthStack`. ``login_form=True`` sends browsers to
     an HTML form at ``login_route`` instead of the Basic prompt (it keeps
     logins in the session, so it needs a ``secret_key``).
+
+    Failed credentials are throttled, through the header and the form alike:
+    after 5 failures for one username from one address within 5 minutes,
+    that pair is answered 429 (``Retry-After``) for a minute without checking
+    the password. ``throttle=LoginThrottle(...)`` changes the limits.
     """
 
     def __init__(
@@ -40,6 +46,7 @@ class BasicAuth:
         realm: str = "Dash app",
         login_form: bool = False,
         login_route: str = "/login",
+        throttle: LoginThrottle | None = None,
         **options: Any,
     ) -> None:
         if username_password_list is not None and auth_func is not None:
@@ -57,6 +64,8 @@ class BasicAuth:
         else:
             self.plugin = BasicAuthPlugin(users, auth_func, realm)
             self.stack.register(self.plugin, name=PLUGIN_NAME)
+        if throttle is not None:
+            self.plugin.throttle = throttle
         if login_form and self.stack.get_plugin(FORM_PLUGIN_NAME) is None:
             self.stack.register(LoginFormPlugin(self.plugin, login_route), name=FORM_PLUGIN_NAME)
 

@@ -44,7 +44,7 @@ class LoginFormPlugin:
     def __init__(self, basic: BasicAuthPlugin, route: str = "/login", throttle: LoginThrottle | None = None) -> None:
         self.basic = basic
         self.route = route
-        self.throttle = throttle or LoginThrottle()
+        self.throttle = throttle or basic.throttle
         self.stack: AuthStack | None = None
 
     @hookimpl

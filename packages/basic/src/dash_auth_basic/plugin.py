@@ -11,6 +11,7 @@ from collections import OrderedDict
 from typing import Any
 
 from dash_auth_core import REJECT, AuthStack, Identity, Request, Resource, Response, hookimpl, html_page
+from dash_auth_core.errors import BadRequest
 
 from .credentials import (
     AuthFunc,
@@ -21,6 +22,7 @@ from .credentials import (
     nfc,
     verify_with_function,
 )
+from .throttle import LoginThrottle
 
 log = logging.getLogger("dash_auth.basic")
 
@@ -61,6 +63,8 @@ class BasicAuthPlugin:
         # Credentials the signed-out page makes the browser cache instead of the real ones.
         self._forget_user = "signed-out"
         self._forget_password = secrets.token_urlsafe(12)
+        #: Slows down password guessing through the header (shared with the login form).
+        self.throttle = LoginThrottle()
         self.stack: AuthStack | None = None
 
     # -- hooks ------------------------------------------------------------
@@ -87,15 +91,23 @@ class BasicAuthPlugin:
             return cached[0]
         # Hashing a password (or calling auth_func) blocks: on Quart and FastAPI
         # this moves the guard off the event loop (nothing was changed so far).
+        key = self._throttle_key(header, request)
+        wait = self.throttle.retry_after(key)
+        if wait:
+            log.warning("Basic credentials refused without checking: too many failures (%s)", key)
+            retry = str(int(wait) + 1)
+            raise BadRequest(f"too many failed sign-ins; try again in {retry} s", 429, {"Retry-After": retry})
         request.allow_blocking()
         try:
             verified = self._verify(header)
         except MalformedCredentials:
+            verified = None
             log.info("malformed Basic credentials on a request to %s", request.path)
-            return REJECT
         if verified is None:
             log.info("Basic authentication failed for a request to %s", request.path)
+            self.throttle.failure(key)
             return REJECT
+        self.throttle.success(key)
         stored = request.session.get("user")
         identity = None
         if isinstance(stored, dict) and stored.get("id") == verified and stored.get("provider") == PROVIDER:
@@ -148,6 +160,16 @@ class BasicAuthPlugin:
         return None
 
     # -- helpers ----------------------------------------------------------
+
+    @staticmethod
+    def _throttle_key(header: str, request: Request) -> str:
+        """Failures are counted per username and client address (a lock-out per
+        username alone would let anyone lock anyone out)."""
+        try:
+            username = nfc(decode_header(header).partition(":")[0]).casefold()
+        except MalformedCredentials:
+            username = ""
+        return f"header:{username[:256]}@{request.remote_addr}"
 
     def _verify(self, header: str) -> str | None:
         for users, auth_func in self._sources:

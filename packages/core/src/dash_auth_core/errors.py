@@ -19,7 +19,8 @@ class ConfigurationError(DashAuthError, ValueError):
 class BadRequest(DashAuthError):
     """A request is malformed; ``status`` is the 4xx code to answer with."""
 
-    def __init__(self, message: str, status: int = 400) -> None:
+    def __init__(self, message: str, status: int = 400, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.headers = headers or {}

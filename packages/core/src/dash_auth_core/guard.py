@@ -270,7 +270,7 @@ class Guard:
         try:
             resource = self.classify(request, self.snapshot())
         except BadRequest as exc:
-            return json_error(exc.status, "bad_request", exc.message)
+            return _bad_request(exc)
         state["resource"] = resource
         request.auth = stack
         if id(resource) in _NO_IDENTITY_NEEDED:
@@ -279,7 +279,7 @@ class Guard:
         try:
             identity = stack.authenticate(request)
         except BadRequest as exc:
-            return json_error(exc.status, "bad_request", exc.message)
+            return _bad_request(exc)
         if identity is not None and stack.user_groups_ttl is not None:
             identity = stack.refresh_groups(identity, request)
         state["identity"] = identity  # the WebSocket layer keeps it for the socket
@@ -302,7 +302,7 @@ class Guard:
                 if problem is not None:
                     raise BadRequest(problem)
         except BadRequest as exc:
-            return json_error(exc.status, "bad_request", exc.message)
+            return _bad_request(exc)
         return None
 
     def _refuse(self, request: Request, resource: Resource, identity: Any) -> Response:
@@ -315,3 +315,9 @@ class Guard:
                 return json_error(401, "unauthenticated", "sign in to use this", **extra)
             return json_error(403, "forbidden", "you are not allowed to use this")
         return stack.challenge(request, resource, reason)
+
+
+def _bad_request(exc: BadRequest) -> Response:
+    response = json_error(exc.status, "bad_request", exc.message)
+    response.headers.update(exc.headers)
+    return response
