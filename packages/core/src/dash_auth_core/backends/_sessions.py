@@ -113,12 +113,18 @@ class SerializerCache:
 
 
 def _load_cookie(request: Any, name: str, serializer: Any, max_age: int) -> dict[str, Any] | None:
-    value = request.cookies.get(name)
+    """Flask's and Quart's loader (a ``functools.partial`` of it: no closures per request)."""
+    return _decoded(request.cookies.get(name), functools.partial(serializer.loads, max_age=max_age), (BadSignature,))
+
+
+def _decoded(value: str | None, decode: Callable[[str], Any],
+             errors: tuple[type[BaseException], ...]) -> dict[str, Any] | None:
+    """The session dict in cookie ``value``; ``None`` if absent, or if decoding raises one of ``errors``."""
     if not value:
         return None
     try:
-        data = serializer.loads(value, max_age=max_age)
-    except BadSignature:
+        data = decode(value)
+    except errors:
         return None
     return data if isinstance(data, dict) else None
 
@@ -128,13 +134,6 @@ def cookie_loader(read_cookie: Callable[[], str | None], decode: Callable[[str],
     """A loader that reads the cookie, decodes it, and treats ``errors`` as "no session"."""
 
     def load() -> dict[str, Any] | None:
-        value = read_cookie()
-        if not value:
-            return None
-        try:
-            data = decode(value)
-        except errors:
-            return None
-        return data if isinstance(data, dict) else None
+        return _decoded(read_cookie(), decode, errors)
 
     return load

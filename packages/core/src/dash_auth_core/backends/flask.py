@@ -28,10 +28,7 @@ class _Headers(Mapping[str, str]):
         self._full = full
 
     def get(self, key: str, default: Any = None) -> Any:
-        name = _ENVIRON_NAMES.get(key)
-        if name is None:
-            name = _environ_name(key)
-        return self._environ.get(name, default)
+        return self._environ.get(_environ_name(key), default)
 
     def __getitem__(self, key: str) -> str:
         value = self.get(key)
@@ -50,6 +47,10 @@ class _Headers(Mapping[str, str]):
 
 
 def _environ_name(header: str) -> str:
+    """The WSGI environ key of ``header`` (``Authorization`` -> ``HTTP_AUTHORIZATION``)."""
+    name = _ENVIRON_NAMES.get(header)
+    if name is not None:
+        return name
     name = header.upper().replace("-", "_")
     if name not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
         name = "HTTP_" + name
@@ -84,8 +85,7 @@ class FlaskRequest(Request):
         return _Headers(self._req.environ, self._req.headers)
 
     def header(self, name: str, default: str | None = None) -> str | None:
-        key = _ENVIRON_NAMES.get(name)
-        return self._req.environ.get(key if key is not None else _environ_name(name), default)
+        return self._req.environ.get(_environ_name(name), default)
 
     @property
     def cookies(self) -> Mapping[str, str]:
