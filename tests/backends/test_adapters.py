@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
@@ -248,6 +249,30 @@ def test_fastapi_defers_to_the_users_session_middleware(backend, order):
         assert session["user"]["id"] == "alice"
 
 
+@pytest.mark.backends("fastapi", reason="Dash's FastAPI middleware")
+def test_fastapi_dash_reuses_the_guards_parse_of_the_callback_body(backend, monkeypatch):
+    from starlette.requests import Request as StarletteRequest
+
+    reads = []
+    original = StarletteRequest.body
+
+    async def counting_body(self):
+        reads.append(self.url.path)
+        return await original(self)
+
+    monkeypatch.setattr(StarletteRequest, "body", counting_body)
+    app = simple_app()
+    BasicAuth(app, USERS, secret_key=SECRET)
+    c = client_for(app, use_cookies=False)
+    response = c.post("/_dash-update-component", json=callback_body(app, "o.children"), headers=ALICE)
+    assert response.status_code == 200
+    assert json.loads(response.data)["response"]["o"]["children"] == "alice"
+    assert reads == []  # Dash took the guard's parse: the body was not read and parsed again
+    # A refused body is never handed on, whatever Dash's middleware would make of it.
+    bad = c.post("/_dash-update-component", data=b"{not json", headers={**ALICE, "Content-Type": "application/json"})
+    assert bad.status_code == 400
+
+
 @pytest.mark.backends("fastapi", reason="Starlette forbids middleware once serving")
 def test_fastapi_stack_after_start_up_is_a_clear_error(backend):
     app = simple_app()
@@ -308,3 +333,20 @@ def test_other_websocket_routes_need_a_user(backend, live):
     assert refused.value.response.status_code in (401, 403)
     with connect(server.ws_base + "/ws/echo", additional_headers=ALICE, open_timeout=10) as ws:
         assert ws.recv(timeout=10) == "hello alice"
+
+
+def test_scope_headers_look_up_decode_and_join_repeats():
+    from dash_auth_core.backends.fastapi import ScopeHeaders
+
+    plain = ScopeHeaders({"headers": [(b"authorization", b"Basic eA=="), (b"x-caf\xe9", b"\xe9t\xe9")]})
+    assert plain.get("Authorization") == "Basic eA==" and plain["AUTHORIZATION"] == "Basic eA=="
+    assert plain.get("x-café") == "été"  # latin-1, as ASGI servers send them
+    assert plain.get("cookie") is None and "cookie" not in plain and "authorization" in plain
+    assert sorted(plain) == ["authorization", "x-café"] and len(plain) == 2
+    with pytest.raises(KeyError):
+        plain["cookie"]
+    repeated = ScopeHeaders({"headers": [(b"cookie", b"a=1"), (b"accept", b"x"), (b"cookie", b"session=s"),
+                                         (b"accept", b"y")]})
+    assert repeated.get("Cookie") == "a=1; session=s" and repeated.get("accept") == "x, y"
+    assert len(repeated) == 2
+    assert ScopeHeaders({}).get("host", "none") == "none"

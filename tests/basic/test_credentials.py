@@ -285,6 +285,32 @@ def test_wrong_password_is_not_cached(hash_calls):
     assert_challenged(get(app, wrong))
 
 
+class RecordingHashCheck(Counter):
+    def __call__(self, pwhash, password):
+        self.methods = [*getattr(self, "methods", []), pwhash.split("$", 1)[0]]
+        return super().__call__(pwhash, password)
+
+
+@pytest.mark.parametrize("method", ["pbkdf2:sha256:1000", "scrypt:1024:8:1"])
+def test_unknown_usernames_cost_the_same_hash_as_known_ones(monkeypatch, method):
+    """A slow hash for alice and none for mallory would tell an attacker who exists."""
+    recorder = RecordingHashCheck()
+    monkeypatch.setattr(dash_auth_basic.credentials, "check_password_hash", recorder)
+    app, ran = make_app({"alice": generate_password_hash("wonderland", method=method)})
+    assert_challenged(get(app, basic("alice", "guess")))
+    assert_challenged(get(app, basic("mallory", "guess")))
+    assert_challenged(get(app, basic("nobody:with:colons", "guess")))
+    assert recorder.calls == 3
+    assert recorder.methods == [method] * 3  # the same work for every attempt
+    assert ran == []
+
+
+def test_plain_tables_need_no_decoy_hash(hash_calls):
+    app, ran = make_app({"alice": "wonderland"})
+    assert_challenged(get(app, basic("mallory", "guess")))
+    assert hash_calls.calls == 0
+
+
 def test_cached_success_does_not_leak_to_a_different_password(hash_calls):
     app, ran = make_app({"alice": generate_password_hash("wonderland", method="pbkdf2:sha256:1000")})
     assert get(app, basic("alice", "wonderland")).status_code == 200

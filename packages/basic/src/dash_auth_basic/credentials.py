@@ -13,12 +13,13 @@ import binascii
 import hashlib
 import hmac
 import logging
+import secrets
 import threading
 import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 
-from werkzeug.security import check_password_hash
+from werkzeug.security import check_password_hash, generate_password_hash
 
 log = logging.getLogger("dash_auth.basic")
 
@@ -85,6 +86,10 @@ class UserTable:
                 raise ValueError("usernames must not be empty")
             table[nfc(username)] = password if is_hashed(password) else nfc(password)
         self._users = table
+        # Unknown usernames are checked against this hash (made with the table's
+        # own method), so a slow hash does not tell which usernames exist.
+        method = next((p.split("$", 1)[0] for p in table.values() if is_hashed(p)), None)
+        self._decoy = generate_password_hash(secrets.token_urlsafe(16), method=method) if method else None
         self._cache: OrderedDict[bytes, str] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -103,12 +108,14 @@ class UserTable:
         """
         stored = self._users.get(nfc(username))
         if stored is None:
-            # Spend comparable time on unknown users so timing does not reveal them.
-            hmac.compare_digest(password.encode(), password.encode())
+            # Spend the same time on unknown users, so timing does not reveal them.
+            if self._decoy is not None:
+                _check_hashed(self._decoy, password)
+            else:
+                hmac.compare_digest(password.encode(), password.encode())
             return False
         if is_hashed(stored):
-            forms = dict.fromkeys((password, nfc(password), unicodedata.normalize("NFD", password)))
-            return any(check_password_hash(stored, form) for form in forms)
+            return _check_hashed(stored, password)
         return hmac.compare_digest(stored.encode(), nfc(password).encode())
 
     def verify(self, header: str) -> str | None:
@@ -139,6 +146,12 @@ class UserTable:
             if (username in self._users or start == 0) and self.check_password(username, password):
                 return username
             start = index + 1
+
+
+def _check_hashed(stored: str, password: str) -> bool:
+    """``password`` as sent, in NFC and in NFD form against a werkzeug hash (each form checked once)."""
+    forms = dict.fromkeys((password, nfc(password), unicodedata.normalize("NFD", password)))
+    return any([check_password_hash(stored, form) for form in forms])
 
 
 def verify_with_function(auth_func: AuthFunc, header: str) -> str | None:

@@ -130,7 +130,7 @@ class CallbackInfo:
     pathname_id: str | None = None
     entry: Mapping[str, Any] | None = None
     #: ``(inputs, state, outputs)`` as tuples of ``(id, property)``, when every
-    #: dependency has a plain string id (most callbacks): see ``_matches_plain``.
+    #: dependency has a plain string id (most callbacks): see ``check_body``.
     _plain: tuple[Any, ...] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -151,9 +151,37 @@ class CallbackInfo:
         Dash trusts the body's shape and answers a mismatch with a 500; the
         guard checks every input, state and output against the server's own
         record before any callback runs.
+
+        Callbacks whose ids are all plain strings first try a fast path of
+        C-level loops: ``_ID_PROP`` raises for anything but a mapping with both
+        keys, ``"".join`` for anything but strings. Whatever it does not accept
+        goes to the full per-item check, which says what is wrong.
         """
-        if self._plain is not None and self._matches_plain(body):
-            return
+        plain = self._plain
+        if plain is not None:
+            get = body.get
+            sent_inputs, sent_state, changed = get("inputs"), get("state", _EMPTY), get("changedPropIds", _EMPTY)
+            if type(sent_inputs) is list and type(sent_state) is list and type(changed) is list:
+                inputs, state, outputs = plain
+                try:
+                    if tuple(map(_ID_PROP, sent_inputs)) == inputs and (
+                        not (sent_state or state) or tuple(map(_ID_PROP, sent_state)) == state
+                    ):
+                        "".join(changed)
+                        if outputs is None:
+                            return
+                        sent = get("outputs")
+                        if self.multi_output:
+                            if type(sent) is list and tuple(map(_ID_PROP, sent)) == outputs:
+                                return
+                        elif type(sent) is dict and _ID_PROP(sent) == outputs:
+                            return
+                except (KeyError, TypeError):
+                    pass
+        self._check_items(body)
+
+    def _check_items(self, body: Mapping[str, Any]) -> None:
+        """The full check: every item against its declared dependency."""
         _check_items("inputs", body.get("inputs"), self.inputs)
         _check_items("state", body.get("state", _EMPTY), self.state)
         changed = body.get("changedPropIds", _EMPTY)
@@ -162,32 +190,6 @@ class CallbackInfo:
         if not self.no_output:
             outputs = body.get("outputs")
             _check_items("outputs", outputs if self.multi_output else [outputs], self.outputs)
-
-    def _matches_plain(self, body: Mapping[str, Any]) -> bool:
-        """The fast path of :meth:`check_body` (C-level loops); ``False`` sends the body to the full check.
-
-        ``_ID_PROP`` raises for anything but a mapping with both keys, and
-        ``"".join`` for anything but strings: both are refusals here.
-        """
-        inputs, state, outputs = self._plain  # type: ignore[misc]
-        get = body.get
-        sent_inputs, sent_state, changed = get("inputs"), get("state", _EMPTY), get("changedPropIds", _EMPTY)
-        if type(sent_inputs) is not list or type(sent_state) is not list or type(changed) is not list:
-            return False
-        try:
-            if tuple(map(_ID_PROP, sent_inputs)) != inputs or (
-                (sent_state or state) and tuple(map(_ID_PROP, sent_state)) != state
-            ):
-                return False
-            "".join(changed)
-            if outputs is None:
-                return True
-            sent = get("outputs")
-            if self.multi_output:
-                return type(sent) is list and tuple(map(_ID_PROP, sent)) == outputs
-            return type(sent) is dict and _ID_PROP(sent) == outputs
-        except (KeyError, TypeError):
-            return False
 
 
 _ID_PROP = operator.itemgetter("id", "property")

@@ -35,14 +35,6 @@ def set_current_user(identity: Identity | None, request: Any = None) -> None:
         _current.set((request.current_context_key, request.context_key, identity))
 
 
-def _identity() -> Identity | None:
-    entry = _current.get()
-    if entry is None:
-        return None
-    current_key, key, identity = entry
-    return identity if current_key() is key else None
-
-
 def current_user() -> Identity | None:
     """The :class:`Identity` of the current request, or ``None`` when anonymous.
 
@@ -67,8 +59,11 @@ def current_user() -> Identity | None:
 
 
 def _custom_data(_ctx: Any) -> dict[str, Any] | None:
-    identity = _identity()
-    return None if identity is None else identity.to_session()
+    # Runs before every server callback: ``_identity`` inlined.
+    entry = _current.get()
+    if entry is None or entry[2] is None or entry[0]() is not entry[1]:
+        return None
+    return entry[2].to_session()
 
 
 _installed = False

@@ -34,7 +34,7 @@ CACHE_SECONDS = 300.0
 
 
 def _bearer(request: Request) -> str | None:
-    header = request.headers.get("Authorization")
+    header = request.header("Authorization")
     if not header or header[:7].lower() != "bearer ":
         return None
     return header[7:].strip()

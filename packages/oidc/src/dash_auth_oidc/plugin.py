@@ -366,10 +366,10 @@ class OIDCPlugin:
         # A signed-in browser sends the same cookies request after request: their
         # identity is remembered, so the session cookie is verified and decoded
         # only when it changes, when tokens are due for refresh, or every few minutes.
-        raw = request.headers.get("Cookie")
+        raw = request.header("Cookie")
         if not raw:
             return None
-        now = self.clock()
+        now = self._clock()
         hit = self._identities.get(raw)
         if hit is not None and hit[1] > now:
             return hit[0]
@@ -402,7 +402,7 @@ class OIDCPlugin:
         return identity
 
     def _forget_identity(self, request: Request) -> None:
-        raw = request.headers.get("Cookie")
+        raw = request.header("Cookie")
         if raw:
             with self._identities_lock:
                 self._identities.pop(raw, None)
@@ -411,7 +411,7 @@ class OIDCPlugin:
     def challenge(self, request: Request, resource: Resource, reason: str) -> Response | None:
         if reason != "unauthenticated" or request.method not in ("GET", "HEAD"):
             return None
-        if request.headers.get("Authorization"):
+        if request.header("Authorization"):
             return None  # credentials of a script's provider (Basic, Bearer): let it answer
         return redirect(self.entry_url(request, self._browser_url(request)))
 

@@ -172,19 +172,44 @@ class BackendAdapter(abc.ABC):
     def has_secret(self) -> bool: ...
 
 
+def dash_setup_index(funcs: list[Any]) -> int | None:
+    """Where the last of Dash's own functions sits in a ``before_request`` list (``None`` if absent).
+
+    The guard goes right after Dash's set-up (which registers callbacks and
+    pages on the first request) and before anything the user registered, so
+    no user code sees an unchecked request. A guard that already wraps Dash's
+    function (``runs_dash_setup``) counts as Dash's.
+    """
+    found = None
+    for index, func in enumerate(funcs):
+        if getattr(func, "__module__", "").startswith("dash.") or hasattr(func, "runs_dash_setup"):
+            found = index
+    return found
+
+
 def cookie_header_has(raw: str | None, name: str) -> bool:
     """Whether a raw ``Cookie`` header carries a non-empty cookie ``name`` (nothing is decoded)."""
     if not raw:
         return False
-    pattern = _cookie_patterns.get(name)
-    if pattern is None:
-        pattern = re.compile(r"(?:^|;)\s*" + re.escape(name) + r"=[^;]")
-        if len(_cookie_patterns) < 64:
-            _cookie_patterns[name] = pattern
-    return pattern.search(raw) is not None
+    search = _cookie_finders.get(name)
+    if search is None:
+        # A literal prefix lets the regex engine skip ahead instead of trying every position.
+        search = re.compile(re.escape(name) + r"=[^;]").search
+        if len(_cookie_finders) < 64:
+            _cookie_finders[name] = search
+    match = search(raw)
+    while match is not None:
+        # A match counts only at the start of a cookie: ``xsession=`` is another cookie.
+        start = match.start()
+        while start and raw[start - 1] in " \t":
+            start -= 1
+        if start == 0 or raw[start - 1] == ";":
+            return True
+        match = search(raw, match.end())
+    return False
 
 
-_cookie_patterns: dict[str, re.Pattern[str]] = {}
+_cookie_finders: dict[str, Callable[..., re.Match[str] | None]] = {}
 
 
 _adapters: dict[str, Callable[[Any], BackendAdapter]] = {}

@@ -68,6 +68,7 @@ async def dash_setup(app: Any) -> None:
         server_funcs = getattr(getattr(app, "server", None), "before_request_funcs", None) or {}
         funcs = server_funcs.get(None, [])
     for func in list(funcs):
+        func = getattr(func, "runs_dash_setup", func)  # Dash's function behind the guard's wrapper
         if not getattr(func, "__module__", "").startswith("dash."):
             continue
         result = func()

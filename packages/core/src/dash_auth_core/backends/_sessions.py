@@ -114,11 +114,11 @@ class SerializerCache:
 
 def _load_cookie(request: Any, name: str, serializer: Any, max_age: int) -> dict[str, Any] | None:
     """Flask's and Quart's loader (a ``functools.partial`` of it: no closures per request)."""
-    return _decoded(request.cookies.get(name), functools.partial(serializer.loads, max_age=max_age), (BadSignature,))
+    return decoded_cookie(request.cookies.get(name), functools.partial(serializer.loads, max_age=max_age), (BadSignature,))
 
 
-def _decoded(value: str | None, decode: Callable[[str], Any],
-             errors: tuple[type[BaseException], ...]) -> dict[str, Any] | None:
+def decoded_cookie(value: str | None, decode: Callable[[str], Any],
+                   errors: tuple[type[BaseException], ...]) -> dict[str, Any] | None:
     """The session dict in cookie ``value``; ``None`` if absent, or if decoding raises one of ``errors``."""
     if not value:
         return None
@@ -127,13 +127,3 @@ def _decoded(value: str | None, decode: Callable[[str], Any],
     except errors:
         return None
     return data if isinstance(data, dict) else None
-
-
-def cookie_loader(read_cookie: Callable[[], str | None], decode: Callable[[str], Any],
-                  errors: tuple[type[BaseException], ...]) -> Loader:
-    """A loader that reads the cookie, decodes it, and treats ``errors`` as "no session"."""
-
-    def load() -> dict[str, Any] | None:
-        return _decoded(read_cookie(), decode, errors)
-
-    return load

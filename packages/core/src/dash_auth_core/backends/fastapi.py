@@ -7,7 +7,8 @@ own. It is put first in the app's middleware when the app builds its stack
 every WebSocket scope, including those of middleware the user adds later:
 
 * callback bodies (and form posts) are read once, judged, and replayed to
-  Dash unchanged;
+  Dash unchanged; Dash's middleware gets the guard's parse of the same bytes
+  rather than parsing them again;
 * sessions are Starlette's ``SessionMiddleware``, put just outside the guard:
   the one the user added (moved there, with the user's settings), or ours,
   signed with the stack's secret, ``Secure`` on HTTPS requests;
@@ -19,6 +20,7 @@ every WebSocket scope, including those of middleware the user adds later:
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import logging
@@ -29,7 +31,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from itsdangerous import BadSignature
-from starlette.datastructures import Headers, MutableHeaders, QueryParams
+from starlette.datastructures import MutableHeaders, QueryParams
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import Session, SessionMiddleware
 from starlette.requests import cookie_parser
@@ -41,7 +43,7 @@ from ..errors import BadRequest, ConfigurationError
 from ..responses import Response, json_error
 from . import BackendAdapter, GuardFunc, Request, ViewFunc, cookie_header_has, register_adapter
 from ._aio import dash_setup, in_thread, is_form_mimetype, is_json_mimetype, parse_json_body, run_guard
-from ._sessions import cookie_loader, lazy_session_class
+from ._sessions import decoded_cookie, lazy_session_class
 
 log = logging.getLogger("dash_auth")
 
@@ -73,7 +75,7 @@ class FastAPIRequest(Request):
         self.state: dict[str, Any] = {}
         self.auth = None
         self.on_event_loop = False
-        self._headers: Headers | None = None
+        self._headers: ScopeHeaders | None = None
         self._body = body
         self._body_error = body_error
         self._form = form
@@ -161,34 +163,72 @@ class FastAPIRequest(Request):
 
 
 class ScopeHeaders(Mapping[str, str]):
-    """Case-insensitive header look-ups over an ASGI scope, decoded once (repeats joined)."""
+    """Case-insensitive header look-ups over an ASGI scope (repeats joined).
 
-    __slots__ = ("_map",)
+    ASGI servers send header names in lower case. When no name repeats (the
+    usual case), one C-level ``dict()`` of the raw pairs answers look-ups and
+    only the values asked for are decoded.
+    """
+
+    __slots__ = ("_raw", "_map")
 
     def __init__(self, scope: Mapping[str, Any]) -> None:
-        found: dict[str, str] = {}
-        for raw_name, raw_value in scope.get("headers", ()):
-            name = raw_name.decode("latin-1").lower()
-            value = raw_value.decode("latin-1")
-            if name in found:
-                value = found[name] + ("; " if name == "cookie" else ", ") + value
-            found[name] = value
-        self._map = found
+        pairs = scope.get("headers", ())
+        raw = dict(pairs)
+        if len(raw) == len(pairs):
+            self._raw: dict[bytes, bytes] | None = raw
+            self._map: dict[str, str] | None = None
+        else:
+            self._raw = None
+            self._map = _joined(pairs)
 
     def get(self, key: str, default: Any = None) -> Any:
-        return self._map.get(key.lower(), default)
+        raw = self._raw
+        if raw is None:
+            return self._map.get(key.lower(), default)  # type: ignore[union-attr]
+        name = _HEADER_KEYS.get(key)
+        if name is None:
+            name = key.lower().encode("latin-1")
+            if len(_HEADER_KEYS) < 256:
+                _HEADER_KEYS[key] = name
+        value = raw.get(name)
+        return default if value is None else value.decode("latin-1")
+
+    def _decoded(self) -> dict[str, str]:
+        if self._map is None:
+            self._map = {name.decode("latin-1"): value.decode("latin-1") for name, value in self._raw.items()}  # type: ignore[union-attr]
+        return self._map
 
     def __getitem__(self, key: str) -> str:
-        return self._map[key.lower()]
+        value = self.get(key)
+        if value is None:
+            raise KeyError(key)
+        return value
 
     def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and key.lower() in self._map
+        return isinstance(key, str) and self.get(key) is not None
 
     def __iter__(self) -> Any:
-        return iter(self._map)
+        return iter(self._decoded())
 
     def __len__(self) -> int:
-        return len(self._map)
+        return len(self._decoded())
+
+
+#: Header name as asked for -> its lower-case bytes in an ASGI scope.
+_HEADER_KEYS: dict[str, bytes] = {}
+
+
+def _joined(pairs: Any) -> dict[str, str]:
+    """Decoded headers with repeats joined (``; `` for cookies, ``, `` otherwise)."""
+    found: dict[str, str] = {}
+    for raw_name, raw_value in pairs:
+        name = raw_name.decode("latin-1").lower()
+        value = raw_value.decode("latin-1")
+        if name in found:
+            value = found[name] + ("; " if name == "cookie" else ", ") + value
+        found[name] = value
+    return found
 
 
 def _content_type(scope: Mapping[str, Any]) -> str | None:
@@ -307,13 +347,7 @@ class SessionCookieMiddleware(SessionMiddleware):
             await self.app(scope, receive, send)
             return
         name = self.session_cookie
-
-        session = LazySession(cookie_loader(
-            lambda: cookie_parser(Headers(scope=scope).get("cookie", "")).get(name),
-            lambda raw: json.loads(b64decode(self.signer.unsign(raw.encode("utf-8"), max_age=self.max_age))),
-            (BadSignature, ValueError, TypeError),
-        ))
-        scope["session"] = session
+        scope["session"] = LazySession(functools.partial(self._load, scope))
         flags = self.security_flags
         if scope.get("scheme") in ("https", "wss") and "secure" not in flags.split("; "):
             flags += "; secure"
@@ -335,6 +369,13 @@ class SessionCookieMiddleware(SessionMiddleware):
             await send(message)
 
         await self.app(scope, receive, send_wrapper)
+
+    def _load(self, scope: dict[str, Any]) -> dict[str, Any] | None:
+        raw = cookie_parser(ScopeHeaders(scope).get("cookie", "")).get(self.session_cookie)
+        return decoded_cookie(raw, self._decode, (BadSignature, ValueError, TypeError))
+
+    def _decode(self, raw: str) -> Any:
+        return json.loads(b64decode(self.signer.unsign(raw.encode("utf-8"), max_age=self.max_age)))
 
 
 class GuardMiddleware:
@@ -383,11 +424,8 @@ class GuardMiddleware:
             if body is not None:
                 replayed = replay(body, receive)
 
-        def make() -> FastAPIRequest:
-            return request_class(scope, body, body_error)
-
         try:
-            result = await run_guard(self.guard, make)
+            result = await run_guard(self.guard, functools.partial(request_class, scope, body, body_error))
         except Exception:
             log.exception("the dash-auth guard failed on %s %s", scope.get("method"), scope.get("path"))
             result = json_error(500, "internal_error", "the request could not be checked")
@@ -416,6 +454,41 @@ class GuardMiddleware:
             await self.app(scope, receive, send)
             return
         await websocket.refuse_handshake(scope, send, result)
+
+
+def _reusing_parsed_body(middleware: Middleware) -> Middleware:
+    """Dash's own middleware, handed the callback body the guard has already parsed.
+
+    Dash's ``DashMiddleware`` parses every JSON body itself before its routes
+    run; a callback body that passed the guard was parsed from the very same
+    bytes, so Dash gets that result in Starlette's own ``Request._json`` cache
+    instead of parsing it twice. Any other middleware is returned unchanged
+    (and if Dash or Starlette change these names, Dash simply parses again).
+    """
+    reusing = _dash_middleware_reusing_body()
+    if reusing is None or middleware.cls is not reusing.__base__:
+        return middleware
+    return Middleware(reusing, *middleware.args, **middleware.kwargs)
+
+
+@functools.cache
+def _dash_middleware_reusing_body() -> type | None:
+    try:
+        from dash.backends._fastapi import DashMiddleware
+    except ImportError:  # pragma: no cover - another Dash layout
+        return None
+    setup = getattr(DashMiddleware, "_setup_timing", None)
+    if setup is None:  # pragma: no cover - another Dash version
+        return None
+
+    class DashMiddlewareReusingBody(DashMiddleware):  # type: ignore[misc, valid-type]
+        async def _setup_timing(self, request: Any) -> None:
+            state = request.scope.get("dash_auth")
+            if state is not None and "json" in state:
+                request._json = state["json"]
+            await setup(self, request)
+
+    return DashMiddlewareReusingBody
 
 
 class FastAPIAdapter(BackendAdapter):
@@ -463,7 +536,7 @@ class FastAPIAdapter(BackendAdapter):
         def build_with_guard() -> Any:
             saved = server.user_middleware
             user_session = self._user_session()
-            rest = [m for m in saved if m is not user_session]
+            rest = [_reusing_parsed_body(m) for m in saved if m is not user_session]
             if user_session is not None:
                 session = user_session
                 cookie = user_session.kwargs.get("session_cookie", "session")

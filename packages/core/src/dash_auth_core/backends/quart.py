@@ -15,7 +15,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping
+import functools
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
 import quart
@@ -25,7 +26,15 @@ from werkzeug.exceptions import HTTPException
 
 from ..errors import BadRequest
 from ..responses import Response
-from . import BackendAdapter, GuardFunc, Request, ViewFunc, cookie_header_has, register_adapter
+from . import (
+    BackendAdapter,
+    GuardFunc,
+    Request,
+    ViewFunc,
+    cookie_header_has,
+    dash_setup_index,
+    register_adapter,
+)
 from ._aio import in_thread, is_form_mimetype, is_json_mimetype, parse_json_body, run_guard
 from ._sessions import SerializerCache
 from .flask import LazySession
@@ -190,6 +199,31 @@ async def _read_form(req: Any) -> tuple[Mapping[str, str] | None, BadRequest | N
         return None, BadRequest("unreadable form body", status if status in (408, 413) else 400)
 
 
+def _run_after_dash(server: Any, funcs: dict[Any, list[Any]], guard_func: Callable[[], Awaitable[Any]]) -> None:
+    """Put ``guard_func`` right after Dash's own functions in ``funcs`` (see ``dash_setup_index``).
+
+    It takes the place of the last of them and awaits it first: Quart then
+    calls one function per request instead of two.
+    """
+    chain = funcs.setdefault(None, [])
+    index = dash_setup_index(chain)
+    if index is None:
+        chain.insert(0, guard_func)
+        return
+    dash_func = chain[index]
+    run_dash = server.ensure_async(dash_func)
+
+    async def dash_then_guard() -> Any:
+        answer = await run_dash()
+        if answer is not None:
+            return answer
+        return await guard_func()
+
+    dash_then_guard.runs_dash_setup = dash_func  # type: ignore[attr-defined]
+    dash_then_guard.__name__ = guard_func.__name__
+    chain[index] = dash_then_guard
+
+
 class QuartAdapter(BackendAdapter):
     name = "quart"
 
@@ -224,11 +258,7 @@ class QuartAdapter(BackendAdapter):
                     body, body_error = await _read_body(req, limit)
                 elif is_form_mimetype(content_type):
                     form, form_error = await _read_form(req)
-            session = ctx.session
-
-            def make() -> QuartRequest:
-                return request_class(req, session, body, body_error, form, form_error)
-
+            make = functools.partial(request_class, req, ctx.session, body, body_error, form, form_error)
             result = await run_guard(guard, make)
             return None if result is None else to_quart(result)
 
@@ -243,20 +273,8 @@ class QuartAdapter(BackendAdapter):
             return None if result is None else to_quart(result)
 
         server = self.server
-        for register, func, funcs in (
-            (server.before_request, dash_auth_guard, server.before_request_funcs),
-            (server.before_websocket, dash_auth_websocket_guard, server.before_websocket_funcs),
-        ):
-            register(func)
-            # Right after Dash's own set-up functions, before anything the user
-            # registered earlier, so no user code sees an unchecked request.
-            chain = funcs.setdefault(None, [])
-            chain.remove(func)
-            position = 0
-            for index, other in enumerate(chain):
-                if getattr(other, "__module__", "").startswith("dash."):
-                    position = index + 1
-            chain.insert(position, func)
+        _run_after_dash(server, server.before_request_funcs, dash_auth_guard)
+        _run_after_dash(server, server.before_websocket_funcs, dash_auth_websocket_guard)
         if stack is not None:
             websocket.install_asgi(stack, server, "quart")
 
