@@ -97,6 +97,28 @@ def test_public_callback_runs_without_credentials():
     assert ran == [("public", 1)]
 
 
+def test_public_callback_makes_its_registration_public_not_the_function():
+    app = make_dash(__name__)
+    app.layout = html.Div([html.Button(id="btn"), html.Div(id="shared-pub"), html.Div(id="shared-priv")])
+    ran = []
+
+    def shared(n):
+        ran.append(n)
+        return f"shared {n}"
+
+    public_callback(Output("shared-pub", "children"), Input("btn", "n_clicks"))(shared)
+    app.callback(Output("shared-priv", "children"), Input("btn", "n_clicks"))(shared)
+    BasicAuth(app, USERS, secret_key=SECRET)
+    client = client_for(app)
+    public = client.post("/_dash-update-component", json=callback_body(app, "shared-pub.children", [1]))
+    assert public.status_code == 200 and json.loads(public.data)["response"]["shared-pub"]["children"] == "shared 1"
+    private = client.post("/_dash-update-component", json=callback_body(app, "shared-priv.children", [2]))
+    assert private.status_code == 401
+    assert ran == [1]
+    signed_in = client.post("/_dash-update-component", json=callback_body(app, "shared-priv.children", [3]), headers=ALICE)
+    assert signed_in.status_code == 200 and ran == [1, 3]
+
+
 def test_wrong_password_is_refused():
     app, ran = make_app()
     BasicAuth(app, USERS, secret_key=SECRET)

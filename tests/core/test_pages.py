@@ -248,3 +248,62 @@ def test_the_not_found_page_is_checked_too():
     client.get("/")
     assert route_search(client, "/missing", "").status_code == 200
     assert route_search(client, "/missing", "?x=1").status_code == 400
+
+
+def shadowing_app(public_routes, first="template"):
+    """A template page ``/<slug>`` and a page ``/about``: Dash renders whichever comes first in its order."""
+    app = make_dash(__name__, use_pages=True, pages_folder="", suppress_callback_exceptions=True)
+
+    def slug_page(slug=None, **_):
+        return html.P(f"PRIVATE NOTES {slug}")
+
+    template_order, about_order = (1, 2) if first == "template" else (2, 1)
+    dash.register_page("home", path="/", layout=html.P("Home"), order=0)
+    dash.register_page("slug", path_template="/<slug>", layout=slug_page, order=template_order)
+    dash.register_page("about", path="/about", layout=html.P("About us"), order=about_order)
+    app.layout = html.Div([dash.page_container])
+    BasicAuth(app, {"alice": "wonderland"}, public_routes=public_routes, secret_key=SECRET)
+    return app
+
+
+def test_a_public_rule_does_not_publish_the_template_page_that_shadows_its_page(caplog):
+    app = shadowing_app(["/", "/about"])
+    client = client_for(app)
+    client.get("/")
+    for response in (client.get("/about"), route(client, "/about")):
+        assert response.status_code == 401
+        assert b"PRIVATE NOTES" not in response.data
+    assert "shadows another page" in caplog.text
+    signed_in = route(client, "/about", ALICE)
+    assert signed_in.status_code == 200 and b"PRIVATE NOTES about" in signed_in.data  # what Dash renders
+
+
+@pytest.mark.parametrize("rules", [["/", "/about", "/<slug>"], ["/", "/<path:anything>"]])
+def test_the_shadowing_template_page_is_public_when_its_template_is(rules):
+    app = shadowing_app(rules)
+    client = client_for(app)
+    client.get("/")
+    response = route(client, "/about")
+    assert response.status_code == 200 and b"PRIVATE NOTES about" in response.data
+
+
+def test_a_public_rule_for_the_page_dash_renders_is_unchanged():
+    app = shadowing_app(["/", "/about"], first="about")  # /about is registered first: Dash renders it
+    client = client_for(app)
+    client.get("/")
+    assert client.get("/about").status_code == 200
+    response = route(client, "/about")
+    assert response.status_code == 200 and b"About us" in response.data
+    assert route(client, "/other").status_code == 401  # the template page stays private
+
+
+def test_a_narrower_public_rule_for_an_unshadowed_template_page_still_works():
+    app = make_dash(__name__, use_pages=True, pages_folder="", suppress_callback_exceptions=True)
+    dash.register_page("home", path="/", layout=html.P("Home"))
+    dash.register_page("post", path_template="/blog/<post_id>", layout=lambda post_id=None, **_: html.P(f"Post {post_id}"))
+    app.layout = html.Div([dash.page_container])
+    BasicAuth(app, {"alice": "wonderland"}, public_routes=["/", "/blog/<int:post_id>"], secret_key=SECRET)
+    client = client_for(app)
+    client.get("/")
+    assert route(client, "/blog/7").status_code == 200
+    assert route(client, "/blog/draft").status_code == 401

@@ -1,7 +1,7 @@
 """Public callbacks and what the server's callback registry says about each id.
 
 ``public_callback`` takes the same arguments as ``dash.callback`` and marks
-the decorated function. Which callback ids are public is read later from the
+its registration (a thin wrapper of the decorated function). Which callback ids are public is read later from the
 app's own ``callback_map`` (Dash's registration), by following each
 registered function back to a marked one, so ids never come from source text
 and registration order (clientside callbacks, ``DashProxy`` transforms)
@@ -10,6 +10,8 @@ does not matter.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import operator
 import weakref
@@ -37,14 +39,37 @@ def public_callback(*args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]],
     register = dash.callback(*args, **kwargs)
 
     def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
-        mark_public(func)
-        return register(func)
+        # The registration is public, not the function: the same function
+        # registered elsewhere with ``app.callback`` stays private.
+        register(mark_public(_registration_of(func)))
+        return func
 
     return decorator
 
 
+def _registration_of(func: Callable[..., Any]) -> Callable[..., Any]:
+    """A distinct function that calls ``func`` (``__wrapped__`` keeps its signature and name)."""
+    if inspect.iscoroutinefunction(func):
+
+        @functools.wraps(func)
+        async def registered_async(*args: Any, **kwargs: Any) -> Any:
+            return await func(*args, **kwargs)
+
+        return registered_async
+
+    @functools.wraps(func)
+    def registered(*args: Any, **kwargs: Any) -> Any:
+        return func(*args, **kwargs)
+
+    return registered
+
+
 def mark_public(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Mark ``func`` public however it is registered (``app.callback``, blueprints)."""
+    """Mark ``func`` public wherever it is registered (``app.callback``, blueprints, ``DashProxy``).
+
+    This marks the function itself: every callback it backs is public.
+    ``public_callback`` marks only its own registration.
+    """
     _public_functions.add(func)
     return func
 

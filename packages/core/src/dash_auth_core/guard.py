@@ -26,6 +26,7 @@ from .resources import Kind, Resource
 from .responses import Response, json_error
 
 if TYPE_CHECKING:
+    from .routes import PublicRoutes
     from .stack import AuthStack
 
 log = logging.getLogger("dash_auth")
@@ -60,16 +61,32 @@ class Snapshot:
     hook_routes: frozenset[str] = field(default_factory=frozenset)
     page_cache: dict[str, Any] = field(default_factory=dict)
 
-    def page_for(self, rel: str) -> Any:
-        """The ``dash.page_registry`` entry Dash renders for ``rel`` (``None`` if none)."""
+    def page_for(self, rel: str, routes: PublicRoutes) -> tuple[Any, bool]:
+        """The ``dash.page_registry`` entry Dash renders for ``rel`` (``None`` if none), and whether it is public.
+
+        A path is public when a public route matches it, except when Dash
+        renders a template page for it that shadows another page the path
+        also matches: then the template page itself must be public (a public
+        route matches its template), since the rule may have been written for
+        the page it hides.
+        """
         cache = self.page_cache
-        if rel in cache:
-            return cache[rel]
+        hit = cache.get(rel)
+        if hit is not None:
+            return hit
         page = pages.resolve(rel)
+        public = routes.test(rel)
+        if public and page is not None and page.get("path_template") and pages.shadows_another(rel, page):
+            template = "/" + str(page["path_template"]).strip("/")
+            sample = pages.sample_path(page)
+            public = template in routes.rules or (sample is not None and routes.test(sample))
+            if not public:
+                log.warning("%s is not public: Dash renders the template page %s for it, which shadows "
+                            "another page; make %s public to publish it", rel, template, template)
         if len(cache) >= 4096:
             cache.clear()
-        cache[rel] = page
-        return page
+        cache[rel] = hit = (page, public)
+        return hit
 
 
 class Guard:
@@ -201,7 +218,8 @@ class Guard:
             if rel in snap.hook_routes:
                 return Resource(Kind.ROUTE, rel, public=routes.test(rel))
             if request.method in ("GET", "HEAD"):
-                return Resource(Kind.PAGE, rel, public=routes.test(rel), page=snap.page_for(rel), pathname=rel)
+                page, public = snap.page_for(rel, routes)
+                return Resource(Kind.PAGE, rel, public=public, page=page, pathname=rel)
             return Resource(Kind.ROUTE, rel, public=routes.test(rel))
         return Resource(Kind.ROUTE, path, public=routes.test(path))
 
@@ -252,12 +270,13 @@ class Guard:
         if info.id == PAGES_ROUTER_ID and search:
             # Checked, like the body's shape, once the caller is allowed.
             request.state["router_query"] = (rel, search)
+        page, public = snap.page_for(rel, self.stack.public_routes)
         return Resource(
             Kind.CALLBACK,
             output,
-            public=self.stack.public_routes.test(rel),
+            public=public,
             callback=info.entry,
-            page=snap.page_for(rel),
+            page=page,
             pathname=rel,
             wants_json=True,
         )

@@ -69,6 +69,28 @@ def resolve(rel: str) -> Any:
     return page or None
 
 
+def shadows_another(rel: str, page: Any) -> bool:
+    """Whether ``page``, which Dash renders for ``rel``, hides another page that ``rel`` also matches.
+
+    Dash takes the first page in registration order whose path or template
+    matches, so a template page (``/<slug>``) registered first shadows a later
+    ``/about``: a public rule written for ``/about`` must not publish the
+    template page instead.
+    """
+    from dash import _pages
+
+    path_id = rel.strip("/")
+    for other in _pages.PAGE_REGISTRY.values():
+        if other is page:
+            continue
+        template = other.get("path_template")
+        if template and _pages._parse_path_variables(path_id, template.strip("/")):  # noqa: SLF001
+            return True
+        if path_id == str(other.get("path") or "").strip("/"):
+            return True
+    return False
+
+
 def query_problem(rel: str, search: Any) -> str | None:
     """Why Dash's router must not run for ``rel`` with the query string ``search`` (``None``: it may).
 

@@ -58,7 +58,7 @@ class FastAPIRequest(Request):
     """A :class:`Request` over an ASGI scope (HTTP or WebSocket) and a body read ahead."""
 
     __slots__ = ("_scope", "state", "auth", "on_event_loop", "_headers", "_body", "_body_error", "_form",
-                 "_form_error")
+                 "_form_error", "method", "path")
 
     #: The session cookie's name, set by the adapter.
     session_cookie_name = "session"
@@ -72,6 +72,8 @@ class FastAPIRequest(Request):
         form_error: BadRequest | None = None,
     ) -> None:
         self._scope = scope
+        self.method: str = scope.get("method", "GET")  # a WebSocket scope has none
+        self.path: str = scope["path"]
         self.state: dict[str, Any] = {}
         self.auth = None
         self.on_event_loop = False
@@ -80,14 +82,6 @@ class FastAPIRequest(Request):
         self._body_error = body_error
         self._form = form
         self._form_error = form_error
-
-    @property
-    def method(self) -> str:
-        return self._scope.get("method", "GET")
-
-    @property
-    def path(self) -> str:
-        return self._scope["path"]
 
     @property
     def headers(self) -> Mapping[str, str]:
