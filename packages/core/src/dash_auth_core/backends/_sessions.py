@@ -37,9 +37,10 @@ def lazy_session_class(base: type) -> type:
         # which takes the session as argument: share one instead of a closure per
         # request, and skip the base ``__init__``.
         extra["on_update"] = staticmethod(base().on_update)
+    if issubclass(base, CallbackDict) or base.__init__ is dict.__init__:
 
         def __init__(self: Any, loader: Loader) -> None:
-            self._loader = loader
+            self._loader = loader  # an empty dict needs no ``__init__``
     else:
 
         def __init__(self: Any, loader: Loader) -> None:

@@ -320,9 +320,8 @@ def starlette_path(rule: str) -> str:
 class LazySession(lazy_session_class(Session)):  # type: ignore[misc]
     """Starlette's session dict, decoded from the cookie on first use."""
 
-    def __init__(self, loader: Any) -> None:
-        super().__init__(loader)
-        self.initially_empty = True
+    #: No cookie was decoded into it (a cleared session then needs no deleting cookie).
+    initially_empty = True
 
     def _on_loaded(self) -> None:
         self.initially_empty = False
@@ -342,15 +341,15 @@ class SessionCookieMiddleware(SessionMiddleware):
             return
         name = self.session_cookie
         scope["session"] = LazySession(functools.partial(self._load, scope))
-        flags = self.security_flags
-        if scope.get("scheme") in ("https", "wss") and "secure" not in flags.split("; "):
-            flags += "; secure"
 
         async def send_wrapper(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 current = scope["session"]
                 loaded = not isinstance(current, LazySession) or current.loaded
                 if loaded and current.modified:
+                    flags = self.security_flags
+                    if scope.get("scheme") in ("https", "wss") and "secure" not in flags.split("; "):
+                        flags += "; secure"
                     headers = MutableHeaders(scope=message)
                     headers.add_vary_header("Cookie")
                     if current:
