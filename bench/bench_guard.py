@@ -764,6 +764,15 @@ class AsgiLoop:
         return run
 
 
+def asgi_session_cookie(loop: AsgiLoop, app: Dash, req: Req) -> str:
+    """The ``session=...`` cookie the auth app on an async backend issues for ``req``."""
+    status, headers = loop.call_once(app, req)
+    cookies = [v.split(";", 1)[0] for k, v in headers if k.lower() == "set-cookie" and v.startswith("session=")]
+    if status != 200 or not cookies:
+        raise RuntimeError(f"logging in answered {status} without a session cookie")
+    return cookies[0]
+
+
 def _scope(req: Req) -> dict[str, Any]:
     headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in req.headers]
     headers.append((b"host", b"127.0.0.1"))
@@ -835,12 +844,8 @@ def run_backends(s: Settings, log: Callable[[str], None]) -> dict[str, list[dict
             loop.start(bare)
             loop.start(auth)
             login = post_callback("out").with_headers(("Authorization", AUTH_HEADER))
-            status, headers = loop.call_once(auth, login)
-            cookies = [v.split(";", 1)[0] for k, v in headers if k.lower() == "set-cookie" and v.startswith("session=")]
-            if status != 200 or not cookies:
-                raise RuntimeError(f"{backend}: logging in answered {status} without a session cookie")
             rows = []
-            for sc in backend_scenarios(cookies[0]):
+            for sc in backend_scenarios(asgi_session_cookie(loop, auth, login)):
                 series = measure({"bare": loop.runner(bare, sc.req, sc.bare_status),
                                   "auth": loop.runner(auth, sc.req, sc.auth_status)},
                                  s.rounds, s.requests, s.warmup)

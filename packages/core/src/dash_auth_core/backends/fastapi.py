@@ -70,6 +70,7 @@ class FastAPIRequest(Request):
         body_error: BadRequest | None = None,
         form: Mapping[str, str] | None = None,
         form_error: BadRequest | None = None,
+        headers: ScopeHeaders | None = None,
     ) -> None:
         self._scope = scope
         self.method: str = scope.get("method", "GET")  # a WebSocket scope has none
@@ -77,7 +78,7 @@ class FastAPIRequest(Request):
         self.state: dict[str, Any] = {}
         self.auth = None
         self.on_event_loop = False
-        self._headers: ScopeHeaders | None = None
+        self._headers = headers  # built on first use when not given
         self._body = body
         self._body_error = body_error
         self._form = form
@@ -225,13 +226,6 @@ def _joined(pairs: Any) -> dict[str, str]:
     return found
 
 
-def _content_type(scope: Mapping[str, Any]) -> str | None:
-    for name, value in scope.get("headers", ()):
-        if name == b"content-type":
-            return value.decode("latin-1")
-    return None
-
-
 def parse_form(body: bytes, content_type: str | None) -> tuple[Mapping[str, str] | None, BadRequest | None]:
     """Form fields of a urlencoded or multipart body, parsed the way Flask does."""
     mimetype, options = parse_options_header(content_type or "")
@@ -242,14 +236,14 @@ def parse_form(body: bytes, content_type: str | None) -> tuple[Mapping[str, str]
     return form, None
 
 
-async def read_body(receive: Any, scope: dict[str, Any], max_bytes: int | None) -> tuple[bytes | None, BadRequest | None]:
+async def read_body(
+    receive: Any, content_length: str | None, max_bytes: int | None
+) -> tuple[bytes | None, BadRequest | None]:
     """The whole HTTP body (at most ``max_bytes``; beyond that a 413 without reading on)."""
-    if max_bytes is not None:
-        for name, value in scope.get("headers", ()):
-            if name == b"content-length":
-                length = value.decode("latin-1").strip()
-                if length.isdigit() and int(length) > max_bytes:
-                    return None, BadRequest(f"request body is larger than {max_bytes} bytes", 413)
+    if max_bytes is not None and content_length:
+        length = content_length.strip()
+        if length.isdigit() and int(length) > max_bytes:
+            return None, BadRequest(f"request body is larger than {max_bytes} bytes", 413)
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -407,18 +401,18 @@ class GuardMiddleware:
 
     async def _http(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         request_class = self.adapter.request_class
-        body = body_error = None
+        body = body_error = headers = None
         replayed = receive
-        if scope["method"] == "POST" and (
-            scope["path"] == self.update_path or is_form_mimetype(_content_type(scope))
-        ):
-            limit = self.stack.max_body_size if self.stack is not None else None
-            body, body_error = await read_body(receive, scope, limit)
-            if body is not None:
-                replayed = replay(body, receive)
-
+        if scope["method"] == "POST":
+            headers = ScopeHeaders(scope)
+            if scope["path"] == self.update_path or is_form_mimetype(headers.get("content-type")):
+                limit = self.stack.max_body_size if self.stack is not None else None
+                body, body_error = await read_body(receive, headers.get("content-length"), limit)
+                if body is not None:
+                    replayed = replay(body, receive)
+        make = functools.partial(request_class, scope, body, body_error, headers=headers)
         try:
-            result = await run_guard(self.guard, functools.partial(request_class, scope, body, body_error))
+            result = await run_guard(self.guard, make)
         except Exception:
             log.exception("the dash-auth guard failed on %s %s", scope.get("method"), scope.get("path"))
             result = json_error(500, "internal_error", "the request could not be checked")
