@@ -107,9 +107,19 @@ def test_misspelt_hook_fails_loudly():
         def authenticat(self, request):  # missing "e"
             return None
 
+    class Fine:
+        @hookimpl
+        def authenticate(self, request):
+            return None
+
     app = make_app()
+    stack = AuthStack.of(app)
+    typo = Typo()
     with pytest.raises(pluggy.PluginValidationError):
-        AuthStack.of(app).register(Typo())
+        stack.register(typo)
+    # The failed registration left nothing behind: the chain still takes plugins.
+    assert not stack._pm.is_registered(typo)
+    stack.register(Fine())
 
 
 def test_any_deny_wins_and_first_identity_wins():

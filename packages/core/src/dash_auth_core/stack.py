@@ -290,7 +290,11 @@ class AuthStack:
                 "secret_key (pass secret_key=... or set app.server.secret_key)"
             )
         self._pm.register(plugin, name=name)
-        self._pm.check_pending()
+        try:
+            self._pm.check_pending()  # a misspelt hook name fails here, loudly
+        except Exception:
+            self._pm.unregister(plugin)  # and leaves the chain as it was
+            raise
         self._refresh_impl_counts()
         return plugin
 

@@ -206,29 +206,25 @@ class FlaskAdapter(BackendAdapter):
         cookie_name = server.config.get("SESSION_COOKIE_NAME") or "session"
         request_class = type("FlaskRequest", (FlaskRequest,), {"__slots__": (), "session_cookie_name": cookie_name})
         funcs = server.before_request_funcs.setdefault(None, [])
+        # The guard takes the place of the last of Dash's own functions (see
+        # ``dash_setup_index``) and calls it first: Flask calls one function per
+        # request instead of two.
         last_dash = dash_setup_index(funcs)
-        if last_dash is None:
+        run_dash = None if last_dash is None else server.ensure_sync(funcs[last_dash])
 
-            def dash_auth_guard() -> flask.Response | None:
-                result = guard(request_class())
-                return None if result is None else to_flask(result)
-
-            funcs.insert(0, dash_auth_guard)
-            return
-        # The guard takes the place of the last of Dash's functions and calls it
-        # first: one function for Flask to call per request instead of two.
-        dash_func = funcs[last_dash]
-        run_dash = server.ensure_sync(dash_func)
-
-        def dash_auth_guard() -> Any:  # noqa: F811 - one of the two, never both
-            answer = run_dash()
-            if answer is not None:
-                return answer
+        def dash_auth_guard() -> Any:
+            if run_dash is not None:
+                answer = run_dash()
+                if answer is not None:
+                    return answer
             result = guard(request_class())
             return None if result is None else to_flask(result)
 
-        dash_auth_guard.runs_dash_setup = dash_func  # type: ignore[attr-defined]
-        funcs[last_dash] = dash_auth_guard
+        if last_dash is None:
+            funcs.insert(0, dash_auth_guard)
+        else:
+            dash_auth_guard.runs_dash_setup = funcs[last_dash]  # type: ignore[attr-defined]
+            funcs[last_dash] = dash_auth_guard
 
     def add_route(self, rule: str, endpoint: str, view: ViewFunc, methods: list[str]) -> None:
         def flask_view(**kwargs: Any) -> flask.Response:
