@@ -1,11 +1,11 @@
 """Public callbacks and what the server's callback registry says about each id.
 
 ``public_callback`` takes the same arguments as ``dash.callback`` and marks
-its registration (a thin wrapper of the decorated function). Which callback ids are public is read later from the
-app's own ``callback_map`` (Dash's registration), by following each
-registered function back to a marked one, so ids never come from source text
-and registration order (clientside callbacks, ``DashProxy`` transforms)
-does not matter.
+its registration (a thin wrapper of the decorated function). Which callback
+ids are public is read later from the app's own ``callback_map`` (Dash's
+registration), by following each registered function back to a marked one,
+so ids never come from source text and registration order (clientside
+callbacks, ``DashProxy`` transforms) does not matter.
 """
 
 from __future__ import annotations

@@ -59,7 +59,8 @@ def current_user() -> Identity | None:
 
 
 def _custom_data(_ctx: Any) -> dict[str, Any] | None:
-    # Runs before every server callback: ``_identity`` inlined.
+    # Runs before every server callback. The request's own identity only, as in
+    # current_user(), but never the custom_data fallback this hook itself feeds.
     entry = _current.get()
     if entry is None or entry[2] is None or entry[0]() is not entry[1]:
         return None

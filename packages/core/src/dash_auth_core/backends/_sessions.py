@@ -32,12 +32,13 @@ def lazy_session_class(base: type) -> type:
     """
 
     extra: dict[str, Any] = {}
-    if issubclass(base, CallbackDict):
+    callback_dict = issubclass(base, CallbackDict)
+    if callback_dict:
         # werkzeug's CallbackDict stores nothing but its ``on_update`` function,
         # which takes the session as argument: share one instead of a closure per
         # request, and skip the base ``__init__``.
         extra["on_update"] = staticmethod(base().on_update)
-    if issubclass(base, CallbackDict) or base.__init__ is dict.__init__:
+    if callback_dict or base.__init__ is dict.__init__:
 
         def __init__(self: Any, loader: Loader) -> None:
             self._loader = loader  # an empty dict needs no ``__init__``
