@@ -159,6 +159,42 @@ def run(coro: Any, timeout: float = 60.0) -> Any:
     return asyncio.run_coroutine_threadsafe(coro, event_loop()).result(timeout)
 
 
+async def asgi_get_in_this_task(app: dash.Dash, path: str, headers: dict[str, str]) -> int:
+    """One GET awaited in the calling task, whose context lives on after it (as a worker's does).
+
+    :class:`AsgiClient` runs every request in a task of its own, so nothing a
+    request sets in its context outlives it; this does not.
+    """
+    scope = {
+        "type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}, "http_version": "1.1",
+        "method": "GET", "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
+        "root_path": "", "client": ("127.0.0.1", 50123), "server": ("localhost", 80), "extensions": {},
+        "headers": [(b"host", b"localhost")] + [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        "state": dict(app._test_lifespan.state) if getattr(app, "_test_lifespan", None) else {},
+    }
+    status: list[int] = []
+    sent, done = [], asyncio.Event()
+
+    async def receive() -> dict[str, Any]:
+        if not sent:
+            sent.append(True)
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await done.wait()  # a client that stays until it has the answer
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            status.append(message["status"])
+        elif message["type"] == "http.response.body" and not message.get("more_body", False):
+            done.set()
+
+    try:
+        await app.server(scope, receive, send)
+    finally:
+        done.set()
+    return status[0]
+
+
 class _Lifespan:
     """Runs an ASGI app's lifespan (FastAPI adds Dash's page catch-all at start-up)."""
 

@@ -4,16 +4,29 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import json
 import time
+import weakref
 
 import dash
 import pytest
 from dash import ALL, MATCH, Input, Output, State, clientside_callback, html
-from helpers import SECRET, backend_of, basic, callback_body, client_for, make_dash, server_route
+from helpers import (
+    SECRET,
+    asgi_get_in_this_task,
+    backend_of,
+    basic,
+    callback_body,
+    client_for,
+    make_dash,
+    run,
+    server_route,
+)
 
 from dash_auth_basic import BasicAuth
-from dash_auth_core import current_user, public_callback
+from dash_auth_core import AuthStack, current_user, public_callback
 
 USERS = {"alice": "wonderland"}
 ALICE = basic("alice", "wonderland")
@@ -287,3 +300,44 @@ def test_identity_does_not_outlive_its_request():
         with app.server.test_request_context("/"):
             assert current_user() is None
     assert client_for(other).get("/who").data == b"nobody"
+
+
+def test_a_finished_request_is_not_kept_alive_by_its_identity():
+    """The context that served a request keeps its identity entry, but holds the request only weakly.
+
+    Otherwise each worker thread (or task) would keep its last request, with
+    its body, session and user, in memory until the next one arrives.
+    """
+    app = make_dash(__name__)
+    app.layout = html.Div("x")
+    BasicAuth(app, USERS, secret_key=SECRET)
+    seen = {}
+
+    @server_route(app, "/who")
+    def who():
+        seen["request"] = weakref.ref(AuthStack.get(app).adapter.current_request().context_key)
+        return current_user().id
+
+    gc.disable()  # what frees the request must be its reference count, not a collection
+    try:
+        if backend_of(app) == "flask":  # Flask serves test requests on this very thread
+            response = client_for(app).get("/who", headers=ALICE)
+            assert (response.status_code, response.data) == (200, b"alice")
+            alive = seen["request"]() is not None
+        else:
+            client_for(app)  # runs the app's start-up
+
+            async def in_one_task():
+                assert await asgi_get_in_this_task(app, "/who", ALICE) == 200
+                # Tasks the request started (a disconnect listener) hold a copy of
+                # its context, with the request in it, until they finish.
+                for _ in range(100):
+                    if seen["request"]() is None:
+                        return False
+                    await asyncio.sleep(0.01)
+                return True
+
+            alive = run(in_one_task())
+    finally:
+        gc.enable()
+    assert not alive

@@ -12,10 +12,14 @@ from dash_auth_core.context import set_current_user
 from dash_auth_groups import Rule, Verdict, check_groups, list_groups, protected
 
 
+class _Key:
+    """A request's tag: any object that takes weak references."""
+
+
 class FakeRequest:
     """Just enough of a request for set_current_user outside a server."""
 
-    context_key = object()
+    context_key = _Key()
 
     @staticmethod
     def current_context_key():

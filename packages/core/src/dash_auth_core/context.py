@@ -1,10 +1,12 @@
 """``current_user()``: who is making the request being handled right now.
 
-The guard puts the request's identity in a context variable, tagged with the
-request it belongs to. Dash copies the context into callbacks, layout
-functions and routes. A worker thread that serves the next request (or
-another app in the same process) finds a tag that does not match its request
-and sees no user, so nothing has to be cleaned up after each request. Our
+The guard puts the request's identity in a context variable, tagged with a
+weak reference to the request it belongs to. Dash copies the context into
+callbacks, layout functions and routes. A worker thread that serves the next
+request (or another app in the same process) finds a tag that does not match
+its request and sees no user, so nothing has to be cleaned up after each
+request; and since the tag is weak, a finished request is freed at once
+instead of living on in an idle thread's context until the next one. Our
 ``custom_data`` hook copies the identity into
 ``callback_context.custom_data["dash_auth"]``, which Dash ships to background
 callbacks in other processes.
@@ -15,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
+from weakref import ref
 
 import dash
 
@@ -22,17 +25,22 @@ from .identity import Identity
 
 CUSTOM_DATA_NAMESPACE = "dash_auth"
 
-#: (function giving the current request's key, that request's key, identity)
-_Entry = tuple[Callable[[], Any], Any, "Identity | None"]
+#: (function giving the current request's key, weak reference to that request's key, identity)
+_Entry = tuple[Callable[[], Any], "ref[Any]", "Identity | None"]
 _current: ContextVar[_Entry | None] = ContextVar("dash_auth_identity", default=None)
 
 
 def set_current_user(identity: Identity | None, request: Any = None) -> None:
     """Set the identity for ``request``, the request being handled (the guard calls this)."""
-    if request is None:
-        _current.set(None)
-    else:
-        _current.set((request.current_context_key, request.context_key, identity))
+    key = None if request is None else request.context_key
+    _current.set(None if key is None else (request.current_context_key, ref(key), identity))
+
+
+def _own(entry: _Entry) -> Identity | None:
+    """The entry's identity if this context is handling the request it was set for."""
+    current_key, key, identity = entry
+    now = current_key()
+    return identity if now is not None and now is key() else None
 
 
 def current_user() -> Identity | None:
@@ -45,8 +53,7 @@ def current_user() -> Identity | None:
     if entry is not None:
         # This context served a request: only that request's own identity counts,
         # and outside it (the thread moved on) there is no user.
-        current_key, key, identity = entry
-        return identity if current_key() is key else None
+        return _own(entry)
     # A context that never served a request here (a background callback's
     # worker process): Dash ships our custom_data along with the job.
     try:
@@ -62,9 +69,8 @@ def _custom_data(_ctx: Any) -> dict[str, Any] | None:
     # Runs before every server callback. The request's own identity only, as in
     # current_user(), but never the custom_data fallback this hook itself feeds.
     entry = _current.get()
-    if entry is None or entry[2] is None or entry[0]() is not entry[1]:
-        return None
-    return entry[2].to_session()
+    identity = None if entry is None else _own(entry)
+    return None if identity is None else identity.to_session()
 
 
 _installed = False

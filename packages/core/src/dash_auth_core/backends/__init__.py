@@ -112,7 +112,11 @@ class Request(abc.ABC):
     @property
     @abc.abstractmethod
     def context_key(self) -> Any:
-        """An object unique to this request while it is handled (tags ``current_user``)."""
+        """An object unique to this request while it is handled (tags ``current_user``).
+
+        ``current_user`` holds it by weak reference only (so it must support
+        them), and a finished request is not kept alive by its identity.
+        """
 
     @staticmethod
     @abc.abstractmethod

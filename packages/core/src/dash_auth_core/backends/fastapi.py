@@ -50,15 +50,24 @@ log = logging.getLogger("dash_auth")
 _UPDATE = "_dash-update-component"
 _WEBSOCKET = "_dash-ws-callback"
 
-#: The ASGI scope of the request being handled in this context.
-_current_scope: ContextVar[dict[str, Any] | None] = ContextVar("dash_auth_fastapi_scope", default=None)
+class Handling:
+    """The request being handled in a context: its ASGI scope, in an object ``current_user`` can refer to weakly."""
+
+    __slots__ = ("scope", "__weakref__")
+
+    def __init__(self, scope: dict[str, Any]) -> None:
+        self.scope = scope
+
+
+#: The request being handled in this context (set by the guard's middleware).
+_handling: ContextVar[Handling | None] = ContextVar("dash_auth_fastapi_request", default=None)
 
 
 class FastAPIRequest(Request):
     """A :class:`Request` over an ASGI scope (HTTP or WebSocket) and a body read ahead."""
 
     __slots__ = ("_scope", "state", "auth", "on_event_loop", "_headers", "_body", "_body_error", "_form",
-                 "_form_error", "method", "path")
+                 "_form_error", "method", "path", "context_key")
 
     #: The session cookie's name, set by the adapter.
     session_cookie_name = "session"
@@ -83,6 +92,7 @@ class FastAPIRequest(Request):
         self._body_error = body_error
         self._form = form
         self._form_error = form_error
+        self.context_key = _handling.get()
 
     @property
     def headers(self) -> Mapping[str, str]:
@@ -148,13 +158,8 @@ class FastAPIRequest(Request):
         state["json"] = data
         return data
 
-    @property
-    def context_key(self) -> Any:
-        return self._scope
-
-    @staticmethod
-    def current_context_key() -> Any:
-        return _current_scope.get()
+    #: The :class:`Handling` of the request handled in this context, if any (a C call).
+    current_context_key = staticmethod(_handling.get)
 
 
 class ScopeHeaders(Mapping[str, str]):
@@ -390,14 +395,14 @@ class GuardMiddleware:
             # first request, which on FastAPI happens after this middleware.
             await dash_setup(self.dash_app)
             self.ready = True
-        token = _current_scope.set(scope)
+        token = _handling.set(Handling(scope))
         try:
             if kind == "http":
                 await self._http(scope, receive, send)
             else:
                 await self._websocket(scope, receive, send)
         finally:
-            _current_scope.reset(token)
+            _handling.reset(token)
 
     async def _http(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         request_class = self.adapter.request_class
@@ -564,9 +569,9 @@ class FastAPIAdapter(BackendAdapter):
     def current_request(self) -> Request | None:
         from .. import websocket
 
-        scope = _current_scope.get()
-        if scope is not None:
-            return self.request_class(scope)
+        handling = _handling.get()
+        if handling is not None:
+            return self.request_class(handling.scope)
         return websocket.current_request()
 
     def has_secret(self) -> bool:
