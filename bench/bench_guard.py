@@ -10,8 +10,13 @@ Both apps are built by the same function and differ only in the
 identically against both apps; bare and auth blocks alternate (ABBA order)
 round after round so that drift on a noisy machine hits both alike, and the
 result for each app is the median over rounds of the per-request mean of one
-block. Nothing here asserts on timings: the script prints targets next to the
-numbers and leaves the judgement to the reader.
+block. In-process, each app is built ``--copies`` times and every round runs
+each copy once: one Python object graph can sit in memory a few percent
+faster or slower than another with the very same code, and a single copy per
+app would report that layout luck as overhead. The ``control`` row measures
+the bare app against a second set of bare copies, so each run prints its own
+noise floor. Nothing here asserts on timings: the script prints targets next
+to the numbers and leaves the judgement to the reader.
 """
 
 from __future__ import annotations
@@ -61,8 +66,9 @@ TARGET_SCALING_RATIO = 1.10
 @dataclass
 class Settings:
     rounds: int = 21
-    requests: int = 500  # per round and app, in-process
+    requests: int = 200  # per round and app copy, in-process
     warmup: int = 200
+    copies: int = 3  # in-process: copies of each app, each run every round
     http_rounds: int = 21
     http_requests: int = 200  # per round and app, over HTTP
     http_block_seconds: float = 3.0  # a block stops early past this
@@ -80,7 +86,7 @@ class Settings:
     @classmethod
     def quick_defaults(cls) -> Settings:
         return cls(
-            rounds=5, requests=60, warmup=40, http_rounds=5, http_requests=30, http_block_seconds=1.0,
+            rounds=5, requests=60, warmup=40, copies=2, http_rounds=5, http_requests=30, http_block_seconds=1.0,
             http_budget_seconds=20.0, scale_rounds=5, scale_requests=60, quick=True,
         )
 
@@ -413,40 +419,53 @@ class Series:
 
 
 def measure(
-    targets: dict[str, Runner], rounds: int, n: int, warmup: int, deadline: float | None = None,
+    targets: dict[str, Runner | Sequence[Runner]], rounds: int, n: int, warmup: int, deadline: float | None = None,
 ) -> dict[str, Series]:
     """Warm every target, then interleave them round after round.
 
-    The order alternates (or rotates, for more than two targets) so that no
-    target always runs first, and GC is off during each timed block and
-    collected before it, for every target alike.
+    A target may be several runners (copies of one app): each round runs every
+    copy once, and the target's value for the round is the mean over its
+    copies. The order alternates (or rotates, for more than two blocks) so that
+    nothing always runs first, and GC is off during each timed block and
+    collected before it, for every block alike.
     """
-    names = list(targets)
-    for name in names:
-        _, _, bad = targets[name](warmup)
-        if bad:
-            raise RuntimeError(f"{name}: {bad} of {warmup} warm-up requests had an unexpected status")
-    out = {name: Series() for name in names}
+    copies = {name: [run] if callable(run) else list(run) for name, run in targets.items()}
+    for name, runs in copies.items():
+        for run in runs:
+            _, _, bad = run(warmup)
+            if bad:
+                raise RuntimeError(f"{name}: {bad} of {warmup} warm-up requests had an unexpected status")
+    # Copy by copy, the targets side by side: bare 0, auth 0, bare 1, auth 1, ...
+    blocks = [(name, runs[i]) for i in range(max(map(len, copies.values())))
+              for name, runs in copies.items() if i < len(runs)]
+    out = {name: Series() for name in copies}
     for r in range(rounds):
         if deadline is not None and r and time.monotonic() > deadline:
             break
-        if len(names) == 2:
-            order = names if r % 2 == 0 else names[::-1]
+        if len(blocks) == 2:
+            order = blocks if r % 2 == 0 else blocks[::-1]
         else:
-            k = r % len(names)
-            order = names[k:] + names[:k]
-        for name in order:
+            k = r % len(blocks)
+            order = blocks[k:] + blocks[:k]
+            if r % 2:
+                order.reverse()
+        elapsed_sum = dict.fromkeys(copies, 0)
+        done_sum = dict.fromkeys(copies, 0)
+        for name, run in order:
             gc.collect()
             gc.disable()
             try:
-                elapsed, done, bad = targets[name](n)
+                elapsed, done, bad = run(n)
             finally:
                 gc.enable()
             if bad:
                 raise RuntimeError(f"{name}: {bad} of {done} requests had an unexpected status")
-            if done:
-                out[name].per_round.append(elapsed / done)
-                out[name].requests += done
+            elapsed_sum[name] += elapsed
+            done_sum[name] += done
+        for name in copies:
+            if done_sum[name]:
+                out[name].per_round.append(elapsed_sum[name] / done_sum[name])
+                out[name].requests += done_sum[name]
     return out
 
 
@@ -479,7 +498,7 @@ class Scenario:
     auth_status: int
     target: float | None = None  # auth/bare ratio to aim for, printed only
     absolute: bool = False  # compare absolute times, not a ratio (different answers)
-    app: str = "auth"  # which protected app answers: "auth" (BasicAuth) or "oidc" (OIDCAuth)
+    app: str = "auth"  # which app answers: "auth" (BasicAuth), "oidc" (OIDCAuth) or "control" (bare again)
 
 
 def scenarios(cookie: str, oidc_cookie: str | None = None) -> list[Scenario]:
@@ -491,6 +510,7 @@ def scenarios(cookie: str, oidc_cookie: str | None = None) -> list[Scenario]:
                  app="oidc"),
     ] if oidc_cookie else []
     return [
+        control_scenario(browser),
         Scenario("auth_callback", "authenticated callback POST (header + session cookie)",
                  post_callback("out").with_headers(*browser), 200, 200, TARGET_CALLBACK_RATIO),
         Scenario("auth_callback_stateless", "authenticated callback POST (header only, no cookie)",
@@ -505,6 +525,12 @@ def scenarios(cookie: str, oidc_cookie: str | None = None) -> list[Scenario]:
                  post_callback("pub"), 200, 200),
         *oidc,
     ]
+
+
+def control_scenario(headers: tuple[tuple[str, str], ...]) -> Scenario:
+    """The bare app against a second set of bare copies: how far apart identical code measures."""
+    return Scenario("control", "control: bare vs bare copies, same callback (noise floor)",
+                    post_callback("out").with_headers(*headers), 200, 200, app="control")
 
 
 def _row(sc: Scenario, bare: Series, auth: Series) -> dict[str, Any]:
@@ -526,12 +552,15 @@ def _row(sc: Scenario, bare: Series, auth: Series) -> dict[str, Any]:
     }
 
 
-def run_inprocess(bare: Dash, apps: dict[str, Dash], scs: list[Scenario], s: Settings) -> list[dict[str, Any]]:
+def run_inprocess(
+    bare: Sequence[Dash], apps: dict[str, Sequence[Dash]], scs: list[Scenario], s: Settings,
+) -> list[dict[str, Any]]:
+    """Each scenario: every copy of the bare app against every copy of the scenario's app."""
     rows = []
     for sc in scs:
         series = measure(
-            {"bare": inprocess_runner(bare, sc.req, sc.bare_status),
-             "auth": inprocess_runner(apps[sc.app], sc.req, sc.auth_status)},
+            {"bare": [inprocess_runner(app, sc.req, sc.bare_status) for app in bare],
+             "auth": [inprocess_runner(app, sc.req, sc.auth_status) for app in apps[sc.app]]},
             s.rounds, s.requests, s.warmup,
         )
         rows.append(_row(sc, series["bare"], series["auth"]))
@@ -539,6 +568,8 @@ def run_inprocess(bare: Dash, apps: dict[str, Dash], scs: list[Scenario], s: Set
 
 
 def run_http(bare: Dash, apps: dict[str, Dash], scs: list[Scenario], s: Settings) -> list[dict[str, Any]]:
+    """One server per app (the first copy); the control row stays in-process."""
+    scs = [sc for sc in scs if sc.app != "control"]
     servers = {"bare": Server(bare, s.server)}
     servers.update({key: Server(app, s.server) for key, app in apps.items() if any(sc.app == key for sc in scs)})
     deadline = time.monotonic() + s.http_budget_seconds
@@ -819,6 +850,7 @@ def backend_scenarios(cookie: str) -> list[Scenario]:
     creds = ("Authorization", AUTH_HEADER)
     browser = (creds, ("Cookie", cookie))
     return [
+        control_scenario(browser),
         Scenario("auth_callback", "authenticated callback POST (header + session cookie)",
                  post_callback("out").with_headers(*browser), 200, 200, TARGET_CALLBACK_RATIO),
         Scenario("layout", "GET /_dash-layout (authenticated)",
@@ -834,20 +866,24 @@ def run_backends(s: Settings, log: Callable[[str], None]) -> dict[str, list[dict
     """Per async backend: the auth app against the bare app on the same backend, in-process."""
     out: dict[str, list[dict[str, Any]]] = {}
     for backend in ASYNC_BACKENDS:
+        copies = range(s.copies)
         try:
-            bare, auth = build_backend_app(backend, False), build_backend_app(backend, True)
+            bare = [build_backend_app(backend, False) for _ in copies]
+            apps = {"auth": [build_backend_app(backend, True) for _ in copies],
+                    "control": [build_backend_app(backend, False) for _ in copies]}
         except ImportError as exc:
             log(f"  {backend}: skipped ({exc}); pip install dash-auth-core[{backend}]")
             continue
         loop = AsgiLoop()
         try:
-            loop.start(bare)
-            loop.start(auth)
+            for app in [*bare, *apps["auth"], *apps["control"]]:
+                loop.start(app)
+            _settle()
             login = post_callback("out").with_headers(("Authorization", AUTH_HEADER))
             rows = []
-            for sc in backend_scenarios(asgi_session_cookie(loop, auth, login)):
-                series = measure({"bare": loop.runner(bare, sc.req, sc.bare_status),
-                                  "auth": loop.runner(auth, sc.req, sc.auth_status)},
+            for sc in backend_scenarios(asgi_session_cookie(loop, apps["auth"][0], login)):
+                series = measure({"bare": [loop.runner(app, sc.req, sc.bare_status) for app in bare],
+                                  "auth": [loop.runner(app, sc.req, sc.auth_status) for app in apps[sc.app]]},
                                  s.rounds, s.requests, s.warmup)
                 rows.append(_row(sc, series["bare"], series["auth"]))
             out[backend] = rows
@@ -1019,11 +1055,12 @@ def _run_all(
 ) -> dict[str, Any]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        bare = build_app(auth=False)
-        auth = build_app(auth=True)
-        assert AuthStack.get(auth) is not None and AuthStack.get(bare) is None
-        cookie = session_cookie(auth, post_callback("out").with_headers(("Authorization", AUTH_HEADER)))
-        apps = {"auth": auth}
+        copies = range(settings.copies)
+        bare = [build_app(auth=False) for _ in copies]
+        apps = {"auth": [build_app(auth=True) for _ in copies], "control": [build_app(auth=False) for _ in copies]}
+        assert AuthStack.get(apps["auth"][0]) is not None and AuthStack.get(bare[0]) is None
+        # One cookie for every copy: they share the secret key, like the workers of one deployment.
+        cookie = session_cookie(apps["auth"][0], post_callback("out").with_headers(("Authorization", AUTH_HEADER)))
         oidc_cookie = None
         if settings.oidc:
             try:
@@ -1032,8 +1069,8 @@ def _run_all(
                 out(f"  OIDC row skipped: {exc} (pip install oidc-provider-mock)")
             else:
                 providers.append(provider)
-                apps["oidc"] = build_oidc_app(provider.metadata_url)
-                oidc_cookie = oidc_session_cookie(apps["oidc"])
+                apps["oidc"] = [build_oidc_app(provider.metadata_url) for _ in copies]
+                oidc_cookie = oidc_session_cookie(apps["oidc"][0])
         scs = scenarios(cookie, oidc_cookie)
         _settle()
 
@@ -1041,12 +1078,12 @@ def _run_all(
         t = time.monotonic()
         results["inprocess"] = run_inprocess(bare, apps, scs, settings)
         out("")
-        out(format_pairs(f"In-process (WSGI call with a prebuilt environ), median us per request "
-                         f"[{time.monotonic() - t:.0f}s]", results["inprocess"]))
+        out(format_pairs(f"In-process (WSGI call with a prebuilt environ, {settings.copies} copies of each app), "
+                         f"median us per request [{time.monotonic() - t:.0f}s]", results["inprocess"]))
 
         if settings.http:
             t = time.monotonic()
-            results["http"] = run_http(bare, apps, scs, settings)
+            results["http"] = run_http(bare[0], {key: group[0] for key, group in apps.items()}, scs, settings)
             out("")
             out(format_pairs(f"HTTP keep-alive on 127.0.0.1 ({settings.server}, http.client), median us per "
                              f"request [{time.monotonic() - t:.0f}s]", results["http"]))
@@ -1072,7 +1109,8 @@ def _run_all(
         if settings.profile:
             out("")
             out("cProfile: authenticated callback on the auth app (dash_auth, sessions, pluggy rows)")
-            out(profile_guard(auth, scs[0].req, max(settings.requests * 10, 500)))
+            callback = next(sc for sc in scs if sc.key == "auth_callback")
+            out(profile_guard(apps["auth"][0], callback.req, max(settings.requests * 10, 500)))
 
     return results
 

@@ -28,13 +28,13 @@ def _load_bench():
 @pytest.mark.timeout(60)
 def test_backend_rows_compare_each_backend_with_its_own_bare_app():
     bench = _load_bench()
-    settings = bench.Settings(rounds=2, requests=3, warmup=3)
+    settings = bench.Settings(rounds=2, requests=3, warmup=3, copies=2)
     lines: list[str] = []
     results = bench.run_backends(settings, lines.append)
     assert set(results) == {"quart", "fastapi"}, lines
     for backend, rows in results.items():
         by_key = {row["scenario"]: row for row in rows}
-        assert set(by_key) == {"auth_callback", "layout", "public_callback", "rejected"}, backend
+        assert set(by_key) == {"control", "auth_callback", "layout", "public_callback", "rejected"}, backend
         for key, row in by_key.items():
             assert math.isfinite(row["bare_us"]) and row["bare_us"] > 0, (backend, key)
             assert math.isfinite(row["auth_us"]) and row["auth_us"] > 0, (backend, key)

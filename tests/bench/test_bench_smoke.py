@@ -57,7 +57,8 @@ def test_quick_run_produces_numbers_for_every_scenario(tmp_path):
 
     for mode in ("inprocess", "http"):
         rows = {row["scenario"]: row for row in results[mode]}
-        assert set(rows) == SCENARIOS, mode
+        # The control row (bare against bare copies) is measured in-process only.
+        assert set(rows) == (SCENARIOS | {"control"} if mode == "inprocess" else SCENARIOS), mode
         for key, row in rows.items():
             assert _positive(row["bare_us"]) and _positive(row["auth_us"]), (mode, key, row)
             assert row["rounds"] >= 1, (mode, key)
@@ -76,3 +77,36 @@ def test_quick_run_produces_numbers_for_every_scenario(tmp_path):
     assert {"environment", "inprocess", "http", "scaling"} <= set(written)
     text = "\n".join(lines)
     assert "In-process" in text and "HTTP keep-alive" in text and "Scaling" in text
+
+
+def test_measure_pools_the_copies_of_each_app_round_by_round():
+    """Each round runs every copy once; a target's value is its copies' mean per request."""
+    bench = _load_bench()
+    calls: list[str] = []
+
+    def runner(name: str, ns_per_request: int):
+        def run(n: int):
+            calls.append(name)
+            return ns_per_request * n, n, 0
+        return run
+
+    series = bench.measure(
+        {"bare": [runner("b0", 100), runner("b1", 300)], "auth": [runner("a0", 150), runner("a1", 250), runner("a2", 350)]},
+        rounds=4, n=10, warmup=1,
+    )
+    assert series["bare"].per_round == [200.0] * 4
+    assert series["auth"].per_round == [250.0] * 4
+    assert series["bare"].requests == 80 and series["auth"].requests == 120
+    timed = calls[5:]  # after one warm-up call per copy
+    rounds = [timed[i:i + 5] for i in range(0, 20, 5)]
+    assert all(sorted(r) == ["a0", "a1", "a2", "b0", "b1"] for r in rounds)
+    assert len({r[0] for r in rounds}) > 1  # no copy always runs first
+    assert bench.paired_ratio(series["auth"], series["bare"]) == 1.25
+
+
+def test_measure_refuses_a_copy_with_unexpected_statuses():
+    bench = _load_bench()
+    good = lambda n: (n, n, 0)  # noqa: E731
+    bad = lambda n: (n, n, 1)  # noqa: E731
+    with pytest.raises(RuntimeError, match="auth"):
+        bench.measure({"bare": [good], "auth": [good, bad]}, rounds=1, n=2, warmup=1)
