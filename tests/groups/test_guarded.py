@@ -302,3 +302,44 @@ def test_group_ttl_cache_tells_providers_and_provider_groups_apart():
     assert stack.refresh_groups(local).groups == ("added",)
     demoted = stack.groups_for(Identity(id="alice", provider="oidc:corp", groups=()))
     assert stack.refresh_groups(demoted).groups == ("added",)
+
+
+def test_layout_mode_keeps_a_refused_pages_title_and_description_to_itself():
+    """Dash puts a page's title and description in the index's meta tags and the router's answer.
+
+    In layout mode everyone gets the shell of every page, so for a user the
+    page refuses neither may carry them, and a title function must not run.
+    """
+    calls = []
+
+    def report_title(report_id=None, **_):
+        calls.append(report_id)
+        return f"REPORT {report_id} TITLE"
+
+    app = make_dash(__name__, use_pages=True, pages_folder="", suppress_callback_exceptions=True, title="The App")
+    dash.register_page("home", path="/", layout=html.Div("HOME"), description="Public home")
+    dash.register_page("secret", path="/secret", layout=html.Div("SECRET CONTENT"), groups=["A"],
+                       title="SECRET TITLE", description="SECRET DESCRIPTION", image_url="https://x.test/SECRET.png")
+    dash.register_page("report", path_template="/report/<report_id>", layout=html.Div("REPORT CONTENT"),
+                       groups=["A"], title=report_title, description=lambda report_id=None: f"about {report_id}")
+    app.layout = html.Div([dash.page_container])
+    BasicAuth(app, USERS, user_groups=GROUPS, public_routes=["/"], secret_key=SECRET, auth_protect_layouts=True)
+
+    for headers in ({}, BOB):  # anonymous, and signed in without group A
+        for path in ("/secret", "/report/acme-merger"):
+            page = client_for(app).get(path, headers=headers)
+            assert page.status_code == 200, (path, headers)
+            text = page.get_data(as_text=True)
+            assert "SECRET" not in text and "acme-merger" not in text and "REPORT" not in text, (path, text)
+            assert "<title>The App</title>" in text
+            answer = route(app, path, headers)
+            assert answer.status_code == 200
+            body = answer.get_data(as_text=True)
+            assert "SECRET" not in body and "REPORT" not in body and "acme" not in body, (path, body)
+    assert calls == []  # the title function never ran for them
+
+    allowed = client_for(app).get("/report/q3", headers=ALICE).get_data(as_text=True)
+    assert 'content="REPORT q3 TITLE"' in allowed and 'content="about q3"' in allowed
+    assert "SECRET TITLE" in client_for(app).get("/secret", headers=ALICE).get_data(as_text=True)
+    assert "REPORT q3 TITLE" in route(app, "/report/q3", ALICE).get_data(as_text=True)
+    assert 'content="Public home"' in client_for(app).get("/").get_data(as_text=True)  # public pages keep theirs

@@ -17,6 +17,7 @@ import dash
 
 from dash_auth_core import AuthStack, ConfigurationError, Identity, Kind, Request, Resource, hookimpl
 
+from .page_meta import hide_refused_page_meta
 from .protect import callback_rule, mark_cleared, page_is_public, protect_layout
 from .rules import RULE_KEYS, Rule, Verdict, rule_from
 
@@ -63,6 +64,7 @@ def _wrap_layouts(auth: AuthStack, state: Settings) -> None:
     registry = dash.page_registry
     if state.wrapped_pages == len(registry):
         return
+    hide_refused_page_meta(auth.app)
     for page in registry.values():
         if not page_is_public(auth, page):
             protect_layout(page, state.layout_kwargs)

@@ -24,6 +24,7 @@ from dash.exceptions import PreventUpdate
 from dash_auth_core import Identity, current_user
 from dash_auth_core.pages import sample_path
 
+from .page_meta import guard_page_texts, hide_refused_page_meta
 from .rules import RULE_KEYS, Rule, Verdict
 
 _UNSET: Any = object()
@@ -188,6 +189,7 @@ def protect_layout(page: dict[str, Any], defaults: dict[str, Any]) -> None:
             return layout
 
     page["layout"] = guarded(func, rule, unauth, missing)
+    guard_page_texts(page, lambda: _verdict(rule) is Verdict.ALLOWED)
     page["_dash_auth_protected"] = True
 
 
@@ -199,11 +201,14 @@ def protect_layouts(**kwargs: Any) -> None:
     """
     from dash_auth_core import AuthStack
 
-    stack = None
+    stack = app = None
     try:
-        stack = AuthStack.get(dash.get_app())
+        app = dash.get_app()
+        stack = AuthStack.get(app)
     except Exception:  # no app yet
         stack = None
+    if app is not None:
+        hide_refused_page_meta(app)
     for page in dash.page_registry.values():
         if stack is not None and page_is_public(stack, page):
             continue
