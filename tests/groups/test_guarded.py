@@ -343,3 +343,25 @@ def test_layout_mode_keeps_a_refused_pages_title_and_description_to_itself():
     assert "SECRET TITLE" in client_for(app).get("/secret", headers=ALICE).get_data(as_text=True)
     assert "REPORT q3 TITLE" in route(app, "/report/q3", ALICE).get_data(as_text=True)
     assert 'content="Public home"' in client_for(app).get("/").get_data(as_text=True)  # public pages keep theirs
+
+
+def test_a_protected_layout_guards_its_pages_title_and_description_too():
+    """A page served to everyone whose layout is a protected() function: its stand-in, not its title."""
+    from dash_auth_groups import protected
+
+    app = make_dash(__name__, use_pages=True, pages_folder="", suppress_callback_exceptions=True, title="The App")
+    dash.register_page("home", path="/", layout=html.Div("HOME"))
+    layout = protected(groups=["A"], unauthenticated_output="SIGN IN", missing_permissions_output="NO")(
+        lambda **_: html.Div("BOARD CONTENT")
+    )
+    dash.register_page("board", path="/board", layout=layout, title="BOARD TITLE", description="BOARD NOTES")
+    app.layout = html.Div([dash.page_container])
+    BasicAuth(app, USERS, user_groups=GROUPS, public_routes=["/", "/board"], secret_key=SECRET)
+
+    for headers in ({}, BOB):
+        text = client_for(app).get("/board", headers=headers).get_data(as_text=True)
+        assert "BOARD" not in text and "<title>The App</title>" in text
+        body = route(app, "/board", headers).get_data(as_text=True)
+        assert "BOARD" not in body and ("SIGN IN" in body or "NO" in body)
+    assert 'content="BOARD NOTES"' in client_for(app).get("/board", headers=ALICE).get_data(as_text=True)
+    assert "BOARD CONTENT" in route(app, "/board", ALICE).get_data(as_text=True)

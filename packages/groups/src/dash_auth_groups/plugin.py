@@ -18,7 +18,7 @@ import dash
 from dash_auth_core import AuthStack, ConfigurationError, Identity, Kind, Request, Resource, hookimpl
 
 from .page_meta import hide_refused_page_meta
-from .protect import callback_rule, mark_cleared, page_is_public, protect_layout
+from .protect import callback_rule, guard_protected_pages, mark_cleared, page_is_public, protect_layout
 from .rules import RULE_KEYS, Rule, Verdict, rule_from
 
 EXTENSION_KEY = "groups"
@@ -32,6 +32,7 @@ class Settings:
     protect_layouts: bool = False
     layout_kwargs: dict[str, Any] = field(default_factory=dict)
     wrapped_pages: int = -1
+    checked_pages: int = -1  #: registry size when pages with protected() layouts were last looked for
     callback_rules: dict[str, Any] = field(default_factory=dict)
 
 
@@ -107,6 +108,9 @@ def authorize(identity: Identity | None, resource: Resource, request: Request) -
     page = resource.page
     if page is None or resource.kind not in (Kind.PAGE, Kind.CALLBACK):
         return None
+    if state.checked_pages != len(dash.page_registry):
+        guard_protected_pages(auth.app)
+        state.checked_pages = len(dash.page_registry)
     if state.protect_layouts:
         # Layout mode: routing to any registered page goes through; the page's
         # wrapped layout answers with a stand-in for users it refuses.

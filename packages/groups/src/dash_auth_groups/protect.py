@@ -24,7 +24,7 @@ from dash.exceptions import PreventUpdate
 from dash_auth_core import Identity, current_user
 from dash_auth_core.pages import sample_path
 
-from .page_meta import guard_page_texts, hide_refused_page_meta
+from .page_meta import ALLOWED_KEY, guard_page_texts, hide_refused_page_meta
 from .rules import RULE_KEYS, Rule, Verdict
 
 _UNSET: Any = object()
@@ -81,7 +81,11 @@ def _verdict(rule: Rule) -> Verdict:
 
 
 def guarded(func: Callable[..., Any], rule: Rule, on_unauthenticated: Any, on_forbidden: Any) -> Callable[..., Any]:
-    """``func`` behind ``rule``; ``on_*`` are values to return or callables raising."""
+    """``func`` behind ``rule``; ``on_*`` are values to return or callables raising.
+
+    The wrapper carries the rule as ``dash_auth_rule``: a page whose layout is
+    one gets its title and description guarded too (see ``guard_protected_pages``).
+    """
 
     def refused(verdict: Verdict) -> Any:
         outcome = on_unauthenticated if verdict is Verdict.UNAUTHENTICATED else on_forbidden
@@ -98,6 +102,7 @@ def guarded(func: Callable[..., Any], rule: Rule, on_unauthenticated: Any, on_fo
                 return refused(verdict)
             return await func(*args, **kwargs)
 
+        async_wrapper.dash_auth_rule = rule  # type: ignore[attr-defined]
         return async_wrapper
 
     @functools.wraps(func)
@@ -107,6 +112,7 @@ def guarded(func: Callable[..., Any], rule: Rule, on_unauthenticated: Any, on_fo
             return refused(verdict)
         return func(*args, **kwargs)
 
+    wrapper.dash_auth_rule = rule  # type: ignore[attr-defined]
     return wrapper
 
 
@@ -189,8 +195,29 @@ def protect_layout(page: dict[str, Any], defaults: dict[str, Any]) -> None:
             return layout
 
     page["layout"] = guarded(func, rule, unauth, missing)
-    guard_page_texts(page, lambda: _verdict(rule) is Verdict.ALLOWED)
+    guard_page_texts(page, functools.partial(allows, rule))
     page["_dash_auth_protected"] = True
+
+
+def allows(rule: Rule) -> bool:
+    """Whether the current user passes ``rule``."""
+    return _verdict(rule) is Verdict.ALLOWED
+
+
+def guard_protected_pages(app: Any) -> None:
+    """Guard the title and description of pages whose layout is a :func:`protected` function.
+
+    Their layout shows a stand-in to refused users; what Dash shows around it
+    (meta tags, document title) must not tell more.
+    """
+    found = False
+    for page in dash.page_registry.values():
+        rule = getattr(page.get("layout"), "dash_auth_rule", None)
+        if isinstance(rule, Rule) and ALLOWED_KEY not in page:
+            guard_page_texts(page, functools.partial(allows, rule))
+            found = True
+    if found:
+        hide_refused_page_meta(app)
 
 
 def protect_layouts(**kwargs: Any) -> None:
