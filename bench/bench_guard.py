@@ -984,6 +984,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Settings, str | None]:
     p.add_argument("--rounds", type=int, help="interleaved rounds per in-process scenario")
     p.add_argument("--requests", type=int, help="requests per round and app, in-process")
     p.add_argument("--warmup", type=int, help="warm-up requests per app before timing")
+    p.add_argument("--copies", type=int, help="in-process copies of each app, each run every round (default 3)")
     p.add_argument("--http-rounds", type=int)
     p.add_argument("--http-requests", type=int, help="requests per round and app over HTTP")
     p.add_argument("--http-budget", type=float, help="seconds the HTTP section may take at most")
@@ -997,11 +998,13 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Settings, str | None]:
     p.add_argument("--profile", action="store_true", help="print a cProfile of the authenticated callback")
     a = p.parse_args(argv)
     s = Settings.quick_defaults() if a.quick else Settings()
-    for name in ("rounds", "requests", "warmup", "http_rounds", "http_requests", "scale_rounds",
+    for name in ("rounds", "requests", "warmup", "copies", "http_rounds", "http_requests", "scale_rounds",
                  "scale_requests", "server"):
         value = getattr(a, name)
         if value is not None:
             setattr(s, name, value)
+    if s.copies < 1:
+        p.error("--copies must be at least 1")
     if a.http_budget is not None:
         s.http_budget_seconds = a.http_budget
     if a.sizes:

@@ -46,7 +46,7 @@ def test_quick_run_produces_numbers_for_every_scenario(tmp_path):
     lines: list[str] = []
     results = bench.main(
         [
-            "--quick", "--rounds", "2", "--requests", "3", "--warmup", "3",
+            "--quick", "--rounds", "2", "--requests", "3", "--warmup", "3", "--copies", "2",
             "--http-rounds", "2", "--http-requests", "3", "--http-budget", "10",
             "--scale-rounds", "2", "--scale-requests", "3",
             "--sizes", ",".join(map(str, SIZES)),
