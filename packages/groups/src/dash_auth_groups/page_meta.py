@@ -1,10 +1,10 @@
-"""What a page shows outside its layout, kept from the users its rule refuses (layout mode).
+"""What a page shows outside its layout, kept from the users its rule refuses.
 
 Dash Pages puts a page's title and description in the index page's meta tags
 (with its image and URL) and sends the title with the routing callback's
-answer. Layout mode serves every page's shell to everyone, so for a refused
-user these would tell what the stand-in layout hides, and a title function
-would run for them. Here the title and description answer per user when
+answer. Layout mode (and a page whose layout is a ``protected()`` function)
+serves the page's shell to everyone, so for a refused user these would tell
+what the stand-in layout hides, and a title function would run for them. Here the title and description answer per user when
 Dash asks for them, and the index of a refused page carries the app's meta
 tags only.
 """
