@@ -341,7 +341,7 @@ def test_layout_mode_keeps_a_refused_pages_title_and_description_to_itself():
     allowed = client_for(app).get("/report/q3", headers=ALICE).get_data(as_text=True)
     assert 'content="REPORT q3 TITLE"' in allowed and 'content="about q3"' in allowed
     assert "SECRET TITLE" in client_for(app).get("/secret", headers=ALICE).get_data(as_text=True)
-    assert route(app, "/secret", ALICE).get_json()["response"]["_pages_store"]["data"]["title"] == "SECRET TITLE"
+    assert json.loads(route(app, "/secret", ALICE).get_data(as_text=True))["response"]["_pages_store"]["data"]["title"] == "SECRET TITLE"
     assert dash.page_registry["secret"]["title"] == "SECRET TITLE"  # menus still read plain text
     assert "REPORT q3 TITLE" in route(app, "/report/q3", ALICE).get_data(as_text=True)
     assert 'content="Public home"' in client_for(app).get("/").get_data(as_text=True)  # public pages keep theirs
