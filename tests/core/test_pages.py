@@ -307,3 +307,24 @@ def test_a_narrower_public_rule_for_an_unshadowed_template_page_still_works():
     client.get("/")
     assert route(client, "/blog/7").status_code == 200
     assert route(client, "/blog/draft").status_code == 401
+
+
+def test_under_a_prefix_a_public_pages_index_never_describes_a_private_template_page():
+    """Dash finds the meta tags' page with the prefix left on: ``/app/about`` matches ``/<team>/<report>``."""
+    calls = []
+
+    def title(team=None, report=None):
+        calls.append((team, report))
+        return "PRIVATE TITLE"
+
+    app = make_dash(__name__, use_pages=True, pages_folder="", suppress_callback_exceptions=True, title="The App",
+                    url_base_pathname="/app/")
+    dash.register_page("about", path="/about", layout=html.Div("ABOUT"), description="About us")
+    dash.register_page("report", path_template="/<team>/<report>", layout=html.Div("R"), title=title,
+                       description="PRIVATE DESCRIPTION", image_url="https://x.test/PRIVATE.png")
+    app.layout = html.Div([dash.page_container])
+    BasicAuth(app, {"alice": "wonderland"}, public_routes=["/about"], secret_key=SECRET)
+    response = client_for(app).get("/app/about")
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200 and "PRIVATE" not in text and "<title>The App</title>" in text
+    assert calls == []

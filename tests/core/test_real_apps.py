@@ -341,3 +341,22 @@ def test_a_finished_request_is_not_kept_alive_by_its_identity():
     finally:
         gc.enable()
     assert not alive
+
+
+@pytest.mark.parametrize("key", [{"type": "http"}, "request-1", 12345])
+def test_a_request_key_without_weak_references_still_tags_the_user(key):
+    """A custom adapter's ``context_key`` that takes no weak references is held strongly instead."""
+    from dash_auth_core import Identity
+    from dash_auth_core.context import set_current_user
+
+    class CustomRequest:
+        context_key = key
+        current_context_key = staticmethod(lambda: CustomRequest.context_key)
+
+    try:
+        set_current_user(Identity(id="alice"), CustomRequest)
+        assert current_user().id == "alice"
+        CustomRequest.context_key = "another request"
+        assert current_user() is None
+    finally:
+        set_current_user(None)

@@ -367,3 +367,104 @@ def test_a_protected_layout_guards_its_pages_title_and_description_too():
         assert "BOARD" not in body and ("SIGN IN" in body or "NO" in body)
     assert 'content="BOARD NOTES"' in client_for(app).get("/board", headers=ALICE).get_data(as_text=True)
     assert "BOARD CONTENT" in route(app, "/board", ALICE).get_data(as_text=True)
+
+
+def test_a_page_and_its_protected_layout_with_different_rules_need_both():
+    """Layout mode with a page rule (A) around a protected() layout (B): title and meta need both."""
+    from dash_auth_groups import protected
+
+    app = make_dash(__name__, use_pages=True, pages_folder="", suppress_callback_exceptions=True, title="The App")
+    dash.register_page("home", path="/", layout=html.Div("HOME"))
+    inner = protected(groups=["B"], unauthenticated_output="SIGN IN", missing_permissions_output="NO")(
+        lambda **_: html.Div("BOARD CONTENT")
+    )
+    dash.register_page("board", path="/board", layout=inner, groups=["A"], title="BOARD TITLE", description="NOTES")
+    app.layout = html.Div([dash.page_container])
+    BasicAuth(app, USERS, user_groups=GROUPS, public_routes=["/"], secret_key=SECRET, auth_protect_layouts=True)
+    for user in (BOB, ALICE):  # each passes one rule, not the other
+        assert "BOARD" not in client_for(app).get("/board", headers=user).get_data(as_text=True)
+        assert "BOARD" not in route(app, "/board", user).get_data(as_text=True)
+
+
+@pytest.mark.parametrize("layout_mode", [False, True])
+@pytest.mark.parametrize("warm", [False, True])
+def test_under_a_prefix_the_index_never_describes_another_page(layout_mode, warm):
+    """Dash looks the meta tags' page up with the prefix left on: ``/app/about`` finds ``/<team>/<report>``."""
+    calls = []
+
+    def report_title(team=None, report=None):
+        calls.append((team, report))
+        return f"REPORT {team}/{report}"
+
+    app = make_dash(__name__, use_pages=True, pages_folder="", suppress_callback_exceptions=True, title="The App",
+                    url_base_pathname="/app/")
+    dash.register_page("home", path="/", layout=html.Div("HOME"), description="Public home")
+    dash.register_page("about", path="/about", layout=html.Div("ABOUT"))
+    dash.register_page("report", path_template="/<team>/<report>", layout=html.Div("R"), groups=["A"],
+                       title=report_title, description="SECRET DESCRIPTION", image_url="https://x.test/SECRET.png")
+    app.layout = html.Div([dash.page_container])
+    BasicAuth(app, USERS, user_groups=GROUPS, public_routes=["/", "/about"], secret_key=SECRET,
+              auth_protect_layouts=layout_mode)
+    if warm:
+        assert client_for(app).get("/app/", headers=BOB).status_code == 200
+    for headers in ({}, BOB, ALICE):
+        response = client_for(app).get("/app/about", headers=headers)
+        text = response.get_data(as_text=True)
+        assert response.status_code == 200 and "SECRET" not in text and "REPORT" not in text
+    assert calls == []
+
+
+def test_a_dash_subclass_with_its_own_index_still_works_for_refused_users():
+    class MyDash(dash.Dash):
+        def index(self, *args, **kwargs):
+            return super().index(*args, **kwargs).replace("</head>", "<!-- mine --></head>")
+
+    from helpers import current_backend
+
+    app = MyDash(__name__, use_pages=True, pages_folder="", suppress_callback_exceptions=True, title="The App",
+                 backend=current_backend())
+    dash.register_page("home", path="/", layout=html.Div("HOME"))
+    dash.register_page("secret", path="/secret", layout=html.Div("S"), groups=["A"], title="SECRET TITLE")
+    app.layout = html.Div([dash.page_container])
+    BasicAuth(app, USERS, user_groups=GROUPS, public_routes=["/"], secret_key=SECRET, auth_protect_layouts=True)
+    assert "SECRET TITLE" in client_for(app).get("/secret", headers=ALICE).get_data(as_text=True)
+    refused = client_for(app).get("/secret", headers=BOB)
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 200 and "SECRET" not in text and "<!-- mine -->" in text
+
+
+def test_guarded_titles_copy_and_pickle_as_plain_text():
+    import copy
+    import pickle
+
+    app = pages_app(auth_protect_layouts=True)
+    dash.register_page("titled", path="/titled", layout=html.Div("T"), groups=["A"], title="TITLED")
+    client_for(app).get("/a", headers=ALICE)
+    title = dash.page_registry["titled"]["title"]
+    assert callable(title)  # guarded
+    assert copy.copy(title) == copy.deepcopy(title) == pickle.loads(pickle.dumps(title)) == "TITLED"
+    assert type(pickle.loads(pickle.dumps(title))) is str
+    copy.deepcopy(dict(dash.page_registry))
+
+
+def test_accessible_pages_leaves_out_a_page_whose_protected_layout_refuses():
+    from dash_auth_groups import protected
+
+    app = make_dash(__name__, use_pages=True, pages_folder="", suppress_callback_exceptions=True)
+    dash.register_page("home", path="/", layout=html.Div("HOME"))
+    board = protected(groups=["A"], missing_permissions_output="NO")(lambda **_: html.Div("BOARD"))
+    dash.register_page("board", path="/board", layout=board)
+    app.layout = html.Div([html.Button(id="b"), html.Div(id="menu"), dash.page_container])
+
+    @app.callback(Output("menu", "children"), Input("b", "n_clicks"))
+    def menu(n):
+        return ",".join(page["name"] for page in accessible_pages())
+
+    BasicAuth(app, USERS, user_groups=GROUPS, public_routes=["/", "/board"], secret_key=SECRET)
+    names = {}
+    for name, headers in (("alice", ALICE), ("bob", BOB)):
+        client = client_for(app)
+        client.get("/board", headers=headers)
+        answer = client.post("/_dash-update-component", json=callback_body(app, "menu.children", [1]), headers=headers)
+        names[name] = json.loads(answer.get_data(as_text=True))["response"]["menu"]["children"]
+    assert names == {"alice": "Home,Board", "bob": "Home"}

@@ -26,14 +26,33 @@ from .identity import Identity
 CUSTOM_DATA_NAMESPACE = "dash_auth"
 
 #: (function giving the current request's key, weak reference to that request's key, identity)
-_Entry = tuple[Callable[[], Any], "ref[Any]", "Identity | None"]
+_Entry = tuple[Callable[[], Any], Callable[[], Any], "Identity | None"]
 _current: ContextVar[_Entry | None] = ContextVar("dash_auth_identity", default=None)
 
 
 def set_current_user(identity: Identity | None, request: Any = None) -> None:
     """Set the identity for ``request``, the request being handled (the guard calls this)."""
     key = None if request is None else request.context_key
-    _current.set(None if key is None else (request.current_context_key, ref(key), identity))
+    if key is None:
+        _current.set(None)
+        return
+    try:
+        tag: Callable[[], Any] = ref(key)
+    except TypeError:  # a custom adapter's key that takes no weak references: held until the next request
+        tag = _Held(key)
+    _current.set((request.current_context_key, tag, identity))
+
+
+class _Held:
+    """A strong stand-in for a weak reference."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: Any) -> None:
+        self.key = key
+
+    def __call__(self) -> Any:
+        return self.key
 
 
 def _own(entry: _Entry) -> Identity | None:

@@ -1,10 +1,16 @@
-"""Dash Pages: resolving a pathname the way Dash does, and the index leak.
+"""Dash Pages: resolving a pathname the way Dash does, and the index leaks.
 
 With ``suppress_callback_exceptions=False`` Dash renders every page layout
 once and embeds the result (``validation_layout``) in the config of every
 index response. :func:`skeleton` keeps only what the renderer needs to
 validate callbacks (component types and ids) and drops every other prop, so
 no page content reaches anyone through the index.
+
+Dash also writes a page's title, description and image into the index's meta
+tags, looking the page up on the request path with the app's prefix left on
+(under ``/app/``, ``/app/about`` finds a ``/<team>/<report>`` template, not
+``/about``). :func:`guard_page_meta` lets those tags through only for the
+page the guard judged, and only when no plugin says the user may not see it.
 """
 
 from __future__ import annotations
@@ -14,6 +20,10 @@ import inspect
 from typing import Any
 
 from dash.development.base_component import Component
+
+#: A ``dash.page_registry`` key a plugin may set on a page: a function telling
+#: whether the current user may see the page's title, description and image.
+PAGE_ALLOWED_KEY = "_dash_auth_allowed"
 
 
 def _walk(value: Any, out: list[Any], depth: int = 0) -> None:
@@ -159,3 +169,54 @@ def strip_requests_prefix(requests_prefix: str, pathname: str) -> str | None:
     elif not pathname.startswith("/"):
         return None
     return "/" + pathname.strip("/")
+
+
+def guard_page_meta(app: Any) -> None:
+    """Render the index without the page's meta tags unless they are the right page's, for this user.
+
+    Dash's index view calls ``app.index()`` on every request; this instance
+    attribute takes its place and, when the page Dash's meta tags would
+    describe is not the page the guard judged for this path, or a plugin's
+    :data:`PAGE_ALLOWED_KEY` function refuses the current user, renders the
+    index as if ``include_pages_meta`` were off (the app's own tags stay).
+    """
+    if getattr(app, "_dash_auth_page_meta", False):
+        return
+    original = app.index
+    index_function = type(app).index
+
+    def index(*args: Any, **kwargs: Any) -> Any:
+        if app.use_pages and app.config.include_pages_meta and not _page_meta_allowed(app):
+            return index_function(_without_page_meta(app), *args, **kwargs)
+        return original(*args, **kwargs)
+
+    app.index = index
+    app._dash_auth_page_meta = True
+
+
+def _page_meta_allowed(app: Any) -> bool:
+    from dash import _pages
+
+    request = app.backend.request_adapter()
+    if not request:
+        return True
+    path = request.path
+    # The very look-up Dash's meta tags make: the path with the prefix left on.
+    described, _variables = _pages._path_to_page(path.strip("/"))  # noqa: SLF001
+    if not described:
+        return True  # no page: Dash describes the app itself
+    prefix = app.config.routes_pathname_prefix
+    if not path.startswith(prefix) or resolve("/" + path[len(prefix):]) is not described:
+        return False
+    allowed = described.get(PAGE_ALLOWED_KEY)
+    return allowed is None or bool(allowed())
+
+
+def _without_page_meta(app: Any) -> Any:
+    """The app for one ``index()`` call with ``include_pages_meta`` off: a shallow copy of the instance."""
+    from dash._utils import AttributeDict
+
+    standin = object.__new__(type(app))
+    standin.__dict__.update(app.__dict__)
+    standin.config = AttributeDict({**app.config, "include_pages_meta": False})
+    return standin

@@ -158,7 +158,9 @@ class AuthStack:
         self._ensure_secret()
         context.install_custom_data_hook()
         self.adapter.install_guard(self.guard)
-        from . import browser, logout
+        from . import browser, logout, pages
+
+        pages.guard_page_meta(app)
 
         logout.install(self)
         browser.install(app)

@@ -7,6 +7,7 @@ from typing import Any
 import dash
 
 from dash_auth_core import AuthStack, current_user
+from dash_auth_core.pages import PAGE_ALLOWED_KEY
 
 from .plugin import page_rule, settings
 from .protect import page_is_public
@@ -26,6 +27,9 @@ def accessible_pages(app: dash.Dash | None = None) -> list[dict[str, Any]]:
     identity = current_user()
     pages = []
     for page in dash.page_registry.values():
+        allowed = page.get(PAGE_ALLOWED_KEY)  # a protected() layout, or layout mode
+        if allowed is not None and not allowed():
+            continue
         if stack is not None and page_is_public(stack, page):
             pages.append(page)
             continue

@@ -17,7 +17,6 @@ import dash
 
 from dash_auth_core import AuthStack, ConfigurationError, Identity, Kind, Request, Resource, hookimpl
 
-from .page_meta import hide_refused_page_meta
 from .protect import callback_rule, guard_protected_pages, mark_cleared, page_is_public, protect_layout
 from .rules import RULE_KEYS, Rule, Verdict, rule_from
 
@@ -65,7 +64,6 @@ def _wrap_layouts(auth: AuthStack, state: Settings) -> None:
     registry = dash.page_registry
     if state.wrapped_pages == len(registry):
         return
-    hide_refused_page_meta(auth.app)
     for page in registry.values():
         if not page_is_public(auth, page):
             protect_layout(page, state.layout_kwargs)
@@ -109,7 +107,7 @@ def authorize(identity: Identity | None, resource: Resource, request: Request) -
     if page is None or resource.kind not in (Kind.PAGE, Kind.CALLBACK):
         return None
     if state.checked_pages != len(dash.page_registry):
-        guard_protected_pages(auth.app)
+        guard_protected_pages()
         state.checked_pages = len(dash.page_registry)
     if state.protect_layouts:
         # Layout mode: routing to any registered page goes through; the page's

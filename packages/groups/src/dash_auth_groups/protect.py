@@ -24,7 +24,7 @@ from dash.exceptions import PreventUpdate
 from dash_auth_core import Identity, current_user
 from dash_auth_core.pages import sample_path
 
-from .page_meta import ALLOWED_KEY, guard_page_texts, hide_refused_page_meta
+from .page_meta import guard_page_texts
 from .rules import RULE_KEYS, Rule, Verdict
 
 _UNSET: Any = object()
@@ -196,6 +196,7 @@ def protect_layout(page: dict[str, Any], defaults: dict[str, Any]) -> None:
 
     page["layout"] = guarded(func, rule, unauth, missing)
     guard_page_texts(page, functools.partial(allows, rule))
+    page[_TEXTS_GUARDED_FOR] = page["layout"]
     page["_dash_auth_protected"] = True
 
 
@@ -204,20 +205,22 @@ def allows(rule: Rule) -> bool:
     return _verdict(rule) is Verdict.ALLOWED
 
 
-def guard_protected_pages(app: Any) -> None:
+def guard_protected_pages() -> None:
     """Guard the title and description of pages whose layout is a :func:`protected` function.
 
     Their layout shows a stand-in to refused users; what Dash shows around it
     (meta tags, document title) must not tell more.
     """
-    found = False
     for page in dash.page_registry.values():
-        rule = getattr(page.get("layout"), "dash_auth_rule", None)
-        if isinstance(rule, Rule) and ALLOWED_KEY not in page:
+        layout = page.get("layout")
+        rule = getattr(layout, "dash_auth_rule", None)
+        if isinstance(rule, Rule) and page.get(_TEXTS_GUARDED_FOR) is not layout:
             guard_page_texts(page, functools.partial(allows, rule))
-            found = True
-    if found:
-        hide_refused_page_meta(app)
+            page[_TEXTS_GUARDED_FOR] = layout
+
+
+#: The page's ``protected()`` layout whose rule its title and description already follow.
+_TEXTS_GUARDED_FOR = "_dash_auth_texts_guarded_for"
 
 
 def protect_layouts(**kwargs: Any) -> None:
@@ -228,14 +231,11 @@ def protect_layouts(**kwargs: Any) -> None:
     """
     from dash_auth_core import AuthStack
 
-    stack = app = None
+    stack = None
     try:
-        app = dash.get_app()
-        stack = AuthStack.get(app)
+        stack = AuthStack.get(dash.get_app())
     except Exception:  # no app yet
         stack = None
-    if app is not None:
-        hide_refused_page_meta(app)
     for page in dash.page_registry.values():
         if stack is not None and page_is_public(stack, page):
             continue
