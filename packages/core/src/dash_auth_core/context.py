@@ -25,7 +25,8 @@ from .identity import Identity
 
 CUSTOM_DATA_NAMESPACE = "dash_auth"
 
-#: (function giving the current request's key, weak reference to that request's key, identity)
+#: (function giving the current request's key, weak reference to that request's key
+#: (or a strong stand-in, for keys that take none), identity)
 _Entry = tuple[Callable[[], Any], Callable[[], Any], "Identity | None"]
 _current: ContextVar[_Entry | None] = ContextVar("dash_auth_identity", default=None)
 

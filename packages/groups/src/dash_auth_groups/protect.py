@@ -29,6 +29,9 @@ from .rules import RULE_KEYS, Rule, Verdict
 
 _UNSET: Any = object()
 
+#: A page registry key: the ``protected()`` layout whose rule the page's title and description follow.
+_TEXTS_GUARDED_FOR = "_dash_auth_texts_guarded_for"
+
 
 @dataclass(frozen=True)
 class CallbackRule:
@@ -218,9 +221,6 @@ def guard_protected_pages() -> None:
             guard_page_texts(page, functools.partial(allows, rule))
             page[_TEXTS_GUARDED_FOR] = layout
 
-
-#: The page's ``protected()`` layout whose rule its title and description already follow.
-_TEXTS_GUARDED_FOR = "_dash_auth_texts_guarded_for"
 
 
 def protect_layouts(**kwargs: Any) -> None:
