@@ -159,42 +159,6 @@ def run(coro: Any, timeout: float = 60.0) -> Any:
     return asyncio.run_coroutine_threadsafe(coro, event_loop()).result(timeout)
 
 
-async def asgi_get_in_this_task(app: dash.Dash, path: str, headers: dict[str, str]) -> int:
-    """One GET awaited in the calling task, whose context lives on after it (as a worker's does).
-
-    :class:`AsgiClient` runs every request in a task of its own, so nothing a
-    request sets in its context outlives it; this does not.
-    """
-    scope = {
-        "type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}, "http_version": "1.1",
-        "method": "GET", "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
-        "root_path": "", "client": ("127.0.0.1", 50123), "server": ("localhost", 80), "extensions": {},
-        "headers": [(b"host", b"localhost")] + [(k.lower().encode(), v.encode()) for k, v in headers.items()],
-        "state": dict(app._test_lifespan.state) if getattr(app, "_test_lifespan", None) else {},
-    }
-    status: list[int] = []
-    sent, done = [], asyncio.Event()
-
-    async def receive() -> dict[str, Any]:
-        if not sent:
-            sent.append(True)
-            return {"type": "http.request", "body": b"", "more_body": False}
-        await done.wait()  # a client that stays until it has the answer
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            status.append(message["status"])
-        elif message["type"] == "http.response.body" and not message.get("more_body", False):
-            done.set()
-
-    try:
-        await app.server(scope, receive, send)
-    finally:
-        done.set()
-    return status[0]
-
-
 class _Lifespan:
     """Runs an ASGI app's lifespan (FastAPI adds Dash's page catch-all at start-up)."""
 
@@ -365,10 +329,31 @@ class AsgiClient:
     def patch(self, path: str = "/", **kwargs: Any) -> TestResponse:
         return self.open(path, method="PATCH", **kwargs)
 
+    async def get_in_this_task(self, path: str, headers: dict[str, str] | None = None) -> TestResponse:
+        """A GET awaited in the calling task, whose context lives on after it (as a worker's does).
+
+        Every other request here runs in a task of its own, so nothing it sets
+        in its context outlives it; this one does not.
+        """
+        scope, pieces = self._scope(path, "GET", headers, None, None, None, None, None, None)
+        return TestResponse(*await self._call(scope, pieces, own_task=False))
+
     def _request(
         self, path: str, method: str, headers: Any, json: Any, data: Any, content_type: str | None,
         base_url: str | None, query_string: Any, chunks: list[bytes] | None,
     ) -> TestResponse:
+        scope, pieces = self._scope(path, method, headers, json, data, content_type, base_url, query_string, chunks)
+        status, response_headers, response_body = run(self._call(scope, pieces))
+        response = TestResponse(status, response_headers, response_body)
+        if self.use_cookies:
+            self._store_cookies(response)
+        return response
+
+    def _scope(
+        self, path: str, method: str, headers: Any, json: Any, data: Any, content_type: str | None,
+        base_url: str | None, query_string: Any, chunks: list[bytes] | None,
+    ) -> tuple[dict[str, Any], list[bytes]]:
+        """The ASGI scope of a request, and the body pieces to send."""
         base = urlsplit(base_url or "http://localhost")
         parts = urlsplit(path)
         if parts.scheme:  # an absolute redirect target
@@ -420,13 +405,11 @@ class AsgiClient:
             "state": dict(getattr(self.app, "_test_lifespan", None).state if getattr(self.app, "_test_lifespan", None) else {}),
             "extensions": {},
         }
-        status, response_headers, response_body = run(self._call(scope, chunks if chunks is not None else [body]))
-        response = TestResponse(status, response_headers, response_body)
-        if self.use_cookies:
-            self._store_cookies(response)
-        return response
+        return scope, chunks if chunks is not None else [body]
 
-    async def _call(self, scope: dict[str, Any], pieces: list[bytes]) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    async def _call(
+        self, scope: dict[str, Any], pieces: list[bytes], own_task: bool = True,
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         done = asyncio.Event()
         to_send = list(pieces) or [b""]
         start: dict[str, Any] = {}
@@ -453,7 +436,10 @@ class AsgiClient:
         # still name an app of an earlier test (Flask's test client leaks it).
         _get_app.app_context.set(self.app)
         try:
-            await asyncio.wait_for(self.asgi(scope, receive, send), 60)
+            if own_task:
+                await asyncio.wait_for(self.asgi(scope, receive, send), 60)
+            else:
+                await self.asgi(scope, receive, send)
         except Exception:
             # Like a server: an app that raised after (or instead of) answering is
             # logged and, without an answer, gets a 500.

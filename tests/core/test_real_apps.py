@@ -15,7 +15,6 @@ import pytest
 from dash import ALL, MATCH, Input, Output, State, clientside_callback, html
 from helpers import (
     SECRET,
-    asgi_get_in_this_task,
     backend_of,
     basic,
     callback_body,
@@ -325,10 +324,10 @@ def test_a_finished_request_is_not_kept_alive_by_its_identity():
             assert (response.status_code, response.data) == (200, b"alice")
             alive = seen["request"]() is not None
         else:
-            client_for(app)  # runs the app's start-up
+            client = client_for(app)  # runs the app's start-up
 
             async def in_one_task():
-                assert await asgi_get_in_this_task(app, "/who", ALICE) == 200
+                assert (await client.get_in_this_task("/who", ALICE)).status_code == 200
                 # Tasks the request started (a disconnect listener) hold a copy of
                 # its context, with the request in it, until they finish.
                 for _ in range(100):

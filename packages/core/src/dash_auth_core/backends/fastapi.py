@@ -50,6 +50,7 @@ log = logging.getLogger("dash_auth")
 _UPDATE = "_dash-update-component"
 _WEBSOCKET = "_dash-ws-callback"
 
+
 class Handling:
     """The request being handled in a context: its ASGI scope, in an object ``current_user`` can refer to weakly."""
 
