@@ -162,10 +162,27 @@ def test_fast_path_and_full_check_agree_on_mutated_bodies():
         ("session=; session=ok", True),
         ("a=1;\tsession=ok", True),
         ("a=1 session=ok", False),
+        ("a=1; session=", False),
+        ("a=1; session=;b=2", False),
+        ("a=1; session=; session=ok", True),
+        ("a=1; session=x", True),
     ],
 )
 def test_cookie_header_has(raw, expected):
     assert cookie_header_has(raw, "session") is expected
+
+
+def test_cookie_header_has_agrees_with_splitting_the_header():
+    """Random headers built from the pieces that matter give the answer of a plain split."""
+    rng = random.Random(7)
+    pieces = ["session", "=", ";", " ", "\t", "x", "a=1", "; ", "xsession=", "session="]
+    for _ in range(5000):
+        raw = "".join(rng.choice(pieces) for _ in range(rng.randrange(1, 9)))
+        expected = any(
+            part.lstrip(" \t").startswith("session=") and len(part.lstrip(" \t")) > len("session=")
+            for part in raw.split(";")
+        )
+        assert cookie_header_has(raw, "session") is expected, raw
 
 
 def test_cookie_header_has_escapes_the_name():

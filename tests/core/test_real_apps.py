@@ -302,7 +302,7 @@ def test_identity_does_not_outlive_its_request():
 
 
 def test_a_finished_request_is_not_kept_alive_by_its_identity():
-    """The context that served a request keeps its identity entry, but holds the request only weakly.
+    """The context that served a request keeps no reference to it: the identity lives on the request.
 
     Otherwise each worker thread (or task) would keep its last request, with
     its body, session and user, in memory until the next one arrives.
@@ -342,9 +342,13 @@ def test_a_finished_request_is_not_kept_alive_by_its_identity():
     assert not alive
 
 
-@pytest.mark.parametrize("key", [{"type": "http"}, "request-1", 12345])
-def test_a_request_key_without_weak_references_still_tags_the_user(key):
-    """A custom adapter's ``context_key`` that takes no weak references is held strongly instead."""
+class _Slotted:
+    __slots__ = ("scope",)
+
+
+@pytest.mark.parametrize("key", [{"type": "http"}, "request-1", 12345, _Slotted()])
+def test_a_request_key_without_attributes_still_holds_the_user(key):
+    """A custom adapter's ``context_key`` that takes no attributes is held by the context instead."""
     from dash_auth_core import Identity
     from dash_auth_core.context import set_current_user
 

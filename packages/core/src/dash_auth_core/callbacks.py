@@ -184,25 +184,26 @@ class CallbackInfo:
         """
         plain = self._plain
         if plain is not None:
+            inputs, state, outputs = plain
             get = body.get
             sent_inputs, sent_state, changed = get("inputs"), get("state", _EMPTY), get("changedPropIds", _EMPTY)
-            if type(sent_inputs) is list and type(sent_state) is list and type(changed) is list:
-                inputs, state, outputs = plain
-                try:
-                    if tuple(map(_ID_PROP, sent_inputs)) == inputs and (
-                        not (sent_state or state) or tuple(map(_ID_PROP, sent_state)) == state
-                    ):
-                        "".join(changed)
-                        if outputs is None:
+            try:
+                if (
+                    type(sent_inputs) is list and type(sent_state) is list and type(changed) is list
+                    and tuple(map(_ID_PROP, sent_inputs)) == inputs
+                    and tuple(map(_ID_PROP, sent_state)) == state
+                ):
+                    "".join(changed)
+                    if outputs is None:
+                        return
+                    sent = get("outputs")
+                    if self.multi_output:
+                        if type(sent) is list and tuple(map(_ID_PROP, sent)) == outputs:
                             return
-                        sent = get("outputs")
-                        if self.multi_output:
-                            if type(sent) is list and tuple(map(_ID_PROP, sent)) == outputs:
-                                return
-                        elif type(sent) is dict and _ID_PROP(sent) == outputs:
-                            return
-                except (KeyError, TypeError):
-                    pass
+                    elif _ID_PROP(sent) == outputs:  # one output is sent as one object
+                        return
+            except (KeyError, TypeError):
+                pass
         self._check_items(body)
 
     def _check_items(self, body: Mapping[str, Any]) -> None:

@@ -1,13 +1,13 @@
 """``current_user()``: who is making the request being handled right now.
 
-The guard puts the request's identity in a context variable, tagged with a
-weak reference to the request it belongs to. Dash copies the context into
-callbacks, layout functions and routes. A worker thread that serves the next
-request (or another app in the same process) finds a tag that does not match
-its request and sees no user, so nothing has to be cleaned up after each
-request; and since the tag is weak, a finished request is freed at once
-instead of living on in an idle thread's context until the next one. Our
-``custom_data`` hook copies the identity into
+The guard stores the request's identity on the request's own context key
+(Flask's request context, Quart's request, FastAPI's ``Handling``), and a
+context variable remembers how to find the current key. Dash copies the
+context into callbacks, layout functions and routes. A worker thread that
+serves the next request (or another app in the same process) finds another
+key, which carries that request's identity or none, so nothing has to be
+cleaned up after each request, and nothing outlives the request it belongs
+to. Our ``custom_data`` hook copies the identity into
 ``callback_context.custom_data["dash_auth"]``, which Dash ships to background
 callbacks in other processes.
 """
@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
-from weakref import ref
 
 import dash
 
@@ -25,9 +24,13 @@ from .identity import Identity
 
 CUSTOM_DATA_NAMESPACE = "dash_auth"
 
-#: (function giving the current request's key, weak reference to that request's key
-#: (or a strong stand-in, for keys that take none), identity)
-_Entry = tuple[Callable[[], Any], Callable[[], Any], "Identity | None"]
+#: The attribute of a context key that holds its request's identity.
+IDENTITY_ATTRIBUTE = "_dash_auth_identity"
+
+#: What a context knows about its request: the function giving the current
+#: request's context key, whose attribute holds the identity; or, for a key that
+#: takes no attributes, (that function, the key, its identity).
+_Entry = Callable[[], Any] | tuple[Callable[[], Any], Any, "Identity | None"]
 _current: ContextVar[_Entry | None] = ContextVar("dash_auth_identity", default=None)
 
 
@@ -37,30 +40,25 @@ def set_current_user(identity: Identity | None, request: Any = None) -> None:
     if key is None:
         _current.set(None)
         return
+    current_key = request.current_context_key
     try:
-        tag: Callable[[], Any] = ref(key)
-    except TypeError:  # a custom adapter's key that takes no weak references: held until the next request
-        tag = _Held(key)
-    _current.set((request.current_context_key, tag, identity))
-
-
-class _Held:
-    """A strong stand-in for a weak reference."""
-
-    __slots__ = ("key",)
-
-    def __init__(self, key: Any) -> None:
-        self.key = key
-
-    def __call__(self) -> Any:
-        return self.key
+        setattr(key, IDENTITY_ATTRIBUTE, identity)
+    except (AttributeError, TypeError):
+        # A custom adapter's key that takes no attributes (a dict, a slotted
+        # object): held in the context variable until the next request.
+        _current.set((current_key, key, identity))
+        return
+    if _current.get() is not current_key:
+        _current.set(current_key)  # and unchanged for this thread's later requests
 
 
 def _own(entry: _Entry) -> Identity | None:
-    """The entry's identity if this context is handling the request it was set for."""
-    current_key, key, identity = entry
-    now = current_key()
-    return identity if now is not None and now is key() else None
+    """The identity of the request this context is handling, if the guard set one."""
+    if type(entry) is tuple:
+        current_key, key, identity = entry
+        return identity if current_key() is key else None
+    now = entry()
+    return None if now is None else getattr(now, IDENTITY_ATTRIBUTE, None)
 
 
 def current_user() -> Identity | None:
@@ -89,7 +87,9 @@ def _custom_data(_ctx: Any) -> dict[str, Any] | None:
     # Runs before every server callback. The request's own identity only, as in
     # current_user(), but never the custom_data fallback this hook itself feeds.
     entry = _current.get()
-    identity = None if entry is None else _own(entry)
+    if entry is None:
+        return None
+    identity = _own(entry)
     return None if identity is None else identity.to_session()
 
 

@@ -15,10 +15,6 @@ from .identity import SESSION_KEY, Identity
 from .resources import Resource
 from .responses import Response, html_page
 
-#: How long a session login lasts before the user must authenticate again (seconds).
-#: The stack overrides it per app with ``session_lifetime=``.
-STATE_LIFETIME_KEY = "session_lifetime"
-
 
 @hookimpl(trylast=True)
 def authenticate(request: Request) -> Identity | None:
@@ -31,7 +27,8 @@ def authenticate(request: Request) -> Identity | None:
     identity = Identity.from_session(data)
     if identity is None:
         return None
-    lifetime = request.state.get(STATE_LIFETIME_KEY)
+    stack = request.auth  # set by the guard; without it, no lifetime applies
+    lifetime = None if stack is None else stack.session_lifetime
     if lifetime and identity.auth_time and time.time() - identity.auth_time > lifetime:
         return None
     return identity

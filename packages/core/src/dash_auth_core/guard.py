@@ -20,7 +20,6 @@ from . import pages
 from .backends import Request
 from .callbacks import PAGES_ROUTER_ID, CallbackInfo, describe_callbacks
 from .context import set_current_user
-from .default_plugin import STATE_LIFETIME_KEY
 from .errors import BadRequest
 from .resources import Kind, Resource
 from .responses import Response, json_error
@@ -224,18 +223,22 @@ class Guard:
         return Resource(Kind.ROUTE, path, public=routes.test(path))
 
     def _classify_callback(self, request: Request, snap: Snapshot) -> Resource:
-        if request.method == "OPTIONS":  # CORS preflight: Flask answers it without running Dash
-            return _PREFLIGHT
-        if request.method != "POST":
+        method = request.method
+        if method != "POST":
+            if method == "OPTIONS":  # CORS preflight: Flask answers it without running Dash
+                return _PREFLIGHT
             raise BadRequest("callbacks are called with POST", 405)
         body = request.json(self.stack.max_body_size)
         if not isinstance(body, dict):
             raise BadRequest("a callback request body must be a JSON object")
         output = body.get("output")
-        if not isinstance(output, str) or not output or len(output) > 10_000:
-            raise BadRequest("a callback request needs an 'output' string")
-        info = snap.callbacks.get(output)
+        try:
+            info = snap.callbacks.get(output)
+        except TypeError:  # unhashable: not an id
+            info = None
         if info is None:
+            if not isinstance(output, str) or not output or len(output) > 10_000:
+                raise BadRequest("a callback request needs an 'output' string")
             # Unknown to the server: never public; answered 401 or 400 by the guard.
             return Resource(Kind.CALLBACK, output, public=False, wants_json=True)
         # The full shape check waits until the caller is allowed (see __call__),
@@ -294,7 +297,6 @@ class Guard:
         request.auth = stack
         if id(resource) in _NO_IDENTITY_NEEDED:
             return None
-        state[STATE_LIFETIME_KEY] = stack.session_lifetime
         try:
             identity = stack.authenticate(request)
         except BadRequest as exc:

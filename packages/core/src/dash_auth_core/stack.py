@@ -18,7 +18,7 @@ import threading
 import time
 import warnings
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from . import context, plugins
@@ -150,7 +150,7 @@ class AuthStack:
         self._pm = plugins.make_manager(options.pop("load_entrypoints", True))
         _all_stacks.add(self)
         self._authorize_impls = 0
-        self._authenticate_chain: list[tuple[Any, bool]] | None = None
+        self._authenticate_chain: list[Callable[[Request], Any]] | None = None
         from .guard import Guard
 
         self.guard = Guard(self)
@@ -324,7 +324,8 @@ class AuthStack:
             self._authenticate_chain = None
         else:
             self._authenticate_chain = [
-                (impl.function, "request" in impl.argnames) for impl in reversed(impls)
+                impl.function if "request" in impl.argnames else _without_request(impl.function)
+                for impl in reversed(impls)
             ]
 
     # -- routes -----------------------------------------------------------
@@ -396,15 +397,12 @@ class AuthStack:
         chain = self._authenticate_chain
         if chain is None:
             result = self._pm.hook.authenticate(request=request)
-        else:
-            result = None
-            for function, wants_request in chain:
-                result = function(request) if wants_request else function()
-                if result is not None:
-                    break
-        if result is None or result is REJECT:
-            return None
-        return result
+            return None if result is REJECT else result
+        for function in chain:
+            result = function(request)
+            if result is not None:
+                return None if result is REJECT else result
+        return None
 
     def authorize(self, identity: Identity | None, resource: Resource, request: Request) -> bool | None:
         """Combined vote: ``False`` if anyone denies, ``True`` if anyone allows, else ``None``."""
@@ -528,6 +526,11 @@ def add_builtin_plugin(module_name: str) -> None:
 def add_public_routes(app: dash.Dash, public_routes: Iterable[str]) -> None:
     """Make more paths public on ``app`` (Flask route syntax, relative to the app prefix)."""
     AuthStack.of(app).add_public_routes(public_routes)
+
+
+def _without_request(function: Callable[[], Any]) -> Callable[[Request], Any]:
+    """An ``authenticate`` implementation that takes no argument, called like the others."""
+    return lambda request: function()
 
 
 def _provider_groups(identity: Identity) -> tuple[str, ...]:

@@ -19,7 +19,6 @@ worker thread, where ``allow_blocking`` returns at once.
 from __future__ import annotations
 
 import abc
-import re
 from collections.abc import Callable, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any
 
@@ -112,10 +111,11 @@ class Request(abc.ABC):
     @property
     @abc.abstractmethod
     def context_key(self) -> Any:
-        """An object unique to this request while it is handled (tags ``current_user``).
+        """An object unique to this request while it is handled (holds ``current_user``).
 
-        ``current_user`` holds it by weak reference only (so it must support
-        them), and a finished request is not kept alive by its identity.
+        The guard stores the identity on it as an attribute, so it lives
+        exactly as long as the request. A key that takes no attributes (a
+        dict) works too, but is then held until the same thread's next request.
         """
 
     @staticmethod
@@ -195,25 +195,27 @@ def cookie_header_has(raw: str | None, name: str) -> bool:
     """Whether a raw ``Cookie`` header carries a non-empty cookie ``name`` (nothing is decoded)."""
     if not raw:
         return False
-    search = _cookie_finders.get(name)
-    if search is None:
-        # A literal prefix lets the regex engine skip ahead instead of trying every position.
-        search = re.compile(re.escape(name) + r"=[^;]").search
-        if len(_cookie_finders) < 64:
-            _cookie_finders[name] = search
-    match = search(raw)
-    while match is not None:
-        # A match counts only at the start of a cookie: ``xsession=`` is another cookie.
-        start = match.start()
-        while start and raw[start - 1] in " \t":
-            start -= 1
-        if start == 0 or raw[start - 1] == ";":
-            return True
-        match = search(raw, match.end())
+    needle = name + "="
+    # Browsers separate cookies with "; ": two C-level look-ups find it there.
+    if raw.startswith(needle):
+        end = len(needle)
+    else:
+        end = raw.find("; " + needle)
+        end = -1 if end < 0 else end + 2 + len(needle)
+    if 0 < end < len(raw) and raw[end] != ";":
+        return True
+    at = raw.find(needle)
+    while at != -1:
+        end = at + len(needle)
+        if end < len(raw) and raw[end] != ";":
+            # It counts only at the start of a cookie: ``xsession=`` is another cookie.
+            start = at
+            while start and raw[start - 1] in " \t":
+                start -= 1
+            if start == 0 or raw[start - 1] == ";":
+                return True
+        at = raw.find(needle, at + 1)
     return False
-
-
-_cookie_finders: dict[str, Callable[..., re.Match[str] | None]] = {}
 
 
 _adapters: dict[str, Callable[[Any], BackendAdapter]] = {}

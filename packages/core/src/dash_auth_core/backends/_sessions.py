@@ -60,6 +60,7 @@ def lazy_session_class(base: type) -> type:
     namespace: dict[str, Any] = {
         "__init__": __init__,
         "__doc__": f"{base.__name__}, decoded from its cookie on first use.",
+        "__module__": __name__,
         "_load": _load,
         "_on_loaded": lambda self: None,
         "loaded": property(lambda self: self._loader is None),
@@ -89,6 +90,11 @@ class SerializerCache:
 
     def lazy_session(self, app: Any, request: Any, session_class: type) -> Any:
         """``open_session``'s answer: a ``session_class`` that decodes the cookie on first use."""
+        if not app.config.get("SECRET_KEY"):
+            return None  # as Flask's and Quart's interfaces: no key, no session
+        return session_class(functools.partial(self._load_cookie, app, request))
+
+    def _load_cookie(self, app: Any, request: Any) -> dict[str, Any] | None:
         cfg = app.config
         fallbacks = cfg.get("SECRET_KEY_FALLBACKS")
         key = (cfg.get("SECRET_KEY"), tuple(fallbacks) if fallbacks else (), cfg.get("SESSION_COOKIE_NAME"),
@@ -102,7 +108,8 @@ class SerializerCache:
         _, serializer, name, max_age = state
         if serializer is None:
             return None
-        return session_class(functools.partial(_load_cookie, request, name, serializer, max_age))
+        return decoded_cookie(request.cookies.get(name), functools.partial(serializer.loads, max_age=max_age),
+                              (BadSignature,))
 
     def get_signing_serializer(self, app: Any) -> Any:
         key = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
@@ -112,11 +119,6 @@ class SerializerCache:
             serializer = super().get_signing_serializer(app)  # type: ignore[misc]
             self._serializers = {key: serializer}
         return serializer
-
-
-def _load_cookie(request: Any, name: str, serializer: Any, max_age: int) -> dict[str, Any] | None:
-    """Flask's and Quart's loader (a ``functools.partial`` of it: no closures per request)."""
-    return decoded_cookie(request.cookies.get(name), functools.partial(serializer.loads, max_age=max_age), (BadSignature,))
 
 
 def decoded_cookie(value: str | None, decode: Callable[[str], Any],

@@ -39,6 +39,7 @@ from starlette.responses import Response as StarletteResponse
 from werkzeug.formparser import FormDataParser
 from werkzeug.http import parse_options_header
 
+from ..context import IDENTITY_ATTRIBUTE
 from ..errors import BadRequest, ConfigurationError
 from ..responses import Response, json_error
 from . import BackendAdapter, GuardFunc, Request, ViewFunc, cookie_header_has, register_adapter
@@ -52,9 +53,9 @@ _WEBSOCKET = "_dash-ws-callback"
 
 
 class Handling:
-    """The request being handled in a context: its ASGI scope, in an object ``current_user`` can refer to weakly."""
+    """The request being handled in a context: its ASGI scope, and the identity ``current_user`` gives."""
 
-    __slots__ = ("scope", "__weakref__")
+    __slots__ = ("scope", IDENTITY_ATTRIBUTE, "__weakref__")
 
     def __init__(self, scope: dict[str, Any]) -> None:
         self.scope = scope

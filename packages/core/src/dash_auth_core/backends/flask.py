@@ -137,14 +137,13 @@ class FlaskRequest(Request):
 
     def json(self, max_bytes: int | None) -> Any:
         req = self._req
-        raw_length = req.environ.get("CONTENT_LENGTH")
-        length = int(raw_length) if raw_length and raw_length.isdigit() else None
-        if length is not None and req.environ.get("HTTP_TRANSFER_ENCODING"):
-            length = None  # chunked wins over a Content-Length
         try:
             if max_bytes is not None:
-                if length is not None:
-                    if length > max_bytes:
+                environ = req.environ
+                length = environ.get("CONTENT_LENGTH")
+                # A chunked body wins over a Content-Length.
+                if length and length.isdigit() and not environ.get("HTTP_TRANSFER_ENCODING"):
+                    if int(length) > max_bytes:
                         raise BadRequest(f"request body is larger than {max_bytes} bytes", 413)
                 else:
                     # werkzeug silently truncates a chunked body at the limit: read one
@@ -177,11 +176,15 @@ class _SessionInterface(SerializerCache, SecureCookieSessionInterface):
             return True
         return flask.has_request_context() and flask.request.is_secure
 
+    def is_null_session(self, obj: object) -> bool:
+        # Ours never is; the framework's isinstance check goes through ABCMeta every request.
+        return type(obj) is not LazySession and super().is_null_session(obj)
+
     def open_session(self, app: flask.Flask, request: flask.Request) -> SecureCookieSession | None:
         return self.lazy_session(app, request, LazySession)
 
     def save_session(self, app: flask.Flask, session: Any, response: flask.Response) -> None:
-        if isinstance(session, LazySession) and not session.loaded:
+        if type(session) is LazySession and not session.loaded:
             return  # never used during this request: nothing changed
         super().save_session(app, session, response)
 

@@ -150,6 +150,10 @@ class _SessionInterface(SerializerCache, SecureCookieSessionInterface):
         ctx = _cv_request.get(None)
         return ctx is not None and ctx.request.scheme == "https"
 
+    def is_null_session(self, obj: object) -> bool:
+        # Ours never is; the framework's isinstance check goes through ABCMeta every request.
+        return type(obj) is not LazySession and super().is_null_session(obj)
+
     async def open_session(self, app: quart.Quart, request: Any) -> Any:
         return self.lazy_session(app, request, LazySession)
 
