@@ -42,7 +42,7 @@ def set_current_user(identity: Identity | None, request: Any = None) -> None:
         return
     current_key = request.current_context_key
     try:
-        setattr(key, IDENTITY_ATTRIBUTE, identity)
+        key._dash_auth_identity = identity  # IDENTITY_ATTRIBUTE, set without a look-up
     except (AttributeError, TypeError):
         # A custom adapter's key that takes no attributes (a dict, a slotted
         # object): held in the context variable until the next request.

@@ -93,7 +93,8 @@ class Guard:
 
     def __init__(self, stack: AuthStack) -> None:
         self.stack = stack
-        app = stack.app
+        self._app = app = stack.app
+        self._public_routes = stack.public_routes
         cfg = app.config
         self.routes_prefix: str = cfg.routes_pathname_prefix
         self.requests_prefix: str = cfg.requests_pathname_prefix
@@ -123,8 +124,8 @@ class Guard:
         snap = self._snapshot
         if (
             snap is not None
-            and snap.routes_version == self.stack.public_routes.version
-            and snap.callback_map_size == len(self.stack.app.callback_map)
+            and snap.callback_map_size == len(self._app.callback_map)
+            and snap.routes_version == self._public_routes.version
         ):
             return snap
         with self._lock:
@@ -306,12 +307,11 @@ class Guard:
         state["identity"] = identity  # the WebSocket layer keeps it for the socket
         set_current_user(identity, request)
         verdict = stack.authorize(identity, resource, request)
-        if verdict is True or (verdict is None and (resource.public or identity is not None)):
-            return self._check_callback(state) if resource.kind is _CALLBACK else None
-        return self._refuse(request, resource, identity)
-
-    def _check_callback(self, state: dict[str, Any]) -> Response | None:
-        """The allowed caller's callback request: known id, declared shape, a query the page takes."""
+        if not (verdict is True or (verdict is None and (resource.public or identity is not None))):
+            return self._refuse(request, resource, identity)
+        if resource.kind is not _CALLBACK:
+            return None
+        # The allowed caller's callback request: known id, declared shape, a query the page takes.
         callback = state.get("callback")
         if callback is None:
             return json_error(400, "unknown_callback", "no such callback on this server")

@@ -8,6 +8,7 @@ so code written against ``session["user"]["groups"]`` keeps working.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -80,16 +81,12 @@ class Identity:
 
     def to_session(self) -> dict[str, Any]:
         """The JSON-safe dict stored as ``session["user"]`` (a fresh copy each call)."""
-        cached = self.__dict__.get("_session_form")
-        if cached is None:
-            cached = self._session_form()
-            object.__setattr__(self, "_session_form", cached)
-        data = dict(cached)
-        data["groups"] = list(self.groups)
-        if "claims" in cached:
-            data["claims"] = dict(cached["claims"])
-        return data
+        form = self._session_form
+        if "claims" in form:
+            return {**form, "groups": list(self.groups), "claims": dict(form["claims"])}
+        return {**form, "groups": list(self.groups)}
 
+    @functools.cached_property
     def _session_form(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "id": self.id,

@@ -258,13 +258,15 @@ async def read_body(
         if message["type"] == "http.disconnect":
             return None, BadRequest("the client went away", 400)
         chunk = message.get("body", b"")
-        if chunk:
-            size += len(chunk)
-            if max_bytes is not None and size > max_bytes:
-                return None, BadRequest(f"request body is larger than {max_bytes} bytes", 413)
-            chunks.append(chunk)
+        size += len(chunk)
+        if max_bytes is not None and size > max_bytes:
+            return None, BadRequest(f"request body is larger than {max_bytes} bytes", 413)
         if not message.get("more_body", False):
+            if not chunks:
+                return chunk, None  # the usual case: the whole body in one message
+            chunks.append(chunk)
             return b"".join(chunks), None
+        chunks.append(chunk)
 
 
 def replay(body: bytes, receive: Any) -> Any:
