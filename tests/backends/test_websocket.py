@@ -475,3 +475,54 @@ def test_pages_over_the_socket_public_page_and_login_prompt_for_a_private_one(ba
     with socket_to(server, headers=cookie_header(sign_in(server))) as signed_in:
         page = signed_in.call(router_body("/secret"))
         assert page["status"] == "ok" and "TOP SECRET" in json.dumps(page)
+
+
+def test_a_recheck_of_the_socket_does_not_change_the_user_of_a_running_callback():
+    """The socket's tasks share its context key: each keeps the user it was given.
+
+    Dash's handler sets the user for a callback (the message hook); the frame
+    pump re-runs the guard for the next message, or the watchdog re-checks the
+    login, with another answer. The callback still running, and the socket's
+    own context, keep their user.
+    """
+    import types
+
+    from dash_auth_core import Identity
+    from dash_auth_core.backends.fastapi import FastAPIRequest, Handling, _handling
+    from dash_auth_core.context import set_current_user
+    from dash_auth_core.websocket import SCOPE_KEY, Connection, _MessageRequest, _on_dash_message
+
+    scope = {"type": "websocket", "path": "/_dash-ws-callback", "headers": []}
+
+    async def main():
+        token = _handling.set(Handling(scope))
+        try:
+            handshake = FastAPIRequest(scope)
+            set_current_user(Identity(id="alice"), handshake)  # the guard at the handshake
+            conn = object.__new__(Connection)  # only what the message hook reads
+            conn.request, conn.identity = handshake, Identity(id="alice")
+            started, go = asyncio.Event(), asyncio.Event()
+
+            async def callback():
+                _on_dash_message(types.SimpleNamespace(scope={SCOPE_KEY: conn}), {})
+                started.set()
+                await go.wait()
+                return current_user()
+
+            async def recheck():
+                await started.wait()
+                set_current_user(Identity(id="bob"), _MessageRequest(handshake, {}, "/_dash-update-component"))
+                seen = current_user()
+                go.set()
+                return seen
+
+            running = asyncio.create_task(callback())
+            rechecked = await asyncio.create_task(recheck())  # the pump: another task
+            return (await running), rechecked, current_user()
+        finally:
+            _handling.reset(token)
+
+    in_callback, in_recheck, in_socket = asyncio.run(main())
+    assert in_callback.id == "alice"
+    assert in_recheck.id == "bob"
+    assert in_socket is not None and in_socket.id == "alice"

@@ -41,15 +41,28 @@ def set_current_user(identity: Identity | None, request: Any = None) -> None:
         _current.set(None)
         return
     current_key = request.current_context_key
+    if request.identity_per_context:
+        set_in_context(identity, request)
+        return
     try:
         key._dash_auth_identity = identity  # IDENTITY_ATTRIBUTE, set without a look-up
     except (AttributeError, TypeError):
         # A custom adapter's key that takes no attributes (a dict, a slotted
         # object): held in the context variable until the next request.
-        _current.set((current_key, key, identity))
+        set_in_context(identity, request)
         return
     if _current.get() is not current_key:
         _current.set(current_key)  # and unchanged for this thread's later requests
+
+
+def set_in_context(identity: Identity | None, request: Any) -> None:
+    """Set the identity for ``request`` in this context only, not on its key.
+
+    For keys that take no attributes, and for keys that several tasks share
+    (a WebSocket's, which the callbacks, the frame pump and the re-checks all
+    see): each task keeps the identity it was given.
+    """
+    _current.set((request.current_context_key, request.context_key, identity))
 
 
 def _own(entry: _Entry) -> Identity | None:

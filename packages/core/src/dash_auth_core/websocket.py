@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 from .backends import Request
 from .backends._aio import dash_setup, run_guard
 from .browser import AUTH_REASON_PREFIX, LOGIN_REQUIRED  # the page reloads on these
-from .context import set_current_user
+from .context import set_current_user, set_in_context
 from .hookspecs import hookimpl
 from .identity import Identity
 from .resources import Kind
@@ -177,6 +177,9 @@ class _MessageRequest(Request):
     """
 
     __slots__ = ("_base", "_payload", "_path", "_anonymous", "state", "auth", "on_event_loop")
+
+    #: The socket's key is shared by its callbacks, the frame pump and the re-checks.
+    identity_per_context = True
 
     def __init__(self, base: Request, payload: Any, path: str, anonymous: bool = False) -> None:
         self._base = base
@@ -614,7 +617,7 @@ def _on_dash_message(ws: Any, message: Any) -> None:
     scope = getattr(ws, "scope", None)
     conn = scope.get(SCOPE_KEY) if isinstance(scope, dict) else None
     if isinstance(conn, Connection) and conn.request is not None:
-        set_current_user(conn.identity, conn.request)
+        set_in_context(conn.identity, conn.request)  # this callback's task only: the key is shared
     return None
 
 

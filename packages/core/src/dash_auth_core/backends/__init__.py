@@ -51,6 +51,9 @@ class Request(abc.ABC):
     auth: Any = None
     #: ``True`` while the guard runs on an event loop thread (Quart, FastAPI).
     on_event_loop: bool = False
+    #: ``True`` when several tasks share this request's ``context_key`` (a WebSocket's
+    #: messages): ``current_user`` is then kept per context, not on the key.
+    identity_per_context: bool = False
 
     @property
     @abc.abstractmethod
