@@ -13,7 +13,7 @@ from dash_auth_groups import Rule, Verdict, check_groups, list_groups, protected
 
 
 class _Key:
-    """A request's tag: any object that takes weak references."""
+    """A request's context key: any object that takes attributes."""
 
 
 class FakeRequest:
