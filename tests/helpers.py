@@ -5,10 +5,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import importlib.util
 import json as _json
+import sys
 import threading
 import time as _time
 from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 from urllib.parse import unquote, urlencode, urlsplit
 
@@ -552,3 +556,17 @@ def session_codec(app: dash.Dash) -> _SessionCodec:
 
         return _SessionCodec(name, fastapi_loads, fastapi_dumps)
     raise ValueError("Flask's test client has its own session_transaction")
+
+
+def load_script(path: Path, name: str) -> ModuleType:
+    """Import a script outside the packages (a benchmark) as module ``name``."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up by name
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+    return module

@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
 from pathlib import Path
 
 import pytest
+from helpers import load_script
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "bench_guard.py"
 
 
 def _load_bench():
-    spec = importlib.util.spec_from_file_location("bench_guard_backends_under_test", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        sys.modules.pop(spec.name, None)
-        raise
-    return module
+    return load_script(BENCH, "bench_guard_backends_under_test")
 
 
 @pytest.mark.timeout(60)

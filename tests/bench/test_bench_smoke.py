@@ -7,13 +7,12 @@ counts so it stays well under 30 seconds.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-import sys
 from pathlib import Path
 
 import pytest
+from helpers import load_script
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "bench_guard.py"
 SCENARIOS = {
@@ -23,16 +22,7 @@ SIZES = (3, 5, 8)
 
 
 def _load_bench():
-    spec = importlib.util.spec_from_file_location("bench_guard_under_test", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up by name
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        sys.modules.pop(spec.name, None)
-        raise
-    return module
+    return load_script(BENCH, "bench_guard_under_test")
 
 
 def _positive(value) -> bool:

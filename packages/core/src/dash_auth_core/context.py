@@ -40,7 +40,6 @@ def set_current_user(identity: Identity | None, request: Any = None) -> None:
     if key is None:
         _current.set(None)
         return
-    current_key = request.current_context_key
     if getattr(request, "identity_per_context", False):  # a duck-typed request (tests) has none
         set_in_context(identity, request)
         return
@@ -51,6 +50,7 @@ def set_current_user(identity: Identity | None, request: Any = None) -> None:
         # object): held in the context variable until the next request.
         set_in_context(identity, request)
         return
+    current_key = request.current_context_key
     if _current.get() is not current_key:
         _current.set(current_key)  # and unchanged for this thread's later requests
 
