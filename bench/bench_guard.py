@@ -288,6 +288,32 @@ def _environ(req: Req) -> dict[str, Any]:
 Runner = Callable[[int], tuple[int, int, int]]
 
 
+def without_stack_hooks(app: Dash, run: Runner) -> Runner:
+    """``run`` with the stack's process-wide Dash hooks switched off, if ``app`` has no stack.
+
+    Dash's hooks (``dash.hooks.custom_data``) apply to every app in the
+    process: a bare app measured next to a protected one would otherwise pay
+    for the stack's hook too, which flatters the ratio.
+    """
+    from dash._hooks import hooks
+
+    from dash_auth_core import AuthStack
+    from dash_auth_core.context import CUSTOM_DATA_NAMESPACE
+
+    if AuthStack.get(app) is not None:
+        return run
+
+    def bare(n: int) -> tuple[int, int, int]:
+        saved = hooks._ns.get("custom_data", [])  # noqa: SLF001 - Dash's hook registry
+        hooks._ns["custom_data"] = [h for h in saved if h.data.get("namespace") != CUSTOM_DATA_NAMESPACE]  # noqa: SLF001
+        try:
+            return run(n)
+        finally:
+            hooks._ns["custom_data"] = saved  # noqa: SLF001
+
+    return bare
+
+
 def inprocess_runner(app: Dash, req: Req, expect: int) -> Runner:
     """Call the WSGI app directly with a copy of a prebuilt environ."""
     base = _environ(req)
@@ -318,7 +344,7 @@ def inprocess_runner(app: Dash, req: Req, expect: int) -> Runner:
                 bad += 1
         return clock() - t0, n, bad
 
-    return run
+    return without_stack_hooks(app, run)
 
 
 class Server:
@@ -792,7 +818,7 @@ class AsgiLoop:
         def run(n: int) -> tuple[int, int, int]:
             return loop_self.run(many(n))
 
-        return run
+        return without_stack_hooks(app, run)
 
 
 def asgi_session_cookie(loop: AsgiLoop, app: Dash, req: Req) -> str:

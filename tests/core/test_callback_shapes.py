@@ -41,6 +41,15 @@ def registry() -> dict[str, CallbackInfo]:
     def pattern(n, ids):
         return n
 
+    @app.callback(Input("b", "n_clicks"), Input("o", "title"), State("p", "title"), State("q", "title"))
+    def no_output(n, title, p, q):
+        return None
+
+    @app.callback(Output("o", "title"), Output("p", "title"), Input("b", "n_clicks"), Input("q", "title"),
+                  State("b", "title"))
+    def multi_with_state(n, title, state):
+        return n, n
+
     BasicAuth(app, {"u": "p"}, secret_key=SECRET)
     app._setup_server()
     return describe_callbacks(app)
@@ -91,11 +100,23 @@ ODD_VALUES = [None, 0, 1, True, "", "o", "children", [], {}, [1], ["o"], {"id": 
 def mutations(body: dict, rng: random.Random) -> dict:
     """``body`` with one or two random changes somewhere in its structure."""
     body = copy.deepcopy(body)
+    lists = ["inputs", "state", "outputs"]
     for _ in range(rng.randint(1, 2)):
-        key = rng.choice(["inputs", "state", "outputs", "changedPropIds"])
+        key = rng.choice([*lists, "changedPropIds"])
         value = body.get(key)
         choice = rng.random()
-        if choice < 0.2 or not isinstance(value, (list, dict)):
+        if choice < 0.05:
+            body.pop(key, None)
+        elif choice < 0.2 and key in lists:
+            # An item moved to the next or previous list: the same items in body order.
+            other = lists[(lists.index(key) + rng.choice([-1, 1])) % 3]
+            source, target = body.get(key), body.get(other)
+            if isinstance(source, list) and source and isinstance(target, list):
+                if lists.index(other) > lists.index(key):
+                    target.insert(0, source.pop())
+                else:
+                    target.append(source.pop(0))
+        elif choice < 0.3 or not isinstance(value, (list, dict)):
             body[key] = rng.choice(ODD_VALUES)
         elif isinstance(value, list) and value and choice < 0.5:
             index = rng.randrange(len(value))
@@ -119,7 +140,7 @@ def mutations(body: dict, rng: random.Random) -> dict:
 def test_plain_callbacks_take_the_fast_path_and_pattern_ones_do_not():
     infos = registry()
     kinds = {info.id: info._plain is not None for info in infos.values()}
-    assert sum(kinds.values()) == 2  # single and multi
+    assert sum(kinds.values()) == 4  # single, multi, no output, multi with state
     assert any(not plain for plain in kinds.values())  # the pattern-matching one
 
 

@@ -6,8 +6,8 @@ import json
 import logging
 import secrets
 import threading
-import time
 from collections import OrderedDict
+from time import monotonic
 from typing import Any
 
 from dash_auth_core import REJECT, AuthStack, Identity, Request, Resource, Response, hookimpl, html_page
@@ -79,16 +79,17 @@ class BasicAuthPlugin:
     @hookimpl
     def authenticate(self, request: Request) -> Identity | object | None:
         header = request.header("Authorization")
-        if not header or (not header.startswith("Basic ") and header[:6].lower() != "basic "):
-            return None
+        # Only verified "Basic" headers are cached: no header, or another scheme, misses.
         cached = self._identities.get(header)
-        if cached is not None and cached[1] > time.monotonic():
+        if cached is not None and cached[1] > monotonic():
             if not request.has_session_cookie:
                 # Verified and announced before; this client (a script, a new
                 # browser) just has no session yet: give it one, quietly.
                 assert self.stack is not None
                 self.stack.login(cached[0], request, notify=False)
             return cached[0]
+        if not header or (not header.startswith("Basic ") and header[:6].lower() != "basic "):
+            return None
         # Hashing a password (or calling auth_func) blocks: on Quart and FastAPI
         # this moves the guard off the event loop (nothing was changed so far).
         key = self._throttle_key(header, request)
@@ -115,7 +116,7 @@ class BasicAuthPlugin:
         if identity is None:
             identity = self.log_in(request, verified, PROVIDER)
         with self._lock:
-            self._identities[header] = (identity, time.monotonic() + self.identity_ttl)
+            self._identities[header] = (identity, monotonic() + self.identity_ttl)
             while len(self._identities) > IDENTITY_CACHE_SIZE:
                 self._identities.popitem(last=False)
         return identity

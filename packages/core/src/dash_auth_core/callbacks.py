@@ -154,20 +154,20 @@ class CallbackInfo:
     pathname_index: int = -1
     pathname_id: str | None = None
     entry: Mapping[str, Any] | None = None
-    #: ``(inputs, state, outputs)`` as tuples of ``(id, property)``, when every
-    #: dependency has a plain string id (most callbacks): see ``check_body``.
+    #: For callbacks whose dependencies all have plain string ids (most of
+    #: them): every ``(id, property)`` in body order, with ``_BREAK`` between
+    #: the inputs, the state and (several) outputs. See ``check_body``.
     _plain: tuple[Any, ...] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        groups = (_plain(self.inputs), _plain(self.state), _plain(self.outputs))
-        if None in groups:
-            plain = None
-        elif self.no_output:
-            plain = (groups[0], groups[1], None)
-        elif self.multi_output:
-            plain = groups
-        else:  # a single output is sent as one object, not a list
-            plain = (groups[0], groups[1], groups[2][0])
+        plain = None
+        if all(dep.keys is None and not dep.many for dep in self.inputs + self.state + self.outputs):
+            pairs = [*_pairs(self.inputs), _BREAK, *_pairs(self.state)]
+            if self.multi_output:
+                pairs += [_BREAK, *_pairs(self.outputs)]
+            elif not self.no_output:
+                pairs += _pairs(self.outputs)
+            plain = tuple(pairs)
         object.__setattr__(self, "_plain", plain)
 
     def check_body(self, body: Mapping[str, Any]) -> None:
@@ -178,30 +178,27 @@ class CallbackInfo:
         record before any callback runs.
 
         Callbacks whose ids are all plain strings first try a fast path of
-        C-level loops: ``_ID_PROP`` raises for anything but a mapping with both
-        keys, ``"".join`` for anything but strings. Whatever it does not accept
-        goes to the full per-item check, which says what is wrong.
+        C-level steps: adding the lists raises for anything but lists,
+        ``_ID_PROP`` for anything but a mapping with both keys, ``"".join``
+        for anything but strings. The ``_BREAK`` items put between the lists
+        cannot come from JSON, so where they land proves each list's length.
+        Whatever the fast path does not accept goes to the full per-item
+        check, which says what is wrong.
         """
         plain = self._plain
         if plain is not None:
-            inputs, state, outputs = plain
             get = body.get
-            sent_inputs, sent_state, changed = get("inputs"), get("state", _EMPTY), get("changedPropIds", _EMPTY)
+            inputs, state, changed = get("inputs"), get("state", _EMPTY), get("changedPropIds", _EMPTY)
             try:
-                if (
-                    type(sent_inputs) is list and type(sent_state) is list and type(changed) is list
-                    and tuple(map(_ID_PROP, sent_inputs)) == inputs
-                    and tuple(map(_ID_PROP, sent_state)) == state
-                ):
+                if self.multi_output:
+                    sent = inputs + _BREAK_ITEM + state + _BREAK_ITEM + get("outputs")
+                elif self.no_output:
+                    sent = inputs + _BREAK_ITEM + state
+                else:  # a single output is sent as one object, not a list
+                    sent = inputs + _BREAK_ITEM + state + [get("outputs")]
+                if tuple(map(_ID_PROP, sent)) == plain and type(changed) is list:
                     "".join(changed)
-                    if outputs is None:
-                        return
-                    sent = get("outputs")
-                    if self.multi_output:
-                        if type(sent) is list and tuple(map(_ID_PROP, sent)) == outputs:
-                            return
-                    elif _ID_PROP(sent) == outputs:  # one output is sent as one object
-                        return
+                    return
             except (KeyError, TypeError):
                 pass
         self._check_items(body)
@@ -220,12 +217,13 @@ class CallbackInfo:
 
 _ID_PROP = operator.itemgetter("id", "property")
 _EMPTY: list[Any] = []
+#: Marks where one list of a callback body ends in ``check_body``'s fast path.
+_BREAK = (object(), "")
+_BREAK_ITEM = [{"id": _BREAK[0], "property": ""}]
 
 
-def _plain(deps: tuple[Dependency, ...]) -> tuple[tuple[str | None, str], ...] | None:
-    if all(dep.keys is None and not dep.many for dep in deps):
-        return tuple((dep.id, dep.property) for dep in deps)
-    return None
+def _pairs(deps: tuple[Dependency, ...]) -> list[tuple[str | None, str]]:
+    return [(dep.id, dep.property) for dep in deps]
 
 
 def _check_items(name: str, items: Any, declared: tuple[Dependency, ...]) -> None:

@@ -100,9 +100,11 @@ def _custom_data(_ctx: Any) -> dict[str, Any] | None:
     # Runs before every server callback. The request's own identity only, as in
     # current_user(), but never the custom_data fallback this hook itself feeds.
     entry = _current.get()
-    if entry is None:
-        return None
-    identity = _own(entry)
+    if type(entry) is tuple:
+        identity = _own(entry)
+    else:  # _own() inlined: this runs before every server callback
+        key = None if entry is None else entry()
+        identity = None if key is None else getattr(key, IDENTITY_ATTRIBUTE, None)
     return None if identity is None else identity.to_session()
 
 

@@ -189,7 +189,12 @@ class Guard:
         """The :class:`Resource` a request asks for; raises :class:`BadRequest`."""
         path = request.path
         if path == self._update_path:
-            return self._classify_callback(request, snap)
+            method = request.method
+            if method == "POST":
+                return self._read_callback(request, snap)[2]
+            if method == "OPTIONS":  # CORS preflight: Flask answers it without running Dash
+                return _PREFLIGHT
+            raise BadRequest("callbacks are called with POST", 405)
         fixed = self._fixed.get(path)
         if fixed is not None:
             return fixed
@@ -223,12 +228,8 @@ class Guard:
             return Resource(Kind.ROUTE, rel, public=routes.test(rel))
         return Resource(Kind.ROUTE, path, public=routes.test(path))
 
-    def _classify_callback(self, request: Request, snap: Snapshot) -> Resource:
-        method = request.method
-        if method != "POST":
-            if method == "OPTIONS":  # CORS preflight: Flask answers it without running Dash
-                return _PREFLIGHT
-            raise BadRequest("callbacks are called with POST", 405)
+    def _read_callback(self, request: Request, snap: Snapshot) -> tuple[Any, CallbackInfo | None, Resource]:
+        """A callback POST's body, its registry record (``None`` if unknown) and its resource."""
         body = request.json(self.stack.max_body_size)
         if not isinstance(body, dict):
             raise BadRequest("a callback request body must be a JSON object")
@@ -241,12 +242,13 @@ class Guard:
             if not isinstance(output, str) or not output or len(output) > 10_000:
                 raise BadRequest("a callback request needs an 'output' string")
             # Unknown to the server: never public; answered 401 or 400 by the guard.
-            return Resource(Kind.CALLBACK, output, public=False, wants_json=True)
-        # The full shape check waits until the caller is allowed (see __call__),
-        # so anonymous clients cannot probe the shape of protected callbacks.
-        request.state["callback"] = (body, info)
+            return body, None, Resource(Kind.CALLBACK, output, public=False, wants_json=True)
         if not info.is_router:
-            return snap.callback_resources[output]
+            return body, info, snap.callback_resources[output]
+        return body, info, self._routing_resource(request, body, info, snap)
+
+    def _routing_resource(self, request: Request, body: dict[str, Any], info: CallbackInfo, snap: Snapshot) -> Resource:
+        """The page the routing callback is asked to render, from the pathname input the registry declares."""
         inputs = body.get("inputs")
         if not isinstance(inputs, list) or len(inputs) != len(info.inputs):
             raise BadRequest("the routing callback's inputs are malformed")
@@ -277,7 +279,7 @@ class Guard:
         page, public = snap.page_for(rel, self.stack.public_routes)
         return Resource(
             Kind.CALLBACK,
-            output,
+            info.id,
             public=public,
             callback=info.entry,
             page=page,
@@ -289,11 +291,17 @@ class Guard:
 
     def __call__(self, request: Request) -> Response | None:
         stack = self.stack
-        state = request.state
+        snap = self.snapshot()
+        info = None
         try:
-            resource = self.classify(request, self.snapshot())
+            # Callback POSTs are most of an app's traffic: read them here, not in classify().
+            if request.path == self._update_path and request.method == "POST":
+                body, info, resource = self._read_callback(request, snap)
+            else:
+                resource = self.classify(request, snap)
         except BadRequest as exc:
             return _bad_request(exc)
+        state = request.state
         state["resource"] = resource
         request.auth = stack
         if id(resource) in _NO_IDENTITY_NEEDED:
@@ -306,16 +314,19 @@ class Guard:
             identity = stack.refresh_groups(identity, request)
         state["identity"] = identity  # the WebSocket layer keeps it for the socket
         set_current_user(identity, request)
-        verdict = stack.authorize(identity, resource, request)
-        if not (verdict is True or (verdict is None and (resource.public or identity is not None))):
+        if stack.has_authorizers:
+            verdict = stack.authorize(identity, resource, request)
+            allowed = verdict is True or (verdict is None and (resource.public or identity is not None))
+        else:
+            allowed = identity is not None or resource.public
+        if not allowed:
             return self._refuse(request, resource, identity)
-        if resource.kind is not _CALLBACK:
+        if info is None:
+            if resource.kind is _CALLBACK:  # allowed to ask, but the server has no such callback
+                return json_error(400, "unknown_callback", "no such callback on this server")
             return None
-        # The allowed caller's callback request: known id, declared shape, a query the page takes.
-        callback = state.get("callback")
-        if callback is None:
-            return json_error(400, "unknown_callback", "no such callback on this server")
-        body, info = callback
+        # The allowed caller's callback request: declared shape, a query the page takes.
+        # (Checked only now, so anonymous clients cannot probe protected callbacks' shapes.)
         try:
             info.check_body(body)
             if info.is_router and "router_query" in state:

@@ -149,7 +149,8 @@ class AuthStack:
         self._logout_snippets: list[str] = []
         self._pm = plugins.make_manager(options.pop("load_entrypoints", True))
         _all_stacks.add(self)
-        self._authorize_impls = 0
+        #: Whether any plugin implements ``authorize`` (the guard skips the vote otherwise).
+        self.has_authorizers = False
         self._authenticate_chain: list[Callable[[Request], Any]] | None = None
         from .guard import Guard
 
@@ -315,7 +316,7 @@ class AuthStack:
         return list(self._pm.get_plugins())
 
     def _refresh_impl_counts(self) -> None:
-        self._authorize_impls = len(self._pm.hook.authorize.get_hookimpls())
+        self.has_authorizers = bool(self._pm.hook.authorize.get_hookimpls())
         impls = self._pm.hook.authenticate.get_hookimpls()
         # The authenticate chain runs on every request. Without wrappers it is
         # just "call each implementation, last registered first, until one
@@ -406,7 +407,7 @@ class AuthStack:
 
     def authorize(self, identity: Identity | None, resource: Resource, request: Request) -> bool | None:
         """Combined vote: ``False`` if anyone denies, ``True`` if anyone allows, else ``None``."""
-        if not self._authorize_impls:
+        if not self.has_authorizers:
             return None
         votes = self._pm.hook.authorize(identity=identity, resource=resource, request=request)
         if False in votes:

@@ -199,14 +199,15 @@ def cookie_header_has(raw: str | None, name: str) -> bool:
     if not raw:
         return False
     needle = name + "="
-    # Browsers separate cookies with "; ": two C-level look-ups find it there.
+    # Browsers put cookies first or after "; ": C-level look-ups find them there.
+    # (A one-character slice is "" past the end, and "" is "in" any string.)
     if raw.startswith(needle):
-        end = len(needle)
+        if raw[len(needle):len(needle) + 1] not in ";":
+            return True
     else:
-        end = raw.find("; " + needle)
-        end = -1 if end < 0 else end + 2 + len(needle)
-    if 0 < end < len(raw) and raw[end] != ";":
-        return True
+        at = raw.find("; " + needle) + 2 + len(needle)
+        if at > len(needle) + 1 and raw[at:at + 1] not in ";":
+            return True
     at = raw.find(needle)
     while at != -1:
         end = at + len(needle)
