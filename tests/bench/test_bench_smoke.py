@@ -100,3 +100,31 @@ def test_measure_refuses_a_copy_with_unexpected_statuses():
     bad = lambda n: (n, n, 1)  # noqa: E731
     with pytest.raises(RuntimeError, match="auth"):
         bench.measure({"bare": [good], "auth": [good, bad]}, rounds=1, n=2, warmup=1)
+
+
+def test_a_bare_app_is_measured_without_the_stacks_process_wide_hook():
+    """Dash's hooks are process-wide: the bare app must not pay for the stack's ``custom_data`` hook."""
+    from dash._hooks import hooks
+
+    from dash_auth_core.context import CUSTOM_DATA_NAMESPACE
+
+    bench = _load_bench()
+    bare, auth = bench.build_app(False), bench.build_app(True)  # the auth app installs the hook
+
+    def ours() -> int:
+        return sum(h.data.get("namespace") == CUSTOM_DATA_NAMESPACE for h in hooks.get_hooks("custom_data"))
+
+    seen = []
+
+    def probe(n: int) -> tuple[int, int, int]:
+        seen.append(ours())
+        return 0, n, 0
+
+    assert ours() == 1
+    bench.without_stack_hooks(bare, probe)(1)
+    bench.without_stack_hooks(auth, probe)(1)
+    assert seen == [0, 1]  # off while the bare app runs, on for the protected one
+    assert ours() == 1  # and back afterwards
+
+    login = bench.post_callback("out").with_headers(("Authorization", bench.AUTH_HEADER))
+    assert bench.inprocess_runner(bare, login, 200)(2)[2] == 0  # the wrapped runner still answers

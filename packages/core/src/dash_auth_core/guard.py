@@ -191,7 +191,7 @@ class Guard:
         if path == self._update_path:
             method = request.method
             if method == "POST":
-                return self._read_callback(request, snap)[2]
+                return self._read_callback(request, snap)[1]
             if method == "OPTIONS":  # CORS preflight: Flask answers it without running Dash
                 return _PREFLIGHT
             raise BadRequest("callbacks are called with POST", 405)
@@ -228,8 +228,8 @@ class Guard:
             return Resource(Kind.ROUTE, rel, public=routes.test(rel))
         return Resource(Kind.ROUTE, path, public=routes.test(path))
 
-    def _read_callback(self, request: Request, snap: Snapshot) -> tuple[Any, CallbackInfo | None, Resource]:
-        """A callback POST's body, its registry record (``None`` if unknown) and its resource."""
+    def _read_callback(self, request: Request, snap: Snapshot) -> tuple[CallbackInfo | None, Resource, Any]:
+        """A callback POST's registry record (``None`` if unknown), its resource, and its body."""
         body = request.json(self.stack.max_body_size)
         if not isinstance(body, dict):
             raise BadRequest("a callback request body must be a JSON object")
@@ -238,14 +238,14 @@ class Guard:
             info = snap.callbacks.get(output)
         except TypeError:  # unhashable: not an id
             info = None
-        if info is None:
-            if not isinstance(output, str) or not output or len(output) > 10_000:
-                raise BadRequest("a callback request needs an 'output' string")
-            # Unknown to the server: never public; answered 401 or 400 by the guard.
-            return body, None, Resource(Kind.CALLBACK, output, public=False, wants_json=True)
-        if not info.is_router:
-            return body, info, snap.callback_resources[output]
-        return body, info, self._routing_resource(request, body, info, snap)
+        if info is not None:
+            if info.is_router:
+                return info, self._routing_resource(request, body, info, snap), body
+            return info, snap.callback_resources[output], body
+        if not isinstance(output, str) or not output or len(output) > 10_000:
+            raise BadRequest("a callback request needs an 'output' string")
+        # Unknown to the server: never public; answered 401 or 400 by the guard.
+        return None, Resource(Kind.CALLBACK, output, public=False, wants_json=True), body
 
     def _routing_resource(self, request: Request, body: dict[str, Any], info: CallbackInfo, snap: Snapshot) -> Resource:
         """The page the routing callback is asked to render, from the pathname input the registry declares."""
@@ -296,7 +296,7 @@ class Guard:
         try:
             # Callback POSTs are most of an app's traffic: read them here, not in classify().
             if request.path == self._update_path and request.method == "POST":
-                body, info, resource = self._read_callback(request, snap)
+                info, resource, body = self._read_callback(request, snap)
             else:
                 resource = self.classify(request, snap)
         except BadRequest as exc:

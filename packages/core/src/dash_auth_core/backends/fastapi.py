@@ -103,6 +103,12 @@ class FastAPIRequest(Request):
             headers = self._headers = ScopeHeaders(self._scope)
         return headers
 
+    def header(self, name: str, default: str | None = None) -> str | None:
+        headers = self._headers
+        if headers is None:
+            headers = self._headers = ScopeHeaders(self._scope)
+        return headers.get(name, default)
+
     @property
     def cookies(self) -> Mapping[str, str]:
         return cookie_parser(self.headers.get("cookie", ""))
@@ -150,13 +156,13 @@ class FastAPIRequest(Request):
 
     @property
     def has_session_cookie(self) -> bool:
-        return cookie_header_has(self.headers.get("cookie"), self.session_cookie_name)
+        return cookie_header_has(self.header("cookie"), self.session_cookie_name)
 
     def json(self, max_bytes: int | None) -> Any:
         state = self._scope.setdefault("dash_auth", {})
         if "json" in state:
             return state["json"]
-        data = parse_json_body(self._body, self._body_error, is_json_mimetype(self.headers.get("content-type")))
+        data = parse_json_body(self._body, self._body_error, is_json_mimetype(self.header("content-type")))
         state["json"] = data
         return data
 
@@ -186,15 +192,10 @@ class ScopeHeaders(Mapping[str, str]):
 
     def get(self, key: str, default: Any = None) -> Any:
         raw = self._raw
-        if raw is None:
-            return self._map.get(key.lower(), default)  # type: ignore[union-attr]
-        name = _HEADER_KEYS.get(key)
-        if name is None:
-            name = key.lower().encode("latin-1")
-            if len(_HEADER_KEYS) < 256:
-                _HEADER_KEYS[key] = name
-        value = raw.get(name)
-        return default if value is None else value.decode("latin-1")
+        if raw is not None:
+            value = raw.get(_HEADER_KEYS.get(key) or _header_key(key))
+            return default if value is None else value.decode("latin-1")
+        return self._map.get(key.lower(), default)  # type: ignore[union-attr]
 
     def _decoded(self) -> dict[str, str]:
         if self._map is None:
@@ -219,6 +220,13 @@ class ScopeHeaders(Mapping[str, str]):
 
 #: Header name as asked for -> its lower-case bytes in an ASGI scope.
 _HEADER_KEYS: dict[str, bytes] = {}
+
+
+def _header_key(key: str) -> bytes:
+    name = key.lower().encode("latin-1")
+    if len(_HEADER_KEYS) < 256:
+        _HEADER_KEYS[key] = name
+    return name
 
 
 def _joined(pairs: Any) -> dict[str, str]:
@@ -343,7 +351,9 @@ class SessionCookieMiddleware(SessionMiddleware):
             await self.app(scope, receive, send)
             return
         name = self.session_cookie
-        scope["session"] = LazySession(functools.partial(self._load, scope))
+        # The loader holds the headers, not the scope: a scope that held its own
+        # session's loader would be a reference cycle, left to the garbage collector.
+        scope["session"] = LazySession(functools.partial(self._load, scope.get("headers", ())))
 
         async def send_wrapper(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
@@ -366,8 +376,8 @@ class SessionCookieMiddleware(SessionMiddleware):
 
         await self.app(scope, receive, send_wrapper)
 
-    def _load(self, scope: dict[str, Any]) -> dict[str, Any] | None:
-        raw = cookie_parser(ScopeHeaders(scope).get("cookie", "")).get(self.session_cookie)
+    def _load(self, headers: Any) -> dict[str, Any] | None:
+        raw = cookie_parser(ScopeHeaders({"headers": headers}).get("cookie", "")).get(self.session_cookie)
         return decoded_cookie(raw, self._decode, (BadSignature, ValueError, TypeError))
 
     def _decode(self, raw: str) -> Any:
