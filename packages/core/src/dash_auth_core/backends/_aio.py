@@ -42,14 +42,21 @@ async def in_thread(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     return result
 
 
-async def run_guard(guard: GuardFunc, make_request: Callable[[], Request]) -> Response | None:
-    """The guard's answer for a request, run inline unless a hook would block."""
-    request = make_request()
-    request.on_event_loop = True
-    try:
-        return guard(request)
-    except WouldBlock:
-        pass
+async def run_guard(
+    guard: GuardFunc, make_request: Callable[[], Request], on_loop: bool = True
+) -> Response | None:
+    """The guard's answer for a request, run inline unless a hook would block.
+
+    ``on_loop=False`` goes to a worker thread at once (the caller has just
+    tried inline and caught :class:`WouldBlock`).
+    """
+    if on_loop:
+        request = make_request()
+        request.on_event_loop = True
+        try:
+            return guard(request)
+        except WouldBlock:
+            pass
     request = make_request()  # a fresh request, or the same one: no longer on the loop
     request.on_event_loop = False
     return await in_thread(guard, request)
@@ -92,6 +99,8 @@ def parse_json_body(body: bytes | None, error: BadRequest | None, is_json: bool)
 
 def is_json_mimetype(content_type: str | None) -> bool:
     """``application/json`` or ``application/*+json``, as Flask's ``is_json`` decides."""
+    if content_type == "application/json":  # what Dash's renderer sends
+        return True
     if not content_type:
         return False
     mimetype = content_type.split(";", 1)[0].strip().lower()
