@@ -336,7 +336,7 @@ def test_other_websocket_routes_need_a_user(backend, live):
 
 
 def test_scope_headers_look_up_decode_and_join_repeats():
-    from dash_auth_core.backends.fastapi import ScopeHeaders
+    from dash_auth_core.backends._aio import ScopeHeaders
 
     plain = ScopeHeaders({"headers": [(b"authorization", b"Basic eA=="), (b"x-caf\xe9", b"\xe9t\xe9")]})
     assert plain.get("Authorization") == "Basic eA==" and plain["AUTHORIZATION"] == "Basic eA=="
@@ -350,3 +350,35 @@ def test_scope_headers_look_up_decode_and_join_repeats():
     assert repeated.get("Cookie") == "a=1; session=s" and repeated.get("accept") == "x, y"
     assert len(repeated) == 2
     assert ScopeHeaders({}).get("host", "none") == "none"
+
+
+@pytest.mark.backends("quart", reason="Quart's request wrapper")
+def test_quart_request_headers_come_from_the_scope_as_quarts_own_do(backend):
+    """``QuartRequest.header`` reads the ASGI scope; Quart's own ``Host`` and ``Remote-Addr`` still answer."""
+    import asyncio
+
+    from quart import Quart
+    from quart import request as quart_request
+
+    from dash_auth_core.backends.quart import QuartRequest
+
+    server = Quart(__name__)
+
+    async def check() -> None:
+        headers = {"Authorization": "Basic eA==", "Cookie": "a=1; session=s", "Content-Type": "application/json"}
+        async with server.test_request_context("/x", method="POST", headers=headers, http_version="1.0"):
+            # What Quart's ASGI layer adds: Remote-Addr always, Host when the client sent none.
+            quart_request.headers["Remote-Addr"] = "10.1.2.3"
+            quart_request.scope["headers"] = [h for h in quart_request.scope["headers"] if h[0] != b"host"]
+            req = QuartRequest(quart_request._get_current_object(), {})
+            assert req.header("Remote-Addr") == "10.1.2.3" and req.header("Host") == "localhost"
+            assert req.header("authorization") == req.header("Authorization") == "Basic eA=="
+            assert req.header("Content-Type") == "application/json"
+            assert req.has_session_cookie
+            assert req.header("X-Missing") is None and req.header("X-Missing", "d") == "d"
+            assert req.header("Remote-Addr") == quart_request.headers.get("Remote-Addr")
+            assert req.header("Host") == quart_request.headers.get("Host")
+            for name in ("Authorization", "Cookie", "Content-Type", "Host", "Remote-Addr"):
+                assert req.header(name) == quart_request.headers.get(name), name
+
+    asyncio.run(check())

@@ -133,3 +133,28 @@ def test_session_cookie_flags():
     assert "httponly" in flags and "samesite=lax" in flags and "secure" not in flags
     secure = client_for(app).get("/", headers=ALICE, base_url="https://localhost")
     assert "secure" in [part.strip().lower() for part in secure.headers["Set-Cookie"].split(";")[1:]]
+
+
+@pytest.mark.backends("flask", reason="unit test of the Flask and Quart session interfaces themselves")
+@pytest.mark.parametrize("framework", ["flask", "quart"])
+def test_an_unread_session_is_null_to_the_framework_so_it_is_never_saved(framework):
+    """Flask and Quart save only sessions that are not "null": ours is null until something reads it."""
+    if framework == "flask":
+        from flask.sessions import NullSession, SecureCookieSession
+
+        from dash_auth_core.backends.flask import LazySession, _SessionInterface
+    else:
+        from quart.sessions import NullSession, SecureCookieSession
+
+        from dash_auth_core.backends.quart import LazySession, _SessionInterface
+    interface = _SessionInterface()
+    loads = []
+    session = LazySession(lambda: loads.append(1) or {"user": {"id": "alice"}})
+    assert interface.is_null_session(session) and not loads  # asking decodes nothing
+    assert session.get("user") == {"id": "alice"} and loads == [1]
+    assert not interface.is_null_session(session)  # read: saved if changed
+    written = LazySession(lambda: None)
+    written["k"] = "v"
+    assert not interface.is_null_session(written)
+    assert not interface.is_null_session(SecureCookieSession())  # the framework's own, as before
+    assert interface.is_null_session(NullSession())

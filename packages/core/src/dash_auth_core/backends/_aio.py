@@ -1,4 +1,5 @@
-"""What the async adapters (Quart, FastAPI) share: running the sync guard from a coroutine.
+"""What the async adapters (Quart, FastAPI) share: running the sync guard from a coroutine,
+and reading headers straight from the ASGI scope.
 
 The guard and every hook are plain functions. On an event loop they run
 inline, which costs nothing, unless a hook says it is about to block
@@ -13,7 +14,7 @@ import asyncio
 import contextvars
 import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import BadRequest
@@ -114,3 +115,75 @@ def is_form_mimetype(content_type: str | None) -> bool:
         return False
     mimetype = content_type.split(";", 1)[0].strip().lower()
     return mimetype in ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+class ScopeHeaders(Mapping[str, str]):
+    """Case-insensitive header look-ups over an ASGI scope (repeats joined).
+
+    ASGI servers send header names in lower case. When no name repeats (the
+    usual case), one C-level ``dict()`` of the raw pairs answers look-ups and
+    only the values asked for are decoded.
+    """
+
+    __slots__ = ("raw", "_map")
+
+    def __init__(self, scope: Mapping[str, Any]) -> None:
+        pairs = scope.get("headers", ())
+        raw = dict(pairs)
+        if len(raw) == len(pairs):
+            #: The raw pairs as a dict (lower-case bytes -> bytes), or ``None`` when a name repeats.
+            self.raw: dict[bytes, bytes] | None = raw
+            self._map: dict[str, str] | None = None
+        else:
+            self.raw = None
+            self._map = _joined(pairs)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        raw = self.raw
+        if raw is not None:
+            value = raw.get(_HEADER_KEYS.get(key) or _header_key(key))
+            return default if value is None else value.decode("latin-1")
+        return self._map.get(key.lower(), default)  # type: ignore[union-attr]
+
+    def _decoded(self) -> dict[str, str]:
+        if self._map is None:
+            self._map = {name.decode("latin-1"): value.decode("latin-1") for name, value in self.raw.items()}  # type: ignore[union-attr]
+        return self._map
+
+    def __getitem__(self, key: str) -> str:
+        value = self.get(key)
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.get(key) is not None
+
+    def __iter__(self) -> Any:
+        return iter(self._decoded())
+
+    def __len__(self) -> int:
+        return len(self._decoded())
+
+
+#: Header name as asked for -> its lower-case bytes in an ASGI scope.
+_HEADER_KEYS: dict[str, bytes] = {}
+
+
+def _header_key(key: str) -> bytes:
+    name = key.lower().encode("latin-1")
+    if len(_HEADER_KEYS) < 256:
+        _HEADER_KEYS[key] = name
+    return name
+
+
+def _joined(pairs: Any) -> dict[str, str]:
+    """Decoded headers with repeats joined (``; `` for cookies, ``, `` otherwise)."""
+    found: dict[str, str] = {}
+    for raw_name, raw_value in pairs:
+        name = raw_name.decode("latin-1").lower()
+        value = raw_value.decode("latin-1")
+        if name in found:
+            value = found[name] + ("; " if name == "cookie" else ", ") + value
+        found[name] = value
+    return found

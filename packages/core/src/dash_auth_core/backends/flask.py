@@ -177,8 +177,11 @@ class _SessionInterface(SerializerCache, SecureCookieSessionInterface):
         return flask.has_request_context() and flask.request.is_secure
 
     def is_null_session(self, obj: object) -> bool:
-        # Ours never is; the framework's isinstance check goes through ABCMeta every request.
-        return type(obj) is not LazySession and super().is_null_session(obj)
+        # The framework saves only sessions that are not "null": one of ours that
+        # nothing read has nothing to save, so the save step is skipped altogether.
+        if type(obj) is LazySession:
+            return not obj.loaded  # type: ignore[attr-defined]
+        return super().is_null_session(obj)
 
     def open_session(self, app: flask.Flask, request: flask.Request) -> SecureCookieSession | None:
         return self.lazy_session(app, request, LazySession)

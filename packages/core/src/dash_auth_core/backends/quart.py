@@ -31,11 +31,12 @@ from . import (
     GuardFunc,
     Request,
     ViewFunc,
+    WouldBlock,
     cookie_header_has,
     dash_setup_index,
     register_adapter,
 )
-from ._aio import in_thread, is_form_mimetype, is_json_mimetype, parse_json_body, run_guard
+from ._aio import ScopeHeaders, in_thread, is_form_mimetype, is_json_mimetype, parse_json_body, run_guard
 from ._sessions import SerializerCache
 from .flask import LazySession
 
@@ -43,11 +44,15 @@ _UPDATE = "_dash-update-component"
 _WEBSOCKET = "_dash-ws-callback"
 
 
+#: Headers Quart adds to those of the ASGI scope (``Host`` only when the client sent none).
+_QUART_ADDED = ("host", "remote-addr")
+
+
 class QuartRequest(Request):
     """A :class:`Request` over a Quart request (or websocket) and its session."""
 
     __slots__ = ("_req", "_session", "state", "auth", "on_event_loop", "_body", "_body_error", "_form",
-                 "_form_error")
+                 "_form_error", "_headers")
 
     #: The session cookie's name, set by the adapter (``SESSION_COOKIE_NAME``).
     session_cookie_name = "session"
@@ -60,6 +65,7 @@ class QuartRequest(Request):
         body_error: BadRequest | None = None,
         form: Mapping[str, str] | None = None,
         form_error: BadRequest | None = None,
+        headers: ScopeHeaders | None = None,
     ) -> None:
         self._req = req
         self._session = session
@@ -70,6 +76,7 @@ class QuartRequest(Request):
         self._body_error = body_error
         self._form = form
         self._form_error = form_error
+        self._headers = headers  # the ASGI scope's, built on first use when not given
 
     @property
     def method(self) -> str:
@@ -113,16 +120,27 @@ class QuartRequest(Request):
     def remote_addr(self) -> str | None:
         return self._req.remote_addr
 
+    def header(self, name: str, default: str | None = None) -> str | None:
+        # From the ASGI scope, as Quart's own headers are (a dict look-up instead of
+        # werkzeug's case-insensitive scan); Quart adds two that the scope lacks.
+        headers = self._headers
+        if headers is None:
+            headers = self._headers = ScopeHeaders(self._req.scope)
+        value = headers.get(name)
+        if value is None:
+            return self._req.headers.get(name, default) if name.lower() in _QUART_ADDED else default
+        return value
+
     @property
     def has_session_cookie(self) -> bool:
         # A cheap look at the raw header; the cookie itself is parsed only if used.
-        return cookie_header_has(self._req.headers.get("Cookie"), self.session_cookie_name)
+        return cookie_header_has(self.header("Cookie"), self.session_cookie_name)
 
     def json(self, max_bytes: int | None) -> Any:
         cached = getattr(self._req, "_cached_json", None)
         if isinstance(cached, dict) and cached.get(False, Ellipsis) is not Ellipsis:
             return cached[False]
-        data = parse_json_body(self._body, self._body_error, is_json_mimetype(self._req.headers.get("Content-Type")))
+        data = parse_json_body(self._body, self._body_error, is_json_mimetype(self.header("Content-Type")))
         if isinstance(cached, dict):
             # Dash's view calls ``await request.get_json()``: it gets this very object.
             cached[False] = cached[True] = data
@@ -151,8 +169,11 @@ class _SessionInterface(SerializerCache, SecureCookieSessionInterface):
         return ctx is not None and ctx.request.scheme == "https"
 
     def is_null_session(self, obj: object) -> bool:
-        # Ours never is; the framework's isinstance check goes through ABCMeta every request.
-        return type(obj) is not LazySession and super().is_null_session(obj)
+        # The framework saves only sessions that are not "null": one of ours that
+        # nothing read has nothing to save, so the save step is skipped altogether.
+        if type(obj) is LazySession:
+            return not obj.loaded  # type: ignore[attr-defined]
+        return super().is_null_session(obj)
 
     async def open_session(self, app: quart.Quart, request: Any) -> Any:
         return self.lazy_session(app, request, LazySession)
@@ -174,11 +195,13 @@ def to_quart(response: Response) -> quart.Response:
     return native
 
 
-async def _read_body(req: Any, max_bytes: int | None) -> tuple[bytes | None, BadRequest | None]:
+async def _read_body(
+    req: Any, max_bytes: int | None, content_length: str | None
+) -> tuple[bytes | None, BadRequest | None]:
     """The whole body, at most ``max_bytes`` (413 beyond), read once and cached by Quart."""
-    length = req.content_length
     if max_bytes is not None:
-        if length is not None and length > max_bytes:
+        length = content_length.strip() if content_length else ""
+        if length.isdigit() and int(length) > max_bytes:
             return None, BadRequest(f"request body is larger than {max_bytes} bytes", 413)
         body = getattr(req, "body", None)
         limit = getattr(body, "_max_content_length", None)
@@ -254,16 +277,22 @@ class QuartAdapter(BackendAdapter):
         async def dash_auth_guard() -> quart.Response | None:
             ctx = _cv_request.get()
             req = ctx.request
-            body = body_error = form = form_error = None
+            body = body_error = form = form_error = headers = None
             if req.method == "POST":
-                content_type = req.headers.get("Content-Type")
+                headers = ScopeHeaders(req.scope)
                 if req.path == update_path:
                     limit = stack.max_body_size if stack is not None else None
-                    body, body_error = await _read_body(req, limit)
-                elif is_form_mimetype(content_type):
+                    body, body_error = await _read_body(req, limit, headers.get("content-length"))
+                elif is_form_mimetype(headers.get("content-type")):
                     form, form_error = await _read_form(req)
-            make = functools.partial(request_class, req, ctx.session, body, body_error, form, form_error)
-            result = await run_guard(guard, make)
+            make = functools.partial(request_class, req, ctx.session, body, body_error, form, form_error, headers)
+            # On the loop, as run_guard does; in a thread only if a hook would block.
+            request = make()
+            request.on_event_loop = True
+            try:
+                result = guard(request)
+            except WouldBlock:
+                result = await run_guard(guard, make, on_loop=False)
             return None if result is None else to_quart(result)
 
         async def dash_auth_websocket_guard() -> Any:
