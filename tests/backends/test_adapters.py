@@ -367,11 +367,17 @@ def test_quart_request_headers_come_from_the_scope_as_quarts_own_do(backend):
     async def check() -> None:
         headers = {"Authorization": "Basic eA==", "Cookie": "a=1; session=s", "Content-Type": "application/json"}
         async with server.test_request_context("/x", method="POST", headers=headers, http_version="1.0"):
-            # What Quart's ASGI layer adds: Remote-Addr always, Host when the client sent none.
+            # What Quart's ASGI layer adds: Remote-Addr always (the peer's address, set
+            # before the client's headers), Host when the client sent none.
             quart_request.headers["Remote-Addr"] = "10.1.2.3"
-            quart_request.scope["headers"] = [h for h in quart_request.scope["headers"] if h[0] != b"host"]
+            scope = quart_request.scope
+            scope["headers"] = [h for h in scope["headers"] if h[0] != b"host"] + [(b"remote-addr", b"6.6.6.6")]
             req = QuartRequest(quart_request._get_current_object(), {})
-            assert req.header("Remote-Addr") == "10.1.2.3" and req.header("Host") == "localhost"
+            assert req.header("Remote-Addr") == req.header("remote-addr") == "10.1.2.3"  # not the client's
+            assert req.header("Host") == "localhost"
+            # Everything else comes from the scope itself, not from werkzeug's copy.
+            scope["headers"].append((b"x-only-in-scope", b"yes"))
+            assert req.header("X-Only-In-Scope") == "yes" and quart_request.headers.get("X-Only-In-Scope") is None
             assert req.header("authorization") == req.header("Authorization") == "Basic eA=="
             assert req.header("Content-Type") == "application/json"
             assert req.has_session_cookie

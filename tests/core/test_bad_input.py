@@ -610,6 +610,30 @@ def test_content_length_shorter_than_the_body():
     assert ran == []
 
 
+@pytest.mark.parametrize("declared", ["\u00b2", "1\u00b2", "\u0661\u0662", " 12 ", "1_0", "-1", "12, 12", "abc", ""])
+def test_an_odd_content_length_is_never_a_500(declared):
+    """Digits that are not ASCII ("²" is a digit to ``str.isdigit``, not to ``int``), signs, lists."""
+    app, ran = make_app(max_body_size=MAX_BODY)
+    data = json.dumps(callback_body(app, PRIVATE, ["v"], ["s"])).encode()
+    headers = {"Content-Type": "application/json", **ALICE}
+    if backend_of(app) == "flask":
+        response = client(app).post(URL, input_stream=io.BytesIO(data), headers=headers,
+                                    environ_overrides={"CONTENT_LENGTH": declared, "wsgi.input_terminated": True})
+    else:
+        response = client(app).post(URL, data=data, headers={**headers, "Content-Length": declared})
+    assert response.status_code in (200, 400, 411, 413), (response.status_code, response.data[:300])
+    assert len(protected_runs(ran)) == (1 if response.status_code == 200 else 0)
+
+
+def test_declared_length_counts_only_ascii_digits_and_yields_to_chunked_bodies():
+    from dash_auth_core.backends import declared_length
+
+    assert declared_length("12") == 12 and declared_length(" 12 ") == 12
+    for odd in (None, "", "\u00b2", "\u0661", "1_0", "-1", "+1", "12, 12", "1e3", "abc"):
+        assert declared_length(odd) is None, odd
+    assert declared_length("12", "chunked") is None  # Transfer-Encoding wins over Content-Length
+
+
 # -- the other entry points ------------------------------------------------
 
 

@@ -436,7 +436,7 @@ class OIDCPlugin:
 
     def _token_state(self, idp: str, sub: str, token: Mapping[str, Any], now: float, has_refresh: bool) -> dict[str, Any]:
         expires_in = token.get("expires_in")
-        if isinstance(expires_in, str) and expires_in.isdigit():
+        if isinstance(expires_in, str) and expires_in.isascii() and expires_in.isdigit():
             expires_in = int(expires_in)
         if isinstance(expires_in, bool) or not isinstance(expires_in, (int, float)) or expires_in <= 0:
             return {"p": idp, "s": sub, "e": None, "r": None}

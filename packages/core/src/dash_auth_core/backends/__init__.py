@@ -194,6 +194,18 @@ def dash_setup_index(funcs: list[Any]) -> int | None:
     return found
 
 
+def declared_length(content_length: str | None, transfer_encoding: str | None = None) -> int | None:
+    """The body size a request announces, or ``None`` (absent, malformed, or a chunked body).
+
+    Only ASCII digits count (``"²".isdigit()`` is true, but ``int("²")`` raises),
+    and a ``Transfer-Encoding`` wins over a ``Content-Length``, as in HTTP/1.1.
+    """
+    if not content_length or transfer_encoding:
+        return None
+    length = content_length.strip()
+    return int(length) if length.isascii() and length.isdigit() else None
+
+
 def cookie_header_has(raw: str | None, name: str) -> bool:
     """Whether a raw ``Cookie`` header carries a non-empty cookie ``name`` (nothing is decoded)."""
     if not raw:

@@ -42,7 +42,16 @@ from werkzeug.http import parse_options_header
 from ..context import IDENTITY_ATTRIBUTE
 from ..errors import BadRequest, ConfigurationError
 from ..responses import Response, json_error
-from . import BackendAdapter, GuardFunc, Request, ViewFunc, WouldBlock, cookie_header_has, register_adapter
+from . import (
+    BackendAdapter,
+    GuardFunc,
+    Request,
+    ViewFunc,
+    WouldBlock,
+    cookie_header_has,
+    declared_length,
+    register_adapter,
+)
 from ._aio import (
     _HEADER_KEYS,
     ScopeHeaders,
@@ -197,13 +206,14 @@ def parse_form(body: bytes, content_type: str | None) -> tuple[Mapping[str, str]
 
 
 async def read_body(
-    receive: Any, content_length: str | None, max_bytes: int | None
+    receive: Any, length: int | None, max_bytes: int | None
 ) -> tuple[bytes | None, BadRequest | None]:
-    """The whole HTTP body (at most ``max_bytes``; beyond that a 413 without reading on)."""
-    if max_bytes is not None and content_length:
-        length = content_length.strip()
-        if length.isdigit() and int(length) > max_bytes:
-            return None, BadRequest(f"request body is larger than {max_bytes} bytes", 413)
+    """The whole HTTP body (at most ``max_bytes``; beyond that a 413 without reading on).
+
+    ``length`` is the size the request declares (see ``declared_length``), if any.
+    """
+    if max_bytes is not None and length is not None and length > max_bytes:
+        return None, BadRequest(f"request body is larger than {max_bytes} bytes", 413)
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -369,7 +379,8 @@ class GuardMiddleware:
                 headers = ScopeHeaders(scope)
                 if scope["path"] == self.update_path or is_form_mimetype(headers.get("content-type")):
                     limit = self.stack.max_body_size if self.stack is not None else None
-                    body, body_error = await read_body(receive, headers.get("content-length"), limit)
+                    length = declared_length(headers.get("content-length"), headers.get("transfer-encoding"))
+                    body, body_error = await read_body(receive, length, limit)
                     if body is not None:
                         replayed = replay(body, receive)
             try:

@@ -21,6 +21,7 @@ from . import (
     ViewFunc,
     cookie_header_has,
     dash_setup_index,
+    declared_length,
     register_adapter,
 )
 from ._sessions import SerializerCache, lazy_session_class
@@ -140,10 +141,9 @@ class FlaskRequest(Request):
         try:
             if max_bytes is not None:
                 environ = req.environ
-                length = environ.get("CONTENT_LENGTH")
-                # A chunked body wins over a Content-Length.
-                if length and length.isdigit() and not environ.get("HTTP_TRANSFER_ENCODING"):
-                    if int(length) > max_bytes:
+                length = declared_length(environ.get("CONTENT_LENGTH"), environ.get("HTTP_TRANSFER_ENCODING"))
+                if length is not None:
+                    if length > max_bytes:
                         raise BadRequest(f"request body is larger than {max_bytes} bytes", 413)
                 else:
                     # werkzeug silently truncates a chunked body at the limit: read one

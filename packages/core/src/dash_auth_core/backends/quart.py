@@ -34,6 +34,7 @@ from . import (
     WouldBlock,
     cookie_header_has,
     dash_setup_index,
+    declared_length,
     register_adapter,
 )
 from ._aio import ScopeHeaders, in_thread, is_form_mimetype, is_json_mimetype, parse_json_body, run_guard
@@ -122,14 +123,14 @@ class QuartRequest(Request):
 
     def header(self, name: str, default: str | None = None) -> str | None:
         # From the ASGI scope, as Quart's own headers are (a dict look-up instead of
-        # werkzeug's case-insensitive scan); Quart adds two that the scope lacks.
+        # werkzeug's case-insensitive scan), except the two Quart sets itself: its
+        # Remote-Addr is the peer's address, whatever header the client sent.
+        if name.lower() in _QUART_ADDED:
+            return self._req.headers.get(name, default)
         headers = self._headers
         if headers is None:
             headers = self._headers = ScopeHeaders(self._req.scope)
-        value = headers.get(name)
-        if value is None:
-            return self._req.headers.get(name, default) if name.lower() in _QUART_ADDED else default
-        return value
+        return headers.get(name, default)
 
     @property
     def has_session_cookie(self) -> bool:
@@ -195,13 +196,10 @@ def to_quart(response: Response) -> quart.Response:
     return native
 
 
-async def _read_body(
-    req: Any, max_bytes: int | None, content_length: str | None
-) -> tuple[bytes | None, BadRequest | None]:
+async def _read_body(req: Any, max_bytes: int | None, length: int | None) -> tuple[bytes | None, BadRequest | None]:
     """The whole body, at most ``max_bytes`` (413 beyond), read once and cached by Quart."""
     if max_bytes is not None:
-        length = content_length.strip() if content_length else ""
-        if length.isdigit() and int(length) > max_bytes:
+        if length is not None and length > max_bytes:
             return None, BadRequest(f"request body is larger than {max_bytes} bytes", 413)
         body = getattr(req, "body", None)
         limit = getattr(body, "_max_content_length", None)
@@ -282,7 +280,8 @@ class QuartAdapter(BackendAdapter):
                 headers = ScopeHeaders(req.scope)
                 if req.path == update_path:
                     limit = stack.max_body_size if stack is not None else None
-                    body, body_error = await _read_body(req, limit, headers.get("content-length"))
+                    length = declared_length(headers.get("content-length"), headers.get("transfer-encoding"))
+                    body, body_error = await _read_body(req, limit, length)
                 elif is_form_mimetype(headers.get("content-type")):
                     form, form_error = await _read_form(req)
             make = functools.partial(request_class, req, ctx.session, body, body_error, form, form_error, headers)
