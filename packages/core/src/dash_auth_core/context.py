@@ -100,11 +100,7 @@ def _custom_data(_ctx: Any) -> dict[str, Any] | None:
     # Runs before every server callback. The request's own identity only, as in
     # current_user(), but never the custom_data fallback this hook itself feeds.
     entry = _current.get()
-    if type(entry) is tuple:
-        identity = _own(entry)
-    else:  # _own() inlined: this runs before every server callback
-        key = None if entry is None else entry()
-        identity = None if key is None else getattr(key, IDENTITY_ATTRIBUTE, None)
+    identity = None if entry is None else _own(entry)
     return None if identity is None else identity.to_session()
 
 

@@ -314,12 +314,8 @@ class Guard:
             identity = stack.refresh_groups(identity, request)
         state["identity"] = identity  # the WebSocket layer keeps it for the socket
         set_current_user(identity, request)
-        if stack.has_authorizers:
-            verdict = stack.authorize(identity, resource, request)
-            allowed = verdict is True or (verdict is None and (resource.public or identity is not None))
-        else:
-            allowed = identity is not None or resource.public
-        if not allowed:
+        verdict = stack.authorize(identity, resource, request) if stack.has_authorizers else None
+        if not (verdict is True or (verdict is None and (resource.public or identity is not None))):
             return self._refuse(request, resource, identity)
         if info is None:
             if resource.kind is _CALLBACK:  # allowed to ask, but the server has no such callback

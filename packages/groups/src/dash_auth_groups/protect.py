@@ -222,7 +222,6 @@ def guard_protected_pages() -> None:
             page[_TEXTS_GUARDED_FOR] = layout
 
 
-
 def protect_layouts(**kwargs: Any) -> None:
     """Wrap every private page's layout in ``dash.page_registry`` with :func:`protected`.
 
@@ -231,7 +230,6 @@ def protect_layouts(**kwargs: Any) -> None:
     """
     from dash_auth_core import AuthStack
 
-    stack = None
     try:
         stack = AuthStack.get(dash.get_app())
     except Exception:  # no app yet

@@ -43,21 +43,18 @@ async def in_thread(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     return result
 
 
-async def run_guard(
-    guard: GuardFunc, make_request: Callable[[], Request], on_loop: bool = True
-) -> Response | None:
-    """The guard's answer for a request, run inline unless a hook would block.
+async def run_guard(guard: GuardFunc, make_request: Callable[[], Request]) -> Response | None:
+    """The guard's answer for a request, run inline unless a hook would block."""
+    request = make_request()
+    request.on_event_loop = True
+    try:
+        return guard(request)
+    except WouldBlock:
+        return await guard_in_thread(guard, make_request)
 
-    ``on_loop=False`` goes to a worker thread at once (the caller has just
-    tried inline and caught :class:`WouldBlock`).
-    """
-    if on_loop:
-        request = make_request()
-        request.on_event_loop = True
-        try:
-            return guard(request)
-        except WouldBlock:
-            pass
+
+async def guard_in_thread(guard: GuardFunc, make_request: Callable[[], Request]) -> Response | None:
+    """The guard's answer in a worker thread, after it raised :class:`WouldBlock` on the loop."""
     request = make_request()  # a fresh request, or the same one: no longer on the loop
     request.on_event_loop = False
     return await in_thread(guard, request)

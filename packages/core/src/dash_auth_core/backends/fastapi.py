@@ -57,6 +57,7 @@ from ._aio import (
     ScopeHeaders,
     _header_key,
     dash_setup,
+    guard_in_thread,
     in_thread,
     is_form_mimetype,
     is_json_mimetype,
@@ -390,8 +391,7 @@ class GuardMiddleware:
                 try:
                     result = self.guard(request)
                 except WouldBlock:
-                    result = await run_guard(self.guard, lambda: request_class(scope, body, body_error, headers),
-                                             on_loop=False)
+                    result = await guard_in_thread(self.guard, lambda: request_class(scope, body, body_error, headers))
             except Exception:
                 log.exception("the dash-auth guard failed on %s %s", method, scope.get("path"))
                 result = json_error(500, "internal_error", "the request could not be checked")

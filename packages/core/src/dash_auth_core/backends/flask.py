@@ -186,11 +186,6 @@ class _SessionInterface(SerializerCache, SecureCookieSessionInterface):
     def open_session(self, app: flask.Flask, request: flask.Request) -> SecureCookieSession | None:
         return self.lazy_session(app, request, LazySession)
 
-    def save_session(self, app: flask.Flask, session: Any, response: flask.Response) -> None:
-        if type(session) is LazySession and not session.loaded:
-            return  # never used during this request: nothing changed
-        super().save_session(app, session, response)
-
 
 def to_flask(response: Response) -> flask.Response:
     native = flask.Response(response.body, status=response.status, content_type=response.content_type)

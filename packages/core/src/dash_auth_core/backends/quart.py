@@ -37,7 +37,15 @@ from . import (
     declared_length,
     register_adapter,
 )
-from ._aio import ScopeHeaders, in_thread, is_form_mimetype, is_json_mimetype, parse_json_body, run_guard
+from ._aio import (
+    ScopeHeaders,
+    guard_in_thread,
+    in_thread,
+    is_form_mimetype,
+    is_json_mimetype,
+    parse_json_body,
+    run_guard,
+)
 from ._sessions import SerializerCache
 from .flask import LazySession
 
@@ -182,8 +190,6 @@ class _SessionInterface(SerializerCache, SecureCookieSessionInterface):
     async def save_session(self, app: quart.Quart, session: Any, response: Any) -> None:
         if response is None:
             return  # a websocket: no cookie can be set (Quart would log an error)
-        if isinstance(session, LazySession) and not session.loaded:
-            return  # never used during this request: nothing changed
         await super().save_session(app, session, response)
 
 
@@ -291,7 +297,7 @@ class QuartAdapter(BackendAdapter):
             try:
                 result = guard(request)
             except WouldBlock:
-                result = await run_guard(guard, make, on_loop=False)
+                result = await guard_in_thread(guard, make)
             return None if result is None else to_quart(result)
 
         async def dash_auth_websocket_guard() -> Any:
