@@ -194,11 +194,14 @@ def dash_setup_index(funcs: list[Any]) -> int | None:
     return found
 
 
-def declared_length(content_length: str | None, transfer_encoding: str | None = None) -> int | None:
+def declared_length(
+    content_length: str | bytes | None, transfer_encoding: str | bytes | None = None
+) -> int | None:
     """The body size a request announces, or ``None`` (absent, malformed, or a chunked body).
 
     Only ASCII digits count (``"²".isdigit()`` is true, but ``int("²")`` raises),
     and a ``Transfer-Encoding`` wins over a ``Content-Length``, as in HTTP/1.1.
+    Raw header values (bytes, as in an ASGI scope) are read alike.
     """
     if not content_length or transfer_encoding:
         return None

@@ -117,35 +117,20 @@ def is_form_mimetype(content_type: str | None) -> bool:
 class ScopeHeaders(Mapping[str, str]):
     """Case-insensitive header look-ups over an ASGI scope (repeats joined).
 
-    ASGI servers send header names in lower case. When no name repeats (the
-    usual case), one C-level ``dict()`` of the raw pairs answers look-ups and
-    only the values asked for are decoded.
+    ASGI servers send header names in lower case. Look-ups go to one dict of
+    the raw pairs (:func:`raw_headers`), and only the values asked for are
+    decoded.
     """
 
-    __slots__ = ("raw", "_map")
+    __slots__ = ("raw",)
 
-    def __init__(self, scope: Mapping[str, Any]) -> None:
-        pairs = scope.get("headers", ())
-        raw = dict(pairs)
-        if len(raw) == len(pairs):
-            #: The raw pairs as a dict (lower-case bytes -> bytes), or ``None`` when a name repeats.
-            self.raw: dict[bytes, bytes] | None = raw
-            self._map: dict[str, str] | None = None
-        else:
-            self.raw = None
-            self._map = _joined(pairs)
+    def __init__(self, scope: Mapping[str, Any], raw: dict[bytes, bytes] | None = None) -> None:
+        #: Lower-case bytes names -> bytes values, repeats joined.
+        self.raw: dict[bytes, bytes] = raw_headers(scope) if raw is None else raw
 
     def get(self, key: str, default: Any = None) -> Any:
-        raw = self.raw
-        if raw is not None:
-            value = raw.get(_HEADER_KEYS.get(key) or _header_key(key))
-            return default if value is None else value.decode("latin-1")
-        return self._map.get(key.lower(), default)  # type: ignore[union-attr]
-
-    def _decoded(self) -> dict[str, str]:
-        if self._map is None:
-            self._map = {name.decode("latin-1"): value.decode("latin-1") for name, value in self.raw.items()}  # type: ignore[union-attr]
-        return self._map
+        value = self.raw.get(_HEADER_KEYS[key])
+        return default if value is None else value.decode("latin-1")
 
     def __getitem__(self, key: str) -> str:
         value = self.get(key)
@@ -157,30 +142,47 @@ class ScopeHeaders(Mapping[str, str]):
         return isinstance(key, str) and self.get(key) is not None
 
     def __iter__(self) -> Any:
-        return iter(self._decoded())
+        return (name.decode("latin-1") for name in self.raw)
 
     def __len__(self) -> int:
-        return len(self._decoded())
+        return len(self.raw)
 
 
-#: Header name as asked for -> its lower-case bytes in an ASGI scope.
-_HEADER_KEYS: dict[str, bytes] = {}
+def raw_headers(scope: Mapping[str, Any]) -> dict[bytes, bytes]:
+    """An ASGI scope's headers as one dict: lower-case bytes names, bytes values, repeats joined.
+
+    When no name repeats (the usual case), this is a single C-level ``dict()``.
+    """
+    pairs = scope.get("headers", ())
+    raw = dict(pairs)
+    return raw if len(raw) == len(pairs) else _joined(pairs)
 
 
-def _header_key(key: str) -> bytes:
-    name = key.lower().encode("latin-1")
-    if len(_HEADER_KEYS) < 256:
-        _HEADER_KEYS[key] = name
-    return name
+def header_value(raw: dict[bytes, bytes], name: str, default: str | None = None) -> str | None:
+    """Header ``name`` (any case) from a :func:`raw_headers` dict, decoded, or ``default``."""
+    value = raw.get(_HEADER_KEYS[name])
+    return default if value is None else value.decode("latin-1")
 
 
-def _joined(pairs: Any) -> dict[str, str]:
-    """Decoded headers with repeats joined (``; `` for cookies, ``, `` otherwise)."""
-    found: dict[str, str] = {}
-    for raw_name, raw_value in pairs:
-        name = raw_name.decode("latin-1").lower()
-        value = raw_value.decode("latin-1")
+class _HeaderKeys(dict[str, bytes]):
+    """Header name as asked for -> its lower-case bytes in an ASGI scope (at most 256 remembered)."""
+
+    def __missing__(self, key: str) -> bytes:
+        name = key.lower().encode("latin-1")
+        if len(self) < 256:
+            self[key] = name
+        return name
+
+
+_HEADER_KEYS = _HeaderKeys()
+
+
+def _joined(pairs: Any) -> dict[bytes, bytes]:
+    """Raw headers with names lower-cased and repeats joined (``; `` for cookies, ``, `` otherwise)."""
+    found: dict[bytes, bytes] = {}
+    for raw_name, value in pairs:
+        name = bytes(raw_name).lower()
         if name in found:
-            value = found[name] + ("; " if name == "cookie" else ", ") + value
-        found[name] = value
+            value = found[name] + (b"; " if name == b"cookie" else b", ") + value
+        found[name] = bytes(value)
     return found

@@ -55,13 +55,14 @@ from . import (
 from ._aio import (
     _HEADER_KEYS,
     ScopeHeaders,
-    _header_key,
     dash_setup,
     guard_in_thread,
+    header_value,
     in_thread,
     is_form_mimetype,
     is_json_mimetype,
     parse_json_body,
+    raw_headers,
     run_guard,
 )
 from ._sessions import decoded_cookie, lazy_session_class
@@ -70,6 +71,9 @@ log = logging.getLogger("dash_auth")
 
 _UPDATE = "_dash-update-component"
 _WEBSOCKET = "_dash-ws-callback"
+#: The scope key under which the guard leaves the callback body it parsed (for Dash's middleware).
+_PARSED_BODY = "dash_auth.json"
+_UNPARSED = object()
 
 
 class Handling:
@@ -88,7 +92,7 @@ _handling: ContextVar[Handling | None] = ContextVar("dash_auth_fastapi_request",
 class FastAPIRequest(Request):
     """A :class:`Request` over an ASGI scope (HTTP or WebSocket) and a body read ahead."""
 
-    __slots__ = ("_scope", "state", "auth", "on_event_loop", "_headers", "_body", "_body_error", "_form",
+    __slots__ = ("_scope", "_raw", "state", "auth", "on_event_loop", "_body", "_body_error", "_form",
                  "method", "path", "context_key")
 
     #: The session cookie's name, set by the adapter.
@@ -99,15 +103,15 @@ class FastAPIRequest(Request):
         scope: dict[str, Any],
         body: bytes | None = None,
         body_error: BadRequest | None = None,
-        headers: ScopeHeaders | None = None,
+        raw: dict[bytes, bytes] | None = None,
     ) -> None:
         self._scope = scope
+        self._raw = raw_headers(scope) if raw is None else raw  # see raw_headers
         self.method: str = scope.get("method", "GET")  # a WebSocket scope has none
         self.path: str = scope["path"]
         self.state: dict[str, Any] = {}
         self.auth = None
         self.on_event_loop = False
-        self._headers = headers  # built on first use when not given
         self._body = body
         self._body_error = body_error
         self._form: Mapping[str, str] | BadRequest | None = None  # parsed on first use
@@ -115,20 +119,11 @@ class FastAPIRequest(Request):
 
     @property
     def headers(self) -> Mapping[str, str]:
-        headers = self._headers
-        if headers is None:
-            headers = self._headers = ScopeHeaders(self._scope)
-        return headers
+        return ScopeHeaders(self._scope, self._raw)
 
     def header(self, name: str, default: str | None = None) -> str | None:
-        headers = self._headers
-        if headers is None:
-            headers = self._headers = ScopeHeaders(self._scope)
-        raw = headers.raw
-        if raw is None:
-            return headers.get(name, default)
         # ScopeHeaders.get, inlined: the guard asks for a few headers on every request.
-        value = raw.get(_HEADER_KEYS.get(name) or _header_key(name))
+        value = self._raw.get(_HEADER_KEYS[name])
         return default if value is None else value.decode("latin-1")
 
     @property
@@ -185,11 +180,11 @@ class FastAPIRequest(Request):
         return cookie_header_has(self.header("cookie"), self.session_cookie_name)
 
     def json(self, max_bytes: int | None) -> Any:
-        state = self._scope.setdefault("dash_auth", {})
-        if "json" in state:
-            return state["json"]
-        data = parse_json_body(self._body, self._body_error, is_json_mimetype(self.header("content-type")))
-        state["json"] = data
+        scope = self._scope
+        data = scope.get(_PARSED_BODY, _UNPARSED)
+        if data is _UNPARSED:
+            data = parse_json_body(self._body, self._body_error, is_json_mimetype(self.header("content-type")))
+            scope[_PARSED_BODY] = data
         return data
 
     #: The :class:`Handling` of the request handled in this context, if any (a C call).
@@ -207,30 +202,37 @@ def parse_form(body: bytes, content_type: str | None) -> tuple[Mapping[str, str]
 
 
 async def read_body(
-    receive: Any, length: int | None, max_bytes: int | None
+    receive: Any, raw: dict[bytes, bytes], max_bytes: int | None
 ) -> tuple[bytes | None, BadRequest | None]:
     """The whole HTTP body (at most ``max_bytes``; beyond that a 413 without reading on).
 
-    ``length`` is the size the request declares (see ``declared_length``), if any.
+    ``raw`` are the request's headers (see ``raw_headers``): a body that does
+    not come in one message is refused at once if it declares a size above
+    the limit.
     """
-    if max_bytes is not None and length is not None and length > max_bytes:
+    message = await receive()
+    if message["type"] == "http.request" and not message.get("more_body", False):
+        body = message.get("body", b"")  # the usual case: the whole body in one message
+        if max_bytes is None or len(body) <= max_bytes:
+            return body, None
         return None, BadRequest(f"request body is larger than {max_bytes} bytes", 413)
+    if max_bytes is not None:
+        length = declared_length(raw.get(b"content-length"), raw.get(b"transfer-encoding"))
+        if length is not None and length > max_bytes:
+            return None, BadRequest(f"request body is larger than {max_bytes} bytes", 413)
     chunks: list[bytes] = []
     size = 0
     while True:
-        message = await receive()
         if message["type"] == "http.disconnect":
             return None, BadRequest("the client went away", 400)
         chunk = message.get("body", b"")
         size += len(chunk)
         if max_bytes is not None and size > max_bytes:
             return None, BadRequest(f"request body is larger than {max_bytes} bytes", 413)
-        if not message.get("more_body", False):
-            if not chunks:
-                return chunk, None  # the usual case: the whole body in one message
-            chunks.append(chunk)
-            return b"".join(chunks), None
         chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks), None
+        message = await receive()
 
 
 def replay(body: bytes, receive: Any) -> Any:
@@ -299,39 +301,46 @@ class SessionCookieMiddleware(SessionMiddleware):
 
     The cookie is verified and decoded only when something reads the session
     (a request authenticated by a header, or a static file, skips it), and it
-    is marked ``Secure`` on every HTTPS request.
+    is marked ``Secure`` on every HTTPS request. The guard's middleware runs
+    it inline (:meth:`open`), one ASGI layer fewer per request.
     """
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        name = self.session_cookie
+        await self.app(scope, receive, self.open(scope, send))
+
+    def open(self, scope: dict[str, Any], send: Any) -> Any:
+        """Put a lazy session into ``scope``; return the ``send`` that writes its cookie."""
         # The loader holds the headers, not the scope: a scope that held its own
         # session's loader would be a reference cycle, left to the garbage collector.
         scope["session"] = LazySession(functools.partial(self._load, scope.get("headers", ())))
 
         def send_wrapper(message: dict[str, Any]) -> Any:
             # A plain function returning ``send``'s awaitable: no coroutine of its own per message.
-            if message["type"] == "http.response.start":
-                current = scope["session"]
-                loaded = not isinstance(current, LazySession) or current.loaded
-                if loaded and current.modified:
-                    flags = self.security_flags
-                    if scope.get("scheme") in ("https", "wss") and "secure" not in flags.split("; "):
-                        flags += "; secure"
-                    headers = MutableHeaders(scope=message)
-                    headers.add_vary_header("Cookie")
-                    if current:
-                        data = self.signer.sign(b64encode(json.dumps(dict(current)).encode("utf-8"))).decode("utf-8")
-                        max_age = f"Max-Age={self.max_age}; " if self.max_age is not None else ""
-                        headers.append("Set-Cookie", f"{name}={data}; path={self.path}; {max_age}{flags}")
-                    elif not getattr(current, "initially_empty", False):
-                        expires = "expires=Thu, 01 Jan 1970 00:00:00 GMT; "
-                        headers.append("Set-Cookie", f"{name}=null; path={self.path}; {expires}{flags}")
+            # (A session nothing read was not modified: loading it is no modification.)
+            if message["type"] == "http.response.start" and scope["session"].modified:
+                self._set_cookie(scope, message)
             return send(message)
 
-        await self.app(scope, receive, send_wrapper)
+        return send_wrapper
+
+    def _set_cookie(self, scope: dict[str, Any], message: dict[str, Any]) -> None:
+        session = scope["session"]
+        name = self.session_cookie
+        flags = self.security_flags
+        if scope.get("scheme") in ("https", "wss") and "secure" not in flags.split("; "):
+            flags += "; secure"
+        headers = MutableHeaders(scope=message)
+        headers.add_vary_header("Cookie")
+        if session:
+            data = self.signer.sign(b64encode(json.dumps(dict(session)).encode("utf-8"))).decode("utf-8")
+            max_age = f"Max-Age={self.max_age}; " if self.max_age is not None else ""
+            headers.append("Set-Cookie", f"{name}={data}; path={self.path}; {max_age}{flags}")
+        elif not getattr(session, "initially_empty", False):
+            expires = "expires=Thu, 01 Jan 1970 00:00:00 GMT; "
+            headers.append("Set-Cookie", f"{name}=null; path={self.path}; {expires}{flags}")
 
     def _load(self, headers: Any) -> dict[str, Any] | None:
         raw = cookie_parser(ScopeHeaders({"headers": headers}).get("cookie", "")).get(self.session_cookie)
@@ -342,12 +351,19 @@ class SessionCookieMiddleware(SessionMiddleware):
 
 
 class GuardMiddleware:
-    """The guard as a pure ASGI middleware (no ``BaseHTTPMiddleware``: nothing is buffered)."""
+    """The guard as a pure ASGI middleware (no ``BaseHTTPMiddleware``: nothing is buffered).
 
-    def __init__(self, app: Any, adapter: FastAPIAdapter, guard: GuardFunc) -> None:
+    ``sessions`` is the stack's own session middleware, run inline; ``None``
+    when the app brought Starlette's, which then runs just outside this one.
+    """
+
+    def __init__(
+        self, app: Any, adapter: FastAPIAdapter, guard: GuardFunc, sessions: SessionCookieMiddleware | None = None,
+    ) -> None:
         self.app = app
         self.adapter = adapter
         self.guard = guard
+        self.sessions = sessions
         self.stack = getattr(guard, "stack", None)
         dash_app = adapter.app
         prefix = dash_app.config.routes_pathname_prefix
@@ -366,6 +382,8 @@ class GuardMiddleware:
             # first request, which on FastAPI happens after this middleware.
             await dash_setup(self.dash_app)
             self.ready = True
+        if self.sessions is not None:
+            send = self.sessions.open(scope, send)
         token = _handling.set(Handling(scope))
         try:
             if kind == "websocket":
@@ -373,25 +391,25 @@ class GuardMiddleware:
                 return
             # HTTP, inline (one coroutine fewer per request).
             request_class = self.adapter.request_class
-            body = body_error = headers = None
+            raw = raw_headers(scope)
+            body = body_error = None
             replayed = receive
             method = scope["method"]
-            if method == "POST":
-                headers = ScopeHeaders(scope)
-                if scope["path"] == self.update_path or is_form_mimetype(headers.get("content-type")):
-                    limit = self.stack.max_body_size if self.stack is not None else None
-                    length = declared_length(headers.get("content-length"), headers.get("transfer-encoding"))
-                    body, body_error = await read_body(receive, length, limit)
-                    if body is not None:
-                        replayed = replay(body, receive)
+            if method == "POST" and (
+                scope["path"] == self.update_path or is_form_mimetype(header_value(raw, "content-type"))
+            ):
+                limit = self.stack.max_body_size if self.stack is not None else None
+                body, body_error = await read_body(receive, raw, limit)
+                if body is not None:
+                    replayed = replay(body, receive)
             try:
                 # On the loop, as run_guard does; in a thread only if a hook would block.
-                request = request_class(scope, body, body_error, headers)
+                request = request_class(scope, body, body_error, raw)
                 request.on_event_loop = True
                 try:
                     result = self.guard(request)
                 except WouldBlock:
-                    result = await guard_in_thread(self.guard, lambda: request_class(scope, body, body_error, headers))
+                    result = await guard_in_thread(self.guard, lambda: request_class(scope, body, body_error, raw))
             except Exception:
                 log.exception("the dash-auth guard failed on %s %s", method, scope.get("path"))
                 result = json_error(500, "internal_error", "the request could not be checked")
@@ -450,9 +468,9 @@ def _dash_middleware_reusing_body() -> type | None:
 
     class DashMiddlewareReusingBody(DashMiddleware):  # type: ignore[misc, valid-type]
         async def _setup_timing(self, request: Any) -> None:
-            state = request.scope.get("dash_auth")
-            if state is not None and "json" in state:
-                request._json = state["json"]
+            data = request.scope.get(_PARSED_BODY, _UNPARSED)
+            if data is not _UNPARSED:
+                request._json = data
             await setup(self, request)
 
     return DashMiddlewareReusingBody
@@ -505,18 +523,22 @@ class FastAPIAdapter(BackendAdapter):
             user_session = self._user_session()
             rest = [_reusing_parsed_body(m) for m in saved if m is not user_session]
             if user_session is not None:
-                session = user_session
+                # The app's own, just outside the guard so that the guard sees the session.
+                outer = [user_session]
+                sessions = None
                 cookie = user_session.kwargs.get("session_cookie", "session")
             else:
                 if not self._secret:
                     raise ConfigurationError("dash-auth needs a secret_key to sign FastAPI sessions")
                 secret = self._secret.decode() if isinstance(self._secret, bytes) else self._secret
-                session = Middleware(SessionCookieMiddleware, secret_key=secret, same_site="lax")
-                cookie = "session"
+                outer = []
+                sessions = SessionCookieMiddleware(None, secret_key=secret, same_site="lax")
+                cookie = sessions.session_cookie
             self.request_class = type(
                 "FastAPIRequest", (FastAPIRequest,), {"__slots__": (), "session_cookie_name": cookie}
             )
-            server.user_middleware = [session, Middleware(GuardMiddleware, adapter=self, guard=guard), *rest]
+            guard_middleware = Middleware(GuardMiddleware, adapter=self, guard=guard, sessions=sessions)
+            server.user_middleware = [*outer, guard_middleware, *rest]
             try:
                 return build()
             finally:

@@ -38,12 +38,14 @@ from . import (
     register_adapter,
 )
 from ._aio import (
-    ScopeHeaders,
+    _HEADER_KEYS,
     guard_in_thread,
+    header_value,
     in_thread,
     is_form_mimetype,
     is_json_mimetype,
     parse_json_body,
+    raw_headers,
     run_guard,
 )
 from ._sessions import SerializerCache
@@ -53,15 +55,16 @@ _UPDATE = "_dash-update-component"
 _WEBSOCKET = "_dash-ws-callback"
 
 
-#: Headers Quart adds to those of the ASGI scope (``Host`` only when the client sent none).
-_QUART_ADDED = ("host", "remote-addr")
+#: Headers Quart adds to those of the ASGI scope (``Host`` only when the client sent none;
+#: ``Remote-Addr`` is the peer's address), by their raw names.
+_QUART_ADDED = (b"host", b"remote-addr")
 
 
 class QuartRequest(Request):
     """A :class:`Request` over a Quart request (or websocket) and its session."""
 
     __slots__ = ("_req", "_session", "state", "auth", "on_event_loop", "_body", "_body_error", "_form",
-                 "_form_error", "_headers")
+                 "_form_error", "_raw")
 
     #: The session cookie's name, set by the adapter (``SESSION_COOKIE_NAME``).
     session_cookie_name = "session"
@@ -74,7 +77,7 @@ class QuartRequest(Request):
         body_error: BadRequest | None = None,
         form: Mapping[str, str] | None = None,
         form_error: BadRequest | None = None,
-        headers: ScopeHeaders | None = None,
+        raw: dict[bytes, bytes] | None = None,
     ) -> None:
         self._req = req
         self._session = session
@@ -85,7 +88,7 @@ class QuartRequest(Request):
         self._body_error = body_error
         self._form = form
         self._form_error = form_error
-        self._headers = headers  # the ASGI scope's, built on first use when not given
+        self._raw = raw  # the ASGI scope's headers (see raw_headers), built on first use when not given
 
     @property
     def method(self) -> str:
@@ -133,12 +136,14 @@ class QuartRequest(Request):
         # From the ASGI scope, as Quart's own headers are (a dict look-up instead of
         # werkzeug's case-insensitive scan), except the two Quart sets itself: its
         # Remote-Addr is the peer's address, whatever header the client sent.
-        if name.lower() in _QUART_ADDED:
+        key = _HEADER_KEYS[name]
+        if key in _QUART_ADDED:
             return self._req.headers.get(name, default)
-        headers = self._headers
-        if headers is None:
-            headers = self._headers = ScopeHeaders(self._req.scope)
-        return headers.get(name, default)
+        raw = self._raw
+        if raw is None:
+            raw = self._raw = raw_headers(self._req.scope)
+        value = raw.get(key)
+        return default if value is None else value.decode("latin-1")
 
     @property
     def has_session_cookie(self) -> bool:
@@ -281,16 +286,16 @@ class QuartAdapter(BackendAdapter):
         async def dash_auth_guard() -> quart.Response | None:
             ctx = _cv_request.get()
             req = ctx.request
-            body = body_error = form = form_error = headers = None
+            body = body_error = form = form_error = raw = None
             if req.method == "POST":
-                headers = ScopeHeaders(req.scope)
+                raw = raw_headers(req.scope)
                 if req.path == update_path:
                     limit = stack.max_body_size if stack is not None else None
-                    length = declared_length(headers.get("content-length"), headers.get("transfer-encoding"))
+                    length = declared_length(raw.get(b"content-length"), raw.get(b"transfer-encoding"))
                     body, body_error = await _read_body(req, limit, length)
-                elif is_form_mimetype(headers.get("content-type")):
+                elif is_form_mimetype(header_value(raw, "content-type")):
                     form, form_error = await _read_form(req)
-            make = functools.partial(request_class, req, ctx.session, body, body_error, form, form_error, headers)
+            make = functools.partial(request_class, req, ctx.session, body, body_error, form, form_error, raw)
             # On the loop, as run_guard does; in a thread only if a hook would block.
             request = make()
             request.on_event_loop = True
