@@ -73,6 +73,24 @@ def test_bearer_tokens_expire_and_unknown_issuers_are_refused(idp, make_app, clo
     assert call(app, script, {"Authorization": f"Bearer {foreign}"}).status_code == 401
 
 
+@pytest.mark.parametrize("where", ["header", "payload"])
+def test_a_bearer_token_of_deeply_nested_json_is_a_401_not_a_500(idp, make_app, where):
+    """Well under the size limit, but deep enough to exhaust the JSON parser's recursion."""
+    import base64
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    nested, plain = b64(b"[" * 5000 + b"]" * 5000), b64(b'{"alg": "RS256"}')
+    token = f"{nested}.{plain}.sig" if where == "header" else f"{plain}.{nested}.sig"
+    app, _auth = make_app(idp, bearer_tokens=True)
+    app.server.config["PROPAGATE_EXCEPTIONS"] = False
+    script = app.server.test_client()
+    assert call(app, script, {"Authorization": f"Bearer {token}"}).status_code == 401
+    page = script.get("/", headers={"Authorization": f"Bearer {token}"})
+    assert page.status_code == 401 and page.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
+
+
 def test_bearer_audience_for_access_tokens(idp, make_app):
     """With ``bearer_audience`` set, ID tokens (audience = client id) are no longer accepted."""
     app, auth = make_app(idp, bearer_tokens=True, register={"bearer_audience": "https://api.example"})

@@ -186,6 +186,7 @@ def test_session_is_rotated_at_login(idp, make_app):
         ("/\\evil.example", "/"),
         ("javascript:alert(1)", "/"),
         ("/a/../../etc", "/"),
+        ("/reports?q=" + "x" * 1100, "/"),  # safe, but too long to keep: the app root, not ""
     ],
 )
 def test_after_login_only_same_origin_relative_next(idp, make_app, next_value, lands):
@@ -572,6 +573,21 @@ def test_pending_states_are_bounded_and_the_oldest_is_dropped(idp, make_app):
     assert oldest.status_code == 400
     newest = client.get(path_of(authorize(urls[-1])))
     assert newest.status_code == 302 and newest.headers["Location"] == "/page-11"
+
+
+def test_logins_started_with_long_next_values_keep_the_cookie_small(idp, make_app):
+    """Another site can start logins at will (a public GET): the cookie must stay far from 4 KB."""
+    import secrets
+
+    app, _auth = make_app(idp)
+    client = app.server.test_client()
+    urls = []
+    for _ in range(8):
+        target = "/" + secrets.token_urlsafe(800)[:1000]  # random: it does not compress
+        urls.append(client.get("/oidc/idp/login", query_string={"next": target}).headers["Location"])
+    assert len(client.get_cookie("session").value) < 2500
+    newest = client.get(path_of(authorize(urls[-1])))
+    assert newest.status_code == 302 and len(newest.headers["Location"]) > 1000  # the newest still works
 
 
 def test_anonymous_page_requests_do_not_grow_the_cookie(idp, make_app):

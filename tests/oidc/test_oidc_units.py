@@ -179,6 +179,26 @@ def test_pending_states_bound_expiry_and_single_use():
     assert "_oidc_pending" not in session
 
 
+def test_pending_next_values_share_one_budget():
+    from dash_auth_oidc.flow import MAX_NEXT_LENGTH
+
+    pending = PendingLogins(max_pending=5, clock=lambda: 1000.0)
+    session: dict[str, Any] = {}
+    short = pending.start(session, "a", "/short")
+    half = "/" + "h" * (MAX_NEXT_LENGTH // 2 - 1)
+    first, second = pending.start(session, "a", half), pending.start(session, "a", half)
+    assert pending.count(session) == 2  # the second long one pushed out the oldest, however short
+    with pytest.raises(BadCallback):
+        pending.finish(session, short.state, "a")
+    assert pending.finish(session, first.state, "a").next_url == half
+    third = pending.start(session, "a", half + "x")  # one character over the budget with the second
+    with pytest.raises(BadCallback):
+        pending.finish(session, second.state, "a")
+    assert pending.finish(session, third.state, "a").next_url == half + "x"
+    with pytest.raises(ValueError):
+        pending.start(session, "a", "/" + "x" * MAX_NEXT_LENGTH)
+
+
 def test_pending_states_from_the_future_or_malformed_are_ignored():
     pending = PendingLogins(clock=lambda: 1000.0)
     session = {"_oidc_pending": [["s", "a", 99999, "n", "v", "/"], "junk", ["short"], {"x": 1}]}

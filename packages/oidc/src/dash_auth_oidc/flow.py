@@ -23,7 +23,9 @@ from .errors import BadCallback
 PENDING_KEY = "_oidc_pending"
 #: Where the page asked for is remembered while the user is on an app-made selection page.
 NEXT_KEY = "_oidc_next"
-#: The longest ``next`` kept in the session (longer ones fall back to the app root).
+#: The longest ``next`` kept in the session (longer ones fall back to the app root), and the
+#: most characters the pending logins' ``next`` values take together: however many logins a
+#: page (or another site) starts, the session cookie stays well under the 4 KB browsers keep.
 MAX_NEXT_LENGTH = 1024
 
 Session = MutableMapping[str, Any]
@@ -68,16 +70,27 @@ class PendingLogins:
         ]
 
     def start(self, session: Session, idp: str, next_url: str) -> Pending:
-        """Record a new login for provider ``idp``; returns its state, nonce and verifier."""
+        """Record a new login for provider ``idp``; returns its state, nonce and verifier.
+
+        ``next_url`` is at most :data:`MAX_NEXT_LENGTH` characters (the caller
+        falls back to the app root). The oldest logins are dropped beyond
+        ``max_pending``, and while the ``next`` values would take more than
+        :data:`MAX_NEXT_LENGTH` together.
+        """
+        if len(next_url) > MAX_NEXT_LENGTH:
+            raise ValueError(f"next_url is longer than {MAX_NEXT_LENGTH} characters")
         entries = self._entries(session)
         del entries[: max(0, len(entries) - self.max_pending + 1)]  # drop the oldest beyond the bound
+        budget = MAX_NEXT_LENGTH - len(next_url)
+        while entries and sum(len(entry[5]) for entry in entries if isinstance(entry[5], str)) > budget:
+            del entries[0]
         pending = Pending(
             state=secrets.token_urlsafe(24),
             idp=idp,
             started=int(self.clock()),
             nonce=secrets.token_urlsafe(24),
             code_verifier=secrets.token_urlsafe(48),  # 64 characters (RFC 7636: 43 to 128)
-            next_url=next_url if len(next_url) <= MAX_NEXT_LENGTH else "",
+            next_url=next_url,
         )
         entries.append(
             [pending.state, pending.idp, pending.started, pending.nonce, pending.code_verifier, pending.next_url]

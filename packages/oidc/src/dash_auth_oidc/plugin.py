@@ -309,7 +309,10 @@ class OIDCPlugin:
         return origin(request.scheme, request.host, self._force_https()) + self.url(self.settings.routes.logged_out)
 
     def _next(self, value: Any) -> str:
-        return safe_next(value, prefix=self._stack().requests_prefix)
+        """A safe ``next`` short enough to keep in the session, else the app root."""
+        root = self._stack().requests_prefix
+        target = safe_next(value, prefix=root)
+        return target if len(target) <= MAX_NEXT_LENGTH else root
 
     def _browser_url(self, request: Request) -> str:
         """The URL the browser asked for, as it sees it (requests prefix and query)."""

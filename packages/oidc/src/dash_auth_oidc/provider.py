@@ -175,7 +175,7 @@ class Provider:
             )
             response.raise_for_status()
             data = response.json()
-        except (requests.RequestException, ValueError) as exc:
+        except (requests.RequestException, ValueError, RecursionError) as exc:
             raise ProviderUnavailable(
                 "The sign-in provider cannot be reached. Try again in a moment.",
                 reason=f"provider {self.name!r}: {what} at {url} unavailable: {exc}",
@@ -229,7 +229,7 @@ class Provider:
                 "The sign-in provider did not accept this sign-in. Try again.",
                 reason=f"provider {self.name!r}: {what} refused: {error} {description}".strip(),
             ) from exc
-        except (requests.RequestException, ValueError) as exc:
+        except (requests.RequestException, ValueError, RecursionError) as exc:
             raise ProviderUnavailable(
                 "The sign-in provider cannot be reached. Try again in a moment.",
                 reason=f"provider {self.name!r}: {what} failed: {exc}",
@@ -277,7 +277,7 @@ class Provider:
             )
             response.raise_for_status()
             data = response.json()
-        except (requests.RequestException, ValueError) as exc:
+        except (requests.RequestException, ValueError, RecursionError) as exc:
             raise ProviderUnavailable(
                 "The sign-in provider cannot be reached. Try again in a moment.",
                 reason=f"provider {self.name!r}: userinfo failed: {exc}",

@@ -77,7 +77,7 @@ class EncryptedSessionTokenStore(TokenStore):
                 raise ValueError("unknown token blob version")
             plain = self._aead.decrypt(sealed[1:13], sealed[13:], self._VERSION)
             tokens = json.loads(zlib.decompress(plain))
-        except (InvalidTag, ValueError, zlib.error, UnicodeError) as exc:
+        except (InvalidTag, ValueError, zlib.error, UnicodeError, RecursionError) as exc:
             log.warning("stored OIDC tokens could not be decrypted (%s); treating them as absent", type(exc).__name__)
             return None
         return tokens if isinstance(tokens, dict) else None

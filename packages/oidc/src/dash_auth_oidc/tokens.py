@@ -52,8 +52,8 @@ def peek(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
     try:
         header = _b64json(parts[0])
         claims = _b64json(parts[1])
-    except (ValueError, UnicodeError) as exc:
-        raise TokenValidationError("The token is malformed.", reason=f"undecodable token: {exc}") from exc
+    except (ValueError, UnicodeError, RecursionError) as exc:  # RecursionError: JSON nested too deep
+        raise TokenValidationError("The token is malformed.", reason=f"undecodable token: {type(exc).__name__}") from exc
     if not isinstance(header, dict) or not isinstance(claims, dict):
         raise TokenValidationError("The token is malformed.", reason="token header or payload is not an object")
     return header, claims
