@@ -157,6 +157,33 @@ def test_page_rules_forbidden_vs_unauthenticated(path, marker):
     assert allowed.status_code == 200 and marker in allowed.data
 
 
+@pytest.mark.parametrize("layout_mode", [False, True])
+def test_a_pages_own_rule_wins_over_a_public_route_matching_its_path(layout_mode):
+    """A public section (``/reports/<name>``) with one page in it that declares ``groups``."""
+    options = {"auth_protect_layouts": True, "page_container": "_pages_content"} if layout_mode else {}
+    app = make_dash(__name__, use_pages=True, pages_folder="", suppress_callback_exceptions=True)
+    dash.register_page("home", path="/", layout=html.Div("HOME"))
+    dash.register_page("weekly", path="/reports/weekly", layout=html.Div("WEEKLY CONTENT"))
+    dash.register_page("salaries", path="/reports/salaries", layout=html.Div("SALARIES CONTENT"), groups=["A"])
+    app.layout = html.Div([dash.page_container])
+    BasicAuth(app, USERS, user_groups=GROUPS, public_routes=["/", "/reports/<name>", "/menu"], secret_key=SECRET,
+              **options)
+
+    @server_route(app, "/menu")
+    def menu():
+        return ",".join(page["module"] for page in accessible_pages(app))
+
+    assert b"WEEKLY CONTENT" in route(app, "/reports/weekly").data  # the section stays public
+    for who in (None, BOB):
+        refused = route(app, "/reports/salaries", who)
+        assert b"SALARIES CONTENT" not in refused.data
+        if not layout_mode:
+            assert refused.status_code == (401 if who is None else 403)
+            assert client_for(app).get("/reports/salaries", headers=who or {}).status_code == refused.status_code
+    assert b"SALARIES CONTENT" in route(app, "/reports/salaries", ALICE).data
+    assert client_for(app).get("/menu").data.decode() == "home,weekly"
+
+
 def test_user_in_group_a_sees_a_not_b():
     app = pages_app()
     assert b"PAGE A CONTENT" in route(app, "/a", ALICE).data

@@ -9,9 +9,9 @@ import dash
 from dash_auth_core import AuthStack, current_user
 from dash_auth_core.pages import PAGE_ALLOWED_KEY
 
-from .plugin import page_rule, settings
+from .plugin import settings
 from .protect import page_is_public
-from .rules import Verdict
+from .rules import Verdict, page_rule
 
 
 def accessible_pages(app: dash.Dash | None = None) -> list[dict[str, Any]]:

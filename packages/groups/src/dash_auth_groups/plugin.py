@@ -18,7 +18,7 @@ import dash
 from dash_auth_core import AuthStack, ConfigurationError, Identity, Kind, Request, Resource, hookimpl
 
 from .protect import callback_rule, guard_protected_pages, mark_cleared, page_is_public, protect_layout
-from .rules import RULE_KEYS, Rule, Verdict, rule_from
+from .rules import RULE_KEYS, Rule, Verdict, page_rule
 
 EXTENSION_KEY = "groups"
 _SHELL = frozenset({"_dash-layout", "_dash-dependencies"})
@@ -40,24 +40,6 @@ def settings(auth: AuthStack) -> Settings:
     if found is None:
         found = auth.extensions[EXTENSION_KEY] = Settings()
     return found
-
-
-_RULE_CACHE_KEY = "_dash_auth_rule"
-
-
-def page_rule(page: Any) -> Rule | None:
-    """The rule a page declares in ``register_page`` (``None`` if it declares none).
-
-    Built once and kept in the page's own registry entry.
-    """
-    cached = page.get(_RULE_CACHE_KEY, False)
-    if cached is not False:
-        return cached
-    rule = rule_from(page) if any(k in page for k in RULE_KEYS) else None
-    if rule is not None and rule.is_empty:
-        rule = None
-    page[_RULE_CACHE_KEY] = rule
-    return rule
 
 
 def _wrap_layouts(auth: AuthStack, state: Settings) -> None:
@@ -115,12 +97,11 @@ def authorize(identity: Identity | None, resource: Resource, request: Request) -
         _wrap_layouts(auth, state)
         return True
     rule = page_rule(page)
-    if rule is None:
+    if rule is None or rule.evaluate(identity) is Verdict.ALLOWED:
         return None
-    verdict = rule.evaluate(identity)
-    if verdict is Verdict.FORBIDDEN:
-        return False
-    return None  # no user: the core asks them to sign in unless the page is public
+    # Refused, and a page's own rule wins over a public route matching its path:
+    # without a user, the core then asks them to sign in.
+    return False
 
 
 def _mcp_vote(auth: AuthStack, identity: Identity | None) -> bool | None:

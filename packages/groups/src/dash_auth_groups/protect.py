@@ -25,7 +25,7 @@ from dash_auth_core import Identity, current_user
 from dash_auth_core.pages import sample_path
 
 from .page_meta import guard_page_texts
-from .rules import RULE_KEYS, Rule, Verdict
+from .rules import RULE_KEYS, Rule, Verdict, page_rule
 
 _UNSET: Any = object()
 
@@ -241,6 +241,9 @@ def protect_layouts(**kwargs: Any) -> None:
 
 
 def page_is_public(stack: Any, page: dict[str, Any]) -> bool:
-    """Whether the page's own path (a sample path for templates) is a public route."""
+    """Whether anyone may open the page: its own path (a sample path for templates) is a
+    public route, and the page declares no rule of its own (which wins over a public route)."""
+    if page_rule(page) is not None:
+        return False
     sample = sample_path(page)
     return sample is not None and stack.public_routes.test(sample)

@@ -148,6 +148,24 @@ def rule_from(mapping: Mapping[str, Any]) -> Rule:
     return Rule(**{key: mapping[key] for key in RULE_KEYS if key in mapping})
 
 
+_RULE_CACHE_KEY = "_dash_auth_rule"
+
+
+def page_rule(page: Any) -> Rule | None:
+    """The rule a page declares in ``register_page`` (``None`` if it declares none).
+
+    Built once and kept in the page's own registry entry.
+    """
+    cached = page.get(_RULE_CACHE_KEY, False)
+    if cached is not False:
+        return cached
+    rule = rule_from(page) if any(k in page for k in RULE_KEYS) else None
+    if rule is not None and rule.is_empty:
+        rule = None
+    page[_RULE_CACHE_KEY] = rule
+    return rule
+
+
 def list_groups(groups_key: str = "groups", groups_str_split: str | None = None) -> list[str] | None:
     """The current user's groups, or ``None`` when nobody is signed in."""
     identity = current_user()
