@@ -195,6 +195,17 @@ def test_unusable_bodies(data, content_type, status, who):
     assert ran == []
 
 
+@pytest.mark.parametrize("content_type", ["Application/JSON", "application/json; charset=utf-8",
+                                          "APPLICATION/JSON; charset=utf-8", "application/vnd.api+json"])
+def test_json_content_types_that_flask_accepts_work_on_every_backend(content_type):
+    """The guard accepts JSON by Flask's rule (any case, ``application/*+json``); Dash must then answer too."""
+    app, ran = make_app()
+    body = json.dumps(valid_bodies(app)[PUBLIC]).encode()
+    response = post_raw(app, body, content_type)
+    assert response.status_code == 200, response.data[:500]
+    assert ran == [("public", 1)]
+
+
 @pytest.mark.parametrize("who", ["anonymous", "alice"])
 def test_deeply_nested_value_inside_a_valid_body(who):
     app, ran = make_app()

@@ -226,3 +226,24 @@ def test_plugin_responses_can_repeat_headers():
     response = c.get("/two-cookies")
     assert response.status_code == 200
     assert c.get_cookie("a").value == "1" and c.get_cookie("b").value == "2"
+
+
+def test_a_challenge_can_repeat_headers_on_every_backend():
+    """Several ``Set-Cookie`` or ``WWW-Authenticate`` headers from the guard's own answers reach the client."""
+    from dash_auth_core import Response
+
+    class Challenge:
+        @hookimpl(tryfirst=True)
+        def challenge(self, request, resource, reason):
+            return Response(401, "sign in", "text/plain", {"WWW-Authenticate": 'Basic realm="app"'},
+                            extra_headers=[("Set-Cookie", "login_state=abc; Path=/"),
+                                           ("WWW-Authenticate", 'Bearer realm="api"')])
+
+    app = make_dash(__name__)
+    app.layout = html.Div("x")
+    AuthStack.of(app, secret_key=SECRET, plugins=[Challenge()])
+    c = client_for(app)
+    response = c.get("/")
+    assert response.status_code == 401
+    assert response.headers.getlist("WWW-Authenticate") == ['Basic realm="app"', 'Bearer realm="api"']
+    assert c.get_cookie("login_state").value == "abc"

@@ -41,7 +41,7 @@ from collections.abc import Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from .backends import Request
-from .backends._aio import dash_setup, run_guard
+from .backends._aio import asgi_headers, dash_setup, run_guard
 from .browser import AUTH_REASON_PREFIX, LOGIN_REQUIRED  # the page reloads on these
 from .context import set_current_user, set_in_context
 from .hookspecs import hookimpl
@@ -594,9 +594,8 @@ async def refuse_handshake(scope: Mapping[str, Any], send: Any, response: Respon
     extensions = scope.get("extensions") or {}
     if "websocket.http.response" in extensions:
         body = response.body.encode() if isinstance(response.body, str) else bytes(response.body)
-        headers = [(b"content-type", response.content_type.encode("latin-1"))]
-        headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.items()]
-        await send({"type": "websocket.http.response.start", "status": response.status, "headers": headers})
+        await send({"type": "websocket.http.response.start", "status": response.status,
+                    "headers": asgi_headers(response)})
         await send({"type": "websocket.http.response.body", "body": body})
         return
     await send({"type": "websocket.close", "code": 1008, "reason": "dash-auth: refused"})

@@ -114,6 +114,14 @@ def is_form_mimetype(content_type: str | None) -> bool:
     return mimetype in ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
+def asgi_headers(response: Response) -> list[tuple[bytes, bytes]]:
+    """A :class:`Response`'s headers as ASGI raw pairs: its content type, its headers, its repeatable ones."""
+    headers = [(b"content-type", response.content_type.encode("latin-1"))]
+    headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.items()]
+    headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response.extra_headers]
+    return headers
+
+
 class ScopeHeaders(Mapping[str, str]):
     """Case-insensitive header look-ups over an ASGI scope (repeats joined).
 

@@ -55,6 +55,7 @@ from . import (
 from ._aio import (
     _HEADER_KEYS,
     ScopeHeaders,
+    asgi_headers,
     dash_setup,
     guard_in_thread,
     header_value,
@@ -251,11 +252,7 @@ def replay(body: bytes, receive: Any) -> Any:
 
 async def send_response(send: Any, response: Response, head: bool = False) -> None:
     body = response.body.encode("utf-8") if isinstance(response.body, str) else bytes(response.body)
-    headers = [
-        (b"content-type", response.content_type.encode("latin-1")),
-        (b"content-length", str(len(body)).encode("latin-1")),
-    ]
-    headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.items()]
+    headers = [(b"content-length", str(len(body)).encode("latin-1")), *asgi_headers(response)]
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     await send({"type": "http.response.body", "body": b"" if head else body})
 
@@ -469,9 +466,14 @@ def _dash_middleware_reusing_body() -> type | None:
     class DashMiddlewareReusingBody(DashMiddleware):  # type: ignore[misc, valid-type]
         async def _setup_timing(self, request: Any) -> None:
             data = request.scope.get(_PARSED_BODY, _UNPARSED)
-            if data is not _UNPARSED:
-                request._json = data
+            if data is _UNPARSED:
+                await setup(self, request)
+                return
+            request._json = data
             await setup(self, request)
+            # Dash fills this only for a Content-Type starting "application/json"; the guard
+            # accepted the body by Flask's rule (any case, application/*+json), as Flask does.
+            request.state.json_body = data
 
     return DashMiddlewareReusingBody
 
