@@ -41,7 +41,7 @@ from collections.abc import Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from .backends import Request
-from .backends._aio import asgi_headers, dash_setup, run_guard
+from .backends._aio import asgi_headers, dash_setup, route_path, run_guard
 from .browser import AUTH_REASON_PREFIX, LOGIN_REQUIRED  # the page reloads on these
 from .context import set_current_user, set_in_context
 from .hookspecs import hookimpl
@@ -141,7 +141,12 @@ def install(stack: AuthStack) -> None:
     """Prepare ``stack`` for authenticated sockets (once per stack)."""
     if stack.get_plugin(PLUGIN_NAME) is None:
         stack.register(_LogoutPlugin(stack), name=PLUGIN_NAME)
+    _guarded_servers.add(stack.app.server)
     _install_dash_hook()
+
+
+#: The servers whose Dash socket must have come through :class:`Connection` (the frame checks).
+_guarded_servers: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 # -- one message as a callback request for the guard ---------------------
@@ -578,7 +583,7 @@ def install_asgi(stack: AuthStack, server: Any, backend: str) -> None:
     ws_path = stack.app.config.routes_pathname_prefix + "_dash-ws-callback"
 
     async def asgi_app(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
-        if scope.get("type") != "websocket" or scope.get("path") != ws_path:
+        if scope.get("type") != "websocket" or route_path(scope) != ws_path:
             await inner(scope, receive, send)
             return
         conn = Connection(stack, send)
@@ -620,10 +625,32 @@ def _on_dash_message(ws: Any, message: Any) -> None:
     return None
 
 
+def _require_checks(ws: Any) -> Any:
+    """Dash's ``websocket_connect`` hook: a guarded app's socket that missed the frame checks is refused.
+
+    On FastAPI the guard hands Dash's socket to :class:`Connection` by its path;
+    middleware that rewrites the path after the guard would otherwise reach
+    Dash unchecked. (Quart's handshake makes the same check itself.)
+    """
+    scope = getattr(ws, "scope", None)
+    if not isinstance(scope, dict) or isinstance(scope.get(SCOPE_KEY), Connection):
+        return True
+    server = scope.get("app")
+    try:
+        guarded = server is not None and server in _guarded_servers
+    except TypeError:  # not weak-referenceable: not one of ours
+        guarded = False
+    if not guarded:
+        return True
+    log.error("dash-auth: a websocket reached Dash without the frame checks (path %r); refused", scope.get("path"))
+    return (1011, "dash-auth: websocket checks were bypassed")
+
+
 def _install_dash_hook() -> None:
     global _hook_installed
     if not _hook_installed:
         import dash
 
         dash.hooks.websocket_message()(_on_dash_message)
+        dash.hooks.websocket_connect()(_require_checks)
         _hook_installed = True

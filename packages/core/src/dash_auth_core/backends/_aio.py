@@ -114,6 +114,21 @@ def is_form_mimetype(content_type: str | None) -> bool:
     return mimetype in ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
+def route_path(scope: Mapping[str, Any]) -> str:
+    """The path an ASGI app routes: ``scope["path"]`` less the ``root_path`` (as Starlette and Quart do).
+
+    Servers started with a root path (``uvicorn --root-path``) and mounted
+    sub-apps put it in both; the guard must judge the path that is routed.
+    """
+    path: str = scope["path"]
+    root = scope.get("root_path")
+    if not root or not path.startswith(root):
+        return path
+    if len(path) == len(root):
+        return ""
+    return path[len(root):] if path[len(root)] == "/" else path
+
+
 def asgi_headers(response: Response) -> list[tuple[bytes, bytes]]:
     """A :class:`Response`'s headers as ASGI raw pairs: its content type, its headers, its repeatable ones."""
     headers = [(b"content-type", response.content_type.encode("latin-1"))]

@@ -64,6 +64,7 @@ from ._aio import (
     is_json_mimetype,
     parse_json_body,
     raw_headers,
+    route_path,
     run_guard,
 )
 from ._sessions import decoded_cookie, lazy_session_class
@@ -74,6 +75,8 @@ _UPDATE = "_dash-update-component"
 _WEBSOCKET = "_dash-ws-callback"
 #: The scope key under which the guard leaves the callback body it parsed (for Dash's middleware).
 _PARSED_BODY = "dash_auth.json"
+#: The scope key under which the guard leaves the path it judged (for Dash's middleware).
+_JUDGED_PATH = "dash_auth.path"
 _UNPARSED = object()
 
 
@@ -109,7 +112,7 @@ class FastAPIRequest(Request):
         self._scope = scope
         self._raw = raw_headers(scope) if raw is None else raw  # see raw_headers
         self.method: str = scope.get("method", "GET")  # a WebSocket scope has none
-        self.path: str = scope["path"]
+        self.path: str = route_path(scope) if scope.get("root_path") else scope["path"]
         self.state: dict[str, Any] = {}
         self.auth = None
         self.on_event_loop = False
@@ -392,8 +395,10 @@ class GuardMiddleware:
             body = body_error = None
             replayed = receive
             method = scope["method"]
+            path = scope[_JUDGED_PATH] = scope["path"]  # Dash's middleware checks it is still the same
             if method == "POST" and (
-                scope["path"] == self.update_path or is_form_mimetype(header_value(raw, "content-type"))
+                (route_path(scope) if scope.get("root_path") else path) == self.update_path
+                or is_form_mimetype(header_value(raw, "content-type"))
             ):
                 limit = self.stack.max_body_size if self.stack is not None else None
                 body, body_error = await read_body(receive, raw, limit)
@@ -424,7 +429,7 @@ class GuardMiddleware:
         from .. import websocket
 
         request_class = self.adapter.request_class
-        if self.stack is not None and scope["path"] == self.ws_path:
+        if self.stack is not None and route_path(scope) == self.ws_path:
             await websocket.fastapi_connection(self.stack, self.app, request_class(scope), scope, receive, send)
             return
         try:
@@ -439,7 +444,8 @@ class GuardMiddleware:
 
 
 def _reusing_parsed_body(middleware: Middleware) -> Middleware:
-    """Dash's own middleware, handed the callback body the guard has already parsed.
+    """Dash's own middleware, handed the callback body the guard has already parsed,
+    and refusing a request whose path changed after the guard judged it.
 
     Dash's ``DashMiddleware`` parses every JSON body itself before its routes
     run; a callback body that passed the guard was parsed from the very same
@@ -462,8 +468,19 @@ def _dash_middleware_reusing_body() -> type | None:
     setup = getattr(DashMiddleware, "_setup_timing", None)
     if setup is None:  # pragma: no cover - another Dash version
         return None
+    call = DashMiddleware.__call__
 
     class DashMiddlewareReusingBody(DashMiddleware):  # type: ignore[misc, valid-type]
+        async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+            if scope["type"] == "http" and scope.get(_JUDGED_PATH) != scope["path"]:
+                # Middleware between the guard and Dash changed the path (or the guard
+                # never saw this request): what Dash would route was not judged.
+                log.error("dash-auth: the path changed after the guard judged it (%r, now %r); refused",
+                          scope.get(_JUDGED_PATH), scope["path"])
+                await send_response(send, json_error(403, "forbidden", "this request was not checked"))
+                return
+            await call(self, scope, receive, send)
+
         async def _setup_timing(self, request: Any) -> None:
             data = request.scope.get(_PARSED_BODY, _UNPARSED)
             if data is _UNPARSED:
