@@ -526,3 +526,34 @@ def test_a_recheck_of_the_socket_does_not_change_the_user_of_a_running_callback(
     assert in_callback.id == "alice"
     assert in_recheck.id == "bob"
     assert in_socket is not None and in_socket.id == "alice"
+
+
+def test_the_socket_registry_changes_only_under_the_lock_a_logout_holds():
+    """A logout (a worker thread) walks the open sockets while the event loop adds and removes them."""
+    import threading
+
+    from dash_auth_core import Identity
+    from dash_auth_core.websocket import _Registry
+
+    class Conn:
+        def __init__(self, identity):
+            self.identity = identity
+            self.signed_out = False
+
+        def close_soon(self, *args, **kwargs):
+            self.closing = True
+
+    registry, alice = _Registry(), Identity(id="alice")
+    first, added = Conn(alice), []
+    with registry.lock:  # as revoke() holds it while it walks the sockets
+        adder = threading.Thread(target=lambda: added.append(registry.add(first)))
+        adder.start()
+        adder.join(0.2)
+        assert adder.is_alive() and added == []
+    adder.join(5)
+    assert added == [True]
+    registry.revoke(alice, 60)
+    assert first.signed_out and first.closing
+    assert registry.add(Conn(alice)) is False  # signed out between its check and its registration
+    registry.discard(first)
+    assert len(registry.connections) == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from urllib.parse import urlsplit
 
@@ -224,6 +225,26 @@ def test_on_logout_is_called_with_none_for_an_anonymous_logout(app, recorder):
     token = logout_token(client)
     assert client.post("/logout", data={"csrf_token": token}).status_code == 200
     assert recorder.calls == [(None, "/logout")]
+
+
+def test_a_failing_on_logout_still_signs_the_user_out(app, caplog):
+    class Failing:
+        @dash_auth_core.hookimpl
+        def on_logout(self, identity, request):
+            raise RuntimeError("the provider is down")
+
+    stack = AuthStack.of(app)
+    failing = Failing()
+    stack.register(failing)
+    try:
+        client = signed_in_client(app)
+        with caplog.at_level(logging.ERROR, logger="dash_auth"):
+            assert client.post("/logout", data={"csrf_token": logout_token(client)}).status_code == 200
+        assert "on_logout hook failed" in caplog.text
+        assert session_user(client) is None
+        assert client.get("/").status_code == 401
+    finally:
+        stack.unregister(failing)
 
 
 def test_recorder_is_gone_after_unregister(app):

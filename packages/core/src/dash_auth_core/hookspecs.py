@@ -71,7 +71,11 @@ def on_login(identity: Identity, request: Request) -> None:
 
 @hookspec
 def on_logout(identity: Identity | None, request: Request) -> None:
-    """Called before the session is cleared on logout."""
+    """Called before the session is cleared on logout.
+
+    If an implementation raises, the error is logged, the implementations
+    after it are not called, and the session is cleared all the same.
+    """
 
 
 @hookspec(historic=True)

@@ -489,7 +489,11 @@ class AuthStack:
     def logout(self, request: Request) -> Identity | None:
         """Call ``on_logout`` for the current user, then clear the session."""
         identity = self.authenticate(request)
-        self._pm.hook.on_logout(identity=identity, request=request)
+        try:
+            self._pm.hook.on_logout(identity=identity, request=request)
+        except Exception:
+            # A plugin that fails to hear of it must not keep the user signed in.
+            log.exception("an on_logout hook failed; the session is cleared anyway")
         request.clear_session()
         context.set_current_user(None, request)
         return identity

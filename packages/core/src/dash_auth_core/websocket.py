@@ -94,6 +94,22 @@ class _Registry:
         expiry = self.revoked.get(self.key(identity))
         return expiry is not None and expiry > time.time()
 
+    def add(self, conn: Connection) -> bool:
+        """Count ``conn`` among the open sockets; ``False`` if its login was signed out meanwhile.
+
+        Under the lock that :meth:`revoke` holds (it runs in the logout's
+        worker thread): a socket is either closed by the logout or refused here.
+        """
+        with self.lock:
+            if conn.identity is not None and self.is_revoked(conn.identity):
+                return False
+            self.connections.add(conn)
+            return True
+
+    def discard(self, conn: Connection) -> None:
+        with self.lock:
+            self.connections.discard(conn)
+
     def revoke(self, identity: Identity, lifetime: float | None) -> None:
         """Refuse this login on sockets from now on and close the open ones."""
         now = time.time()
@@ -127,7 +143,7 @@ class _LogoutPlugin:
     def __init__(self, stack: AuthStack) -> None:
         self._stack = weakref.ref(stack)
 
-    @hookimpl
+    @hookimpl(tryfirst=True)  # before any plugin's own on_logout, which might fail
     def on_logout(self, identity: Identity | None, request: Request) -> None:
         stack = self._stack()
         if identity is not None and stack is not None:
@@ -289,10 +305,10 @@ class Connection:
                 self.refused = AUTH_REASON_PREFIX + "sign-in required"
             else:
                 self.refused = AUTH_REASON_PREFIX + ("forbidden" if result.status == 403 else "bad request")
-        if self.refused is None:
-            registry(stack).connections.add(self)
-            if identity is not None:
-                self.watchdog = asyncio.ensure_future(self._watch())
+        if self.refused is None and not registry(stack).add(self):
+            self.refused = AUTH_REASON_PREFIX + "signed out"  # by a logout since the check above
+        if self.refused is None and identity is not None:
+            self.watchdog = asyncio.ensure_future(self._watch())
         self.decided.set()
         return self.refused
 
@@ -526,7 +542,7 @@ class Connection:
             if self.watchdog is not None:
                 self.watchdog.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            registry(self.stack).connections.discard(self)
+            registry(self.stack).discard(self)
 
 
 class _Refusal:
