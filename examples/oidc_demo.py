@@ -99,8 +99,8 @@ def start_mock_provider() -> str:
     from werkzeug.serving import make_server
 
     users = [
-        oidc_provider_mock.User(sub="alice", claims={"email": "alice@example.org", "name": "Alice", "groups": ["staff"]}),
-        oidc_provider_mock.User(sub="bob", claims={"email": "bob@example.org", "name": "Bob"}),
+        oidc_provider_mock.User(sub="alice", claims={"email": "alice@example.org", "email_verified": True, "name": "Alice", "groups": ["staff"]}),
+        oidc_provider_mock.User(sub="bob", claims={"email": "bob@example.org", "email_verified": True, "name": "Bob"}),
     ]
     server = make_server("127.0.0.1", 0, oidc_provider_mock.app(require_nonce=True, user_claims=users), threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True, name="oidc-provider-mock").start()

@@ -25,7 +25,8 @@ from dash_auth_oidc import OIDCAuth
 def idp() -> Iterator[ThreadProvider]:
     """A real provider (oidc-provider-mock, nonce required, refresh tokens) in a thread."""
     provider = ThreadProvider()
-    provider.set_user("alice", email="alice@example.org", name="Alice Liddell", groups=["staff", "readers"])
+    provider.set_user("alice", email="alice@example.org", email_verified=True, name="Alice Liddell",
+                      groups=["staff", "readers"])
     provider.set_user("bob", email="bob@example.org", name="Bob", groups=[])
     yield provider
     provider.stop()

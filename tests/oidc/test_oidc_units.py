@@ -213,8 +213,8 @@ def test_pending_states_from_the_future_or_malformed_are_ignored():
 
 
 def test_identity_from_claims_groups_and_user_groups():
-    user = {"sub": "u1", "email": "u@x.org", "preferred_username": "u", "realm_access": {"roles": ["r1", "r2"]},
-            "aud": "x", "exp": 1, "custom": "kept?"}
+    user = {"sub": "u1", "email": "u@x.org", "email_verified": True, "preferred_username": "u",
+            "realm_access": {"roles": ["r1", "r2"]}, "aud": "x", "exp": 1, "custom": "kept?"}
     identity = build_identity(user, "kc", groups_claim="realm_access.roles", user_groups={"u@x.org": ["g"]})
     assert identity.id == "u1" and identity.name == "u" and identity.provider == "oidc:kc"
     assert identity.groups == ("r1", "r2", "g")
@@ -227,6 +227,22 @@ def test_identity_from_claims_groups_and_user_groups():
     assert build_identity({"sub": "s"}, "i", user_groups=lambda u, idp: [idp]).groups == ("i",)
     with pytest.raises(TokenValidationError):
         build_identity({"email": "no-sub"}, "i")
+
+
+def test_user_groups_trust_a_verified_email_or_the_sub_and_can_name_the_provider():
+    from dash_auth_oidc.claims import extra_groups
+
+    table = {"boss@corp.example": ["admin"], ("corp", "chief@corp.example"): ["chief"], "u7": ["by-sub"],
+             "boss": ["by-username"]}
+    boss = {"sub": "s1", "email": "boss@corp.example", "preferred_username": "boss"}
+    assert extra_groups({**boss, "email_verified": True}, "corp", table) == ["admin"]
+    assert extra_groups({**boss, "email_verified": "true"}, "corp", table) == ["admin"]  # as some providers send it
+    assert extra_groups(boss, "corp", table) == []  # unverified: no groups, and never by preferred_username
+    assert extra_groups({**boss, "email_verified": False}, "partner", table) == []
+    chief = {"sub": "s2", "email": "chief@corp.example", "email_verified": True}
+    assert extra_groups(chief, "corp", table) == ["chief"]
+    assert extra_groups(chief, "partner", table) == []  # a key for one provider only
+    assert extra_groups({"sub": "u7"}, "any", table) == ["by-sub"]
 
 
 def test_userinfo_merge_requires_the_same_subject():

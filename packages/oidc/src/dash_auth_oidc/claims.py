@@ -74,16 +74,26 @@ def _arity(func: Callable[..., Any]) -> int:
 
 
 def extra_groups(user: Mapping[str, Any], idp: str, user_groups: UserGroups | None) -> list[str]:
-    """Groups from ``user_groups``: a mapping keyed by email, username or ``sub``, or a function."""
+    """Groups from ``user_groups``: a function, or a mapping keyed by a verified email or the ``sub``.
+
+    A key may also be ``(provider name, email or sub)``, to hold for one
+    provider only. An email counts only with ``email_verified`` true (an
+    unverified one proves nothing), and ``preferred_username`` never does
+    (providers let users choose it).
+    """
     if user_groups is None:
         return []
     if callable(user_groups):
         result = user_groups(user, idp) if _arity(user_groups) >= 2 else user_groups(user)
         return _as_groups(result if not isinstance(result, str) else [result])
-    for key in ("email", "preferred_username", "sub"):
-        value = user.get(key)
-        if isinstance(value, str) and value in user_groups:
-            return _as_groups(user_groups[value])
+    email, sub = user.get("email"), user.get("sub")
+    verified = user.get("email_verified")
+    verified = verified is True or (isinstance(verified, str) and verified.lower() == "true")  # some send "true"
+    for value in (email if verified else None, sub):
+        if isinstance(value, str) and value:
+            for key in ((idp, value), value):
+                if key in user_groups:
+                    return _as_groups(user_groups[key])  # type: ignore[index]
     return []
 
 
