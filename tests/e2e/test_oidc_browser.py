@@ -26,7 +26,7 @@ EXAMPLES = pathlib.Path(__file__).parents[2] / "examples"
 def provider() -> Iterator[ProcessProvider]:
     started = ProcessProvider(
         "-n", "true",
-        "--user-claims", '{"sub": "alice", "email": "alice@example.org", "name": "Alice", "groups": ["staff"]}',
+        "--user-claims", '{"sub": "alice", "email": "alice@example.org", "email_verified": true, "name": "Alice", "groups": ["staff"]}',
     )
     yield started
     started.stop()
