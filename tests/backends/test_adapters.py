@@ -8,7 +8,7 @@ import threading
 import pytest
 import requests
 from dash import Input, Output, html
-from helpers import SECRET, backend_of, basic, callback_body, client_for, make_dash, server_route
+from helpers import SECRET, backend_of, basic, callback_body, client_for, make_dash, run, server_route
 
 from dash_auth_basic import BasicAuth
 from dash_auth_core import AuthStack, ConfigurationError, current_user, register_adapter
@@ -247,6 +247,49 @@ def test_fastapi_defers_to_the_users_session_middleware(backend, order):
     assert c.get("/").status_code == 200  # the user's session keeps her signed in
     with c.session_transaction() as session:
         assert session["user"]["id"] == "alice"
+
+
+@pytest.mark.backends("fastapi", reason="Starlette middleware")
+def test_the_session_cookie_middleware_also_works_on_its_own(backend):
+    """The stack runs it inside the guard's middleware; as a middleware of its own it behaves alike."""
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from dash_auth_core.backends.fastapi import SessionCookieMiddleware
+
+    def write(request):
+        request.session["n"] = request.session.get("n", 0) + 1
+        return PlainTextResponse(str(request.session["n"]))
+
+    def static(request):
+        return PlainTextResponse("static")
+
+    app = SessionCookieMiddleware(Starlette(routes=[Route("/write", write), Route("/static", static)]),
+                                  secret_key=SECRET)
+
+    async def get(path, cookie=None):
+        headers = [(b"host", b"testserver")] + ([(b"cookie", cookie.encode())] if cookie else [])
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+                 "scheme": "https", "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+                 "headers": headers, "client": ("127.0.0.1", 1), "server": ("testserver", 443)}
+        sent = []
+
+        async def receive():
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message):
+            sent.append(message)
+
+        await app(scope, receive, send)
+        cookies = [v.decode() for k, v in sent[0]["headers"] if k == b"set-cookie"]
+        return sent[1]["body"].decode(), cookies
+
+    body, cookies = run(get("/write"))
+    assert body == "1" and len(cookies) == 1 and "secure" in cookies[0].lower()
+    body, _ = run(get("/write", cookies[0].split(";", 1)[0]))
+    assert body == "2"  # the cookie was read back
+    assert run(get("/static")) == ("static", [])  # nothing read: nothing written
 
 
 @pytest.mark.backends("fastapi", reason="Dash's FastAPI middleware")

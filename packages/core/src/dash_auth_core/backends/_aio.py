@@ -152,8 +152,7 @@ class ScopeHeaders(Mapping[str, str]):
         self.raw: dict[bytes, bytes] = raw_headers(scope) if raw is None else raw
 
     def get(self, key: str, default: Any = None) -> Any:
-        value = self.raw.get(_HEADER_KEYS[key])
-        return default if value is None else value.decode("latin-1")
+        return header_value(self.raw, key, default)
 
     def __getitem__(self, key: str) -> str:
         value = self.get(key)
