@@ -98,6 +98,28 @@ def test_restricted_users_beat_groups():
     assert other.evaluate(None) is Verdict.UNAUTHENTICATED
 
 
+def test_restricted_emails_ignore_case_and_other_keys_follow_case_sensitive():
+    shouting = Identity(id="Alice", email="ALICE@Example.COM", groups=("admin",))
+    # A deny-list of addresses must not miss a differently cased one.
+    assert Rule(groups=["admin"], restricted_users=["alice@example.com"]).evaluate(shouting) is Verdict.FORBIDDEN
+    assert Rule(restricted_users=lambda: ["Alice@EXAMPLE.com"]).evaluate(shouting) is Verdict.FORBIDDEN
+    by_id = Rule(groups=["admin"], restricted_users=["alice"], restricted_users_key="id")
+    assert by_id.evaluate(shouting) is Verdict.ALLOWED  # ids compare exactly by default
+    folded = Rule(groups=["admin"], restricted_users=["alice"], restricted_users_key="id", case_sensitive=False)
+    assert folded.evaluate(shouting) is Verdict.FORBIDDEN
+
+
+def test_restricted_users_key_naming_a_list_claim_or_odd_values():
+    member = Identity(id="m", email="m@x.org", groups=("admin",), claims={"aliases": ["boss", "m2"], "n": 7})
+    assert Rule(restricted_users=["boss"], restricted_users_key="aliases").evaluate(member) is Verdict.FORBIDDEN
+    assert Rule(restricted_users=["other"], restricted_users_key="aliases").evaluate(member) is Verdict.ALLOWED
+    # Values that cannot name a user (a number, a missing claim) match nobody, and never raise.
+    assert Rule(restricted_users=["7"], restricted_users_key="n").evaluate(member) is Verdict.ALLOWED
+    assert Rule(restricted_users=["x"], restricted_users_key="missing").evaluate(member) is Verdict.ALLOWED
+    odd = Identity(id="o", groups=("admin",), claims={"d": {"a": 1}})
+    assert Rule(restricted_users=["a"], restricted_users_key="d").evaluate(odd) is Verdict.ALLOWED
+
+
 def test_callables_resolved_at_request_time_with_lookups():
     calls = []
     allowed = {"/report": ["staff"]}

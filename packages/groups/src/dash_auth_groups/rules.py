@@ -3,7 +3,9 @@
 A :class:`Rule` combines group requirements (``one_of``, ``all_of``,
 ``none_of``) and a list of restricted users. Static lists are turned into
 frozensets once, so a check against 100 groups or 10,000 restricted users is
-a few set look-ups. Group names compare exactly unless ``case_sensitive=False``.
+a few set look-ups. Group names and restricted users compare exactly unless
+``case_sensitive=False``; restricted e-mail addresses always ignore case (a
+deny-list must not miss ``Bob@Example.org`` for ``bob@example.org``).
 """
 
 from __future__ import annotations
@@ -77,12 +79,16 @@ class Rule:
         if self.groups is not None and not callable(self.groups):
             object.__setattr__(self, "_static_groups", _fold(self.groups, self.case_sensitive))
         if self.restricted_users is not None and not callable(self.restricted_users):
-            object.__setattr__(self, "_static_restricted", frozenset(self.restricted_users))
+            object.__setattr__(self, "_static_restricted", _fold(self.restricted_users, self._users_case_sensitive))
 
     @property
     def is_static(self) -> bool:
         """No callables: the verdict depends on the identity alone."""
         return not callable(self.groups) and not callable(self.restricted_users)
+
+    @property
+    def _users_case_sensitive(self) -> bool:
+        return self.case_sensitive and self.restricted_users_key != "email"
 
     @property
     def is_empty(self) -> bool:
@@ -100,7 +106,16 @@ class Rule:
         if self.restricted_users is None:
             return frozenset()
         names = self.restricted_users(**(self.restricted_users_lookup or {}))  # type: ignore[operator]
-        return frozenset(names or ())
+        return _fold(names or (), self._users_case_sensitive)
+
+    def is_restricted(self, identity: Identity) -> bool:
+        """Whether ``identity`` is one of the restricted users (a claim holding a list counts any of them)."""
+        value = user_attribute(identity, self.restricted_users_key)
+        values = value if isinstance(value, (list, tuple)) else (value,)
+        restricted = self._restricted()
+        if not restricted:
+            return False
+        return not _fold(values, self._users_case_sensitive).isdisjoint(restricted)
 
     def check_groups(self, identity: Identity) -> bool:
         required = self._required_groups()
@@ -117,10 +132,8 @@ class Rule:
         """The verdict for ``identity`` (``None`` = nobody signed in)."""
         if identity is None:
             return Verdict.UNAUTHENTICATED
-        if self.restricted_users is not None:
-            value = user_attribute(identity, self.restricted_users_key)
-            if value is not None and value in self._restricted():
-                return Verdict.FORBIDDEN
+        if self.restricted_users is not None and self.is_restricted(identity):
+            return Verdict.FORBIDDEN
         if not self.check_groups(identity):
             return Verdict.FORBIDDEN
         return Verdict.ALLOWED
