@@ -12,7 +12,7 @@ from dash import Input, Output, html
 from helpers import SECRET, basic, callback_body, client_for, make_dash
 
 from dash_auth_basic import BasicAuth
-from dash_auth_core import AuthStack, Identity, hookimpl, plugins
+from dash_auth_core import AuthStack, ConfigurationError, Identity, hookimpl, plugins
 
 EXAMPLE = pathlib.Path(__file__).parents[2] / "examples" / "api_key_plugin.py"
 
@@ -210,6 +210,53 @@ def test_user_groups_add_to_provider_groups_and_session_data_lands_before_on_log
     assert seen == {"groups": ("from-idp", "from-app"), "state": "kept"}
     assert stack.groups_for(Identity(id="dana", groups=("from-idp", "from-app"),
                                      claims={"provider_groups": ["from-idp"]})).groups == ("from-idp", "from-app")
+
+
+def _idp_login_plugin(identity_id: str, provider: str = "idp"):
+    from dash_auth_core import Request, Response
+
+    class Provider:
+        @hookimpl
+        def setup(self, app, auth):
+            def login(request: Request) -> Response:
+                identity = auth.login(Identity(id=identity_id, provider=provider), request)
+                return Response(200, ",".join(identity.groups))
+
+            auth.add_route("/idp-login", login, public=True, endpoint="idp_login")
+
+    return Provider()
+
+
+def test_basic_user_groups_hold_for_local_users_only():
+    """Another provider's user whose id is a local username gains none of that user's groups."""
+    app = make_dash(__name__)
+    app.layout = html.Div("x")
+    BasicAuth(app, {"admin": "pw"}, user_groups={"admin": ["admins"]}, secret_key=SECRET)
+    AuthStack.of(app).register(_idp_login_plugin("admin"))
+    client = client_for(app)
+    assert client.get("/idp-login").data == b""  # "admin" at the idp is not the local admin
+    stack = AuthStack.of(app)
+    assert stack.groups_for(Identity(id="admin", provider="basic")).groups == ("admins",)
+    assert stack.groups_for(Identity(id="admin", provider="form")).groups == ("admins",)
+    assert stack.groups_for(Identity(id="admin", provider="idp")).groups == ()
+
+
+def test_app_wide_user_groups_take_provider_scoped_keys_and_add_to_a_front_doors():
+    app = make_dash(__name__)
+    app.layout = html.Div("x")
+    stack = AuthStack.of(app, secret_key=SECRET, user_groups={
+        ("idp", "dana"): ["idp-only"], "dana": ["anyone-named-dana"], ("other", "dana"): ["not-this"],
+    })
+    BasicAuth(app, {"dana": "pw"}, user_groups=lambda user: ["local"])
+    stack.register(_idp_login_plugin("dana"))
+    client = client_for(app)
+    assert client.get("/idp-login").data == b"idp-only"
+    assert stack.groups_for(Identity(id="dana", provider="basic")).groups == ("anyone-named-dana", "local")
+    # One app takes one app-wide table and one per front door, as before.
+    with pytest.raises(ConfigurationError, match="two different user_groups"):
+        BasicAuth(app, {"erin": "pw"}, user_groups={"erin": ["x"]})
+    with pytest.raises(ConfigurationError, match="must be a dict"):
+        stack.add_user_groups(["admins"])
 
 
 def test_plugin_responses_can_repeat_headers():

@@ -12,7 +12,7 @@ import pytest
 from joserfc import jwk, jwt
 from oidc_support import CLIENT_ID, SECRET, build_app
 
-from dash_auth_core import ConfigurationError, Response
+from dash_auth_core import AuthStack, ConfigurationError, Response
 from dash_auth_oidc import (
     BadCallback,
     EncryptedSessionTokenStore,
@@ -310,6 +310,14 @@ def test_front_door_start_up_errors():
         OIDCAuth(build_app(), secret_key=SECRET, login_route="/oidc/login")
     with pytest.raises(ConfigurationError, match="unknown option"):
         OIDCAuth(build_app(), secret_key=SECRET, publc_routes=["/"])
+    # A TTL that would re-check nothing (OIDC's own user_groups are fixed at sign-in) is refused ...
+    with pytest.raises(ConfigurationError, match="user_groups_ttl re-checks"):
+        OIDCAuth(build_app(), secret_key=SECRET, user_groups=lambda user: ["x"], user_groups_ttl=60)
+    # ... but with an app-wide callable to re-check, it is what the user asked for.
+    app = build_app()
+    AuthStack.of(app, user_groups=lambda user_id: ["from-directory"])
+    auth = OIDCAuth(app, secret_key=SECRET, user_groups={"a@b.c": ["x"]}, user_groups_ttl=60)
+    assert auth.stack.user_groups_ttl == 60
 
 
 def test_a_seed_callback_response_keeps_all_its_cookies():

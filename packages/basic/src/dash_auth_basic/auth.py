@@ -10,7 +10,9 @@ import dash
 from dash_auth_core import AuthStack
 
 from .credentials import AuthFunc, UserTable
+from .form import PROVIDER as FORM_PROVIDER
 from .form import LoginFormPlugin
+from .plugin import PROVIDER as BASIC_PROVIDER
 from .plugin import BasicAuthPlugin
 from .throttle import LoginThrottle
 
@@ -33,6 +35,10 @@ class BasicAuth:
     after 5 failures for one username from one address within 5 minutes,
     that pair is answered 429 (``Retry-After``) for a minute without checking
     the password. ``throttle=LoginThrottle(...)`` changes the limits.
+
+    ``user_groups`` (a dict or a callable ``username -> groups``) gives groups
+    to the users signed in here; ``AuthStack.of(app, user_groups=...)`` gives
+    groups to every provider's users.
     """
 
     def __init__(
@@ -53,9 +59,11 @@ class BasicAuth:
             raise ValueError("give either username_password_list or auth_func, not both")
         users = UserTable(username_password_list) if username_password_list is not None else None
         self.app = app
-        self.stack = AuthStack.of(
-            app, public_routes=public_routes, secret_key=secret_key, user_groups=user_groups, **options
-        )
+        self.stack = AuthStack.of(app, public_routes=public_routes, secret_key=secret_key, **options)
+        if user_groups is not None:
+            # For the users this front door signs in, not for another provider's
+            # user whose id happens to be one of these usernames.
+            self.stack.add_user_groups(user_groups, providers=(BASIC_PROVIDER, FORM_PROVIDER))
         existing = self.stack.get_plugin(PLUGIN_NAME)
         if isinstance(existing, BasicAuthPlugin):
             # One Basic provider per app: a second BasicAuth adds its users to it.

@@ -78,7 +78,10 @@ class AuthStack:
         Seconds a login stored in the session stays valid (default 12 hours).
     ``user_groups``
         Groups for every provider's users: a dict ``{user id: [groups]}`` or a
-        callable ``user_groups(identity_id) -> groups``, resolved at login.
+        callable ``user_groups(identity_id) -> groups``, resolved at login. A
+        key ``(provider, user id)`` holds for that provider's users only; a
+        plain key for anyone with that id. (Front doors add groups for their
+        own users only: see :meth:`add_user_groups`.)
     ``user_groups_ttl``
         With a callable ``user_groups``: re-check a signed-in user's groups at
         most this many seconds old on each request (``0`` = every request).
@@ -136,6 +139,8 @@ class AuthStack:
         self.max_body_size: int | None = DEFAULT_MAX_BODY
         self.session_lifetime: float | None = DEFAULT_SESSION_LIFETIME
         self.user_groups: Any = None
+        #: provider name -> the ``user_groups`` a front door gave for its own users.
+        self.provider_user_groups: dict[str, Any] = {}
         self.user_groups_ttl: float | None = None
         self.page_container: str | None = None
         #: Per-app settings of other distributions (``dash_auth_groups`` keeps its own here).
@@ -227,12 +232,7 @@ class AuthStack:
         if options.get("secret_key") is not None:
             self._set_secret(_check_secret(options["secret_key"]))
         if options.get("user_groups") is not None:
-            groups = options["user_groups"]
-            if not (callable(groups) or isinstance(groups, dict)):
-                raise ConfigurationError("user_groups must be a dict {user: [groups]} or a callable")
-            if self.user_groups is not None and self.user_groups is not groups:
-                raise ConfigurationError("two different user_groups were given for one app")
-            self.user_groups = groups
+            self.add_user_groups(options["user_groups"])
         if "user_groups_ttl" in options:
             ttl = options["user_groups_ttl"]
             if ttl is not None and (not isinstance(ttl, (int, float)) or ttl < 0):
@@ -418,24 +418,54 @@ class AuthStack:
         """The response that asks to log in (``"unauthenticated"``) or refuses (``"forbidden"``)."""
         return self._pm.hook.challenge(request=request, resource=resource, reason=reason)
 
+    def add_user_groups(self, groups: Any, providers: Iterable[str] | None = None) -> None:
+        """Groups for users: a dict ``{user id: [groups]}`` or a callable ``groups(user_id)``.
+
+        With ``providers``, they hold for the users those providers sign in
+        only: ``BasicAuth(user_groups=...)`` names its own, so a user of
+        another provider whose id happens to be a local username gains
+        nothing. Without, they hold for every provider (the stack's
+        ``user_groups`` option). One app takes one of each.
+        """
+        if not (callable(groups) or isinstance(groups, dict)):
+            raise ConfigurationError("user_groups must be a dict {user: [groups]} or a callable")
+        for provider in (None,) if providers is None else tuple(providers):
+            current = self.user_groups if provider is None else self.provider_user_groups.get(provider)
+            if current is not None and current is not groups:
+                raise ConfigurationError("two different user_groups were given for one app")
+            if provider is None:
+                self.user_groups = groups
+            else:
+                self.provider_user_groups[provider] = groups
+
+    def _user_groups_sources(self, identity: Identity) -> tuple[Any, ...]:
+        return tuple(s for s in (self.user_groups, self.provider_user_groups.get(identity.provider)) if s is not None)
+
     def groups_for(self, identity: Identity) -> Identity:
         """``identity`` with the groups ``user_groups`` adds to the provider's own.
 
         The provider's groups (an OIDC ``groups`` claim, say) are kept in the
         ``provider_groups`` claim so a later re-check starts from them again.
         """
-        source = self.user_groups
-        if source is None:
+        sources = self._user_groups_sources(identity)
+        if not sources:
             return identity
         base = _provider_groups(identity)
-        try:
-            groups = source(identity.id) if callable(source) else source.get(identity.id)
-        except Exception:
-            log.exception("user_groups failed for %r; no groups added", identity.id)
-            groups = None
-        if isinstance(groups, str):
-            groups = [groups]
-        resolved = tuple(dict.fromkeys((*base, *(g for g in (groups or ()) if isinstance(g, str)))))
+        added: list[str] = []
+        for source in sources:
+            try:
+                if callable(source):
+                    groups = source(identity.id)
+                else:
+                    groups = source.get((identity.provider, identity.id))
+                    groups = source.get(identity.id) if groups is None else groups
+            except Exception:
+                log.exception("user_groups failed for %r; no groups added", identity.id)
+                groups = None
+            if isinstance(groups, str):
+                groups = [groups]
+            added += (g for g in (groups or ()) if isinstance(g, str))
+        resolved = tuple(dict.fromkeys((*base, *added)))
         claims = dict(identity.claims)
         if base:
             claims[PROVIDER_GROUPS_CLAIM] = list(base)
@@ -446,7 +476,7 @@ class AuthStack:
     def refresh_groups(self, identity: Identity, request: Request | None = None) -> Identity:
         """Re-check a signed-in user's groups when ``user_groups_ttl`` asks for it."""
         ttl = self.user_groups_ttl
-        if ttl is None or not callable(self.user_groups):
+        if ttl is None or not any(callable(source) for source in self._user_groups_sources(identity)):
             return identity
         now = time.monotonic()
         # The answer depends on who the provider says this is, not on the id alone:

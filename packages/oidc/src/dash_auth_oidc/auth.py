@@ -104,6 +104,15 @@ class OIDCAuth:
             raise ConfigurationError("max_pending_logins, login_timeout and refresh_leeway must be positive")
         self.app = app
         self.stack = AuthStack.of(app, public_routes=public_routes, secret_key=secret_key, **options)
+        if user_groups is not None and options.get("user_groups_ttl") is not None and not callable(
+            self.stack.user_groups
+        ):
+            # The re-check needs the provider's full claims, which only the sign-in has.
+            raise ConfigurationError(
+                "user_groups_ttl re-checks the app-wide user_groups callable of the stack "
+                "(AuthStack.of(app, user_groups=..., user_groups_ttl=...)); OIDCAuth's own user_groups "
+                "are resolved from the provider's claims at sign-in and take effect at the next one"
+            )
         if isinstance(self.stack.get_plugin(PLUGIN_NAME), OIDCPlugin):
             raise ConfigurationError(
                 "this app already has an OIDCAuth; add providers to it with register_provider()"
