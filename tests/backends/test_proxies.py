@@ -106,6 +106,32 @@ def test_trusted_host_middleware_refuses_other_hosts(backend):
     assert client.get("/", headers=ALICE, base_url="http://evil.example").status_code == 400
 
 
+def pin_host(app, host):
+    """The documented way to serve one public host only, per backend."""
+    kind = backend_of(app)
+    if kind == "flask":
+        app.server.config["TRUSTED_HOSTS"] = [host]
+        return client_for(app)
+    from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+    if kind == "quart":
+        app.server.asgi_app = TrustedHostMiddleware(app.server.asgi_app, allowed_hosts=[host])
+        return client_for(app)
+    return AsgiClient(app, asgi=TrustedHostMiddleware(app.server, allowed_hosts=[host]))
+
+
+def test_a_pinned_host_is_the_only_one_served(backend):
+    """What builds absolute URLs from the Host header (OIDC redirect URIs) then sees only the real host."""
+    app = make_app()
+    client = pin_host(app, PUBLIC)
+    assert client.get("/", headers=ALICE, base_url=f"http://{PUBLIC}").status_code == 200
+    for path in ("/", "/_dash-layout", "/logout"):
+        # Refused before the guard: not even a login challenge for a forged host.
+        response = client.get(path, base_url="http://evil.example")
+        assert response.status_code == 400, path
+        assert "WWW-Authenticate" not in response.headers
+
+
 @pytest.mark.backends("quart", "fastapi", reason="real ASGI servers")
 def test_real_servers_do_not_trust_forwarded_headers_unless_told(backend, live):
     app = make_app()

@@ -223,6 +223,18 @@ def test_redirect_uri_ignores_forwarded_headers(idp, make_app):
     assert params["redirect_uri"] == ["http://localhost/oidc/idp/callback"]
 
 
+def test_a_pinned_host_keeps_a_forged_host_out_of_redirect_uris(idp, make_app):
+    """With Flask's TRUSTED_HOSTS (docs/backends.md), a forged Host gets a 400, never a login redirect."""
+    app, _auth = make_app(idp)
+    app.server.config["TRUSTED_HOSTS"] = ["localhost"]
+    client = app.server.test_client()
+    assert client.get("/oidc/idp/login").status_code == 302
+    for path in ("/oidc/idp/login", "/", "/oidc/idp/callback?state=x&code=y"):
+        response = client.get(path, headers={"Host": "evil.example"})
+        assert response.status_code == 400, path
+        assert "evil.example" not in response.headers.get("Location", ""), path
+
+
 def test_force_https_callback_bool_and_environment_variable(idp, make_app, monkeypatch):
     app, _auth = make_app(idp, force_https_callback=True)
     response = app.server.test_client().get("/oidc/idp/login")

@@ -219,7 +219,12 @@ class FlaskAdapter(BackendAdapter):
                 if answer is not None:
                     return answer
             result = guard(request_class())
-            return None if result is None else to_flask(result)
+            if result is None:
+                return None  # Flask raises its routing error (a 404, a host not trusted) next
+            if isinstance(flask.request.routing_exception, wz.SecurityError):
+                # ``TRUSTED_HOSTS`` refused the Host header: no challenge for a forged host.
+                raise flask.request.routing_exception
+            return to_flask(result)
 
         if last_dash is None:
             funcs.insert(0, dash_auth_guard)
