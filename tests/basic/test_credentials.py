@@ -7,6 +7,7 @@ answer depends only on the header the request carries.
 from __future__ import annotations
 
 import base64
+import time
 import unicodedata
 
 import pytest
@@ -16,6 +17,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 import dash_auth_basic.credentials
 from dash_auth_basic import BasicAuth, LoginThrottle
+from dash_auth_core import ConfigurationError
 
 URL = "/_dash-update-component"
 USERS = {"alice": "wonderland", "bob": "builder"}
@@ -54,6 +56,11 @@ def session_user(app, headers):
     client = client_for(app)
     response = client.get("/", headers=headers)
     assert response.status_code == 200, response.data[:200]
+    with client.session_transaction() as session:
+        return dict(session["user"])
+
+
+def client_session_user(app, client):
     with client.session_transaction() as session:
         return dict(session["user"])
 
@@ -311,6 +318,18 @@ def test_plain_tables_need_no_decoy_hash(hash_calls):
     assert hash_calls.calls == 0
 
 
+def test_plain_users_in_a_mixed_table_take_as_long_as_hashed_ones(monkeypatch):
+    """A fast answer for a plain-text user would tell an attacker the name exists."""
+    recorder = RecordingHashCheck()
+    monkeypatch.setattr(dash_auth_basic.credentials, "check_password_hash", recorder)
+    app, ran = make_app({"alice": generate_password_hash("wonderland", method="pbkdf2:sha256:1000"),
+                         "bob": "builder"})
+    assert_challenged(get(app, basic("bob", "guess")))
+    assert_challenged(get(app, basic("mallory", "guess")))
+    assert recorder.methods == ["pbkdf2:sha256:1000"] * 2
+    assert get(app, basic("bob", "builder")).status_code == 200
+
+
 def test_cached_success_does_not_leak_to_a_different_password(hash_calls):
     app, ran = make_app({"alice": generate_password_hash("wonderland", method="pbkdf2:sha256:1000")})
     assert get(app, basic("alice", "wonderland")).status_code == 200
@@ -505,6 +524,60 @@ def test_user_groups_callable_with_odd_results():
 def test_user_groups_with_auth_func():
     app, _ = make_app(None, auth_func=authorization_function, user_groups=lambda u: [f"group-of-{u}"])
     assert session_user(app, basic("hello", "world"))["groups"] == ["group-of-hello"]
+
+
+# -- how long a verified header is trusted ----------------------------------------
+
+
+def test_a_changed_password_works_until_forget_or_identity_ttl():
+    passwords = {"alice": "wonderland"}
+    checks = []
+
+    def auth_func(username, password):
+        checks.append(username)
+        return passwords.get(username) == password
+
+    app = make_dash(__name__)
+    app.layout = html.Div("x")
+    auth = BasicAuth(app, auth_func=auth_func, secret_key=SECRET)
+    old = basic("alice", "wonderland")
+    assert get(app, old).status_code == 200
+    passwords["alice"] = "changed"
+    assert get(app, old).status_code == 200 and checks == ["alice"]  # trusted for identity_ttl
+    auth.forget("alice")
+    assert get(app, old).status_code == 401
+    assert get(app, basic("alice", "changed")).status_code == 200
+
+    app = make_dash(__name__)
+    app.layout = html.Div("x")
+    BasicAuth(app, auth_func=auth_func, secret_key=SECRET, identity_ttl=0)
+    checks.clear()
+    assert [get(app, basic("alice", "changed")).status_code for _ in range(3)] == [200] * 3
+    assert checks == ["alice"] * 3
+    with pytest.raises(ConfigurationError, match="identity_ttl"):
+        BasicAuth(make_dash(__name__), USERS, identity_ttl=-1)
+
+
+def test_a_basic_session_older_than_session_lifetime_signs_in_again(monkeypatch):
+    """A browser's session keeps its identity only for session_lifetime: then groups are read again."""
+    import dash_auth_basic.plugin as plugin_module
+
+    groups = {"alice": ["admin"]}
+    app = make_dash(__name__)
+    app.layout = html.Div("x")
+    BasicAuth(app, USERS, user_groups=lambda user: groups.get(user, []), secret_key=SECRET,
+              session_lifetime=60, identity_ttl=0)
+    client = client_for(app)
+    headers = basic("alice", "wonderland")
+    assert client.get("/", headers=headers).status_code == 200
+    groups["alice"] = []
+    assert client.get("/", headers=headers).status_code == 200
+    assert client_session_user(app, client)["groups"] == ["admin"]  # within the lifetime: kept
+
+    real = time.time
+    monkeypatch.setattr(plugin_module, "time", type("Later", (), {"time": staticmethod(lambda: real() + 120)}))
+    assert client.get("/", headers=headers).status_code == 200
+    assert client_session_user(app, client)["groups"] == []
 
 
 # -- throttling guesses through the header -------------------------------------

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from dash import Input, Output, html
-from helpers import SECRET, basic, callback_body, client_for, make_dash
+from helpers import SECRET, basic, callback_body, client_for, make_dash, server_route
 
 from dash_auth_basic import BasicAuth
 from dash_auth_core import ConfigurationError
@@ -43,6 +43,32 @@ def test_pages_redirect_to_the_form_with_next():
     location = urlsplit(response.headers["Location"])
     assert location.path == "/login"
     assert parse_qs(location.query)["next"] == ["/reports?tab=2"]
+
+
+def test_next_keeps_repeated_query_arguments_and_non_ascii_paths():
+    app, _ = make_app()
+    client = client_for(app)
+    response = client.get("/reports?tag=a&tag=b&x=1")
+    assert parse_qs(urlsplit(response.headers["Location"]).query)["next"] == ["/reports?tag=a&tag=b&x=1"]
+    # A page with a non-ASCII name: the whole round trip answers, percent-encoded (never a 500).
+    response = client.get("/résumé-ā")
+    assert response.status_code == 302
+    next_url = parse_qs(urlsplit(response.headers["Location"]).query)["next"][0]
+    signed_in = sign_in(client, next_url=next_url)
+    assert signed_in.status_code == 303
+    assert signed_in.headers["Location"] == "/r%C3%A9sum%C3%A9-%C4%81"
+
+
+def test_a_server_route_outside_the_prefix_is_named_by_its_own_path():
+    app, _ = make_app(url_base_pathname="/app/")
+
+    @server_route(app, "/api/data")
+    def data():
+        return "data"
+
+    response = client_for(app).get("/api/data?x=1")
+    assert response.status_code == 302
+    assert parse_qs(urlsplit(response.headers["Location"]).query)["next"] == ["/api/data?x=1"]
 
 
 def test_callbacks_get_json_with_the_login_url_not_a_redirect():

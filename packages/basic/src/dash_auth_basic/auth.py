@@ -7,7 +7,7 @@ from typing import Any
 
 import dash
 
-from dash_auth_core import AuthStack
+from dash_auth_core import AuthStack, ConfigurationError
 
 from .credentials import AuthFunc, UserTable
 from .form import PROVIDER as FORM_PROVIDER
@@ -36,6 +36,9 @@ class BasicAuth:
     that pair is answered 429 (``Retry-After``) for a minute without checking
     the password. ``throttle=LoginThrottle(...)`` changes the limits.
 
+    A verified header is trusted for ``identity_ttl`` seconds (default 300)
+    without checking the password again; :meth:`forget` ends that early.
+
     ``user_groups`` (a dict or a callable ``username -> groups``) gives groups
     to the users signed in here; ``AuthStack.of(app, user_groups=...)`` gives
     groups to every provider's users.
@@ -53,6 +56,7 @@ class BasicAuth:
         login_form: bool = False,
         login_route: str = "/login",
         throttle: LoginThrottle | None = None,
+        identity_ttl: float | None = None,
         **options: Any,
     ) -> None:
         if username_password_list is not None and auth_func is not None:
@@ -74,8 +78,21 @@ class BasicAuth:
             self.stack.register(self.plugin, name=PLUGIN_NAME)
         if throttle is not None:
             self.plugin.throttle = throttle
+        if identity_ttl is not None:
+            if not isinstance(identity_ttl, (int, float)) or identity_ttl < 0:
+                raise ConfigurationError("identity_ttl must be a number of seconds >= 0")
+            self.plugin.identity_ttl = float(identity_ttl)
         if login_form and self.stack.get_plugin(FORM_PLUGIN_NAME) is None:
             self.stack.register(LoginFormPlugin(self.plugin, login_route), name=FORM_PLUGIN_NAME)
+
+    def forget(self, username: str | None = None) -> None:
+        """Check ``username``'s password again at their next request (everyone's without one).
+
+        A verified header is trusted for ``identity_ttl`` seconds (default 300)
+        without asking the table or ``auth_func`` again; call this when a
+        password changes or a user is removed, so the old one stops working now.
+        """
+        self.plugin.forget(username)
 
     def add_public_routes(self, routes: list[str]) -> None:
         self.stack.add_public_routes(routes)

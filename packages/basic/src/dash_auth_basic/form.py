@@ -29,7 +29,7 @@ from dash_auth_core import (
 from dash_auth_core.responses import with_next
 
 from .plugin import BasicAuthPlugin
-from .throttle import LoginThrottle
+from .throttle import LoginThrottle, Throttled
 
 log = logging.getLogger("dash_auth.basic")
 
@@ -44,8 +44,13 @@ class LoginFormPlugin:
     def __init__(self, basic: BasicAuthPlugin, route: str = "/login", throttle: LoginThrottle | None = None) -> None:
         self.basic = basic
         self.route = route
-        self.throttle = throttle or basic.throttle
+        self._throttle = throttle
         self.stack: AuthStack | None = None
+
+    @property
+    def throttle(self) -> LoginThrottle:
+        """The Basic provider's (shared with the header, and replaced by a later ``BasicAuth(throttle=...)``)."""
+        return self._throttle or self.basic.throttle
 
     @hookimpl
     def setup(self, app: Any, auth: AuthStack) -> None:
@@ -67,9 +72,10 @@ class LoginFormPlugin:
         assert self.stack is not None
         routes_prefix = self.stack.routes_prefix
         path = request.path
-        rel = path[len(routes_prefix) - 1:] if path.startswith(routes_prefix) else path
-        target = self.stack.url_for(rel)
-        query = urlencode(list(request.args.items()))
+        # A server route outside Dash's prefix keeps its own path (``safe_next``
+        # then decides whether the form may return there).
+        target = self.stack.url_for(path[len(routes_prefix) - 1:]) if path.startswith(routes_prefix) else path
+        query = urlencode(request.query_pairs)
         return f"{target}?{query}" if query else target
 
     def _next(self, value: object) -> str:
@@ -111,17 +117,17 @@ class LoginFormPlugin:
             return html_page(403, "Sign-in not accepted", "<p>This form did not come from this site. Reload and try again.</p>")
         if not isinstance(username, str) or not isinstance(password, str) or not username or len(username) > 256 or len(password) > 1024:
             return self._form(request, next_url, 400, "Enter a username and a password.")
-        keys = (f"user:{username.casefold()}", f"addr:{request.remote_addr}")
-        wait = self.throttle.retry_after(*keys)
-        if wait:
+        try:
+            # The same counts as the Basic header's: a username at an address, and the address.
+            verified = self.throttle.check(
+                username, request.remote_addr, lambda: self.basic.verify_password(username, password)
+            )
+        except Throttled as exc:
             response = self._form(request, next_url, 429, "Too many failed sign-ins. Wait a minute and try again.")
-            response.headers["Retry-After"] = str(int(wait) + 1)
+            response.headers["Retry-After"] = str(int(exc.retry_after) + 1)
             return response
-        verified = self.basic.verify_password(username, password)
         if verified is None:
-            self.throttle.failure(*keys)
             log.info("failed sign-in on the login form from %s", request.remote_addr)
             return self._form(request, next_url, 401, "Wrong username or password.")
-        self.throttle.success(keys[0])
         self.basic.log_in(request, verified, PROVIDER)
         return redirect(next_url, 303)

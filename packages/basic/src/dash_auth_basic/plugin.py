@@ -6,6 +6,7 @@ import json
 import logging
 import secrets
 import threading
+import time
 from collections import OrderedDict
 from time import monotonic
 from typing import Any
@@ -22,7 +23,7 @@ from .credentials import (
     nfc,
     verify_with_function,
 )
-from .throttle import LoginThrottle
+from .throttle import LoginThrottle, Throttled
 
 log = logging.getLogger("dash_auth.basic")
 
@@ -92,27 +93,27 @@ class BasicAuthPlugin:
             return None
         # Hashing a password (or calling auth_func) blocks: on Quart and FastAPI
         # this moves the guard off the event loop (nothing was changed so far).
-        key = self._throttle_key(header, request)
-        wait = self.throttle.retry_after(key)
-        if wait:
-            log.warning("Basic credentials refused without checking: too many failures (%s)", key)
-            retry = str(int(wait) + 1)
-            raise BadRequest(f"too many failed sign-ins; try again in {retry} s", 429, {"Retry-After": retry})
         request.allow_blocking()
         try:
-            verified = self._verify(header)
-        except MalformedCredentials:
-            verified = None
-            log.info("malformed Basic credentials on a request to %s", request.path)
+            verified = self.throttle.check(
+                self._header_username(header), request.remote_addr, lambda: self._verify_once(header)
+            )
+        except Throttled as exc:
+            log.warning("Basic credentials refused without checking: too many failures (%s)",
+                        self.throttle.keys(self._header_username(header), request.remote_addr)[0])
+            retry = str(int(exc.retry_after) + 1)
+            raise BadRequest(f"too many failed sign-ins; try again in {retry} s", 429, {"Retry-After": retry}) from None
         if verified is None:
             log.info("Basic authentication failed for a request to %s", request.path)
-            self.throttle.failure(key)
             return REJECT
-        self.throttle.success(key)
         stored = request.session.get("user")
         identity = None
         if isinstance(stored, dict) and stored.get("id") == verified and stored.get("provider") == PROVIDER:
             identity = Identity.from_session(stored)
+            # Kept only while the session's own lifetime lasts: a new login re-reads user_groups.
+            lifetime = self.stack.session_lifetime if self.stack is not None else None
+            if identity is not None and lifetime and time.time() - (identity.auth_time or 0) > lifetime:
+                identity = None
         if identity is None:
             identity = self.log_in(request, verified, PROVIDER)
         with self._lock:
@@ -131,6 +132,16 @@ class BasicAuthPlugin:
             "<p>This app needs a username and password.</p>",
             headers={"WWW-Authenticate": f'Basic realm="{self.realm}", charset="UTF-8"'},
         )
+
+    def forget(self, username: str | None = None) -> None:
+        """Drop verified headers (``username``'s, or all) so they are checked again."""
+        with self._lock:
+            if username is None:
+                self._identities.clear()
+                return
+            name = nfc(username)
+            for header in [h for h, (identity, _) in self._identities.items() if identity.id == name]:
+                del self._identities[header]
 
     def add_source(self, users: UserTable | None, auth_func: AuthFunc | None) -> None:
         """Accept another user table or ``auth_func`` (a second ``BasicAuth`` on the same app)."""
@@ -163,14 +174,23 @@ class BasicAuthPlugin:
     # -- helpers ----------------------------------------------------------
 
     @staticmethod
-    def _throttle_key(header: str, request: Request) -> str:
-        """Failures are counted per username and client address (a lock-out per
-        username alone would let anyone lock anyone out)."""
+    def _header_username(header: str) -> str:
+        """The username a Basic header names, for counting failures ("" if unreadable)."""
         try:
-            username = nfc(decode_header(header).partition(":")[0]).casefold()
+            return decode_header(header).partition(":")[0]
         except MalformedCredentials:
-            username = ""
-        return f"header:{username[:256]}@{request.remote_addr}"
+            return ""
+
+    def _verify_once(self, header: str) -> str | None:
+        """The header's username if it verifies (or a parallel request just verified it)."""
+        cached = self._identities.get(header)
+        if cached is not None and cached[1] > monotonic():
+            return cached[0].id
+        try:
+            return self._verify(header)
+        except MalformedCredentials:
+            log.info("malformed Basic credentials")
+            return None
 
     def _verify(self, header: str) -> str | None:
         for users, auth_func in self._sources:

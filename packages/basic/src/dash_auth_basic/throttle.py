@@ -1,28 +1,102 @@
-"""Login throttling: slow down password guessing on the login form.
+"""Login throttling: slow down password guessing through the header and the form.
 
-Failures are counted per username and per client address in a bounded
-in-memory table (one process). After ``max_failures`` within ``window``
-seconds further attempts for that key are refused for ``lockout`` seconds,
-without checking the password, so a guesser learns nothing and burns no
-hashing time. Successful logins clear the username's count.
+Failures are counted in a bounded in-memory table (one process), under two
+keys per attempt:
+
+* the username at the client's address: after ``max_failures`` within
+  ``window`` seconds, that username is refused from that address for
+  ``lockout`` seconds, without checking the password, so a guesser learns
+  nothing and burns no hashing time. Nobody can lock a user out from another
+  address, and a success clears this count;
+* the address alone, with the larger ``max_address_failures``: one client
+  cannot try many usernames either. Successes do not clear it.
+
+IPv6 addresses count by their /64 network (one host usually holds a whole
+one). Checks of one username at one address run one at a time, so parallel
+guesses cannot all slip in before the first failure is counted. The address
+behind a proxy is only the client's when a proxy-fix is set up (see
+docs/backends.md); without one, every client shares the proxy's address and
+its larger limit.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from typing import TypeVar
+
+from .credentials import nfc
+
+T = TypeVar("T")
+
+#: How many locked entries one eviction may move aside to drop an unlocked one instead.
+_EVICTION_SCAN = 1024
+
+
+class Throttled(Exception):
+    """Too many failures: try again in ``retry_after`` seconds."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"too many failed sign-ins; retry after {retry_after:.0f} s")
+        self.retry_after = retry_after
+
+
+def address_bucket(address: str | None) -> str:
+    """The unit failures are counted by: an IPv4 address, or an IPv6 address's /64."""
+    if not address:
+        return "-"
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return address[:64]
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
 
 
 class LoginThrottle:
     def __init__(self, max_failures: int = 5, window: float = 300.0, lockout: float = 60.0,
-                 max_keys: int = 10_000) -> None:
+                 max_keys: int = 10_000, max_address_failures: int = 50) -> None:
         self.max_failures = max_failures
         self.window = window
         self.lockout = lockout
         self.max_keys = max_keys
+        self.max_address_failures = max_address_failures
+        # key -> (failures in the window, window start, locked until)
         self._entries: OrderedDict[str, tuple[int, float, float]] = OrderedDict()
         self._lock = threading.Lock()
+        self._checking: dict[str, list[object]] = {}  # key -> [lock, users]
+
+    @staticmethod
+    def keys(username: str, address: str | None) -> tuple[str, str]:
+        """The two keys of an attempt: the username at the address, and the address."""
+        where = address_bucket(address)
+        return f"user:{nfc(username).casefold()[:256]}@{where}", f"addr:{where}"
+
+    def check(self, username: str, address: str | None, verify: Callable[[], T | None]) -> T | None:
+        """``verify()`` unless throttled (then :class:`Throttled`); its ``None`` counts as a failure."""
+        user_key, address_key = self.keys(username, address)
+        with self._one_at_a_time(user_key):
+            wait = self._reserve(user_key, address_key, time.monotonic())
+            if wait:
+                raise Throttled(wait)
+            try:
+                result = verify()
+            except BaseException:
+                self._give_back(address_key)
+                raise
+            if result is None:
+                self._count(user_key, self.max_failures, time.monotonic())
+            else:
+                self._give_back(address_key)
+                self.success(user_key)
+            return result
 
     def retry_after(self, *keys: str, now: float | None = None) -> float:
         """Seconds to wait before another attempt for any of ``keys`` (0 if allowed)."""
@@ -36,20 +110,77 @@ class LoginThrottle:
         return wait
 
     def failure(self, *keys: str, now: float | None = None) -> None:
+        """Count a failure for each of ``keys`` (each against ``max_failures``)."""
         now = time.monotonic() if now is None else now
-        with self._lock:
-            for key in keys:
-                count, first, locked_until = self._entries.pop(key, (0, now, 0.0))
-                if now - first > self.window:
-                    count, first = 0, now
-                count += 1
-                if count >= self.max_failures:
-                    locked_until = now + self.lockout
-                    count, first = 0, now
-                self._entries[key] = (count, first, locked_until)
-            while len(self._entries) > self.max_keys:
-                self._entries.popitem(last=False)
+        for key in keys:
+            self._count(key, self.max_failures, now)
 
     def success(self, key: str) -> None:
         with self._lock:
             self._entries.pop(key, None)
+
+    # -- internals ----------------------------------------------------------
+
+    def _reserve(self, user_key: str, address_key: str, now: float) -> float:
+        """The wait for an attempt, or 0 after counting it against the address.
+
+        Counted before the check (and in one step with the look at the
+        lockouts), so parallel guesses under many usernames cannot pass the
+        address's limit either; a success gives the count back.
+        """
+        with self._lock:
+            wait = 0.0
+            for key in (user_key, address_key):
+                entry = self._entries.get(key)
+                if entry is not None and entry[2] > now:
+                    wait = max(wait, entry[2] - now)
+            if not wait:
+                self._count_locked(address_key, self.max_address_failures, now)
+            return wait
+
+    def _count(self, key: str, limit: int, now: float) -> None:
+        with self._lock:
+            self._count_locked(key, limit, now)
+
+    def _count_locked(self, key: str, limit: int, now: float) -> None:
+        count, first, locked_until = self._entries.pop(key, (0, now, 0.0))
+        if now - first > self.window:
+            count, first = 0, now
+        count += 1
+        if count >= limit:
+            locked_until = now + self.lockout
+            count, first = 0, now
+        self._entries[key] = (count, first, locked_until)
+        self._evict(now)
+
+    def _give_back(self, key: str) -> None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and entry[0] > 0:
+                self._entries[key] = (entry[0] - 1, entry[1], entry[2])
+
+    def _evict(self, now: float) -> None:
+        """Keep the table bounded, dropping counts before lockouts (held: ``self._lock``)."""
+        entries = self._entries
+        moved = 0
+        while len(entries) > self.max_keys:
+            key, entry = next(iter(entries.items()))
+            if entry[2] > now and moved < _EVICTION_SCAN:
+                entries.move_to_end(key)  # a lockout outlives counts that flood the table
+                moved += 1
+                continue
+            del entries[key]
+
+    @contextlib.contextmanager
+    def _one_at_a_time(self, key: str) -> Iterator[None]:
+        with self._lock:
+            slot = self._checking.setdefault(key, [threading.Lock(), 0])
+            slot[1] += 1  # type: ignore[operator]
+        try:
+            with slot[0]:  # type: ignore[attr-defined]
+                yield
+        finally:
+            with self._lock:
+                slot[1] -= 1  # type: ignore[operator]
+                if not slot[1]:
+                    self._checking.pop(key, None)

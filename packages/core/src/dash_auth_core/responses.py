@@ -61,8 +61,18 @@ def html_page(status: int, title: str, body_html: str, headers: dict[str, str] |
     )
 
 
+#: What a ``Location`` keeps as it is: URL syntax and existing escapes (the rest is percent-encoded).
+_LOCATION_SAFE = "/?#[]@!$&'()*+,;=:%~-._"
+
+
 def redirect(location: str, status: int = 302) -> Response:
-    """A redirect; ``location`` must already be safe (see :func:`safe_next`)."""
+    """A redirect; ``location`` must already be safe (see :func:`safe_next`).
+
+    Characters outside URL syntax (``/résumé``) are percent-encoded: header
+    values are Latin-1 on the wire, and ASGI servers refuse anything else.
+    """
+    if not (location.isascii() and location.isprintable()) or " " in location:
+        location = quote(location, safe=_LOCATION_SAFE)
     return Response(status, b"", "text/plain; charset=utf-8", {"Location": location, **_NO_STORE})
 
 

@@ -82,6 +82,18 @@ class Request(abc.ABC):
         """Query-string arguments."""
 
     @property
+    def query_pairs(self) -> list[tuple[str, str]]:
+        """Every query argument in order, repeated names included."""
+        args: Any = self.args
+        multi_items = getattr(args, "multi_items", None)  # Starlette's QueryParams
+        if multi_items is not None:
+            return list(multi_items())
+        try:
+            return list(args.items(multi=True))  # werkzeug's MultiDict (Flask, Quart)
+        except TypeError:
+            return list(args.items())
+
+    @property
     @abc.abstractmethod
     def form(self) -> Mapping[str, str]:
         """Form fields of a urlencoded or multipart body (empty otherwise)."""
