@@ -117,6 +117,51 @@ def test_user_groups_changes_apply_at_next_login_or_with_a_ttl():
     assert client.post("/_dash-update-component", json=body, headers=BOB).status_code == 200
 
 
+def test_user_groups_ttl_takes_away_a_group_the_user_signed_in_with():
+    groups = {"bob": ["A"]}
+    app = make_dash(__name__)
+    app.layout = html.Div([html.Button(id="b"), html.Div(id="o")])
+
+    @protected_callback(Output("o", "children"), Input("b", "n_clicks"), groups=["A"])
+    def guarded(n):
+        return "ok"
+
+    BasicAuth(app, {"bob": "builder"}, user_groups=lambda user: groups.get(user, []), secret_key=SECRET,
+              user_groups_ttl=0)
+    client = client_for(app)
+    body = callback_body(app, "o.children", [1])
+    assert client.post("/_dash-update-component", json=body, headers=BOB).status_code == 200
+    groups["bob"] = []  # demoted while signed in
+    assert client.post("/_dash-update-component", json=body, headers=BOB).status_code == 403
+    assert client_for(app).post("/_dash-update-component", json=body, headers=BOB).status_code == 403
+
+
+def test_a_failing_group_look_up_keeps_the_groups_last_known():
+    """A directory that is down must not lift a none_of rule (nor grant anything new)."""
+    directory = {"bob": ["suspended"]}
+
+    def groups(user):
+        if directory is None:
+            raise ConnectionError("directory down")
+        return directory.get(user, [])
+
+    app = make_dash(__name__)
+    app.layout = html.Div([html.Button(id="b"), html.Div(id="o")])
+
+    @protected_callback(Output("o", "children"), Input("b", "n_clicks"), groups=["suspended"], check_type="none_of")
+    def guarded(n):
+        return "ok"
+
+    BasicAuth(app, {"bob": "builder"}, user_groups=groups, secret_key=SECRET, user_groups_ttl=0)
+    client = client_for(app)
+    body = callback_body(app, "o.children", [1])
+    assert client.post("/_dash-update-component", json=body, headers=BOB).status_code == 403
+    directory = None
+    assert client.post("/_dash-update-component", json=body, headers=BOB).status_code == 403
+    directory = {"bob": []}  # back, and bob is reinstated
+    assert client.post("/_dash-update-component", json=body, headers=BOB).status_code == 200
+
+
 # -- page rules ----------------------------------------------------------------
 
 

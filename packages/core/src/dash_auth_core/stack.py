@@ -444,14 +444,27 @@ class AuthStack:
     def groups_for(self, identity: Identity) -> Identity:
         """``identity`` with the groups ``user_groups`` adds to the provider's own.
 
-        The provider's groups (an OIDC ``groups`` claim, say) are kept in the
-        ``provider_groups`` claim so a later re-check starts from them again.
+        The provider's groups (an OIDC ``groups`` claim, say; none for Basic)
+        are kept in the ``provider_groups`` claim, so a later re-check starts
+        from them again and can take away a group the look-up no longer gives.
+        A look-up that fails adds nothing (and is logged).
         """
         sources = self._user_groups_sources(identity)
         if not sources:
             return identity
         base = _provider_groups(identity)
+        added = self._added_groups(identity, sources)
+        resolved = tuple(dict.fromkeys((*base, *(added or ()))))
+        claims = {**identity.claims, PROVIDER_GROUPS_CLAIM: list(base)}
+        if resolved == identity.groups and claims == dict(identity.claims):
+            return identity
+        return dataclasses.replace(identity, groups=resolved, claims=claims)
+
+    @staticmethod
+    def _added_groups(identity: Identity, sources: tuple[Any, ...]) -> list[str] | None:
+        """The groups ``sources`` give ``identity``; ``None`` if a look-up failed."""
         added: list[str] = []
+        failed = False
         for source in sources:
             try:
                 if callable(source):
@@ -460,33 +473,37 @@ class AuthStack:
                     groups = source.get((identity.provider, identity.id))
                     groups = source.get(identity.id) if groups is None else groups
             except Exception:
-                log.exception("user_groups failed for %r; no groups added", identity.id)
-                groups = None
+                log.exception("user_groups failed for %r", identity.id)
+                failed = True
+                continue
             if isinstance(groups, str):
                 groups = [groups]
             added += (g for g in (groups or ()) if isinstance(g, str))
-        resolved = tuple(dict.fromkeys((*base, *added)))
-        claims = dict(identity.claims)
-        if base:
-            claims[PROVIDER_GROUPS_CLAIM] = list(base)
-        if resolved == identity.groups and claims == dict(identity.claims):
-            return identity
-        return dataclasses.replace(identity, groups=resolved, claims=claims)
+        return None if failed else added
 
     def refresh_groups(self, identity: Identity, request: Request | None = None) -> Identity:
-        """Re-check a signed-in user's groups when ``user_groups_ttl`` asks for it."""
+        """Re-check a signed-in user's groups when ``user_groups_ttl`` asks for it.
+
+        A look-up that fails keeps the groups last known (a failing directory
+        must not lift a ``none_of`` rule), and is asked again on the next request.
+        """
         ttl = self.user_groups_ttl
-        if ttl is None or not any(callable(source) for source in self._user_groups_sources(identity)):
+        sources = self._user_groups_sources(identity)
+        if ttl is None or not any(callable(source) for source in sources):
             return identity
         now = time.monotonic()
         # The answer depends on who the provider says this is, not on the id alone:
         # "alice" from BasicAuth and "alice" from an OIDC provider are different users.
-        key = (identity.provider, identity.id, _provider_groups(identity))
+        base = _provider_groups(identity)
+        key = (identity.provider, identity.id, base)
         cached = self._groups_cache.get(key)
         if cached is None or now - cached[1] >= ttl:
             if request is not None:
                 request.allow_blocking()  # a user look-up: off the event loop on async backends
-            groups = self.groups_for(identity).groups
+            added = self._added_groups(identity, sources)
+            if added is None:
+                return identity
+            groups = tuple(dict.fromkeys((*base, *added)))
             if len(self._groups_cache) > 10_000:
                 self._groups_cache.clear()
             self._groups_cache[key] = (groups, now)
