@@ -165,6 +165,19 @@ def test_a_failing_group_look_up_keeps_the_groups_last_known():
 # -- page rules ----------------------------------------------------------------
 
 
+def test_a_page_rule_that_cannot_work_is_a_configuration_error_not_a_500_per_request():
+    from dash_auth_core import AuthStack, ConfigurationError
+
+    for bad in ({"groups": "A"}, {"groups": ["A"], "check_type": "any"}, {"restricted_users": [7]}):
+        app = make_dash(__name__, use_pages=True, pages_folder="", suppress_callback_exceptions=True)
+        dash.page_registry.clear()
+        dash.register_page("home", path="/", layout=html.Div("HOME"))
+        dash.register_page("bad", path="/bad", layout=html.Div("BAD"), **bad)
+        BasicAuth(app, USERS, secret_key=SECRET)
+        with pytest.raises(ConfigurationError, match="'bad' declares a rule that cannot work"):
+            AuthStack.of(app).load_page_extensions(dash.page_registry.values())
+
+
 def pages_app(**options):
     app = make_dash(__name__, use_pages=True, pages_folder="", suppress_callback_exceptions=True)
     dash.register_page("home", path="/", layout=html.Div("HOME"))

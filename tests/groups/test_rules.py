@@ -98,15 +98,44 @@ def test_restricted_users_beat_groups():
     assert other.evaluate(None) is Verdict.UNAUTHENTICATED
 
 
-def test_restricted_emails_ignore_case_and_other_keys_follow_case_sensitive():
+def test_restricted_users_always_ignore_case():
     shouting = Identity(id="Alice", email="ALICE@Example.COM", groups=("admin",))
-    # A deny-list of addresses must not miss a differently cased one.
+    # A deny-list must not miss a differently cased name (an LDAP auth_func takes "BOB" for "bob").
     assert Rule(groups=["admin"], restricted_users=["alice@example.com"]).evaluate(shouting) is Verdict.FORBIDDEN
     assert Rule(restricted_users=lambda: ["Alice@EXAMPLE.com"]).evaluate(shouting) is Verdict.FORBIDDEN
     by_id = Rule(groups=["admin"], restricted_users=["alice"], restricted_users_key="id")
-    assert by_id.evaluate(shouting) is Verdict.ALLOWED  # ids compare exactly by default
-    folded = Rule(groups=["admin"], restricted_users=["alice"], restricted_users_key="id", case_sensitive=False)
-    assert folded.evaluate(shouting) is Verdict.FORBIDDEN
+    assert by_id.evaluate(shouting) is Verdict.FORBIDDEN
+    assert by_id.evaluate(Identity(id="alicia", groups=("admin",))) is Verdict.ALLOWED
+
+
+def test_rule_names_must_be_strings():
+    for bad in ([1001, 1002], b"admins", ["admins", None], 7):
+        with pytest.raises(TypeError, match="names"):
+            Rule(groups=bad)
+        with pytest.raises(TypeError, match="names"):
+            Rule(restricted_users=bad)
+
+
+def test_a_rule_fails_closed_on_what_its_callables_do():
+    def down():
+        raise ConnectionError("directory down")
+
+    acl = {"/known": ["admin"]}
+    cases = [
+        Rule(groups=down),
+        Rule(restricted_users=down),
+        Rule(groups=lambda page: acl.get(page), group_lookup={"page": "/unknown"}),  # no entry: None
+        Rule(groups=lambda: [1, 2], check_type="all_of"),
+        Rule(groups=lambda: b"admin"),
+    ]
+    for rule in cases:
+        assert rule.evaluate(ALICE) is Verdict.FORBIDDEN, rule
+    # A string from a callable is one name, not its letters.
+    assert Rule(groups=lambda: "admin").evaluate(ALICE) is Verdict.ALLOWED
+    assert Rule(groups=lambda: "Admins").evaluate(Identity(id="carol", groups=("m", "A"))) is Verdict.FORBIDDEN
+    assert Rule(restricted_users=lambda: "alice@example.com").evaluate(ALICE) is Verdict.FORBIDDEN
+    assert Rule(restricted_users=lambda: None).evaluate(ALICE) is Verdict.ALLOWED  # nobody restricted
+    assert Rule(groups=lambda page: acl.get(page), group_lookup={"page": "/known"}).evaluate(ALICE) is Verdict.ALLOWED
 
 
 def test_restricted_users_key_naming_a_list_claim_or_odd_values():

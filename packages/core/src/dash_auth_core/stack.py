@@ -253,11 +253,20 @@ class AuthStack:
         _import_extension(module_name, f"the option {name!r}").configure_option(self, name, value)
 
     def load_page_extensions(self, pages: Iterable[Any]) -> None:
-        """Load the distributions that enforce the rule keys pages declare."""
+        """Load the distributions that enforce the rule keys pages declare, and let them check the pages.
+
+        A distribution's ``check_page(page)`` raises :class:`ConfigurationError`
+        for a rule it cannot enforce, before any request is served by it.
+        """
         for page in pages:
+            checked = set()
             for key, module_name in self.EXTENSION_PAGE_KEYS.items():
-                if key in page:
-                    _import_extension(module_name, f"the page {page.get('module')!r} declares {key!r}, which")
+                if key in page and module_name not in checked:
+                    checked.add(module_name)
+                    module = _import_extension(module_name, f"the page {page.get('module')!r} declares {key!r}, which")
+                    check = getattr(module, "check_page", None)
+                    if check is not None:
+                        check(page)
 
     def _set_secret(self, secret: str | bytes) -> None:
         if self._secret is not None and not self._secret_generated and self._secret != secret:

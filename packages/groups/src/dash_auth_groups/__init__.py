@@ -17,7 +17,7 @@ from .navigation import accessible_pages
 from .plugin import configure_option
 from .protect import protect_layouts, protected, protected_callback
 from .routes import require_groups
-from .rules import Rule, Verdict, check_groups, list_groups
+from .rules import Rule, Verdict, check_groups, check_page, list_groups
 
 add_builtin_plugin("dash_auth_groups.plugin")
 
@@ -26,6 +26,7 @@ __all__ = [
     "Verdict",
     "accessible_pages",
     "check_groups",
+    "check_page",
     "configure_option",
     "list_groups",
     "protect_layouts",

@@ -3,23 +3,29 @@
 A :class:`Rule` combines group requirements (``one_of``, ``all_of``,
 ``none_of``) and a list of restricted users. Static lists are turned into
 frozensets once, so a check against 100 groups or 10,000 restricted users is
-a few set look-ups. Group names and restricted users compare exactly unless
-``case_sensitive=False``; restricted e-mail addresses always ignore case (a
-deny-list must not miss ``Bob@Example.org`` for ``bob@example.org``).
+a few set look-ups. Group names compare exactly unless ``case_sensitive=False``;
+restricted users always ignore case (a deny-list must not miss ``BOB`` for
+``bob``: being over-strict is the safe way to be wrong).
+
+A rule fails closed: a callable that raises, returns ``None`` for the
+groups, or returns anything but names refuses (and is logged), never allows.
 """
 
 from __future__ import annotations
 
 import enum
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from dash_auth_core import Identity, current_user
+from dash_auth_core import ConfigurationError, Identity, current_user
 
 CHECK_TYPES = ("one_of", "all_of", "none_of")
 
 Names = Iterable[str] | Callable[..., Iterable[str] | None] | None
+
+log = logging.getLogger("dash_auth.groups")
 
 
 class Verdict(enum.Enum):
@@ -29,9 +35,23 @@ class Verdict(enum.Enum):
 
 
 def _fold(names: Iterable[str], case_sensitive: bool) -> frozenset[str]:
+    """A user's names (odd values in a session or claim are skipped)."""
     if case_sensitive:
         return frozenset(n for n in names if isinstance(n, str))
     return frozenset(n.casefold() for n in names if isinstance(n, str))
+
+
+def _rule_names(names: Any, what: str, case_sensitive: bool) -> frozenset[str]:
+    """A rule's names: a string means one name; anything but strings is an error."""
+    if isinstance(names, str):
+        names = (names,)
+    elif isinstance(names, (bytes, bytearray)) or not isinstance(names, Iterable):
+        raise TypeError(f"{what} must be names (strings), not {names!r}")
+    names = tuple(names)
+    odd = [n for n in names if not isinstance(n, str)]
+    if odd:
+        raise TypeError(f"{what} must be names (strings); got {odd[0]!r}")
+    return _fold(names, case_sensitive)
 
 
 def user_groups(identity: Identity, groups_key: str = "groups", groups_str_split: str | None = None) -> list[str]:
@@ -77,18 +97,15 @@ class Rule:
             if isinstance(value, str):
                 raise TypeError(f"{name} must be a list of names or a callable, not the string {value!r}")
         if self.groups is not None and not callable(self.groups):
-            object.__setattr__(self, "_static_groups", _fold(self.groups, self.case_sensitive))
+            object.__setattr__(self, "_static_groups", _rule_names(self.groups, "groups", self.case_sensitive))
         if self.restricted_users is not None and not callable(self.restricted_users):
-            object.__setattr__(self, "_static_restricted", _fold(self.restricted_users, self._users_case_sensitive))
+            object.__setattr__(self, "_static_restricted",
+                               _rule_names(self.restricted_users, "restricted_users", False))
 
     @property
     def is_static(self) -> bool:
         """No callables: the verdict depends on the identity alone."""
         return not callable(self.groups) and not callable(self.restricted_users)
-
-    @property
-    def _users_case_sensitive(self) -> bool:
-        return self.case_sensitive and self.restricted_users_key != "email"
 
     @property
     def is_empty(self) -> bool:
@@ -98,7 +115,10 @@ class Rule:
         if self._static_groups is not None or self.groups is None:
             return self._static_groups
         names = self.groups(**(self.group_lookup or {}))  # type: ignore[operator]
-        return None if names is None else _fold(names, self.case_sensitive)
+        if names is None:
+            # Most often a look-up that found no entry: that grants nothing.
+            raise TypeError("the groups callable returned None")
+        return _rule_names(names, "the groups callable's result", self.case_sensitive)
 
     def _restricted(self) -> frozenset[str]:
         if self._static_restricted is not None:
@@ -106,7 +126,7 @@ class Rule:
         if self.restricted_users is None:
             return frozenset()
         names = self.restricted_users(**(self.restricted_users_lookup or {}))  # type: ignore[operator]
-        return _fold(names or (), self._users_case_sensitive)
+        return frozenset() if names is None else _rule_names(names, "the restricted_users callable's result", False)
 
     def is_restricted(self, identity: Identity) -> bool:
         """Whether ``identity`` is one of the restricted users (a claim holding a list counts any of them)."""
@@ -115,7 +135,7 @@ class Rule:
         restricted = self._restricted()
         if not restricted:
             return False
-        return not _fold(values, self._users_case_sensitive).isdisjoint(restricted)
+        return not _fold(values, False).isdisjoint(restricted)
 
     def check_groups(self, identity: Identity) -> bool:
         required = self._required_groups()
@@ -132,9 +152,13 @@ class Rule:
         """The verdict for ``identity`` (``None`` = nobody signed in)."""
         if identity is None:
             return Verdict.UNAUTHENTICATED
-        if self.restricted_users is not None and self.is_restricted(identity):
-            return Verdict.FORBIDDEN
-        if not self.check_groups(identity):
+        try:
+            if self.restricted_users is not None and self.is_restricted(identity):
+                return Verdict.FORBIDDEN
+            if not self.check_groups(identity):
+                return Verdict.FORBIDDEN
+        except Exception:
+            log.exception("a group rule could not be checked for %r; refused", identity.id)
             return Verdict.FORBIDDEN
         return Verdict.ALLOWED
 
@@ -177,6 +201,14 @@ def page_rule(page: Any) -> Rule | None:
         rule = None
     page[_RULE_CACHE_KEY] = rule
     return rule
+
+
+def check_page(page: Any) -> None:
+    """Refuse, at the first request, a page whose rule could never be checked (``groups="A"``)."""
+    try:
+        page_rule(page)
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError(f"the page {page.get('module')!r} declares a rule that cannot work: {exc}") from None
 
 
 def list_groups(groups_key: str = "groups", groups_str_split: str | None = None) -> list[str] | None:
