@@ -178,6 +178,40 @@ def test_a_page_rule_that_cannot_work_is_a_configuration_error_not_a_500_per_req
             AuthStack.of(app).load_page_extensions(dash.page_registry.values())
 
 
+@pytest.mark.parametrize("layout_mode", [False, True])
+def test_a_server_route_under_a_page_template_is_judged_as_a_route(layout_mode):
+    """Only Dash's index view serves pages: a server route is not a page because a template fits its path."""
+    app = make_dash(__name__, use_pages=True, pages_folder="", suppress_callback_exceptions=True)
+    dash.page_registry.clear()
+    dash.register_page("home", path="/", layout=html.Div("HOME"))
+    dash.register_page("doc", path_template="/docs/<doc_id>", layout=lambda doc_id=None, **_: html.Div(f"DOC {doc_id}"))
+    dash.register_page("wiki", path_template="/<slug>", layout=lambda slug=None, **_: html.Div(f"WIKI {slug}"),
+                       groups=["B"])
+
+    @server_route(app, "/export")
+    def export():
+        return "SECRET CSV EXPORT"
+
+    @server_route(app, "/docs/raw")
+    def raw():
+        return "RAW DOC STORE"
+
+    BasicAuth(app, USERS, user_groups=GROUPS, secret_key=SECRET, public_routes=["/"],
+              auth_protect_layouts=layout_mode)
+    client = client_for(app, use_cookies=False)
+    for path, secret in (("/export", b"SECRET CSV EXPORT"), ("/docs/raw", b"RAW DOC STORE")):
+        anonymous = client.get(path)
+        assert anonymous.status_code == 401 and secret not in anonymous.data, (path, anonymous.status_code)
+        # A signed-in user outside the wiki page's group B: the route is not that page.
+        assert client.get(path, headers=ALICE).data == secret
+    # The page itself still follows its own rule.
+    if layout_mode:
+        assert b"WIKI" not in client.post("/_dash-update-component", json=router_body("/handbook"), headers=ALICE).data
+    else:
+        assert client.get("/handbook", headers=ALICE).status_code == 403
+    assert client.get("/handbook", headers=BOB).status_code == 200
+
+
 def pages_app(**options):
     app = make_dash(__name__, use_pages=True, pages_folder="", suppress_callback_exceptions=True)
     dash.register_page("home", path="/", layout=html.Div("HOME"))

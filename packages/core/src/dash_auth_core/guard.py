@@ -222,9 +222,10 @@ class Guard:
             rel = "/" + path[len(prefix):]
             if rel in snap.hook_routes:
                 return Resource(Kind.ROUTE, rel, public=routes.test(rel))
-            if request.method in ("GET", "HEAD"):
+            if request.method in ("GET", "HEAD") and request.served_by_dash_index():
                 page, public = snap.page_for(rel, routes)
                 return Resource(Kind.PAGE, rel, public=public, page=page, pathname=rel)
+            # A server route of its own (or nothing at all): judged by its path, never as a page.
             return Resource(Kind.ROUTE, rel, public=routes.test(rel))
         return Resource(Kind.ROUTE, path, public=routes.test(path))
 

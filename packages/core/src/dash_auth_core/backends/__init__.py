@@ -143,6 +143,15 @@ class Request(abc.ABC):
         """Whether the client sent a session cookie (without decoding it)."""
         return bool(self.session)
 
+    def served_by_dash_index(self) -> bool:
+        """Whether Dash's index view (a page) answers this GET, not another server route.
+
+        A page's rule must not judge a server route whose path happens to fit
+        the page's template (nor let layout mode serve it to anyone). Adapters
+        that cannot tell answer ``True``: every such GET is judged as a page.
+        """
+        return True
+
     def clear_session(self) -> None:
         self.session.clear()
 
@@ -204,6 +213,12 @@ def dash_setup_index(funcs: list[Any]) -> int | None:
         if getattr(func, "__module__", "").startswith("dash.") or hasattr(func, "runs_dash_setup"):
             found = index
     return found
+
+
+def dash_index_endpoints(app: Any) -> frozenset[str]:
+    """Endpoint names of Dash's index and catch-all views on Flask and Quart (named by their rules)."""
+    prefix = app.config.routes_pathname_prefix
+    return frozenset((prefix, prefix + "<path:path>"))
 
 
 def declared_length(

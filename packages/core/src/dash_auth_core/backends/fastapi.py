@@ -36,6 +36,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.sessions import Session, SessionMiddleware
 from starlette.requests import cookie_parser
 from starlette.responses import Response as StarletteResponse
+from starlette.routing import Match
 from werkzeug.formparser import FormDataParser
 from werkzeug.http import parse_options_header
 
@@ -93,6 +94,14 @@ class Handling:
 _handling: ContextVar[Handling | None] = ContextVar("dash_auth_fastapi_request", default=None)
 
 
+def _is_dash_index(route: Any) -> bool:
+    """Whether ``route`` is Dash's index or catch-all view (both render the page shell)."""
+    endpoint = getattr(route, "endpoint", None)
+    return getattr(endpoint, "__module__", None) == "dash.backends._fastapi" and getattr(
+        endpoint, "__name__", None
+    ) in ("index", "catchall")
+
+
 class FastAPIRequest(Request):
     """A :class:`Request` over an ASGI scope (HTTP or WebSocket) and a body read ahead."""
 
@@ -101,6 +110,20 @@ class FastAPIRequest(Request):
 
     #: The session cookie's name, set by the adapter.
     session_cookie_name = "session"
+    #: The app's router (set by the adapter; ``None``: unknown).
+    router: Any = None
+
+    def served_by_dash_index(self) -> bool:
+        router = self.router
+        if router is None:
+            return True
+        # The guard runs before routing: find the route Starlette will pick (the first full match).
+        scope = self._scope
+        for route in router.routes:
+            match, _ = route.matches(scope)
+            if match is Match.FULL:
+                return _is_dash_index(route)
+        return False
 
     def __init__(
         self,
@@ -554,7 +577,8 @@ class FastAPIAdapter(BackendAdapter):
                 sessions = SessionCookieMiddleware(None, secret_key=secret, same_site="lax")
                 cookie = sessions.session_cookie
             self.request_class = type(
-                "FastAPIRequest", (FastAPIRequest,), {"__slots__": (), "session_cookie_name": cookie}
+                "FastAPIRequest", (FastAPIRequest,),
+                {"__slots__": (), "session_cookie_name": cookie, "router": server.router},
             )
             guard_middleware = Middleware(GuardMiddleware, adapter=self, guard=guard, sessions=sessions)
             server.user_middleware = [*outer, guard_middleware, *rest]

@@ -20,6 +20,7 @@ from . import (
     Request,
     ViewFunc,
     cookie_header_has,
+    dash_index_endpoints,
     dash_setup_index,
     declared_length,
     register_adapter,
@@ -128,6 +129,16 @@ class FlaskRequest(Request):
         # A cheap look at the raw header; the cookie itself is parsed only if used.
         return cookie_header_has(self._req.environ.get("HTTP_COOKIE"), self.session_cookie_name)
 
+    #: Endpoints of Dash's index and catch-all views (set by the adapter; ``None``: unknown).
+    index_endpoints: frozenset[str] | None = None
+
+    def served_by_dash_index(self) -> bool:
+        endpoints = self.index_endpoints
+        if endpoints is None:
+            return True
+        rule = self._req.url_rule  # None: nothing matched (Flask answers 404 or 405)
+        return rule is not None and rule.endpoint in endpoints
+
     @property
     def host(self) -> str:
         return self._req.host
@@ -205,7 +216,9 @@ class FlaskAdapter(BackendAdapter):
     def install_guard(self, guard: GuardFunc) -> None:
         server = self.server
         cookie_name = server.config.get("SESSION_COOKIE_NAME") or "session"
-        request_class = type("FlaskRequest", (FlaskRequest,), {"__slots__": (), "session_cookie_name": cookie_name})
+        request_class = type("FlaskRequest", (FlaskRequest,), {
+            "__slots__": (), "session_cookie_name": cookie_name, "index_endpoints": dash_index_endpoints(self.app),
+        })
         funcs = server.before_request_funcs.setdefault(None, [])
         # The guard takes the place of the last of Dash's own functions (see
         # ``dash_setup_index``) and calls it first: Flask calls one function per

@@ -33,6 +33,7 @@ from . import (
     ViewFunc,
     WouldBlock,
     cookie_header_has,
+    dash_index_endpoints,
     dash_setup_index,
     declared_length,
     register_adapter,
@@ -68,6 +69,15 @@ class QuartRequest(Request):
 
     #: The session cookie's name, set by the adapter (``SESSION_COOKIE_NAME``).
     session_cookie_name = "session"
+    #: Endpoints of Dash's index and catch-all views (set by the adapter; ``None``: unknown).
+    index_endpoints: frozenset[str] | None = None
+
+    def served_by_dash_index(self) -> bool:
+        endpoints = self.index_endpoints
+        if endpoints is None:
+            return True
+        rule = getattr(self._req, "url_rule", None)  # None: nothing matched (Quart answers 404 or 405)
+        return rule is not None and rule.endpoint in endpoints
 
     def __init__(
         self,
@@ -272,7 +282,9 @@ class QuartAdapter(BackendAdapter):
 
     def _make_request_class(self) -> type[QuartRequest]:
         cookie_name = self.server.config.get("SESSION_COOKIE_NAME") or "session"
-        return type("QuartRequest", (QuartRequest,), {"__slots__": (), "session_cookie_name": cookie_name})
+        return type("QuartRequest", (QuartRequest,), {
+            "__slots__": (), "session_cookie_name": cookie_name, "index_endpoints": dash_index_endpoints(self.app),
+        })
 
     def install_guard(self, guard: GuardFunc) -> None:
         from .. import websocket
