@@ -16,7 +16,7 @@ import warnings
 
 import helpers
 import pytest
-from dash import _callback, _pages
+from dash import _callback, _get_app, _pages
 
 os.environ.setdefault("DASH_AUTH_DISABLE_PLUGINS", "1")
 
@@ -25,6 +25,9 @@ def _reset_dash_globals() -> None:
     _callback.GLOBAL_CALLBACK_MAP.clear()
     _callback.GLOBAL_INLINE_SCRIPTS.clear()
     _pages.PAGE_REGISTRY.clear()
+    # Dash's request handling leaves its app in this thread's context: dash.get_app()
+    # would answer an earlier test's app.
+    _get_app.app_context.set(None)
 
 
 @pytest.fixture(autouse=True)

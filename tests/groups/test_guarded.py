@@ -7,7 +7,7 @@ import json
 import dash
 import pytest
 from dash import Input, Output, dcc, html
-from helpers import SECRET, basic, callback_body, client_for, make_dash, router_body, server_route
+from helpers import SECRET, backend_of, basic, callback_body, client_for, make_dash, router_body, server_route
 
 from dash_auth_basic import BasicAuth
 from dash_auth_core import AuthStack
@@ -403,6 +403,64 @@ def test_mcp_needs_a_user_every_rule_allows():
     assert client_for(app).post("/_mcp", json=body).status_code == 401
     refused = client_for(app).post("/_mcp", json=body, headers=BOB)
     assert refused.status_code == 403 and b"PAYROLL" not in refused.data
+
+
+def test_mcp_in_layout_mode_applies_the_app_wide_rule_in_a_fresh_worker():
+    """A worker whose first request is an MCP read: layouts are not wrapped yet, the default rule still holds."""
+    app = make_dash(__name__, use_pages=True, pages_folder="", suppress_callback_exceptions=True, enable_mcp=True)
+    dash.register_page("home", path="/", layout=html.Div("HOME"))
+    dash.register_page("payroll", path="/payroll", layout=html.Div("STAFF ONLY PAYROLL"))  # no rule of its own
+    app.layout = html.Div([dash.page_container])
+    BasicAuth(app, USERS, user_groups=GROUPS, secret_key=SECRET, public_routes=["/"], auth_protect_layouts=True,
+              auth_protect_layouts_kwargs={"groups": ["A"]})
+    if not app._enable_mcp:
+        pytest.skip("Dash could not start its MCP server here")
+    body = {"jsonrpc": "2.0", "id": 1, "method": "resources/read", "params": {"uri": "dash://page-layout/payroll"}}
+    refused = client_for(app).post("/_mcp", json=body, headers=BOB)
+    assert refused.status_code == 403 and b"PAYROLL" not in refused.data
+    if backend_of(app) != "fastapi":  # Dash's own MCP read fails on FastAPI, bare app included (no request in context)
+        assert b"STAFF ONLY PAYROLL" in client_for(app).post("/_mcp", json=body, headers=ALICE).data
+
+
+@pytest.mark.parametrize("mode", ["protected layout", "layout mode"])
+def test_a_menu_drawn_before_any_page_was_served_lists_only_allowed_pages(mode):
+    from dash_auth_groups import protected
+
+    app = make_dash(__name__, use_pages=True, pages_folder="", suppress_callback_exceptions=True)
+    dash.register_page("home", path="/", layout=html.Div("HOME"))
+    if mode == "protected layout":
+        board = protected(groups=["A"], missing_permissions_output="NO")(lambda **_: html.Div("BOARD"))
+        dash.register_page("board", path="/board", layout=board)
+        options = {"public_routes": ["/", "/board"]}
+    else:
+        dash.register_page("board", path="/board", layout=html.Div("BOARD"), restricted_users=["carol"])
+        options = {"public_routes": ["/"], "auth_protect_layouts": True,
+                   "auth_protect_layouts_kwargs": {"groups": ["A"]}}
+    app.layout = html.Div([html.Button(id="b"), html.Div(id="menu"), dash.page_container])
+
+    @app.callback(Output("menu", "children"), Input("b", "n_clicks"))
+    def menu(n):
+        return ",".join(page["name"] for page in accessible_pages())
+
+    BasicAuth(app, USERS, user_groups=GROUPS, secret_key=SECRET, **options)
+    body = callback_body(app, "menu.children", [1])
+    for headers, expected in ((BOB, "Home"), (ALICE, "Home,Board")):
+        response = client_for(app).post("/_dash-update-component", json=body, headers=headers)
+        assert response.status_code == 200, (response.status_code, response.data[:300])
+        assert json.loads(response.data)["response"]["menu"]["children"] == expected
+
+
+def test_protect_layouts_before_the_auth_still_leaves_public_pages_alone():
+    from dash_auth_groups import protect_layouts
+
+    app = make_dash(__name__, use_pages=True, pages_folder="", suppress_callback_exceptions=True)
+    dash.register_page("home", path="/", layout=html.Div("PUBLIC HOME"))
+    dash.register_page("p", path="/p", layout=html.Div("PRIVATE"))
+    protect_layouts()
+    BasicAuth(app, USERS, secret_key=SECRET, public_routes=["/"])
+    client = client_for(app)
+    assert b"PUBLIC HOME" in client.post("/_dash-update-component", json=router_body("/")).data
+    assert b"PRIVATE" not in client.post("/_dash-update-component", json=router_body("/p")).data
 
 
 def test_group_ttl_cache_tells_providers_and_provider_groups_apart():

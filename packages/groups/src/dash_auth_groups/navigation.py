@@ -9,7 +9,7 @@ import dash
 from dash_auth_core import AuthStack, current_user
 from dash_auth_core.pages import PAGE_ALLOWED_KEY
 
-from .plugin import settings
+from .plugin import prepare_pages, settings
 from .protect import page_is_public
 from .rules import Verdict, page_rule
 
@@ -24,6 +24,8 @@ def accessible_pages(app: dash.Dash | None = None) -> list[dict[str, Any]]:
     """
     app = app or dash.get_app()
     stack = AuthStack.get(app)
+    if stack is not None:
+        prepare_pages(stack)  # a menu may be drawn before the process served any page
     identity = current_user()
     pages = []
     for page in dash.page_registry.values():

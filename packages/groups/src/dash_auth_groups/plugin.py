@@ -17,7 +17,14 @@ import dash
 
 from dash_auth_core import AuthStack, ConfigurationError, Identity, Kind, Request, Resource, hookimpl
 
-from .protect import callback_rule, guard_protected_pages, mark_cleared, page_is_public, protect_layout
+from .protect import (
+    apply_pending_protect_layouts,
+    callback_rule,
+    guard_protected_pages,
+    mark_cleared,
+    page_is_public,
+    protect_layout,
+)
 from .rules import RULE_KEYS, Rule, Verdict, page_rule
 
 EXTENSION_KEY = "groups"
@@ -69,6 +76,11 @@ def _callback_vote(state: Settings, identity: Identity | None, resource: Resourc
 
 
 @hookimpl
+def setup(app: Any, auth: AuthStack) -> None:
+    apply_pending_protect_layouts(auth)
+
+
+@hookimpl
 def authorize(identity: Identity | None, resource: Resource, request: Request) -> bool | None:
     auth = request.auth
     if auth is None:
@@ -88,13 +100,10 @@ def authorize(identity: Identity | None, resource: Resource, request: Request) -
     page = resource.page
     if page is None or resource.kind not in (Kind.PAGE, Kind.CALLBACK):
         return None
-    if state.checked_pages != len(dash.page_registry):
-        guard_protected_pages()
-        state.checked_pages = len(dash.page_registry)
+    prepare_pages(auth)
     if state.protect_layouts:
         # Layout mode: routing to any registered page goes through; the page's
         # wrapped layout answers with a stand-in for users it refuses.
-        _wrap_layouts(auth, state)
         return True
     rule = page_rule(page)
     if rule is None or rule.evaluate(identity) is Verdict.ALLOWED:
@@ -104,13 +113,36 @@ def authorize(identity: Identity | None, resource: Resource, request: Request) -
     return False
 
 
+def prepare_pages(auth: AuthStack) -> None:
+    """Put every page's rules in place: guarded titles of ``protected()`` layouts, and
+    in layout mode the wrapped layouts. Cheap when the registry has not grown."""
+    state = settings(auth)
+    if state.checked_pages != len(dash.page_registry):
+        guard_protected_pages()
+        state.checked_pages = len(dash.page_registry)
+    if state.protect_layouts:
+        _wrap_layouts(auth, state)
+
+
+def page_rules(page: dict[str, Any]) -> list[Rule]:
+    """The rules a page is served under: its own, and its layout's (``protected()`` or layout mode)."""
+    rules = []
+    own = page_rule(page)
+    if own is not None:
+        rules.append(own)
+    layout_rule = getattr(page.get("layout"), "dash_auth_rule", None)
+    if isinstance(layout_rule, Rule):
+        rules.append(layout_rule)
+    return rules
+
+
 def _mcp_vote(auth: AuthStack, identity: Identity | None) -> bool | None:
     """MCP reads every page layout and runs callbacks: only for users every rule allows."""
     if identity is None:
         return None  # the core asks for a login
+    prepare_pages(auth)  # a fresh worker's first request may be this one
     for page in dash.page_registry.values():
-        rule = page_rule(page)
-        if rule is not None and rule.evaluate(identity) is not Verdict.ALLOWED:
+        if any(rule.evaluate(identity) is not Verdict.ALLOWED for rule in page_rules(page)):
             return False
     for entry in list(auth.app.callback_map.values()):
         marker = callback_rule(entry.get("callback"))

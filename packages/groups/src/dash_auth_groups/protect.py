@@ -234,10 +234,26 @@ def protect_layouts(**kwargs: Any) -> None:
         stack = AuthStack.get(dash.get_app())
     except Exception:  # no app yet
         stack = None
+    if stack is None:
+        # Called before the app's auth: which pages are public is not known yet.
+        _pending_protect_layouts.append(kwargs)
+        return
+    _protect_layouts(stack, kwargs)
+
+
+#: ``protect_layouts()`` calls made before the app had a stack, applied at its setup.
+_pending_protect_layouts: list[dict[str, Any]] = []
+
+
+def apply_pending_protect_layouts(stack: Any) -> None:
+    while _pending_protect_layouts:
+        _protect_layouts(stack, _pending_protect_layouts.pop(0))
+
+
+def _protect_layouts(stack: Any, kwargs: dict[str, Any]) -> None:
     for page in dash.page_registry.values():
-        if stack is not None and page_is_public(stack, page):
-            continue
-        protect_layout(page, kwargs)
+        if not page_is_public(stack, page):
+            protect_layout(page, kwargs)
 
 
 def page_is_public(stack: Any, page: dict[str, Any]) -> bool:
