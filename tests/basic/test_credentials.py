@@ -464,6 +464,8 @@ def test_wrong_basic_credentials_override_a_signed_in_session():
     assert client.get("/", headers=basic("alice", "wonderland")).status_code == 200
     assert_challenged(client.get("/", headers=basic("alice", "WRONG")))
     assert_challenged(client.get("/", headers={"Authorization": "Basic !!!"}))
+    for bare in ("Basic", "basic", "Basic "):  # the scheme without credentials is malformed too
+        assert_challenged(client.get("/", headers={"Authorization": bare}))
     body = callback_body(app, "out.children", [1])
     assert client.post(URL, json=body, headers=basic("alice", "WRONG")).status_code == 401
     assert ran == []

@@ -89,8 +89,10 @@ class BasicAuthPlugin:
                 assert self.stack is not None
                 self.stack.login(cached[0], request, notify=False)
             return cached[0]
-        if not header or (not header.startswith("Basic ") and header[:6].lower() != "basic "):
-            return None
+        if not header or (
+            not header.startswith("Basic ") and header[:6].lower() != "basic " and header.strip().lower() != "basic"
+        ):
+            return None  # another scheme: not ours (a bare "Basic" is ours, and malformed)
         # Hashing a password (or calling auth_func) blocks: on Quart and FastAPI
         # this moves the guard off the event loop (nothing was changed so far).
         request.allow_blocking()

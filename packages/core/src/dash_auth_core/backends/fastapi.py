@@ -34,6 +34,7 @@ from itsdangerous import BadSignature
 from starlette.datastructures import MutableHeaders, QueryParams
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import Session, SessionMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import cookie_parser
 from starlette.responses import Response as StarletteResponse
 from starlette.routing import Match
@@ -563,17 +564,20 @@ class FastAPIAdapter(BackendAdapter):
         def build_with_guard() -> Any:
             saved = server.user_middleware
             user_session = self._user_session()
-            rest = [_reusing_parsed_body(m) for m in saved if m is not user_session]
+            # A host pin answers before the guard, as Flask's TRUSTED_HOSTS does: a
+            # forged Host gets a 400, never a login challenge built from it.
+            hosts = [m for m in saved if isinstance(m.cls, type) and issubclass(m.cls, TrustedHostMiddleware)]
+            rest = [_reusing_parsed_body(m) for m in saved if m is not user_session and m not in hosts]
             if user_session is not None:
                 # The app's own, just outside the guard so that the guard sees the session.
-                outer = [user_session]
+                outer = [*hosts, user_session]
                 sessions = None
                 cookie = user_session.kwargs.get("session_cookie", "session")
             else:
                 if not self._secret:
                     raise ConfigurationError("dash-auth needs a secret_key to sign FastAPI sessions")
                 secret = self._secret.decode() if isinstance(self._secret, bytes) else self._secret
-                outer = []
+                outer = hosts
                 sessions = SessionCookieMiddleware(None, secret_key=secret, same_site="lax")
                 cookie = sessions.session_cookie
             self.request_class = type(
