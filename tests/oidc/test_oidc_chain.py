@@ -24,15 +24,39 @@ def id_token_of(app, auth, client) -> str:
         return auth.get_tokens()["id_token"]
 
 
+def script_token(proxy, id_token: str, **changes) -> str:
+    """A token such as a script gets without a browser sign-in (``gcloud auth print-identity-token``):
+    an ID token's claims without the ``nonce`` of an interactive login, signed with a published key."""
+    claims = {k: v for k, v in _claims(id_token).items() if k not in ("nonce", "at_hash", "c_hash")}
+    return proxy._sign({**claims, **changes}, proxy.key, "proxy-key")
+
+
+def _claims(token: str) -> dict:
+    import base64
+    import json
+
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
 def call(app, client, headers=None):
     return client.post("/_dash-update-component", json=callback_body(app, OUT), headers=headers or {})
 
 
-def test_bearer_id_token_from_the_provider_authenticates_a_script(idp, make_app, caplog):
-    app, auth = make_app(idp, bearer_tokens=True)
+def test_bearer_id_token_from_the_provider_authenticates_a_script(proxy, idp, make_app, caplog):
+    app, auth = make_app(proxy, bearer_tokens=True, register={"issuer": idp.url})
     browser = app.server.test_client()
     sign_in(browser)
-    token = id_token_of(app, auth, browser)
+    browser_token = id_token_of(app, auth, browser)
+    token = script_token(proxy, browser_token)
+    # A browser sign-in's own ID token (it carries the login's nonce, and the app puts
+    # it in the provider's logout URL) is no bearer credential.
+    assert call(app, app.server.test_client(), {"Authorization": f"Bearer {browser_token}"}).status_code == 401
+    # Nor a token for several audiences that was issued to another client.
+    other = script_token(proxy, browser_token, aud=["other-app", CLIENT_ID], azp="other-app")
+    assert call(app, app.server.test_client(), {"Authorization": f"Bearer {other}"}).status_code == 401
+    mine = script_token(proxy, browser_token, aud=["other-app", CLIENT_ID], azp=CLIENT_ID)
+    assert call(app, app.server.test_client(), {"Authorization": f"Bearer {mine}"}).status_code == 200
 
     script = app.server.test_client()
     response = call(app, script, {"Authorization": f"Bearer {token}"})
@@ -54,13 +78,13 @@ def test_bearer_id_token_from_the_provider_authenticates_a_script(idp, make_app,
     assert call(app, browser).status_code == 200
 
 
-def test_bearer_tokens_expire_and_unknown_issuers_are_refused(idp, make_app, clock):
-    app, auth = make_app(idp, bearer_tokens=True)
+def test_bearer_tokens_expire_and_unknown_issuers_are_refused(proxy, idp, make_app, clock):
+    app, auth = make_app(proxy, bearer_tokens=True, register={"issuer": idp.url})
     auth.plugin.set_clock(clock)
     auth.bearer.clock = clock
     browser = app.server.test_client()
     sign_in(browser)
-    token = id_token_of(app, auth, browser)
+    token = script_token(proxy, id_token_of(app, auth, browser))
     script = app.server.test_client()
     assert call(app, script, {"Authorization": f"Bearer {token}"}).status_code == 200
     clock.advance(3600 + 120)  # past the token's exp and the leeway

@@ -468,6 +468,21 @@ def test_a_state_from_one_provider_is_refused_at_the_others_callback(idp, idp2):
 # -- hooks: mixed logins, after_logged_in, on_login -------------------------------------
 
 
+def test_a_callback_that_renames_the_user_keeps_the_provider_subject_for_refresh(idp, make_app):
+    """A refreshed ID token names the provider's ``sub``: that, not the id a callback chose, is compared."""
+    from flask import session
+
+    def callback(user_info, idp=None):
+        session["user"] = {**user_info, "id": user_info["email"]}
+
+    app, _auth = make_app(idp, login_user_callback=callback)
+    client = app.server.test_client()
+    sign_in(client)
+    stored = session_of(app, client)
+    assert stored["user"]["id"] == "alice@example.org"
+    assert stored[STATE_KEY]["s"] == "alice"
+
+
 def test_seed_mixed_logins_provider_and_local_credentials_feed_one_session(idp):
     """The seed's "Mixed Logins": login_user_callback writes the session; local users too."""
     from flask import redirect, request, session, url_for

@@ -78,6 +78,11 @@ def test_a_good_token_passes():
         (lambda: sign({k: v for k, v in claims().items() if k != "sub"}), "no 'sub'"),
         (lambda: sign({k: v for k, v in claims().items() if k != "exp"}), "no 'exp'"),
         (lambda: sign(claims(exp="tomorrow")), "not a number"),
+        (lambda: sign(claims(exp=10**400)), "not a finite number"),
+        (lambda: sign(claims(iat=10**400)), "not a finite number"),
+        (lambda: sign(claims(nbf=-(10**400))), "not a finite number"),
+        (lambda: sign(claims(exp=float("inf"))), "not a finite number"),
+        (lambda: sign(claims(exp=float("nan"))), "not a finite number"),
         (lambda: "a.b.c.d.e", "encrypted"),
         (lambda: "not-a-jwt", "not a compact JWS"),
         (lambda: "!!.??.##", "undecodable"),
@@ -113,6 +118,77 @@ def test_unknown_key_fetches_the_key_set_again_once():
 
     assert check(sign(claims(), OTHER, kid="k2"), keys=keys)["sub"] == "u1"
     assert calls == [False, True]
+
+
+def _provider(**config: Any):
+    from dash_auth_oidc.provider import Provider, ProviderConfig
+
+    metadata = {"issuer": ISS, "authorization_endpoint": ISS + "/auth", "token_endpoint": ISS + "/token",
+                "jwks_uri": ISS + "/jwks"}
+    return Provider(ProviderConfig(name="p", client_id=CLIENT_ID, metadata=config.pop("metadata", metadata), **config))
+
+
+def test_a_failing_provider_is_not_asked_again_for_every_request(monkeypatch):
+    """Unknown key ids or made-up issuers must not turn into one network call (and timeout) per request."""
+    from dash_auth_oidc import ProviderUnavailable
+    from dash_auth_oidc import provider as provider_module
+
+    fetches = []
+
+    def down(self, url, what):
+        fetches.append(what)
+        raise ProviderUnavailable("down", reason=f"{what} unreachable")
+
+    monkeypatch.setattr(provider_module.Provider, "_fetch_json", down)
+    undiscovered = _provider(metadata=None, server_metadata_url="http://127.0.0.1:9/.well-known/openid-configuration")
+    for _ in range(20):
+        with pytest.raises(ProviderUnavailable):
+            undiscovered.metadata()
+    assert fetches == ["discovery document"]
+    fetches.clear()
+    no_keys = _provider()
+    for _ in range(20):
+        with pytest.raises(ProviderUnavailable):
+            no_keys.keys()
+    assert fetches == ["key set"]
+    fetches.clear()
+    # Keys already held: a failed refresh (an unknown kid) keeps them, and is tried at most every 30 s.
+    held = _provider()
+    held._keys = jwk.KeySet([KEY])
+    for _ in range(20):
+        assert held.keys(force=True) is held._keys
+    assert fetches == ["key set"]
+    later = time.monotonic() + provider_module.JWKS_MIN_REFETCH + provider_module.FAILURE_BACKOFF + 1
+    monkeypatch.setattr(provider_module.time, "monotonic", lambda: later)
+    held.keys(force=True)
+    assert fetches.count("key set") == 2  # asked again once the back-off is over
+
+
+def test_bearer_tokens_are_access_tokens_for_this_app():
+    provider = _provider()
+    provider._keys = jwk.KeySet([KEY])
+    access = {k: v for k, v in claims().items() if k != "nonce"}
+    assert provider.validate_bearer(sign(access))["sub"] == "u1"
+    with pytest.raises(TokenValidationError, match="ID token"):
+        provider.validate_bearer(sign(claims()))  # an interactive sign-in's ID token
+    with pytest.raises(TokenValidationError, match="another application"):
+        provider.validate_bearer(sign({**access, "aud": ["other", CLIENT_ID], "azp": "other"}))
+    assert provider.validate_bearer(sign({**access, "aud": ["other", CLIENT_ID], "azp": CLIENT_ID}))["sub"] == "u1"
+
+
+def test_two_registrations_of_one_issuer_each_accept_their_own_bearer_tokens():
+    from dash_auth_oidc.bearer import _first_valid
+    from dash_auth_oidc.provider import Provider, ProviderConfig
+
+    staff, partner = _provider(), Provider(ProviderConfig(name="partner", client_id="partner-app",
+                                                          metadata=_provider().config.metadata))
+    for provider in (staff, partner):
+        provider._keys = jwk.KeySet([KEY])
+    access = {k: v for k, v in claims().items() if k != "nonce"}
+    assert _first_valid(sign({**access, "aud": "partner-app"}), [staff, partner])[1] is partner
+    assert _first_valid(sign(access), [staff, partner])[1] is staff
+    with pytest.raises(TokenValidationError):
+        _first_valid(sign({**access, "aud": "nobody"}), [staff, partner])
 
 
 def test_token_without_kid_is_checked_against_every_fitting_key():

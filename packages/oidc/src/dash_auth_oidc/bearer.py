@@ -59,16 +59,24 @@ class BearerTokenPlugin:
         self._lock = threading.Lock()
         self.clock = clock
 
-    def _provider_for(self, issuer: Any) -> Provider | None:
+    def _providers_for(self, issuer: Any) -> list[Provider]:
+        """The providers whose issuer is ``issuer``; those known without a network call first."""
         if not isinstance(issuer, str):
-            return None
-        for provider in self._providers():
-            try:
-                if provider.issuer == issuer:
-                    return provider
-            except LoginError:
-                continue  # an unreachable provider cannot have issued a token we can check
-        return None
+            return []
+        providers = list(self._providers())
+        found = [p for p in providers if p.known_issuer == issuer]
+        if found:
+            return found
+        # Only then ask providers not discovered yet (a provider that just failed
+        # answers at once, so a flood of made-up issuers costs no timeouts).
+        for provider in providers:
+            if provider.known_issuer is None:
+                try:
+                    if provider.issuer == issuer:
+                        found.append(provider)
+                except LoginError:
+                    continue  # an unreachable provider cannot have issued a token we can check
+        return found
 
     @hookimpl(tryfirst=True)
     def authenticate(self, request: Request) -> Identity | object | None:
@@ -83,12 +91,12 @@ class BearerTokenPlugin:
         allow_blocking(request)  # the key set may have to be fetched: off the event loop on async backends
         try:
             _header, claims = peek(token)
-            provider = self._provider_for(claims.get("iss"))
-            if provider is None:
+            providers = self._providers_for(claims.get("iss"))
+            if not providers:
                 raise TokenValidationError(
                     "unknown issuer", reason=f"bearer token from unknown issuer {str(claims.get('iss'))[:100]!r}"
                 )
-            verified = provider.validate_bearer(token)
+            verified, provider = _first_valid(token, providers)
             identity = self._to_identity(verified, provider)
         except LoginError as exc:
             log.info("bearer token refused on %s %s: %s", request.method, request.path, exc.reason)
@@ -110,3 +118,15 @@ class BearerTokenPlugin:
             "application/json",
             {"WWW-Authenticate": 'Bearer error="invalid_token"', "Cache-Control": "no-store"},
         )
+
+
+def _first_valid(token: str, providers: list[Provider]) -> tuple[dict[str, Any], Provider]:
+    """The claims and provider of the first registration (of one issuer) that accepts ``token``."""
+    error: LoginError | None = None
+    for provider in providers:
+        try:
+            return provider.validate_bearer(token), provider
+        except LoginError as exc:
+            error = error or exc
+    assert error is not None
+    raise error

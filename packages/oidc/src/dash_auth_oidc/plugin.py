@@ -591,6 +591,7 @@ class OIDCPlugin:
         now = self.clock()
         session = request.session
         user = {k: v for k, v in user.items() if k not in ("nonce", "at_hash", "c_hash")}
+        subject = str(user.get("sub"))  # as the validated token said, whatever the hooks do to ``user``
         before = dict(user)
         hooked = coerce_response(self.after_logged_in(user, idp, dict(token)), "after_logged_in")
         extras = {
@@ -633,7 +634,9 @@ class OIDCPlugin:
         stored = {k: v for k, v in stored.items() if isinstance(v, str) and v}
         if stored:
             self.store.save(session, stored)
-        session[STATE_KEY] = self._token_state(idp, identity.id, token, now, bool(stored.get("rt")))
+        # The provider's subject, which a refreshed ID token names again (a login_user_callback
+        # may have given the identity another id, such as the e-mail address).
+        session[STATE_KEY] = self._token_state(idp, subject, token, now, bool(stored.get("rt")))
         if settings.log_signins:
             log.info("OIDC sign-in of %s (%s) via %r", identity.id, identity.email or "-", idp)
         return response or redirect(next_url)

@@ -37,6 +37,8 @@ DEFAULT_SCOPE = "openid email profile"
 WELL_KNOWN = "/.well-known/openid-configuration"
 #: A token naming an unknown key fetches the key set again at most this often (seconds).
 JWKS_MIN_REFETCH = 30.0
+#: After the provider failed to answer (discovery, keys), requests fail at once for this long.
+FAILURE_BACKOFF = 10.0
 #: Keys a provider's metadata must have.
 REQUIRED_METADATA = ("issuer", "authorization_endpoint", "token_endpoint", "jwks_uri")
 #: ``client_kwargs`` that configure the requests made (not the OAuth client).
@@ -91,6 +93,8 @@ class Provider:
             self._check_metadata(self._metadata)
         self._keys: KeySet | None = None
         self._keys_fetched = 0.0
+        self._down_until = 0.0  # discovery or the key set failed: don't ask again before this
+        self._down_reason = ""
         self._timeout = config.request_kwargs.get("timeout", 10.0)
 
     # -- discovery --------------------------------------------------------
@@ -104,13 +108,36 @@ class Provider:
         meta = self._metadata
         if meta is not None:
             return meta
+        self._raise_if_down()
         with self._lock:
             if self._metadata is None:
-                fetched = self._fetch_json(self.config.server_metadata_url or "", "discovery document")
-                self._check_metadata(fetched)
+                self._raise_if_down()  # another request just failed: don't wait out another timeout
+                try:
+                    fetched = self._fetch_json(self.config.server_metadata_url or "", "discovery document")
+                    self._check_metadata(fetched)
+                except ProviderUnavailable as exc:
+                    self._mark_down(exc)
+                    raise
                 self._metadata = fetched
                 log.info("OIDC provider %r discovered: issuer %s", self.name, fetched["issuer"])
             return self._metadata
+
+    def _raise_if_down(self) -> None:
+        if time.monotonic() < self._down_until:
+            raise ProviderUnavailable(
+                "The sign-in provider is not reachable right now.",
+                reason=f"provider {self.name!r} failed moments ago ({self._down_reason}); not asked again yet",
+            )
+
+    def _mark_down(self, exc: ProviderUnavailable) -> None:
+        self._down_until = time.monotonic() + FAILURE_BACKOFF
+        self._down_reason = exc.reason[:200]
+
+    @property
+    def known_issuer(self) -> str | None:
+        """The issuer, if known without asking the provider (configured, or discovered already)."""
+        meta = self._metadata
+        return meta["issuer"] if meta is not None else self.config.issuer
 
     def _check_metadata(self, meta: dict[str, Any]) -> None:
         missing = [key for key in REQUIRED_METADATA if not _http_url(meta.get(key))]
@@ -152,20 +179,40 @@ class Provider:
         now = time.monotonic()
         if keys is not None and not (force and now - self._keys_fetched >= JWKS_MIN_REFETCH):
             return keys
-        with self._lock:
-            if self._keys is not None and not (force and now - self._keys_fetched >= JWKS_MIN_REFETCH):
+        if keys is None:
+            self._raise_if_down()
+            self._lock.acquire()
+        elif not self._lock.acquire(blocking=False):
+            return keys  # another request is fetching them: an unknown key id waits for nobody
+        try:
+            if self._keys is not None and not (force and time.monotonic() - self._keys_fetched >= JWKS_MIN_REFETCH):
                 return self._keys
-            data = self._fetch_json(self.metadata()["jwks_uri"], "key set")
+            if self._keys is None:
+                self._raise_if_down()
+            # Counted from the attempt, failed or not: a key id nobody knows fetches at most this often.
+            self._keys_fetched = time.monotonic()
             try:
-                keyset = KeySet.import_key_set(data)  # type: ignore[arg-type]
-            except (JoseError, ValueError, TypeError, KeyError) as exc:
-                raise ProviderUnavailable(
-                    "The sign-in provider published unusable keys.",
-                    reason=f"provider {self.name!r}: key set could not be read: {exc!r}",
-                ) from exc
+                keyset = self._fetch_keys()
+            except ProviderUnavailable as exc:
+                if self._keys is not None:
+                    log.warning("OIDC provider %r: key set not refreshed: %s", self.name, exc.reason)
+                    return self._keys
+                self._mark_down(exc)
+                raise
             self._keys = keyset
-            self._keys_fetched = now
             return keyset
+        finally:
+            self._lock.release()
+
+    def _fetch_keys(self) -> KeySet:
+        data = self._fetch_json(self.metadata()["jwks_uri"], "key set")
+        try:
+            return KeySet.import_key_set(data)  # type: ignore[arg-type]
+        except (JoseError, ValueError, TypeError, KeyError) as exc:
+            raise ProviderUnavailable(
+                "The sign-in provider published unusable keys.",
+                reason=f"provider {self.name!r}: key set could not be read: {exc!r}",
+            ) from exc
 
     def _fetch_json(self, url: str, what: str) -> dict[str, Any]:
         try:
@@ -314,9 +361,14 @@ class Provider:
         )
 
     def validate_bearer(self, token: str) -> dict[str, Any]:
-        """The verified claims of a bearer JWT (an access or ID token) issued by this provider."""
+        """The verified claims of a bearer access token issued by this provider for this app.
+
+        ID tokens are refused (one carries the ``nonce`` of an interactive sign-in, and
+        lands in logout URLs and browser history), and a token for several audiences
+        must have been issued to this client (``azp``), as for ID tokens.
+        """
         audience = self.config.bearer_audience or self.config.client_id
-        return validate_jwt(
+        claims = validate_jwt(
             token,
             self.keys,
             issuer=self.issuer,
@@ -328,6 +380,15 @@ class Provider:
             require_iat=False,
             kind="bearer token",
         )
+        if "nonce" in claims:
+            raise TokenValidationError("An ID token is not an access token.", reason="bearer token is an ID token (nonce)")
+        aud = claims.get("aud")
+        if isinstance(aud, list) and len(aud) > 1 and claims.get("azp") not in (None, audience, self.config.client_id):
+            raise TokenValidationError(
+                "The token was issued to another application.",
+                reason=f"bearer token for several audiences was issued to {str(claims.get('azp'))[:100]!r}",
+            )
+        return claims
 
     # -- logout -----------------------------------------------------------
 

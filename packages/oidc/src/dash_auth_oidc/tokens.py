@@ -14,6 +14,7 @@ import base64
 import hashlib
 import hmac
 import json
+import math
 from collections.abc import Callable, Collection
 from typing import Any
 
@@ -76,7 +77,13 @@ def _number(claims: dict[str, Any], name: str, required: bool) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TokenValidationError("The token is malformed.", reason=f"{name!r} claim is not a number")
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):  # NaN and infinity compare false or never expire
+        raise TokenValidationError("The token is malformed.", reason=f"{name!r} claim is not a finite number")
+    return number
 
 
 def _decode(token: str, keyset: KeySet, alg: str, header: dict[str, Any]) -> Any:
