@@ -468,6 +468,30 @@ def test_a_state_from_one_provider_is_refused_at_the_others_callback(idp, idp2):
 # -- hooks: mixed logins, after_logged_in, on_login -------------------------------------
 
 
+def test_many_groups_keep_the_session_cookie_small_or_say_why(idp, make_app, caplog):
+    """Groups as Entra ID sends them (ids): stored once, and the ID token makes way for them."""
+    import uuid
+
+    groups = [str(uuid.UUID(int=n)) for n in range(40)]
+    idp.set_user("gina", email="gina@example.org", email_verified=True, groups=groups)
+    app, auth = make_app(idp)
+    client = app.server.test_client()
+    sign_in(client, sub="gina")
+    stored = session_of(app, client)
+    assert stored["user"]["groups"] == groups
+    assert "groups" not in stored["user"].get("claims", {})  # not a second copy
+    raw = client.get_cookie("session").value
+    with app.server.test_request_context("/", headers={"Cookie": f"session={raw}"}):
+        tokens = auth.get_tokens()
+    assert "refresh_token" in tokens and "id_token" not in tokens  # dropped to keep the cookie small
+    assert len(raw) < 4096
+    # Far more groups than a cookie holds: still signed in here, and the log says what to do.
+    idp.set_user("hugo", email="hugo@example.org", groups=[str(uuid.UUID(int=n)) for n in range(200)])
+    with caplog.at_level(logging.WARNING, logger="dash_auth.oidc"):
+        sign_in(app.server.test_client(), sub="hugo")
+    assert "browsers drop cookies over 4 KB" in caplog.text
+
+
 def test_a_callback_that_renames_the_user_keeps_the_provider_subject_for_refresh(idp, make_app):
     """A refreshed ID token names the provider's ``sub``: that, not the id a callback chose, is compared."""
     from flask import session

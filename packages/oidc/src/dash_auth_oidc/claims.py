@@ -125,6 +125,9 @@ def build_identity(
         wanted = set(session_claims)
         if groups_claim:
             wanted.add(groups_claim.split(".")[0])
+        if groups_claim == "groups":
+            # ``identity.groups`` holds them already: a second copy would only grow the cookie.
+            wanted.discard("groups")
         kept = {k: v for k, v in user.items() if k in wanted}
     return Identity(
         id=sub,
