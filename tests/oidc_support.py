@@ -145,6 +145,7 @@ class TamperingProxy:
     kept), ``"unknown_key"`` (signed by a key nobody publishes), ``"alg_none"``,
     ``"wrong_audience"``, ``"expired"``, ``"wrong_issuer"``, ``"wrong_nonce"``,
     ``"no_id_token"`` (re-signed with the proxy's published key where needed).
+    It also answers RFC 7009 revocations at ``/revoke`` (the provider has none).
     """
 
     def __init__(self, upstream: ThreadProvider) -> None:
@@ -154,6 +155,8 @@ class TamperingProxy:
         self.key = jwk.RSAKey.generate_key(2048, parameters={"kid": "proxy-key", "use": "sig", "alg": "RS256"})
         self.stranger = jwk.RSAKey.generate_key(2048, parameters={"kid": "stranger", "alg": "RS256"})
         self.mode: str | None = None
+        self.refresh_owners: dict[str, Any] = {}  # refresh token -> sub
+        self.revoked: list[str] = []
         self.server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
         self.thread.start()
@@ -201,6 +204,7 @@ class TamperingProxy:
             meta = requests.get(self.upstream.metadata_url, timeout=WAIT).json()
             meta["token_endpoint"] = self.url + "/token"
             meta["jwks_uri"] = self.url + "/jwks"
+            meta["revocation_endpoint"] = self.url + "/revoke"
             response = WzResponse(json.dumps(meta), content_type="application/json")
         elif path == "/jwks":
             keys = requests.get(self.upstream.url + "/jwks", timeout=WAIT).json()["keys"]
@@ -212,6 +216,11 @@ class TamperingProxy:
                 headers={k: v for k, v in request.headers.items() if k.lower() == "authorization"}, timeout=WAIT,
             )
             body = upstream.json()
+            if upstream.status_code == 200 and body.get("refresh_token"):
+                # Whose refresh token this is: the ID token says, or the one it replaces.
+                sub = _claims_of(body["id_token"]).get("sub") if "id_token" in body else \
+                    self.refresh_owners.get(request.form.get("refresh_token", ""))
+                self.refresh_owners[body["refresh_token"]] = sub
             if upstream.status_code == 200 and "id_token" in body:
                 altered = self.alter(body["id_token"])
                 if altered is None:
@@ -219,6 +228,14 @@ class TamperingProxy:
                 else:
                     body["id_token"] = altered
             response = WzResponse(json.dumps(body), status=upstream.status_code, content_type="application/json")
+        elif path == "/revoke" and request.method == "POST":
+            # RFC 7009, which oidc-provider-mock lacks: its admin call revokes the owner's tokens.
+            token = request.form.get("token", "")
+            self.revoked.append(token)
+            owner = self.refresh_owners.get(token)
+            if owner:
+                self.upstream.revoke(owner)
+            response = WzResponse("", status=200)
         else:
             response = WzResponse("not found", status=404)
         return response(environ, start_response)

@@ -468,6 +468,26 @@ def test_a_state_from_one_provider_is_refused_at_the_others_callback(idp, idp2):
 # -- hooks: mixed logins, after_logged_in, on_login -------------------------------------
 
 
+def test_logout_revokes_the_refresh_token_so_an_old_cookie_renews_nothing(proxy, idp, make_app, clock):
+    app, auth = make_app(proxy, register={"issuer": idp.url})
+    auth.plugin.set_clock(clock)
+    idp.set_user("ivy", email="ivy@example.org")
+    client = app.server.test_client()
+    sign_in(client, sub="ivy")
+    copied = client.get_cookie("session").value  # a copy taken before the logout
+    state = session_of(app, client)[STATE_KEY]
+    client.get("/oidc/logout")
+    token = session_of(app, client)["_dash_auth_csrf"]
+    assert client.post("/oidc/logout", data={"csrf_token": token}).status_code in (302, 303)
+    assert len(proxy.revoked) == 1
+    # The old cookie, once its tokens are due: the refresh is refused and the login ends.
+    clock.advance(state["r"] - clock() + 5)
+    replay = app.server.test_client()
+    replay.set_cookie("session", copied)
+    response = replay.get("/reports")
+    assert response.status_code == 302 and "/oidc/idp/login" in response.headers["Location"]
+
+
 def test_many_groups_keep_the_session_cookie_small_or_say_why(idp, make_app, caplog):
     """Groups as Entra ID sends them (ids): stored once, and the ID token makes way for them."""
     import uuid

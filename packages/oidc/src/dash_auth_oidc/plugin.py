@@ -703,6 +703,14 @@ class OIDCPlugin:
         tokens = self.store.load(session) if provider is not None else None
         self._before_logout(request)
         stack.logout(request)
+        refresh_token = (tokens or {}).get("rt")
+        if provider is not None and isinstance(refresh_token, str):
+            # A copy of the old cookie still holds the refresh token: revoked, it renews nothing.
+            try:
+                if provider.revoke(refresh_token):
+                    log.info("OIDC refresh token revoked at %r", provider.name)
+            except LoginError as exc:
+                log.warning("OIDC refresh token not revoked: %s", exc.reason)
         if provider is not None:
             end = provider.end_session_url(
                 id_token_hint=(tokens or {}).get("it"),

@@ -308,6 +308,27 @@ class Provider:
             "token refresh", lambda c: c.refresh_token(endpoint, refresh_token=refresh_token), None
         )
 
+    def revoke(self, refresh_token: str) -> bool:
+        """Revoke a refresh token (RFC 7009); ``False`` if the provider advertises no ``revocation_endpoint``."""
+        try:
+            endpoint = self.metadata().get("revocation_endpoint")
+        except ProviderUnavailable:
+            return False
+        if not _http_url(endpoint):
+            return False
+        client = self._client(None)
+        try:
+            response = client.revoke_token(endpoint, token=refresh_token, token_type_hint="refresh_token")
+            response.raise_for_status()
+        except (OAuthError, OAuth2Error, requests.RequestException, ValueError) as exc:
+            raise ProviderUnavailable(
+                "The sign-in provider cannot be reached.",
+                reason=f"provider {self.name!r}: token revocation failed: {exc}",
+            ) from exc
+        finally:
+            client.close()
+        return True
+
     def userinfo(self, token: Mapping[str, Any]) -> dict[str, Any] | None:
         """Claims from the userinfo endpoint, or ``None`` if the provider has none."""
         endpoint = self.metadata().get("userinfo_endpoint")
