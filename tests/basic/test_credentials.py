@@ -560,6 +560,30 @@ def test_a_changed_password_works_until_forget_or_identity_ttl():
         BasicAuth(make_dash(__name__), USERS, identity_ttl=-1)
 
 
+def test_forget_during_a_check_under_way_is_not_undone_by_it():
+    import threading
+
+    passwords = {"bob": "old"}
+    started = threading.Event()
+
+    def slow_auth_func(username, password):
+        started.set()
+        ok = passwords.get(username) == password
+        time.sleep(0.3)
+        return ok
+
+    app = make_dash(__name__)
+    app.layout = html.Div("x")
+    auth = BasicAuth(app, auth_func=slow_auth_func, secret_key=SECRET)
+    first = threading.Thread(target=lambda: get(app, basic("bob", "old")))
+    first.start()
+    assert started.wait(5)
+    passwords["bob"] = "new"  # changed while the old one is being checked ...
+    auth.forget("bob")  # ... and forgotten
+    first.join(10)
+    assert get(app, basic("bob", "old")).status_code == 401
+
+
 def test_a_basic_session_older_than_session_lifetime_signs_in_again(monkeypatch):
     """A browser's session keeps its identity only for session_lifetime: then groups are read again."""
     import dash_auth_basic.plugin as plugin_module

@@ -76,6 +76,16 @@ def test_one_address_cannot_try_many_usernames():
     assert attempts(roomy, "eve", "192.0.2.3", 1) == ["fail"]
 
 
+def test_only_failures_lock_an_address():
+    throttle = LoginThrottle(max_failures=5, max_address_failures=3)
+    assert attempts(throttle, "u1", "192.0.2.1", 1) + attempts(throttle, "u2", "192.0.2.1", 1) == ["fail", "fail"]
+    assert throttle.check("bob", "192.0.2.1", lambda: "bob") == "bob"  # a success at the limit's edge
+    assert throttle.check("carol", "192.0.2.1", lambda: "carol") == "carol"  # locks nothing
+    assert attempts(throttle, "u3", "192.0.2.1", 2) == ["fail", "locked"]  # the third failure does
+    # A browser signed in as its user proves its password again without the address's count.
+    assert throttle.check("carol", "192.0.2.1", lambda: "carol", count_address=False) == "carol"
+
+
 def test_parallel_guesses_are_checked_one_at_a_time():
     checked = []
     lock = threading.Lock()
@@ -166,3 +176,18 @@ def test_header_and_form_share_one_count():
     assert [client.get("/", headers=basic("alice", "x"), environ_base=env).status_code for _ in range(2)] == [302, 302]
     assert post_form(client, "x", "192.0.2.1").status_code == 401
     assert client.get("/", headers=basic("alice", "wonderland"), environ_base=env).status_code == 429
+
+
+def test_a_signed_in_user_at_a_shared_address_outlasts_a_guesser_there():
+    app = make_dash(__name__)
+    app.layout = html.Div("private")
+    BasicAuth(app, {"alice": "wonderland"}, secret_key=SECRET, identity_ttl=0,
+              throttle=LoginThrottle(max_failures=5, max_address_failures=3))
+    env = {"REMOTE_ADDR": "192.0.2.1"}  # one NAT address for everyone
+    alice = client_for(app)
+    assert alice.get("/", headers=basic("alice", "wonderland"), environ_base=env).status_code == 200
+    guesser = client_for(app, use_cookies=False)
+    statuses = [guesser.get("/", headers=basic(f"user{n}", "x"), environ_base=env).status_code for n in range(4)]
+    assert statuses == [401, 401, 401, 429]
+    # alice's header is checked again (identity_ttl=0): her session vouches for her at this address.
+    assert alice.get("/", headers=basic("alice", "wonderland"), environ_base=env).status_code == 200

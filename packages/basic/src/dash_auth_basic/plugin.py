@@ -59,6 +59,7 @@ class BasicAuthPlugin:
         self.identity_ttl = identity_ttl
         self._identities: OrderedDict[str, tuple[Identity, float]] = OrderedDict()
         self._lock = threading.Lock()
+        self._generation = 0  # bumped by forget()
         self._sources: list[tuple[UserTable | None, AuthFunc | None]] = []
         self.add_source(users, auth_func)
         # Credentials the signed-out page makes the browser cache instead of the real ones.
@@ -96,13 +97,16 @@ class BasicAuthPlugin:
         # Hashing a password (or calling auth_func) blocks: on Quart and FastAPI
         # this moves the guard off the event loop (nothing was changed so far).
         request.allow_blocking()
+        generation = self._generation
+        username = self._header_username(header)
         try:
             verified = self.throttle.check(
-                self._header_username(header), request.remote_addr, lambda: self._verify_once(header)
+                username, request.remote_addr, lambda: self._verify_once(header),
+                count_address=not _signed_in_as(request, username),
             )
         except Throttled as exc:
             log.warning("Basic credentials refused without checking: too many failures (%s)",
-                        self.throttle.keys(self._header_username(header), request.remote_addr)[0])
+                        self.throttle.keys(username, request.remote_addr)[0])
             retry = str(int(exc.retry_after) + 1)
             raise BadRequest(f"too many failed sign-ins; try again in {retry} s", 429, {"Retry-After": retry}) from None
         if verified is None:
@@ -119,9 +123,10 @@ class BasicAuthPlugin:
         if identity is None:
             identity = self.log_in(request, verified, PROVIDER)
         with self._lock:
-            self._identities[header] = (identity, monotonic() + self.identity_ttl)
-            while len(self._identities) > IDENTITY_CACHE_SIZE:
-                self._identities.popitem(last=False)
+            if generation == self._generation:
+                self._identities[header] = (identity, monotonic() + self.identity_ttl)
+                while len(self._identities) > IDENTITY_CACHE_SIZE:
+                    self._identities.popitem(last=False)
         return identity
 
     @hookimpl
@@ -138,6 +143,7 @@ class BasicAuthPlugin:
     def forget(self, username: str | None = None) -> None:
         """Drop verified headers (``username``'s, or all) so they are checked again."""
         with self._lock:
+            self._generation += 1  # a check under way now must not cache what it verified
             if username is None:
                 self._identities.clear()
                 return
@@ -229,3 +235,13 @@ class BasicAuthPlugin:
             f'x.open("GET",{json.dumps(url)},true,{json.dumps(self._forget_user)},{json.dumps(self._forget_password)});'
             "x.send();}catch(e){}})();</script>"
         )
+
+
+def _signed_in_as(request: Request, username: str) -> bool:
+    """Whether the request's session holds a login of ``username`` by these credentials."""
+    if not username or not request.has_session_cookie:
+        return False
+    stored = request.session.get("user")
+    return isinstance(stored, dict) and stored.get("id") == nfc(username) and stored.get("provider") in (
+        PROVIDER, "form",
+    )

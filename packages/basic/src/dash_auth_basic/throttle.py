@@ -79,22 +79,32 @@ class LoginThrottle:
         where = address_bucket(address)
         return f"user:{nfc(username).casefold()[:256]}@{where}", f"addr:{where}"
 
-    def check(self, username: str, address: str | None, verify: Callable[[], T | None]) -> T | None:
-        """``verify()`` unless throttled (then :class:`Throttled`); its ``None`` counts as a failure."""
+    def check(
+        self, username: str, address: str | None, verify: Callable[[], T | None], *, count_address: bool = True
+    ) -> T | None:
+        """``verify()`` unless throttled (then :class:`Throttled`); its ``None`` counts as a failure.
+
+        ``count_address=False`` leaves the address's count alone (a browser signed in
+        as ``username`` proving its password again): others' failures at a shared
+        address do not lock out a user who already signed in there.
+        """
         user_key, address_key = self.keys(username, address)
+        counted = address_key if count_address else None
         with self._one_at_a_time(user_key):
-            wait = self._reserve(user_key, address_key, time.monotonic())
+            wait = self._reserve(user_key, counted, time.monotonic())
             if wait:
                 raise Throttled(wait)
             try:
                 result = verify()
             except BaseException:
-                self._give_back(address_key)
+                self._give_back(counted)
                 raise
+            now = time.monotonic()
             if result is None:
-                self._count(user_key, self.max_failures, time.monotonic())
+                self._count(user_key, self.max_failures, now)
+                self._settle(counted, now)
             else:
-                self._give_back(address_key)
+                self._give_back(counted)
                 self.success(user_key)
             return result
 
@@ -121,22 +131,41 @@ class LoginThrottle:
 
     # -- internals ----------------------------------------------------------
 
-    def _reserve(self, user_key: str, address_key: str, now: float) -> float:
+    def _reserve(self, user_key: str, address_key: str | None, now: float) -> float:
         """The wait for an attempt, or 0 after counting it against the address.
 
-        Counted before the check (and in one step with the look at the
-        lockouts), so parallel guesses under many usernames cannot pass the
-        address's limit either; a success gives the count back.
+        Counted before the check, in one step with the look at the lockouts,
+        so parallel guesses under many usernames cannot pass the address's
+        limit either. Only a failure can lock the address (see ``_settle``); a
+        success gives its count back, and while attempts under way fill the
+        allowance, more wait a second.
         """
         with self._lock:
             wait = 0.0
             for key in (user_key, address_key):
-                entry = self._entries.get(key)
+                entry = self._entries.get(key) if key is not None else None
                 if entry is not None and entry[2] > now:
                     wait = max(wait, entry[2] - now)
-            if not wait:
-                self._count_locked(address_key, self.max_address_failures, now)
-            return wait
+            if wait or address_key is None:
+                return wait
+            count, first, locked_until = self._entries.pop(address_key, (0, now, 0.0))
+            if now - first > self.window:
+                count, first = 0, now
+            if count >= self.max_address_failures:
+                self._entries[address_key] = (count, first, locked_until)
+                return 1.0
+            self._entries[address_key] = (count + 1, first, locked_until)
+            self._evict(now)
+            return 0.0
+
+    def _settle(self, address_key: str | None, now: float) -> None:
+        """A failed attempt stays counted against the address; at the limit, the address waits."""
+        if address_key is None:
+            return
+        with self._lock:
+            entry = self._entries.get(address_key)
+            if entry is not None and entry[0] >= self.max_address_failures:
+                self._entries[address_key] = (0, now, now + self.lockout)
 
     def _count(self, key: str, limit: int, now: float) -> None:
         with self._lock:
@@ -153,7 +182,9 @@ class LoginThrottle:
         self._entries[key] = (count, first, locked_until)
         self._evict(now)
 
-    def _give_back(self, key: str) -> None:
+    def _give_back(self, key: str | None) -> None:
+        if key is None:
+            return
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None and entry[0] > 0:

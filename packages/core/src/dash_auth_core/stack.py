@@ -255,8 +255,9 @@ class AuthStack:
     def load_page_extensions(self, pages: Iterable[Any]) -> None:
         """Load the distributions that enforce the rule keys pages declare, and let them check the pages.
 
-        A distribution's ``check_page(page)`` raises :class:`ConfigurationError`
-        for a rule it cannot enforce, before any request is served by it.
+        A distribution's ``check_page(page)`` looks at the page's rule before any
+        request is served by it (dash-auth-groups logs a broken one and closes
+        that page to everyone).
         """
         for page in pages:
             checked = set()
@@ -511,14 +512,21 @@ class AuthStack:
                 request.allow_blocking()  # a user look-up: off the event loop on async backends
             added = self._added_groups(identity, sources)
             if added is None:
-                return identity
-            groups = tuple(dict.fromkeys((*base, *added)))
-            if len(self._groups_cache) > 10_000:
-                self._groups_cache.clear()
-            self._groups_cache[key] = (groups, now)
+                # The last answer this process had, else the session's (kept current below).
+                groups = identity.groups if cached is None else cached[0]
+            else:
+                groups = tuple(dict.fromkeys((*base, *added)))
+                if len(self._groups_cache) > 10_000:
+                    self._groups_cache.clear()
+                self._groups_cache[key] = (groups, now)
         else:
             groups = cached[0]
-        return identity if groups == identity.groups else dataclasses.replace(identity, groups=groups)
+        if groups == identity.groups:
+            return identity
+        identity = dataclasses.replace(identity, groups=groups)
+        if request is not None:
+            _store_groups(identity, request)
+        return identity
 
     def login(
         self, identity: Identity, request: Request, *, notify: bool = True,
@@ -592,6 +600,26 @@ def add_public_routes(app: dash.Dash, public_routes: Iterable[str]) -> None:
 def _without_request(function: Callable[[], Any]) -> Callable[[Request], Any]:
     """An ``authenticate`` implementation that takes no argument, called like the others."""
     return lambda request: function()
+
+
+def _store_groups(identity: Identity, request: Request) -> None:
+    """Write re-checked groups into the session that holds this login.
+
+    So that a worker that never re-checked it, or a re-check whose look-up
+    fails, starts from the groups last known rather than those of the sign-in.
+    Sessionless clients (bearer tokens, scripts) get no session for it.
+    """
+    if not request.has_session_cookie:
+        return
+    session = request.session
+    stored = session.get(SESSION_KEY)
+    if (
+        isinstance(stored, dict)
+        and stored.get("id") == identity.id
+        and stored.get("provider") == identity.provider
+        and stored.get("groups") != list(identity.groups)
+    ):
+        session[SESSION_KEY] = {**stored, "groups": list(identity.groups)}
 
 
 def _provider_groups(identity: Identity) -> tuple[str, ...]:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from dash_auth_core import ConfigurationError, Identity, current_user
+from dash_auth_core import Identity, current_user
 
 CHECK_TYPES = ("one_of", "all_of", "none_of")
 
@@ -196,19 +196,25 @@ def page_rule(page: Any) -> Rule | None:
     cached = page.get(_RULE_CACHE_KEY, False)
     if cached is not False:
         return cached
-    rule = rule_from(page) if any(k in page for k in RULE_KEYS) else None
+    try:
+        rule = rule_from(page) if any(k in page for k in RULE_KEYS) else None
+    except (TypeError, ValueError) as exc:
+        # A rule that cannot work closes its page (and only it), and says why once.
+        log.error("the page %r declares a rule that cannot work, so nobody may open it: %s", page.get("module"), exc)
+        rule = _NOBODY
     if rule is not None and rule.is_empty:
         rule = None
     page[_RULE_CACHE_KEY] = rule
     return rule
 
 
+#: The rule of a page whose own rule is broken: a group no identity can have.
+_NOBODY = Rule(groups=["\x00dash-auth: no one"])
+
+
 def check_page(page: Any) -> None:
-    """Refuse, at the first request, a page whose rule could never be checked (``groups="A"``)."""
-    try:
-        page_rule(page)
-    except (TypeError, ValueError) as exc:
-        raise ConfigurationError(f"the page {page.get('module')!r} declares a rule that cannot work: {exc}") from None
+    """Check a page's rule when the guard first sees the page: a broken one is logged, and closes the page."""
+    page_rule(page)
 
 
 def list_groups(groups_key: str = "groups", groups_str_split: str | None = None) -> list[str] | None:

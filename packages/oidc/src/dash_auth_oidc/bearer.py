@@ -65,10 +65,8 @@ class BearerTokenPlugin:
             return []
         providers = list(self._providers())
         found = [p for p in providers if p.known_issuer == issuer]
-        if found:
-            return found
-        # Only then ask providers not discovered yet (a provider that just failed
-        # answers at once, so a flood of made-up issuers costs no timeouts).
+        # Then ask providers not discovered yet (a provider that just failed answers
+        # at once, so a flood of made-up issuers costs no timeouts).
         for provider in providers:
             if provider.known_issuer is None:
                 try:
