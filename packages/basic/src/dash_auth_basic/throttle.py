@@ -71,7 +71,7 @@ class LoginThrottle:
         # key -> (failures in the window, window start, locked until)
         self._entries: OrderedDict[str, tuple[int, float, float]] = OrderedDict()
         self._lock = threading.Lock()
-        self._checking: dict[str, list[object]] = {}  # key -> [lock, users]
+        self._checking: dict[str, _Slot] = {}
 
     @staticmethod
     def keys(username: str, address: str | None) -> tuple[str, str]:
@@ -205,13 +205,25 @@ class LoginThrottle:
     @contextlib.contextmanager
     def _one_at_a_time(self, key: str) -> Iterator[None]:
         with self._lock:
-            slot = self._checking.setdefault(key, [threading.Lock(), 0])
-            slot[1] += 1  # type: ignore[operator]
+            slot = self._checking.get(key)
+            if slot is None:
+                slot = self._checking[key] = _Slot()
+            slot.users += 1
         try:
-            with slot[0]:  # type: ignore[attr-defined]
+            with slot.lock:
                 yield
         finally:
             with self._lock:
-                slot[1] -= 1  # type: ignore[operator]
-                if not slot[1]:
+                slot.users -= 1
+                if not slot.users:
                     self._checking.pop(key, None)
+
+
+class _Slot:
+    """The lock one key's checks take turns on, and how many want it (dropped at none)."""
+
+    __slots__ = ("lock", "users")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.users = 0
