@@ -99,41 +99,44 @@ def test_groups_come_from_the_server_not_the_request():
     assert ran == []
 
 
-def test_user_groups_changes_apply_at_next_login_or_with_a_ttl():
-    groups = {"bob": ["B"]}
+def rechecked_app(look_up, **rule):
+    """An app whose one callback needs ``rule``; bob's groups come from ``look_up``, re-checked on every request.
+
+    Returns the auth and ``status(client)``, the status of bob's callback request.
+    """
     app = make_dash(__name__)
     app.layout = html.Div([html.Button(id="b"), html.Div(id="o")])
 
-    @protected_callback(Output("o", "children"), Input("b", "n_clicks"), groups=["A"])
+    @protected_callback(Output("o", "children"), Input("b", "n_clicks"), **rule)
     def guarded(n):
         return "ok"
 
-    BasicAuth(app, {"bob": "builder"}, user_groups=lambda user: groups.get(user, []), secret_key=SECRET,
-              user_groups_ttl=0)
-    client = client_for(app)
+    auth = BasicAuth(app, {"bob": "builder"}, user_groups=look_up, secret_key=SECRET, user_groups_ttl=0)
     body = callback_body(app, "o.children", [1])
-    assert client.post("/_dash-update-component", json=body, headers=BOB).status_code == 403
+
+    def status(client):
+        return client.post("/_dash-update-component", json=body, headers=BOB).status_code
+
+    return app, auth, status
+
+
+def test_user_groups_changes_apply_at_next_login_or_with_a_ttl():
+    groups = {"bob": ["B"]}
+    app, _auth, status = rechecked_app(lambda user: groups.get(user, []), groups=["A"])
+    client = client_for(app)
+    assert status(client) == 403
     groups["bob"] = ["A"]  # promoted while signed in: re-checked on the next request
-    assert client.post("/_dash-update-component", json=body, headers=BOB).status_code == 200
+    assert status(client) == 200
 
 
 def test_user_groups_ttl_takes_away_a_group_the_user_signed_in_with():
     groups = {"bob": ["A"]}
-    app = make_dash(__name__)
-    app.layout = html.Div([html.Button(id="b"), html.Div(id="o")])
-
-    @protected_callback(Output("o", "children"), Input("b", "n_clicks"), groups=["A"])
-    def guarded(n):
-        return "ok"
-
-    BasicAuth(app, {"bob": "builder"}, user_groups=lambda user: groups.get(user, []), secret_key=SECRET,
-              user_groups_ttl=0)
+    app, _auth, status = rechecked_app(lambda user: groups.get(user, []), groups=["A"])
     client = client_for(app)
-    body = callback_body(app, "o.children", [1])
-    assert client.post("/_dash-update-component", json=body, headers=BOB).status_code == 200
+    assert status(client) == 200
     groups["bob"] = []  # demoted while signed in
-    assert client.post("/_dash-update-component", json=body, headers=BOB).status_code == 403
-    assert client_for(app).post("/_dash-update-component", json=body, headers=BOB).status_code == 403
+    assert status(client) == 403
+    assert status(client_for(app)) == 403
 
 
 def test_a_failing_group_look_up_keeps_the_groups_last_known():
@@ -145,21 +148,13 @@ def test_a_failing_group_look_up_keeps_the_groups_last_known():
             raise ConnectionError("directory down")
         return directory.get(user, [])
 
-    app = make_dash(__name__)
-    app.layout = html.Div([html.Button(id="b"), html.Div(id="o")])
-
-    @protected_callback(Output("o", "children"), Input("b", "n_clicks"), groups=["suspended"], check_type="none_of")
-    def guarded(n):
-        return "ok"
-
-    BasicAuth(app, {"bob": "builder"}, user_groups=groups, secret_key=SECRET, user_groups_ttl=0)
+    app, _auth, status = rechecked_app(groups, groups=["suspended"], check_type="none_of")
     client = client_for(app)
-    body = callback_body(app, "o.children", [1])
-    assert client.post("/_dash-update-component", json=body, headers=BOB).status_code == 403
+    assert status(client) == 403
     directory = None
-    assert client.post("/_dash-update-component", json=body, headers=BOB).status_code == 403
+    assert status(client) == 403
     directory = {"bob": []}  # back, and bob is reinstated
-    assert client.post("/_dash-update-component", json=body, headers=BOB).status_code == 200
+    assert status(client) == 200
 
 
 def test_a_suspension_found_by_a_re_check_holds_when_the_directory_fails():
@@ -170,25 +165,17 @@ def test_a_suspension_found_by_a_re_check_holds_when_the_directory_fails():
             raise ConnectionError("directory down")
         return state.get(user, [])
 
-    app = make_dash(__name__)
-    app.layout = html.Div([html.Button(id="b"), html.Div(id="o")])
-
-    @protected_callback(Output("o", "children"), Input("b", "n_clicks"), groups=["suspended"], check_type="none_of")
-    def guarded(n):
-        return "ok"
-
-    auth = BasicAuth(app, {"bob": "builder"}, user_groups=groups, secret_key=SECRET, user_groups_ttl=0)
+    app, auth, status = rechecked_app(groups, groups=["suspended"], check_type="none_of")
     client = client_for(app)
-    body = callback_body(app, "o.children", [1])
-    assert client.post("/_dash-update-component", json=body, headers=BOB).status_code == 200
+    assert status(client) == 200
     state = {"bob": ["suspended"]}  # suspended while signed in ...
-    assert client.post("/_dash-update-component", json=body, headers=BOB).status_code == 403
+    assert status(client) == 403
     state = None  # ... and the directory fails: the suspension holds
-    assert client.post("/_dash-update-component", json=body, headers=BOB).status_code == 403
+    assert status(client) == 403
     # Another worker (nothing cached there) starts from the session, which the re-check kept current.
     AuthStack.of(app)._groups_cache.clear()
     auth.forget()
-    assert client.post("/_dash-update-component", json=body, headers=BOB).status_code == 403
+    assert status(client) == 403
 
 
 # -- page rules ----------------------------------------------------------------

@@ -99,10 +99,16 @@ class BasicAuthPlugin:
         request.allow_blocking()
         generation = self._generation
         username = self._header_username(header)
+        # The login this browser's session holds, if any (a script sends no session cookie).
+        stored = request.session.get("user") if request.has_session_cookie else None
+        if not isinstance(stored, dict) or stored.get("provider") not in (PROVIDER, "form"):
+            stored = None
         try:
             verified = self.throttle.check(
                 username, request.remote_addr, lambda: self._verify_once(header),
-                count_address=not _signed_in_as(request, username),
+                # A browser signed in as this user proves its password again: others'
+                # failures at a shared address do not lock it out.
+                count_address=not (username and stored is not None and stored.get("id") == nfc(username)),
             )
         except Throttled as exc:
             log.warning("Basic credentials refused without checking: too many failures (%s)",
@@ -112,9 +118,8 @@ class BasicAuthPlugin:
         if verified is None:
             log.info("Basic authentication failed for a request to %s", request.path)
             return REJECT
-        stored = request.session.get("user")
         identity = None
-        if isinstance(stored, dict) and stored.get("id") == verified and stored.get("provider") == PROVIDER:
+        if stored is not None and stored.get("id") == verified and stored.get("provider") == PROVIDER:
             identity = Identity.from_session(stored)
             # Kept only while the session's own lifetime lasts: a new login re-reads user_groups.
             lifetime = self.stack.session_lifetime if self.stack is not None else None
@@ -235,13 +240,3 @@ class BasicAuthPlugin:
             f'x.open("GET",{json.dumps(url)},true,{json.dumps(self._forget_user)},{json.dumps(self._forget_password)});'
             "x.send();}catch(e){}})();</script>"
         )
-
-
-def _signed_in_as(request: Request, username: str) -> bool:
-    """Whether the request's session holds a login of ``username`` by these credentials."""
-    if not username or not request.has_session_cookie:
-        return False
-    stored = request.session.get("user")
-    return isinstance(stored, dict) and stored.get("id") == nfc(username) and stored.get("provider") in (
-        PROVIDER, "form",
-    )

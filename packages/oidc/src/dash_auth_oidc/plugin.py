@@ -646,21 +646,22 @@ class OIDCPlugin:
         stored = {k: v for k, v in stored.items() if isinstance(v, str) and v}
         if stored:
             self.store.save(session, stored)
-            if "it" in stored and _session_size(session) > SESSION_BUDGET:
-                # The ID token only names the user to the provider's logout page
-                # (which asks them itself without it): not worth a cookie browsers drop.
-                del stored["it"]
-                self.store.save(session, stored)
+        # The provider's subject, which a refreshed ID token names again (a login_user_callback
+        # may have given the identity another id, such as the e-mail address).
+        session[STATE_KEY] = self._token_state(idp, subject, token, now, bool(stored.get("rt")))
         size = _session_size(session)
+        if size > SESSION_BUDGET and "it" in stored:
+            # The ID token only names the user to the provider's logout page
+            # (which asks them itself without it): not worth a cookie browsers drop.
+            del stored["it"]
+            self.store.save(session, stored)
+            size = _session_size(session)
         if size > SESSION_BUDGET:
             log.warning(
                 "the session of %s is about %d bytes; browsers drop cookies over 4 KB and the user "
                 "would have to sign in again and again: keep fewer session_claims, or use a "
                 "server-side session or token store", subject, size,
             )
-        # The provider's subject, which a refreshed ID token names again (a login_user_callback
-        # may have given the identity another id, such as the e-mail address).
-        session[STATE_KEY] = self._token_state(idp, subject, token, now, bool(stored.get("rt")))
         if settings.log_signins:
             log.info("OIDC sign-in of %s (%s) via %r", identity.id, identity.email or "-", idp)
         return response or redirect(next_url)

@@ -311,11 +311,8 @@ class Provider:
 
     def revoke(self, refresh_token: str) -> bool:
         """Revoke a refresh token (RFC 7009); ``False`` if the provider advertises no ``revocation_endpoint``."""
-        try:
-            endpoint = self.metadata().get("revocation_endpoint")
-        except ProviderUnavailable:
-            return False
-        if not _http_url(endpoint):
+        endpoint = self._advertised("revocation_endpoint")
+        if endpoint is None:
             return False
         client = self._client(None)
         try:
@@ -329,6 +326,14 @@ class Provider:
         finally:
             client.close()
         return True
+
+    def _advertised(self, name: str) -> str | None:
+        """An optional endpoint from the discovery document (``None`` if absent, or the provider is down)."""
+        try:
+            endpoint = self.metadata().get(name)
+        except ProviderUnavailable:
+            return None
+        return endpoint if _http_url(endpoint) else None
 
     def userinfo(self, token: Mapping[str, Any]) -> dict[str, Any] | None:
         """Claims from the userinfo endpoint, or ``None`` if the provider has none."""
@@ -412,11 +417,8 @@ class Provider:
         """The RP-initiated logout URL, or ``None`` when the provider advertises no ``end_session_endpoint``."""
         if not self.config.rp_initiated_logout:
             return None
-        try:
-            endpoint = self.metadata().get("end_session_endpoint")
-        except ProviderUnavailable:
-            return None
-        if not _http_url(endpoint):
+        endpoint = self._advertised("end_session_endpoint")
+        if endpoint is None:
             return None
         params = {"client_id": self.config.client_id}
         if id_token_hint:
