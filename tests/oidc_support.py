@@ -146,6 +146,12 @@ class TamperingProxy:
     ``"wrong_audience"``, ``"expired"``, ``"wrong_issuer"``, ``"wrong_nonce"``,
     ``"no_id_token"`` (re-signed with the proxy's published key where needed).
     It also answers RFC 7009 revocations at ``/revoke`` (the provider has none).
+
+    Refreshes and userinfo: ``refresh_id_token`` (claims) adds an ID token
+    with those claims, signed with the proxy's key, to refresh answers (the
+    provider sends none); ``userinfo_status`` answers userinfo with that
+    status instead of forwarding it; ``userinfo_extra`` is merged into the
+    forwarded answer.
     """
 
     def __init__(self, upstream: ThreadProvider) -> None:
@@ -157,6 +163,9 @@ class TamperingProxy:
         self.mode: str | None = None
         self.refresh_owners: dict[str, Any] = {}  # refresh token -> sub
         self.revoked: list[str] = []
+        self.refresh_id_token: dict[str, Any] | None = None
+        self.userinfo_status: int | None = None
+        self.userinfo_extra: dict[str, Any] = {}
         self.server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
         self.thread.start()
@@ -205,6 +214,7 @@ class TamperingProxy:
             meta["token_endpoint"] = self.url + "/token"
             meta["jwks_uri"] = self.url + "/jwks"
             meta["revocation_endpoint"] = self.url + "/revoke"
+            meta["userinfo_endpoint"] = self.url + "/userinfo"
             response = WzResponse(json.dumps(meta), content_type="application/json")
         elif path == "/jwks":
             keys = requests.get(self.upstream.url + "/jwks", timeout=WAIT).json()["keys"]
@@ -221,13 +231,27 @@ class TamperingProxy:
                 sub = _claims_of(body["id_token"]).get("sub") if "id_token" in body else \
                     self.refresh_owners.get(request.form.get("refresh_token", ""))
                 self.refresh_owners[body["refresh_token"]] = sub
-            if upstream.status_code == 200 and "id_token" in body:
+            if upstream.status_code == 200 and request.form.get("grant_type") == "refresh_token" and self.refresh_id_token:
+                now = int(time.time())
+                issuer = requests.get(self.upstream.metadata_url, timeout=WAIT).json()["issuer"]
+                claims = {"iss": issuer, "iat": now, "exp": now + 300, **self.refresh_id_token}
+                body["id_token"] = self._sign(claims, self.key, "proxy-key")
+            elif upstream.status_code == 200 and "id_token" in body:
                 altered = self.alter(body["id_token"])
                 if altered is None:
                     body.pop("id_token")
                 else:
                     body["id_token"] = altered
             response = WzResponse(json.dumps(body), status=upstream.status_code, content_type="application/json")
+        elif path == "/userinfo":
+            if self.userinfo_status is not None:
+                response = WzResponse("unavailable", status=self.userinfo_status)
+            else:
+                upstream = requests.get(self.upstream.url + "/userinfo", timeout=WAIT,
+                                        headers={"Authorization": request.headers.get("Authorization", "")})
+                body = upstream.json() if upstream.status_code == 200 else {}
+                body.update(self.userinfo_extra)
+                response = WzResponse(json.dumps(body), status=upstream.status_code, content_type="application/json")
         elif path == "/revoke" and request.method == "POST":
             # RFC 7009, which oidc-provider-mock lacks: its admin call revokes the owner's tokens.
             token = request.form.get("token", "")

@@ -328,6 +328,111 @@ def test_provider_down_during_refresh_keeps_a_valid_login(idp, make_app, clock, 
         meta["token_endpoint"] = saved
 
 
+# -- groups follow the provider at refresh -----------------------------------------
+
+
+@pytest.fixture
+def no_refresh_reuse(monkeypatch):
+    """Each refresh asks the provider (the plugin shares one answer for 30 real seconds; the tests' clock is fake)."""
+    monkeypatch.setattr("dash_auth_oidc.plugin.REFRESH_REUSE_SECONDS", 0.0)
+
+
+def _due(app, client, clock) -> None:
+    """Move the clock past the session's refresh point."""
+    clock.advance(session_of(app, client)[STATE_KEY]["r"] - clock() + 5)
+
+
+def test_a_refresh_brings_the_groups_the_provider_gives_now(idp, make_app, clock, no_refresh_reuse):
+    """A group taken away at the provider goes at the next token refresh (userinfo), not the next sign-in."""
+    idp.set_user("dora", email="dora@example.org", name="Dora", groups=["staff", "readers"])
+    app, auth = make_app(idp)
+    auth.plugin.set_clock(clock)
+    client = app.server.test_client()
+    sign_in(client, sub="dora")
+    assert who(app, client) == (200, "dora|oidc:idp|staff,readers")
+    idp.set_user("dora", email="dora@example.org", name="Dora", groups=["readers", "auditors"])
+    assert who(app, client) == (200, "dora|oidc:idp|staff,readers")  # tokens not due: nothing asked
+    _due(app, client, clock)
+    assert who(app, client) == (200, "dora|oidc:idp|readers,auditors")
+    assert session_of(app, client)["user"]["groups"] == ["readers", "auditors"]
+    idp.set_user("dora", email="dora@example.org", name="Dora", groups=[])
+    _due(app, client, clock)
+    assert who(app, client) == (200, "dora|oidc:idp|")  # every group gone
+
+
+def test_a_refresh_keeps_the_groups_user_groups_add(idp, make_app, clock):
+    idp.set_user("erin", email="erin@example.org", email_verified=True, groups=["staff"])
+    app, auth = make_app(idp, user_groups={"erin@example.org": ["local"]})
+    auth.plugin.set_clock(clock)
+    client = app.server.test_client()
+    sign_in(client, sub="erin")
+    assert who(app, client) == (200, "erin|oidc:idp|staff,local")
+    idp.set_user("erin", email="erin@example.org", email_verified=True, groups=["readers"])
+    _due(app, client, clock)
+    assert who(app, client) == (200, "erin|oidc:idp|readers,local")
+
+
+def test_a_refreshed_id_token_brings_the_groups_it_names(proxy, idp, make_app, clock, no_refresh_reuse):
+    """Providers that send an ID token with the refresh (and no userinfo fetch here): its groups count."""
+    app, auth = make_app(proxy, register={"issuer": idp.url, "fetch_userinfo": False})
+    auth.plugin.set_clock(clock)
+    client = app.server.test_client()
+    sign_in(client)
+    assert who(app, client) == (200, "alice|oidc:idp|staff,readers")
+    _due(app, client, clock)
+    times = {"iat": int(clock()), "exp": int(clock()) + 600}  # the plugin's clock, not the proxy's
+    proxy.refresh_id_token = {"sub": "alice", "aud": CLIENT_ID, "groups": ["readers"], **times}
+    assert who(app, client) == (200, "alice|oidc:idp|readers")
+    # An ID token that names nobody's groups leaves them as they are.
+    _due(app, client, clock)
+    proxy.refresh_id_token = {"sub": "alice", "aud": CLIENT_ID, "iat": int(clock()), "exp": int(clock()) + 600}
+    assert who(app, client) == (200, "alice|oidc:idp|readers")
+    assert session_of(app, client)[STATE_KEY]["r"] > clock()  # refreshed twice
+
+
+def test_a_refresh_whose_userinfo_fails_keeps_the_groups_and_the_login(proxy, idp, make_app, clock, caplog):
+    app, auth = make_app(proxy, register={"issuer": idp.url})
+    auth.plugin.set_clock(clock)
+    client = app.server.test_client()
+    sign_in(client)
+    proxy.userinfo_status = 503
+    before = session_of(app, client)[STATE_KEY]
+    _due(app, client, clock)
+    with caplog.at_level(logging.WARNING, logger="dash_auth.oidc"):
+        assert who(app, client) == (200, "alice|oidc:idp|staff,readers")
+    assert "not re-read after the refresh" in caplog.text
+    assert session_of(app, client)[STATE_KEY]["r"] > before["r"]  # the tokens were refreshed all the same
+
+
+def test_a_refresh_whose_userinfo_names_another_user_ends_the_login(proxy, idp, make_app, clock):
+    app, auth = make_app(proxy, register={"issuer": idp.url})
+    auth.plugin.set_clock(clock)
+    client = app.server.test_client()
+    sign_in(client)
+    proxy.userinfo_extra = {"sub": "mallory", "groups": ["admins"]}
+    _due(app, client, clock)
+    status, body = who(app, client)
+    assert status == 401 and body["error"] == "unauthenticated"
+    assert "user" not in session_of(app, client)
+
+
+def test_a_refresh_leaves_the_groups_a_login_user_callback_chose(idp, make_app, clock):
+    def callback(user):
+        from flask import session
+
+        session["user"] = {"email": user["email"], "groups": ["chosen"]}
+
+    idp.set_user("fay", email="fay@example.org", groups=["staff"])
+    app, auth = make_app(idp, login_user_callback=callback)
+    auth.plugin.set_clock(clock)
+    client = app.server.test_client()
+    sign_in(client, sub="fay")
+    assert who(app, client)[1].endswith("|chosen")
+    idp.set_user("fay", email="fay@example.org", groups=["readers"])
+    _due(app, client, clock)
+    assert who(app, client)[1].endswith("|chosen")
+
+
 # -- logout -------------------------------------------------------------------------
 
 

@@ -26,7 +26,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from dash_auth_core import (
@@ -46,8 +46,9 @@ from dash_auth_core import (
 )
 from dash_auth_core.identity import SESSION_KEY
 from dash_auth_core.responses import with_next
+from dash_auth_core.stack import PROVIDER_GROUPS_CLAIM
 
-from .claims import DEFAULT_SESSION_CLAIMS, UserGroups, build_identity, merge_userinfo
+from .claims import DEFAULT_SESSION_CLAIMS, UserGroups, build_identity, lookup, merge_userinfo
 from .errors import (
     BadCallback,
     LoginError,
@@ -61,6 +62,7 @@ from .provider import Provider
 from .store import TokenStore
 
 log = logging.getLogger("dash_auth.oidc")
+T = TypeVar("T")
 
 #: The session key with the login's provider and token timing.
 STATE_KEY = "_oidc"
@@ -129,9 +131,9 @@ class _RefreshCache:
         self._size = size
         self._lock = threading.Lock()
         self._locks: OrderedDict[str, threading.Lock] = OrderedDict()
-        self._results: OrderedDict[str, tuple[float, dict[str, Any]]] = OrderedDict()
+        self._results: OrderedDict[str, tuple[float, Any]] = OrderedDict()
 
-    def run(self, refresh_token: str, call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    def run(self, refresh_token: str, call: Callable[[], T]) -> T:
         key = hashlib.sha256(refresh_token.encode()).hexdigest()
         with self._lock:
             lock = self._locks.get(key)
@@ -484,13 +486,9 @@ class OIDCPlugin:
                 session[STATE_KEY] = {**state, "r": expires}  # nothing to refresh with: check again at expiry
                 return None
             return self._end_login(request, f"tokens from {provider.name!r} expired and there is no refresh token")
+        subject = str(state.get("s"))
         try:
-            fresh = self._refreshes.run(refresh_token, lambda: provider.refresh(refresh_token))
-            new_id_token = fresh.get("id_token")
-            if new_id_token:
-                claims = provider.validate_id_token(new_id_token, nonce=None, access_token=fresh.get("access_token"))
-                if claims.get("sub") != state.get("s"):
-                    raise TokenValidationError("refreshed ID token is for another user", reason="refreshed ID token names another sub")
+            fresh, user = self._refreshes.run(refresh_token, lambda: self._refresh(provider, refresh_token, subject))
         except ProviderUnavailable as exc:
             if still_valid:
                 log.warning("OIDC token refresh postponed: %s", exc.reason)
@@ -502,14 +500,80 @@ class OIDCPlugin:
         stored = {
             "rt": fresh.get("refresh_token") or refresh_token,
             # A refresh answer usually has no ID token: keep the login's for RP-initiated logout.
-            "it": new_id_token or tokens.get("it"),
+            "it": fresh.get("id_token") or tokens.get("it"),
         }
         if self.settings.store_access_token and fresh.get("access_token"):
             stored["at"] = fresh["access_token"]
         self.store.save(session, {k: v for k, v in stored.items() if isinstance(v, str) and v})
-        session[STATE_KEY] = self._token_state(provider.name, str(state.get("s")), fresh, now, True)
-        log.info("OIDC tokens of %s refreshed with %r", state.get("s"), provider.name)
+        session[STATE_KEY] = self._token_state(provider.name, subject, fresh, now, True)
+        log.info("OIDC tokens of %s refreshed with %r", subject, provider.name)
+        if user is not None:
+            self._regroup(session, provider, user)
         return None
+
+    def _follows_groups(self, provider: Provider) -> bool:
+        """Whether a refresh re-reads the user's groups from ``provider``.
+
+        Not when a ``login_user_callback`` wrote the stored user: the app chose
+        its groups, and the callback is not run again.
+        """
+        groups_claim = provider.config.groups_claim or self.settings.groups_claim
+        callback = provider.config.login_user_callback or self.settings.login_user_callback
+        return bool(groups_claim) and callback is None
+
+    def _refresh(self, provider: Provider, refresh_token: str, subject: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """New tokens, and the user's claims as the provider gives them now (``None`` when not re-read).
+
+        The claims come from a new ID token, if the answer has one, and from the
+        userinfo endpoint; both must name the login's subject. A userinfo
+        endpoint that fails leaves the login's claims standing.
+        """
+        fresh = provider.refresh(refresh_token)
+        claims = None
+        new_id_token = fresh.get("id_token")
+        if new_id_token:
+            claims = provider.validate_id_token(new_id_token, nonce=None, access_token=fresh.get("access_token"))
+            if claims.get("sub") != subject:
+                raise TokenValidationError("refreshed ID token is for another user", reason="refreshed ID token names another sub")
+        if not self._follows_groups(provider):
+            return fresh, None
+        try:
+            info = provider.userinfo(fresh)
+        except ProviderUnavailable as exc:
+            log.warning("OIDC claims of %s not re-read after the refresh; the login's stand: %s", subject, exc.reason)
+            info = None
+        if claims is None and not info:
+            return fresh, None
+        return fresh, merge_userinfo(claims or {"sub": subject}, info)
+
+    def _regroup(self, session: Any, provider: Provider, user: Mapping[str, Any]) -> None:
+        """Store the groups the provider gives the user now (a group taken away at the provider goes).
+
+        Claims that do not mention the groups claim leave the login's groups as they are.
+        """
+        groups_claim = provider.config.groups_claim or self.settings.groups_claim
+        stored = session.get(SESSION_KEY)
+        current = Identity.from_session(stored)
+        if not groups_claim or current is None or not isinstance(stored, Mapping) or lookup(user, groups_claim) is None:
+            return
+        latest = build_identity(
+            user, provider.name, groups_claim=groups_claim, user_groups=self.settings.user_groups,
+            session_claims=(), auth_time=current.auth_time,
+        )
+        latest = self._stack().groups_for(latest)
+        if latest.groups == current.groups:
+            return
+        updated = {**stored, "groups": list(latest.groups)}
+        if PROVIDER_GROUPS_CLAIM in latest.claims or groups_claim != "groups":
+            claims = dict(stored.get("claims") or {})
+            if PROVIDER_GROUPS_CLAIM in latest.claims:
+                claims[PROVIDER_GROUPS_CLAIM] = latest.claims[PROVIDER_GROUPS_CLAIM]
+            top = groups_claim.split(".")[0]
+            if top in claims and top in user:
+                claims[top] = user[top]  # the raw claim the groups came from, kept current too
+            updated["claims"] = claims
+        session[SESSION_KEY] = updated
+        log.info("OIDC groups of %s changed at %r: %s", current.id, provider.name, ", ".join(latest.groups) or "none")
 
     # -- views ------------------------------------------------------------
 
