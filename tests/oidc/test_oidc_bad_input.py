@@ -8,15 +8,17 @@ possible (see the package README).
 from __future__ import annotations
 
 import logging
+import re
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import requests
-from helpers import callback_body
+from helpers import callback_body, client_for, make_dash, use_backend
 from oidc_support import (
     CLIENT_ID,
     CLIENT_SECRET,
     SECRET,
+    TamperingProxy,
     authorize,
     build_app,
     path_of,
@@ -24,9 +26,12 @@ from oidc_support import (
     sign_in,
     start_login,
 )
+from werkzeug.wrappers import Request as WzRequest
+from werkzeug.wrappers import Response as WzResponse
 
 from dash_auth_core import ConfigurationError
 from dash_auth_oidc import OIDCAuth
+from dash_auth_oidc.plugin import STATE_KEY
 
 LOGGER = "dash_auth.oidc"
 
@@ -362,3 +367,114 @@ def test_undecryptable_tokens_end_the_login_at_expiry_not_before(idp, make_app, 
     clock.advance(120)
     assert client.post("/_dash-update-component", json=callback_body(app, "out.children")).status_code == 401
     assert_not_signed_in(app, client)
+
+
+# -- malformed token answers and headers: 4xx, never 500 -------------------------------
+
+
+class BadTokenAnswers(TamperingProxy):
+    """Forwards to the real provider; merges ``patch`` into the token endpoint's JSON for grant ``on``."""
+
+    patch: dict = {}
+    on: str = "authorization_code"
+
+    def _wsgi(self, environ, start_response):
+        import io
+        import json
+
+        raw = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        environ["wsgi.input"] = io.BytesIO(raw)
+        request = WzRequest(dict(environ, **{"wsgi.input": io.BytesIO(raw)}))
+        if request.path == "/token" and request.method == "POST" and request.form.get("grant_type") == self.on:
+            inner = []
+
+            def capture(status, headers, exc_info=None):
+                inner.append(status)
+
+            data = json.loads(b"".join(super()._wsgi(environ, capture)))
+            text = json.dumps({**data, **self.patch}).replace('"__INF__"', "1e999")
+            return WzResponse(text, status=int(inner[0].split()[0]), content_type="application/json")(environ, start_response)
+        return super()._wsgi(environ, start_response)
+
+
+PATCHES = {"list": {"expires_in": [1]}, "inf": {"expires_in": "__INF__"}, "obj_at": {"expires_at": {"a": 1}}}
+
+
+@pytest.fixture
+def bad(idp):
+    front = BadTokenAnswers(idp)
+    yield front
+    front.stop()
+
+
+@pytest.mark.parametrize("name", list(PATCHES))
+def test_a_malformed_token_answer_at_sign_in_is_a_4xx(bad, idp, make_app, name):
+    app, _ = make_app(bad, register={"issuer": idp.url})
+    bad.patch, bad.on = PATCHES[name], "authorization_code"
+    app.server.config["PROPAGATE_EXCEPTIONS"] = False
+    client = app.server.test_client()
+    d = sign_in(client)
+    assert d.response.status_code == 424  # the provider answered garbage: no login
+    assert "user" not in session_of(app, client)
+
+
+@pytest.mark.parametrize("name", list(PATCHES))
+def test_a_malformed_token_answer_at_refresh_is_a_4xx(bad, idp, make_app, clock, name, monkeypatch):
+    monkeypatch.setattr("dash_auth_oidc.plugin.REFRESH_REUSE_SECONDS", 0.0)
+    app, auth = make_app(bad, register={"issuer": idp.url})
+    auth.plugin.set_clock(clock)
+    app.server.config["PROPAGATE_EXCEPTIONS"] = False
+    client = app.server.test_client()
+    sign_in(client)
+    bad.patch, bad.on = PATCHES[name], "refresh_token"
+    clock.advance(session_of(app, client)[STATE_KEY]["r"] - clock() + 5)
+    r = client.post("/_dash-update-component", json=callback_body(app, "out.children"))
+    assert r.status_code == 200  # still within the token's lifetime: the refresh is tried again later
+    clock.advance(3600)
+    r = client.post("/_dash-update-component", json=callback_body(app, "out.children"))
+    assert r.status_code == 401 and "user" not in session_of(app, client)
+
+
+@pytest.mark.parametrize("server", ["quart", "fastapi"])
+def test_a_malformed_token_answer_at_refresh_is_a_4xx_on_asgi(bad, idp, clock, server, monkeypatch):
+    from dash import html
+
+    monkeypatch.setattr("dash_auth_oidc.plugin.REFRESH_REUSE_SECONDS", 0.0)
+    use_backend(server)
+    try:
+        app = make_dash(__name__)
+        app.layout = html.Div("x")
+        auth = OIDCAuth(app, secret_key=SECRET)
+        auth.register_provider("idp", client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+                               server_metadata_url=bad.metadata_url, issuer=idp.url)
+        auth.plugin.set_clock(clock)
+        c = client_for(app)
+        assert sign_in(c).response.status_code == 302
+        bad.patch, bad.on = PATCHES["list"], "refresh_token"
+        clock.advance(3600)
+        r = c.get("/")
+        assert r.status_code == 302 and "/oidc/" in r.headers["Location"]  # expired, not renewed: sign in again
+    finally:
+        use_backend("flask")
+
+
+@pytest.mark.parametrize("server", ["flask", "quart", "fastapi"])
+@pytest.mark.parametrize("route", ["/oidc/logout", "/logout"])
+@pytest.mark.parametrize("header", ["Origin", "Referer"])
+def test_a_logout_with_an_unparsable_origin_is_refused_not_a_500(idp, server, route, header):
+    use_backend(server)
+    try:
+        from dash import html
+
+        app = make_dash(__name__)
+        app.layout = html.Div("x")
+        auth = OIDCAuth(app, secret_key=SECRET)
+        auth.register_provider("idp", client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+                               server_metadata_url=idp.metadata_url)
+        c = client_for(app)
+        page = c.get(route).get_data(as_text=True)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        r = c.post(route, data={"csrf_token": token}, headers={header: "http://["})
+        assert r.status_code == 403  # not this site's origin: the sign-out is not confirmed
+    finally:
+        use_backend("flask")

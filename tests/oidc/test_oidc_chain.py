@@ -4,8 +4,10 @@ OIDC for browsers; providers contributed by entry points."""
 from __future__ import annotations
 
 import logging
+import re
 import time
 from types import SimpleNamespace
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from helpers import basic, callback_body
@@ -14,6 +16,7 @@ from oidc_support import CLIENT_ID, CLIENT_SECRET, SECRET, build_app, session_of
 
 from dash_auth_basic import BasicAuth
 from dash_auth_oidc import OIDCAuth
+from dash_auth_oidc.plugin import STATE_KEY
 
 OUT = "out.children"
 
@@ -193,3 +196,26 @@ def test_entry_point_providers_follow_the_plugin_switches(company_sso):
     company_sso.setenv("DASH_AUTH_PLUGINS", "something-else")
     assert OIDCAuth(build_app(), secret_key=SECRET).providers == {}
     assert OIDCAuth(build_app(), secret_key=SECRET, entry_point_providers=False, load_entrypoints=False).providers == {}
+
+
+def test_a_refreshed_id_token_never_becomes_the_logout_hint_a_script_could_replay(proxy, idp, make_app, clock, monkeypatch):
+    """Refreshed ID tokens often have no nonce: the logout URL keeps naming the login's (which has one)."""
+    monkeypatch.setattr("dash_auth_oidc.plugin.REFRESH_REUSE_SECONDS", 0.0)
+    app, auth = make_app(proxy, register={"issuer": idp.url}, bearer_tokens=True)
+    auth.plugin.set_clock(clock)
+    client = app.server.test_client()
+    sign_in(client)
+    clock.advance(session_of(app, client)[STATE_KEY]["r"] - clock() + 5)
+    now = int(clock())
+    proxy.refresh_id_token = {"sub": "alice", "aud": CLIENT_ID, "iat": now, "exp": now + 3600}  # no nonce
+    body = callback_body(app, "out.children")
+    assert client.post("/_dash-update-component", json=body).status_code == 200  # refreshed
+    page = client.get("/oidc/logout").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    response = client.post("/oidc/logout", data={"csrf_token": token})
+    assert response.status_code == 303
+    hint = parse_qs(urlsplit(response.headers["Location"]).query)["id_token_hint"][0]
+    assert "nonce" in _claims(hint)  # the login's own
+    script = app.server.test_client()  # no cookie: someone who read the logout URL
+    refused = script.post("/_dash-update-component", json=body, headers={"Authorization": f"Bearer {hint}"})
+    assert refused.status_code == 401

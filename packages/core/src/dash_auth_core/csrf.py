@@ -35,7 +35,10 @@ def same_origin(request: Request) -> bool:
         origin = request.headers.get("Referer")
         if origin is None:
             return True
-    parts = urlsplit(origin)
+    try:
+        parts = urlsplit(origin)
+    except ValueError:  # "http://[": not a URL, so not this site
+        return False
     return parts.netloc == request.host and parts.scheme == request.scheme
 
 

@@ -499,8 +499,10 @@ class OIDCPlugin:
             return self._end_login(request, exc.reason)
         stored = {
             "rt": fresh.get("refresh_token") or refresh_token,
-            # A refresh answer usually has no ID token: keep the login's for RP-initiated logout.
-            "it": fresh.get("id_token") or tokens.get("it"),
+            # The login's ID token, never a refreshed one, names the user in the provider's
+            # logout URL: it carries the login's nonce, so no bearer check accepts it, and the
+            # cookie keeps the size it had at sign-in (where it may have been left out).
+            "it": tokens.get("it"),
         }
         if self.settings.store_access_token and fresh.get("access_token"):
             stored["at"] = fresh["access_token"]

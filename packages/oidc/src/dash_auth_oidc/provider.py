@@ -282,6 +282,12 @@ class Provider:
                 "The sign-in provider cannot be reached. Try again in a moment.",
                 reason=f"provider {self.name!r}: {what} failed: {exc}",
             ) from exc
+        except (TypeError, OverflowError, AttributeError) as exc:
+            # authlib computing expires_at from an answer such as {"expires_in": [1]} or 1e999
+            raise ProviderUnavailable(
+                "The sign-in provider answered something unexpected.",
+                reason=f"provider {self.name!r}: {what} answer is malformed: {exc!r}",
+            ) from exc
         finally:
             client.close()
         if not isinstance(token, Mapping):
