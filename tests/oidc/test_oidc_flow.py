@@ -416,6 +416,23 @@ def test_a_refresh_whose_userinfo_names_another_user_ends_the_login(proxy, idp, 
     assert "user" not in session_of(app, client)
 
 
+def test_a_refresh_leaves_the_groups_after_logged_in_chose(idp, make_app, clock, no_refresh_reuse):
+    idp.set_user("eve", email="eve@example.org", name="Eve", groups=["staff", "admins"])
+
+    def strip_admins(user, idp_name, token):
+        user["groups"] = [g for g in user.get("groups", []) if g != "admins"]  # the app's own allow-list
+
+    app, auth = make_app(idp, after_logged_in=strip_admins)
+    auth.plugin.set_clock(clock)
+    client = app.server.test_client()
+    sign_in(client, sub="eve")
+    assert who(app, client) == (200, "eve|oidc:idp|staff")
+    _due(app, client, clock)
+    assert who(app, client) == (200, "eve|oidc:idp|staff")
+    _due(app, client, clock)  # and at every later refresh
+    assert who(app, client) == (200, "eve|oidc:idp|staff")
+
+
 def test_a_refresh_leaves_the_groups_a_login_user_callback_chose(idp, make_app, clock):
     def callback(user):
         from flask import session

@@ -10,7 +10,8 @@ Session layout of a signed-in OIDC user::
 
     session["user"]          the core identity (plus attributes hooks added)
     session["idp"]           the provider's name (as the seed libraries stored it)
-    session["_oidc"]         {"p": provider, "s": sub, "e": expires_at, "r": refresh_at}
+    session["_oidc"]         {"p": provider, "s": sub, "e": expires_at, "r": refresh_at,
+                              "g": 1 if the app chose the groups at sign-in}
     session["_oidc_tokens"]  the refresh and ID tokens, encrypted (see .store)
 """
 
@@ -151,6 +152,15 @@ class _RefreshCache:
                 while len(self._results) > self._size:
                     self._results.popitem(last=False)
             return result
+
+
+#: In the login's state: the app chose the groups at sign-in (a refresh does not re-read them).
+_PINNED = "g"
+
+
+def _pinned(state: Mapping[str, Any]) -> dict[str, Any]:
+    """The login state's pinned-groups mark, to carry into its next state."""
+    return {_PINNED: 1} if state.get(_PINNED) else {}
 
 
 def _arity(func: Callable[..., Any]) -> int:
@@ -488,7 +498,9 @@ class OIDCPlugin:
             return self._end_login(request, f"tokens from {provider.name!r} expired and there is no refresh token")
         subject = str(state.get("s"))
         try:
-            fresh, user = self._refreshes.run(refresh_token, lambda: self._refresh(provider, refresh_token, subject))
+            fresh, user = self._refreshes.run(
+                refresh_token, lambda: self._refresh(provider, refresh_token, subject, self._follows_groups(provider, state))
+            )
         except ProviderUnavailable as exc:
             if still_valid:
                 log.warning("OIDC token refresh postponed: %s", exc.reason)
@@ -507,23 +519,26 @@ class OIDCPlugin:
         if self.settings.store_access_token and fresh.get("access_token"):
             stored["at"] = fresh["access_token"]
         self.store.save(session, {k: v for k, v in stored.items() if isinstance(v, str) and v})
-        session[STATE_KEY] = self._token_state(provider.name, subject, fresh, now, True)
+        session[STATE_KEY] = {**self._token_state(provider.name, subject, fresh, now, True), **_pinned(state)}
         log.info("OIDC tokens of %s refreshed with %r", subject, provider.name)
         if user is not None:
             self._regroup(session, provider, user)
         return None
 
-    def _follows_groups(self, provider: Provider) -> bool:
+    def _follows_groups(self, provider: Provider, state: Mapping[str, Any]) -> bool:
         """Whether a refresh re-reads the user's groups from ``provider``.
 
-        Not when a ``login_user_callback`` wrote the stored user: the app chose
-        its groups, and the callback is not run again.
+        Not when the app chose them at sign-in: a ``login_user_callback`` wrote
+        the stored user, or ``after_logged_in`` changed the groups claim (the
+        login's state says so); neither runs again at a refresh.
         """
         groups_claim = provider.config.groups_claim or self.settings.groups_claim
         callback = provider.config.login_user_callback or self.settings.login_user_callback
-        return bool(groups_claim) and callback is None
+        return bool(groups_claim) and callback is None and not _pinned(state)
 
-    def _refresh(self, provider: Provider, refresh_token: str, subject: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    def _refresh(
+        self, provider: Provider, refresh_token: str, subject: str, regroup: bool
+    ) -> tuple[dict[str, Any], dict[str, Any] | None]:
         """New tokens, and the user's claims as the provider gives them now (``None`` when not re-read).
 
         The claims come from a new ID token, if the answer has one, and from the
@@ -537,7 +552,7 @@ class OIDCPlugin:
             claims = provider.validate_id_token(new_id_token, nonce=None, access_token=fresh.get("access_token"))
             if claims.get("sub") != subject:
                 raise TokenValidationError("refreshed ID token is for another user", reason="refreshed ID token names another sub")
-        if not self._follows_groups(provider):
+        if not regroup:
             return fresh, None
         try:
             info = provider.userinfo(fresh)
@@ -714,7 +729,11 @@ class OIDCPlugin:
             self.store.save(session, stored)
         # The provider's subject, which a refreshed ID token names again (a login_user_callback
         # may have given the identity another id, such as the e-mail address).
-        session[STATE_KEY] = self._token_state(idp, subject, token, now, bool(stored.get("rt")))
+        state = self._token_state(idp, subject, token, now, bool(stored.get("rt")))
+        groups_claim = provider.config.groups_claim or settings.groups_claim
+        if groups_claim and before.get(groups_claim.split(".")[0]) != user.get(groups_claim.split(".")[0]):
+            state[_PINNED] = 1  # after_logged_in chose the groups: refreshes leave them
+        session[STATE_KEY] = state
         size = _session_size(session)
         if size > SESSION_BUDGET and "it" in stored:
             # The ID token only names the user to the provider's logout page
