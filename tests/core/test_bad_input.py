@@ -12,6 +12,7 @@ import copy
 import io
 import json
 import random
+import re
 
 import dash
 import pytest
@@ -731,7 +732,6 @@ PATH_VARIANTS = [
     "/secret#top",
     "/secret;x",
     "/secret%00",
-    "/secret\x00",
     "/secret ",
 ]
 
@@ -747,7 +747,7 @@ def test_router_refuses_every_spelling_of_the_private_page(pathname):
     assert signed_in.status_code == 200
 
 
-@pytest.mark.parametrize("pathname", ["secret", " /secret", "\\secret", "", "https://evil.example/secret"])
+@pytest.mark.parametrize("pathname", ["secret", " /secret", "\\secret", "", "https://evil.example/secret", "/secret\x00"])
 def test_router_pathnames_that_are_not_paths(pathname):
     app = pages_app()
     for headers in ({}, ALICE):
@@ -1040,3 +1040,74 @@ def test_fuzz_with_credentials_never_500():
     rng = random.Random(99)
     failures = _fuzz(app, list(valid_bodies(app).values()), rng, 300, headers=ALICE)
     assert failures == [], f"{len(failures)} responses were 5xx, e.g. {failures[:3]}"
+
+
+# -- paths that only look like Dash's files, and control characters -------------------
+
+
+def _pages_app(assets_folder: str | None = None):
+    """No public route; a private template page whose title function records each call."""
+    titles: list = []
+    kwargs = {"assets_folder": assets_folder} if assets_folder else {}
+    app = make_dash(__name__, use_pages=True, pages_folder="", **kwargs)
+    dash.register_page("home", path="/", layout=html.Div("home"))
+
+    def title(slug=None):
+        titles.append(slug)
+        return f"Confidential {slug}"
+
+    dash.register_page("project", path_template="/<slug>", layout=html.Div("secret layout"), title=title)
+    app.layout = html.Div([dash.page_container, html.Div(id="private-widget")])
+    BasicAuth(app, USERS, secret_key=SECRET)
+    return app, titles
+
+
+@pytest.mark.parametrize("path", [
+    "/_dash-component-suites/codename-x",
+    "/_dash-component-suites/codename-x/",
+    "/_dash-component-suites/dash/no/such.js",
+    "/_dash-component-suites/not_a_package/x.js",
+])
+def test_a_path_under_the_component_suites_that_dash_does_not_serve_is_a_404(backend, path):
+    """Before: skipped authentication, then Dash's catch-all rendered the index (a private page's title)."""
+    app, titles = _pages_app()
+    client = client_for(app, use_cookies=False)
+    assert client.get("/").status_code == 401
+    response = client.get(path)
+    assert response.status_code == 404
+    body = response.get_data(as_text=True)
+    assert "_dash-config" not in body and "Confidential" not in body and "private-widget" not in body
+    assert titles == []
+
+
+def test_dash_s_own_component_files_stay_public(backend):
+    app, _titles = _pages_app()
+    signed_in = client_for(app, use_cookies=False)
+    index = signed_in.get("/", headers=ALICE).get_data(as_text=True)  # Dash registers its files as it renders
+    scripts = [src for src in re.findall(r'src="([^"]+)"', index) if "_dash-component-suites" in src]
+    assert scripts
+    anonymous = client_for(app, use_cookies=False)
+    for src in scripts:
+        assert anonymous.get(src.split("?")[0]).status_code == 200, src
+
+
+def test_an_assets_path_that_dash_s_index_answers_is_judged_as_a_page(backend, tmp_path):
+    """FastAPI has no assets route without an assets folder: its catch-all answered /assets/favicon.ico."""
+    app, titles = _pages_app(assets_folder=str(tmp_path / "none"))
+    client = client_for(app, use_cookies=False)
+    response = client.get("/assets/favicon.ico")
+    assert response.status_code in (401, 404)
+    assert "Confidential" not in response.get_data(as_text=True) and titles == []
+
+
+@pytest.mark.parametrize("pathname", ["/team/a\nb/report", "/a\rb", "/x\x00y", "/tab\there"])
+def test_a_pathname_with_control_characters_is_a_400(backend, pathname):
+    """Dash's template matching raised IndexError on a newline: a 500 for anyone."""
+    app, titles = _pages_app()
+    client = client_for(app, use_cookies=False)
+    for headers in ({}, ALICE):
+        response = client.post(URL, json=router_body(pathname), headers=headers)
+        assert response.status_code == 400 and "control characters" in response.get_json()["message"]
+    # A page URL, percent-encoded: refused (400), or no route matches it (404).
+    assert client.get("/team/a%0Ab/report", headers=ALICE).status_code in (400, 404)
+    assert titles == []

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import fnmatch
 import logging
+import re
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
+
+from dash.fingerprint import check_fingerprint
 
 from . import pages
 from .backends import Request
@@ -46,6 +49,7 @@ _STATIC_ALIVE = Resource(Kind.DASH_INTERNAL, "_alive_", public=True)
 #: Served without even looking for a user: they carry nothing of the app's.
 _NO_IDENTITY_NEEDED = frozenset(map(id, (_STATIC_SUITES, _STATIC_FAVICON, _PREFLIGHT, _STATIC_ALIVE)))
 _CALLBACK = Kind.CALLBACK
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass
@@ -73,6 +77,9 @@ class Snapshot:
         hit = cache.get(rel)
         if hit is not None:
             return hit
+        if _CONTROL.search(rel):
+            # No browser sends them (it percent-encodes), and Dash's template matching fails on them.
+            raise BadRequest("the path holds control characters")
         page = pages.resolve(rel)
         public = routes.test(rel)
         if public and page is not None and page.get("path_template") and pages.shadows_another(rel, page):
@@ -199,11 +206,16 @@ class Guard:
         if fixed is not None:
             return fixed
         if path.startswith(self._suites_prefix):
+            if not self._dash_serves_suite(path[len(self._suites_prefix):]):
+                # Not a file Dash serves: Dash would fail with a 500, or its catch-all would
+                # render the index (a page) for a path that skipped authentication.
+                raise BadRequest("no such component file", 404)
             return _STATIC_SUITES
         name = self._layout_paths.get(path)
         if name is not None:
             return Resource(Kind.DASH_INTERNAL, name, public=snap.has_public_pages, wants_json=True)
-        if path.startswith(self._assets_prefix):
+        if path.startswith(self._assets_prefix) and request.served_by_dash_index() is not True:
+            # (An app without an assets folder may leave such paths to Dash's catch-all, a page.)
             rel = path[len(self._assets_prefix):]
             # Dot segments, empty segments and backslashes never match: the static
             # handler would normalise them to another file than the pattern saw.
@@ -222,12 +234,18 @@ class Guard:
             rel = "/" + path[len(prefix):]
             if rel in snap.hook_routes:
                 return Resource(Kind.ROUTE, rel, public=routes.test(rel))
-            if request.method in ("GET", "HEAD") and request.served_by_dash_index():
+            if request.method in ("GET", "HEAD") and request.served_by_dash_index() is not False:
                 page, public = snap.page_for(rel, routes)
                 return Resource(Kind.PAGE, rel, public=public, page=page, pathname=rel)
             # A server route of its own (or nothing at all): judged by its path, never as a page.
             return Resource(Kind.ROUTE, rel, public=routes.test(rel))
         return Resource(Kind.ROUTE, path, public=routes.test(path))
+
+    def _dash_serves_suite(self, rest: str) -> bool:
+        """Whether Dash's component-suites view serves ``rest`` (``package/file``), as its own check decides."""
+        package, _, file = rest.partition("/")
+        registered = self._app.registered_paths.get(package)
+        return bool(registered and file) and check_fingerprint(file)[0] in registered
 
     def _read_callback(self, request: Request, snap: Snapshot) -> tuple[CallbackInfo | None, Resource, Any]:
         """A callback POST's registry record (``None`` if unknown), its resource, and its body."""

@@ -143,14 +143,16 @@ class Request(abc.ABC):
         """Whether the client sent a session cookie (without decoding it)."""
         return bool(self.session)
 
-    def served_by_dash_index(self) -> bool:
+    def served_by_dash_index(self) -> bool | None:
         """Whether Dash's index view (a page) answers this GET, not another server route.
 
         A page's rule must not judge a server route whose path happens to fit
-        the page's template (nor let layout mode serve it to anyone). Adapters
-        that cannot tell answer ``True``: every such GET is judged as a page.
+        the page's template (nor let layout mode serve it to anyone), and a
+        path under the assets URL that Dash's catch-all answers is a page, not
+        a file. Adapters that cannot tell answer ``None``: such GETs are judged
+        as pages, and paths under the assets URL as files.
         """
-        return True
+        return None
 
     def clear_session(self) -> None:
         self.session.clear()

@@ -114,10 +114,10 @@ class FastAPIRequest(Request):
     #: The app's router (set by the adapter; ``None``: unknown).
     router: Any = None
 
-    def served_by_dash_index(self) -> bool:
+    def served_by_dash_index(self) -> bool | None:
         router = self.router
         if router is None:
-            return True
+            return None
         # The guard runs before routing: find the route Starlette will pick (the first full match).
         scope = self._scope
         for route in router.routes:

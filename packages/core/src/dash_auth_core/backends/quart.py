@@ -72,10 +72,10 @@ class QuartRequest(Request):
     #: Endpoints of Dash's index and catch-all views (set by the adapter; ``None``: unknown).
     index_endpoints: frozenset[str] | None = None
 
-    def served_by_dash_index(self) -> bool:
+    def served_by_dash_index(self) -> bool | None:
         endpoints = self.index_endpoints
         if endpoints is None:
-            return True
+            return None
         rule = getattr(self._req, "url_rule", None)  # None: nothing matched (Quart answers 404 or 405)
         return rule is not None and rule.endpoint in endpoints
 
