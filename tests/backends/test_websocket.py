@@ -9,6 +9,7 @@ crashed server or a callback that ran).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import struct
@@ -22,7 +23,7 @@ from ws_client import Socket
 
 from dash_auth_basic import BasicAuth
 from dash_auth_core import current_user, public_callback
-from dash_auth_core.websocket import CLOSE_AUTH, LOGIN_REQUIRED
+from dash_auth_core.websocket import CLOSE_AUTH, CLOSE_RECONNECT, LOGIN_REQUIRED
 
 pytestmark = [pytest.mark.backends("quart", "fastapi", reason="Dash serves WebSocket callbacks on ASGI backends"),
               pytest.mark.timeout(120)]
@@ -115,9 +116,14 @@ def test_anonymous_socket_serves_public_callbacks_only(backend, live, socket_to)
         assert output_of(ws.call(callback_body(app, "pub.children", [1])), "pub") == "public 1"
         refused = ws.call(callback_body(app, "out.children", [2]))
         assert refused["status"] == "error" and "401" in refused["message"]
+        # Closed with the code on which Dash's client reconnects (with the cookies it
+        # has then: another tab may have signed in), not 4001, which reloads the page.
+        closed = ws.wait_closed()
+        assert closed.code == CLOSE_RECONNECT and not closed.reason.startswith("dash-auth/auth:")
+    with socket_to(server) as ws:  # the reconnected socket: still anonymous, still serves what is public
         refused = ws.call(callback_body(app, "async-out.children", [3]))
         assert refused["status"] == "error"
-        # The socket stays usable for what is public.
+    with socket_to(server) as ws:
         assert output_of(ws.call(callback_body(app, "pub.children", [4])), "pub") == "public 4"
     assert ran == [("public", 1, None), ("public", 4, None)]
 
@@ -167,13 +173,15 @@ def test_unknown_and_forged_callback_ids_never_run(backend, live, socket_to):
     server = live(app)
     session = sign_in(server)
     private = callback_body(app, "out.children", [1])
+    unknown = dict(private, output="nope.children")
+    forged = dict(private, output="pub.children", outputs={"id": "pub", "property": "children"})
+    forged["inputs"] = [{"id": "secret", "property": "value", "value": 1}]
     for who in ({}, cookie_header(session)):
+        # A socket each: an anonymous one refused a private id closes (the client reconnects).
         with socket_to(server, headers=who) as ws:
-            unknown = dict(private, output="nope.children")
             reply = ws.call(unknown)
             assert reply["status"] == "error"
-            forged = dict(private, output="pub.children", outputs={"id": "pub", "property": "children"})
-            forged["inputs"] = [{"id": "secret", "property": "value", "value": 1}]
+        with socket_to(server, headers=who) as ws:
             reply = ws.call(forged)
             assert reply["status"] == "error" and "400" in reply["message"]
     assert ran == []
@@ -401,8 +409,9 @@ def test_fuzzed_callback_requests_never_run_protected_callbacks_anonymously(back
     server = live(app)
     rng = random.Random(4242)
     bodies = [callback_body(app, "out.children", [1]), callback_body(app, "async-out.children", [1])]
-    sent = 0
-    with socket_to(server) as ws:
+    sent = closed = 0
+    ws = socket_to(server)
+    try:
         for _ in range(60):
             body = mutate_body(rng.choice(bodies), rng)
             if isinstance(body, dict) and body.get("output") == "pub.children":
@@ -410,7 +419,13 @@ def test_fuzzed_callback_requests_never_run_protected_callbacks_anonymously(back
             reply = ws.call(body)
             assert reply["status"] in ("error", "ok", "prevent_update")
             sent += 1
-    assert sent == 60
+            if reply["status"] == "error" and "401" in reply["message"]:
+                assert ws.wait_closed().code == CLOSE_RECONNECT  # and the client comes back
+                closed += 1
+                ws = socket_to(server)
+    finally:
+        ws.ws.close()
+    assert sent == 60 and closed > 0
     assert [r for r in ran if r[0] != "public"] == []
 
 
@@ -557,3 +572,137 @@ def test_the_socket_registry_changes_only_under_the_lock_a_logout_holds():
     assert registry.add(Conn(alice)) is False  # signed out between its check and its registration
     registry.discard(first)
     assert len(registry.connections) == 0
+
+
+# -- a new login in the same browser, anonymous visitors, the watchdog -------------------
+
+
+def _form_login(server, browser, user, password):
+    import re
+
+    page = browser.get(server.url("/login"), timeout=10)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    response = browser.post(server.url("/login"), timeout=10, allow_redirects=False,
+                            data={"csrf_token": token, "username": user, "password": password, "next": "/"})
+    assert response.status_code == 303, response.text
+
+
+def test_a_new_login_in_the_same_browser_closes_the_previous_login_s_sockets(backend, live, socket_to):
+    """Dash's client shares one socket between a browser's tabs: bob's tab would run callbacks as alice."""
+    app = make_dash(__name__)
+    app.layout = html.Div([html.Button(id="b"), html.Div(id="who")])
+
+    @app.callback(Output("who", "children"), Input("b", "n_clicks"), websocket=True)
+    def who(n):
+        return current_user().id
+
+    BasicAuth(app, USERS, secret_key=SECRET, login_form=True)
+    server = live(app)
+    browser = requests.Session()
+    _form_login(server, browser, "alice", "wonderland")
+    ws = socket_to(server, headers=cookie_header(browser))
+    assert ws.call(callback_body(app, "who.children", [1]))["data"]["response"]["who"]["children"] == "alice"
+    _form_login(server, browser, "bob", "builder")  # no logout: bob's login replaces alice's
+    closed = ws.wait_closed()
+    assert closed.code == CLOSE_AUTH and "signed out" in closed.reason
+    with socket_to(server, headers=cookie_header(browser)) as again:  # the page reloads: a socket for bob
+        assert again.call(callback_body(app, "who.children", [2]))["data"]["response"]["who"]["children"] == "bob"
+
+
+def test_an_anonymous_socket_is_accepted_when_plugins_serve_the_shell_to_anyone(backend, live, socket_to):
+    """Layout mode serves the page shell and the routing callback's stand-in to anonymous visitors."""
+    app = make_dash(__name__, use_pages=True, pages_folder="", websocket_callbacks=True)
+    dash.register_page("home", path="/", layout=html.Div("HOME"))
+    dash.register_page("secret", path="/secret", layout=html.Div("TOP SECRET"))
+    BasicAuth(app, USERS, secret_key=SECRET, auth_protect_layouts=True)
+    server = live(app)
+    assert requests.post(server.url("/_dash-update-component"), json=router_body("/"), timeout=10).status_code == 200
+    with socket_to(server) as ws:
+        reply = ws.call(router_body("/"))
+        assert reply["status"] == "ok" and "TOP SECRET" not in json.dumps(reply)
+
+
+def test_an_anonymous_socket_is_accepted_for_a_public_instance_of_a_template_page(backend, live, socket_to):
+    app = make_dash(__name__, use_pages=True, pages_folder="", websocket_callbacks=True)
+    dash.register_page("team", path_template="/team/<team_id>",
+                       layout=lambda team_id=None, **_: html.Div(f"team {team_id}"))
+    BasicAuth(app, USERS, secret_key=SECRET, public_routes=["/team/public"])
+    server = live(app)
+    assert requests.get(server.url("/_dash-layout"), timeout=10).status_code == 200  # the shell, over HTTP too
+    with socket_to(server) as ws:
+        assert "team public" in json.dumps(ws.call(router_body("/team/public")))
+    with socket_to(server) as ws:  # other teams stay private
+        reply = ws.call(router_body("/team/red"))
+        assert reply["status"] == "error" and LOGIN_REQUIRED in reply["message"]
+
+
+def test_the_watchdog_waits_the_usual_time_once_a_header_login_outlives_the_session_lifetime(
+    backend, live, socket_to, monkeypatch
+):
+    """A Basic-header login holds past session_lifetime: the watchdog re-checked it every 10 ms."""
+    import time
+
+    from dash_auth_core import websocket
+
+    calls = []
+    original = websocket.Connection._recheck
+
+    async def counting(self):
+        calls.append(time.monotonic())
+        return await original(self)
+
+    monkeypatch.setattr(websocket.Connection, "_recheck", counting)
+    app = make_app([], session_lifetime=1)
+    server = live(app)
+    with socket_to(server, headers=ALICE) as ws:
+        assert output_of(ws.call(callback_body(app, "out.children", [1])), "out") == "private 1 for alice"
+        time.sleep(2.5)
+        assert output_of(ws.call(callback_body(app, "out.children", [2])), "out") == "private 2 for alice"
+    assert 1 <= len(calls) <= 3
+
+
+def test_overlapping_re_checks_never_close_a_valid_socket(backend, live, socket_to, monkeypatch):
+    """The watchdog's and a heartbeat's re-checks shared the handshake request while one ran in a thread."""
+    import threading
+    import time
+
+    from ws_client import Closed
+
+    from dash_auth_core import websocket
+
+    monkeypatch.setattr(websocket, "RECHECK_SECONDS", 0.3)
+    on_loop = []
+
+    def user_groups(uid):  # a directory look-up: blocking, so never on the event loop
+        if threading.current_thread().name.startswith("live-"):
+            on_loop.append(uid)
+        time.sleep(0.05)
+        return ["staff"]
+
+    app = make_dash(__name__)
+    app.layout = html.Div([html.Button(id="b"), html.Div(id="o")])
+
+    @app.callback(Output("o", "children"), Input("b", "n_clicks"), websocket=True)
+    def cb(n):
+        return n
+
+    BasicAuth(app, USERS, secret_key=SECRET, user_groups=user_groups, user_groups_ttl=0)
+    server = live(app)
+    ws = socket_to(server, headers=cookie_header(sign_in(server)))
+    deadline = time.monotonic() + 3
+    try:
+        while time.monotonic() < deadline:  # a heartbeat (and its re-check) every 40 ms or so
+            ws.send({"type": "heartbeat"})
+            with contextlib.suppress(TimeoutError):
+                ws.receive(timeout=0.04)
+        for _ in range(1000):  # the heartbeats' answers still on their way
+            try:
+                ws.receive(timeout=0.3)
+            except TimeoutError:
+                break
+        assert output_of(ws.call(callback_body(app, "o.children", [7])), "o") == 7
+    except Closed as closed:
+        raise AssertionError(f"a valid socket was closed: {closed}") from None
+    finally:
+        ws.ws.close()
+    assert on_loop == []

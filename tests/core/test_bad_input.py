@@ -1111,3 +1111,25 @@ def test_a_pathname_with_control_characters_is_a_400(backend, pathname):
     # A page URL, percent-encoded: refused (400), or no route matches it (404).
     assert client.get("/team/a%0Ab/report", headers=ALICE).status_code in (400, 404)
     assert titles == []
+
+
+def test_every_backend_reads_a_callback_body_the_way_flask_does(backend):
+    """A UTF-8 BOM, or UTF-16: Flask parses it; Quart and FastAPI answered 400."""
+    app, ran = make_app()
+    body = json.dumps(callback_body(app, PUBLIC, [1]))
+    client = client_for(app, use_cookies=False)
+    for raw in (b"\xef\xbb\xbf" + body.encode(), body.encode("utf-16")):
+        response = client.post(URL, data=raw, content_type="application/json")
+        assert response.status_code == 200, response.get_data(as_text=True)
+    assert [r for r in ran if r[0] == "public"] == [("public", 1), ("public", 1)]
+
+
+def test_a_login_form_posted_with_an_upper_case_content_type_works_on_every_backend(backend):
+    app = make_dash(__name__)
+    app.layout = html.Div("home")
+    BasicAuth(app, USERS, secret_key=SECRET, login_form=True)
+    client = client_for(app)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
+    response = client.post("/login", data=f"csrf_token={token}&username=alice&password=wonderland".encode(),
+                           content_type="APPLICATION/X-WWW-FORM-URLENCODED")
+    assert response.status_code == 303

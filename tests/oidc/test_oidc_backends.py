@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from dash import Dash, html
-from oidc_support import CLIENT_ID, CLIENT_SECRET, SECRET, authorize
+from oidc_support import CLIENT_ID, CLIENT_SECRET, SECRET, TamperingProxy, authorize
 
 from dash_auth_core import ConfigurationError
 from dash_auth_oidc import OIDCAuth
@@ -64,3 +64,88 @@ def test_sign_in_on_fastapi(idp):
         assert done.status_code == 302 and done.headers["location"] == "/reports"
         assert client.get("/reports").status_code == 200
         assert client.get("/oidc/nope/login").status_code == 404
+
+
+# -- WebSocket callbacks never spend the browser's refresh token --------------------
+
+
+class _RotatingProxy(TamperingProxy):
+    """A provider front whose refresh tokens work once (rotation, as Auth0, Okta or Keycloak do)."""
+
+    def __init__(self, upstream):
+        self.used: set[str] = set()
+        super().__init__(upstream)
+
+    def _wsgi(self, environ, start_response):
+        import io
+        import json
+
+        from werkzeug.wrappers import Request as WzRequest
+        from werkzeug.wrappers import Response as WzResponse
+
+        raw = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        environ["wsgi.input"] = io.BytesIO(raw)
+        request = WzRequest(dict(environ, **{"wsgi.input": io.BytesIO(raw)}))
+        if request.path == "/token" and request.form.get("grant_type") == "refresh_token":
+            token = request.form.get("refresh_token")
+            if token in self.used:
+                return WzResponse(json.dumps({"error": "invalid_grant"}), 400, content_type="application/json")(
+                    environ, start_response)
+            self.used.add(token)
+        return super()._wsgi(environ, start_response)
+
+
+@pytest.mark.parametrize("server_backend", ["quart", "fastapi"])
+def test_a_socket_never_refreshes_the_tokens_the_browser_s_cookie_holds(idp, clock, monkeypatch, server_backend):
+    """A socket's session is its handshake's: a refresh there would spend a single-use refresh
+    token the browser's cookie still holds, and sign the browser out at its next request."""
+    import requests
+    from dash import Input, Output
+    from helpers import callback_body, make_dash, use_backend
+    from live_servers import LiveApp
+    from ws_client import Closed, Socket
+
+    from dash_auth_core import current_user
+
+    monkeypatch.setattr("dash_auth_oidc.plugin.REFRESH_REUSE_SECONDS", 0.0)
+    front = _RotatingProxy(idp)
+    use_backend(server_backend)
+    server = None
+    try:
+        app = make_dash(__name__)
+        app.layout = html.Div([html.Button(id="btn"), html.Div(id="out")])
+
+        @app.callback(Output("out", "children"), Input("btn", "n_clicks"), websocket=True)
+        def private(n):
+            return f"hi {current_user().id}"
+
+        auth = OIDCAuth(app, secret_key=SECRET)
+        auth.register_provider("idp", client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+                               server_metadata_url=front.metadata_url, issuer=idp.url)
+        auth.plugin.set_clock(clock)
+        server = LiveApp(app).start()
+        browser = requests.Session()
+        response = browser.get(server.url("/"), allow_redirects=False, timeout=10)
+        response = browser.get(server.url(response.headers["Location"]), allow_redirects=False, timeout=10)
+        assert browser.get(authorize(response.headers["Location"], "alice"), allow_redirects=False,
+                           timeout=10).status_code == 302
+        body = callback_body(app, "out.children", [1])
+        cookie = {"Cookie": "; ".join(f"{k}={v}" for k, v in browser.cookies.items())}
+        ws = Socket(server, headers=cookie)
+        # Past the refresh point, within the token's lifetime: served, and nothing refreshed.
+        clock.advance(3600 - 30)
+        assert ws.call(body)["data"]["response"]["out"]["children"] == "hi alice"
+        assert front.used == set()
+        # Past expiry: the socket closes with 4001 (the page reloads) and still refreshes nothing.
+        clock.advance(60)
+        with pytest.raises(Closed) as closed:
+            ws.call(body)
+        assert closed.value.code == 4001 and front.used == set()
+        # The browser's own request renews the tokens with the refresh token its cookie holds.
+        response = browser.post(server.url("/_dash-update-component"), json=body, timeout=10)
+        assert response.status_code == 200 and len(front.used) == 1
+    finally:
+        use_backend("flask")
+        if server is not None:
+            server.stop()
+        front.stop()

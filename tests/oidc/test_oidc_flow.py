@@ -10,6 +10,7 @@ import base64
 import hashlib
 import json
 import logging
+import re
 import time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -872,3 +873,42 @@ def test_a_signed_in_request_calls_no_provider_and_decodes_the_cookie_once(idp, 
     # A changed cookie is verified again.
     client.get("/oidc/logout")  # writes a CSRF token: a new cookie
     assert who(app, client)[0] == 200 and len(decoded) >= 2
+
+
+def _post_logout(client, route):
+    page = client.get(route).get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    return client.post(route, data={"csrf_token": token})
+
+
+@pytest.mark.parametrize("route", ["/logout", "/oidc/logout"])
+def test_every_sign_out_route_ends_the_oidc_login(proxy, idp, make_app, clock, no_refresh_reuse, route):
+    """The core's /logout too: before_logout runs once and the refresh token is revoked, so a copy
+    of the old cookie renews nothing."""
+    called = []
+    app, auth = make_app(proxy, register={"issuer": idp.url}, before_logout=lambda: called.append(1))
+    auth.plugin.set_clock(clock)
+    client = app.server.test_client()
+    sign_in(client)
+    copy = client.get_cookie("session").value
+    assert _post_logout(client, route).status_code in (200, 303)
+    assert called == [1] and len(proxy.revoked) == 1
+    thief = app.server.test_client()
+    thief.set_cookie("session", copy)
+    clock.advance(3600)
+    assert who(app, thief)[0] == 401
+
+
+def test_a_new_login_over_an_oidc_session_revokes_its_refresh_token(proxy, idp, make_app):
+    app, auth = make_app(proxy, register={"issuer": idp.url})
+    client = app.server.test_client()
+    sign_in(client)
+    assert proxy.revoked == []
+    sign_in(client, "/oidc/idp/login", sub="bob")  # another user, same browser, no sign-out first
+    assert len(proxy.revoked) == 1 and who(app, client)[1].startswith("bob|")
+
+
+def test_an_oidc_logout_route_that_clashes_with_the_stack_s_is_a_start_up_error(idp):
+    app = build_app()
+    with pytest.raises(ConfigurationError, match="two dash-auth views for /logout"):
+        OIDCAuth(app, secret_key=SECRET, logout_route="/logout")

@@ -179,7 +179,14 @@ class Guard:
             sample = pages.sample_path(page)
             if sample is not None and routes.test(sample):
                 return True
-        return False
+        # A public route for one instance of a template page (``/team/public`` under ``/team/<id>``),
+        # unless the stack's own view answers that path (a login form under a catch-all page).
+        return any(
+            "<" not in rule
+            and self.stack.plugin_route_public(self.routes_prefix + rule.lstrip("/")) is None
+            and pages.resolve(rule) is not None
+            for rule in routes.rules
+        )
 
     def _close_index_leak(self) -> None:
         app = self.stack.app

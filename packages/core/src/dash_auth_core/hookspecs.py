@@ -73,6 +73,8 @@ def on_login(identity: Identity, request: Request) -> None:
 def on_logout(identity: Identity | None, request: Request) -> None:
     """Called before the session is cleared on logout.
 
+    Also called for the login a session held when a new login replaces it
+    (another user signing in in the same browser): that login ends too.
     If an implementation raises, the error is logged, the implementations
     after it are not called, and the session is cleared all the same.
     """

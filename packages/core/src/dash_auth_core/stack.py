@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from . import context, plugins
-from .backends import BackendAdapter, Request, ViewFunc, adapter_for
+from .backends import BackendAdapter, Request, ViewFunc, WouldBlock, adapter_for
 from .errors import ConfigurationError
 from .identity import REJECT, SESSION_KEY, Identity
 from .resources import Resource
@@ -359,6 +359,9 @@ class AuthStack:
     ) -> str:
         """Serve a plugin route at ``path`` (relative to the app prefix); returns the server path."""
         full = self.routes_prefix.rstrip("/") + "/" + path.lstrip("/")
+        if full in self._plugin_routes:
+            # The first view would answer, and the second plugin's would silently never run.
+            raise ConfigurationError(f"two dash-auth views for {full}: give one of them another route")
         if "<" in full:  # a rule with URL variables (``/oidc/<idp>/login``)
             (self._plugin_public_rules if public else self._plugin_private_rules).add([full])
         else:
@@ -541,6 +544,8 @@ class AuthStack:
         """
         identity = self.groups_for(identity)
         session = request.session
+        if notify:
+            self._end_replaced_login(request)
         session.clear()  # a new session for the new login (no fixation, fresh CSRF token)
         if session_data:
             session.update(session_data)
@@ -550,11 +555,31 @@ class AuthStack:
             self._pm.hook.on_login(identity=identity, request=request)
         return identity
 
+    def _end_replaced_login(self, request: Request) -> None:
+        """Call ``on_logout`` for the login this session held, which the new one replaces.
+
+        Another user signing in in the same browser ends the previous login
+        as a logout would: its open sockets close, its tokens are let go.
+        """
+        if not request.has_session_cookie:
+            return
+        previous = Identity.from_session(request.session.get(SESSION_KEY))
+        if previous is None:
+            return
+        try:
+            self._pm.hook.on_logout(identity=previous, request=request)
+        except WouldBlock:
+            raise  # a hook calls the network: the guard runs again in a worker thread
+        except Exception:
+            log.exception("an on_logout hook failed for the login a new one replaces")
+
     def logout(self, request: Request) -> Identity | None:
         """Call ``on_logout`` for the current user, then clear the session."""
         identity = self.authenticate(request)
         try:
             self._pm.hook.on_logout(identity=identity, request=request)
+        except WouldBlock:
+            raise  # nothing cleared yet: the adapter runs this again in a worker thread
         except Exception:
             # A plugin that fails to hear of it must not keep the user signed in.
             log.exception("an on_logout hook failed; the session is cleared anyway")

@@ -23,7 +23,9 @@ every frame before Dash does:
 
 Close codes: 4001 (sign-in needed, signed out, expired or forbidden; the
 reason starts with ``dash-auth/auth:`` and the page reloads to show the
-login), 1003 (binary frame), 1007 (malformed JSON), 1008 (not a Dash
+login), 4002 (an anonymous socket was refused a private callback: the client
+reconnects with the cookies it has now, since another tab may have signed
+in; the page stays), 1003 (binary frame), 1007 (malformed JSON), 1008 (not a Dash
 message), 1009 (too big), 1011 (internal error).
 """
 
@@ -46,7 +48,7 @@ from .browser import AUTH_REASON_PREFIX, LOGIN_REQUIRED  # the page reloads on t
 from .context import set_current_user, set_in_context
 from .hookspecs import hookimpl
 from .identity import Identity
-from .resources import Kind
+from .resources import Kind, Resource
 
 if TYPE_CHECKING:
     from .responses import Response
@@ -59,6 +61,8 @@ SCOPE_KEY = "dash_auth.websocket"
 
 #: Closes the socket and stops Dash's client from reconnecting.
 CLOSE_AUTH = 4001
+#: Closes an anonymous socket refused a private callback: Dash's client reconnects with its current cookies.
+CLOSE_RECONNECT = 4002
 
 #: Seconds between re-checks of an idle signed-in socket (logouts close at once).
 RECHECK_SECONDS = 60.0
@@ -230,6 +234,7 @@ class _MessageRequest(Request):
         return False if self._anonymous else self._base.has_session_cookie
 
     method = property(lambda self: "POST")
+    is_websocket = property(lambda self: True)
     path = property(lambda self: self._path)
     args = property(lambda self: self._base.args)
     form = property(lambda self: {})
@@ -271,6 +276,8 @@ class Connection:
         self.closed_by_us = False
         self.send_lock = asyncio.Lock()
         self.watchdog: asyncio.Task[None] | None = None
+        #: One re-check at a time: they share the handshake request (its state, its loop flag).
+        self.recheck_lock = asyncio.Lock()
         app = stack.app
         self.update_path = app.config.routes_pathname_prefix + "_dash-update-component"
 
@@ -299,7 +306,7 @@ class Connection:
                 result = _UNAUTHENTICATED
         self.identity = identity
         if self.refused is None and result is not None:
-            if result.status == 401 and identity is None and self._anything_public():
+            if result.status == 401 and identity is None and self._anything_public(request):
                 pass  # anonymous, for public callbacks and pages; each message is judged
             elif result.status == 401:
                 self.refused = AUTH_REASON_PREFIX + "sign-in required"
@@ -312,14 +319,16 @@ class Connection:
         self.decided.set()
         return self.refused
 
-    def _anything_public(self) -> bool:
-        snap = self.stack.guard.snapshot()
-        cached = getattr(snap, "_dash_auth_ws_public", None)
-        if cached is None:
-            cached = bool(snap.has_public_pages or any(info.public for info in snap.callbacks.values()))
-            with contextlib.suppress(AttributeError):
-                snap._dash_auth_ws_public = cached  # type: ignore[attr-defined]
-        return cached
+    def _anything_public(self, request: Request) -> bool:
+        """Whether an anonymous visitor gets anything over the socket: public callbacks, or
+        the page shell (public pages, or a plugin that serves it to anyone, like layout mode)."""
+        stack = self.stack
+        snap = stack.guard.snapshot()
+        if any(info.public for info in snap.callbacks.values()):
+            return True
+        shell = Resource(Kind.DASH_INTERNAL, "_dash-layout", public=snap.has_public_pages, wants_json=True)
+        verdict = stack.authorize(None, shell, request)
+        return verdict is True or (verdict is None and shell.public)
 
     # checks while the socket is open
 
@@ -328,8 +337,9 @@ class Connection:
         request = self.request
         if request is None:
             return False
-        result = await run_guard(self.stack.guard, lambda: _fresh(request))
-        identity = request.state.get("identity")
+        async with self.recheck_lock:
+            result = await run_guard(self.stack.guard, lambda: _fresh(request))
+            identity = request.state.get("identity")
         if self.identity is None:
             return True  # an anonymous socket stays anonymous; messages are judged one by one
         if result is not None and result.status in (401, 403):
@@ -345,7 +355,9 @@ class Connection:
             delay = RECHECK_SECONDS
             identity = self.identity
             if lifetime and identity is not None and identity.auth_time:
-                delay = min(delay, max(0.0, identity.auth_time + lifetime - time.time()) + 0.01)
+                left = identity.auth_time + lifetime - time.time()
+                if left > 0:  # (past it, a login that still holds, say a Basic header, waits the usual time)
+                    delay = min(delay, left + 0.01)
             await asyncio.sleep(delay)
             if self.closed:
                 return
@@ -520,6 +532,12 @@ class Connection:
             await self.close(CLOSE_AUTH, AUTH_REASON_PREFIX + "sign-in required")
             return
         await self._callback_error(request_id, renderer, f"dash-auth: {result.status} {detail}")
+        if result.status == 401 and self.identity is None:
+            # An anonymous socket asked for something private. Its cookies are the
+            # handshake's, and a tab of this browser may have signed in since (Dash's
+            # client shares one socket between tabs): Dash's client reconnects on this
+            # code, with the cookies it has now, and the page stays as it is.
+            await self.close(CLOSE_RECONNECT, "dash-auth: reconnect with the current sign-in")
 
     async def _callback_error(self, request_id: str, renderer: str, text: str) -> None:
         await self.reply({

@@ -410,7 +410,15 @@ class OIDCPlugin:
             return self._end_login(request, "malformed OIDC session state")
         refresh_at = state.get("r")
         if isinstance(refresh_at, (int, float)) and now >= refresh_at:
-            return self._renew(request, state)  # the core's session reader gives the identity
+            if not request.is_websocket:
+                return self._renew(request, state)  # the core's session reader gives the identity
+            # A socket's session is its handshake's: new tokens would never reach the
+            # browser's cookie, and a rotated refresh token spent here would sign the
+            # browser out. The socket's login lasts while its tokens do; then it closes,
+            # the page reloads, and that request renews them.
+            expires = state.get("e")
+            if not isinstance(expires, (int, float)) or now >= expires:
+                return REJECT
         identity = Identity.from_session(session.get(SESSION_KEY))
         if identity is None:
             return None
@@ -444,8 +452,28 @@ class OIDCPlugin:
 
     @hookimpl
     def on_logout(self, identity: Identity | None, request: Request) -> None:
+        """End the session's OIDC login, whichever route signs out (or a new login replaces it).
+
+        ``before_logout`` runs, and the refresh token is revoked at the provider
+        (RFC 7009), so a copy of the old cookie renews nothing.
+        """
+        session = request.session
+        state = session.get(STATE_KEY) if request.has_session_cookie else None
+        if isinstance(state, dict):
+            provider = self.providers.get(state.get("p"))  # type: ignore[arg-type]
+            tokens = self.store.load(session) if provider is not None else None
+            refresh_token = (tokens or {}).get("rt")
+            if provider is not None and isinstance(refresh_token, str):
+                allow_blocking(request)  # the provider is called: off the event loop, before any change
+            self._before_logout(identity)
+            if provider is not None and isinstance(refresh_token, str):
+                try:
+                    if provider.revoke(refresh_token):
+                        log.info("OIDC refresh token revoked at %r", provider.name)
+                except LoginError as exc:
+                    log.warning("OIDC refresh token not revoked: %s", exc.reason)
         self._forget_identity(request)
-        self.store.clear(request.session)
+        self.store.clear(session)
 
     def entry_url(self, request: Request, next_url: str) -> str:
         """Where an unauthenticated browser starts signing in."""
@@ -787,16 +815,7 @@ class OIDCPlugin:
         state = session.get(STATE_KEY)
         provider = self.providers.get(state.get("p")) if isinstance(state, dict) else None  # type: ignore[arg-type]
         tokens = self.store.load(session) if provider is not None else None
-        self._before_logout(request)
-        stack.logout(request)
-        refresh_token = (tokens or {}).get("rt")
-        if provider is not None and isinstance(refresh_token, str):
-            # A copy of the old cookie still holds the refresh token: revoked, it renews nothing.
-            try:
-                if provider.revoke(refresh_token):
-                    log.info("OIDC refresh token revoked at %r", provider.name)
-            except LoginError as exc:
-                log.warning("OIDC refresh token not revoked: %s", exc.reason)
+        stack.logout(request)  # on_logout: before_logout, the refresh token revoked
         if provider is not None:
             end = provider.end_session_url(
                 id_token_hint=(tokens or {}).get("it"),
@@ -807,13 +826,13 @@ class OIDCPlugin:
                 return redirect(end, 303)
         return self._logged_out_response()
 
-    def _before_logout(self, request: Request) -> None:
+    def _before_logout(self, identity: Identity | None) -> None:
         hook = self.settings.before_logout
         if hook is None:
             return
         try:
             if _arity(hook) >= 1:
-                hook(self._stack().authenticate(request))
+                hook(identity)
             else:
                 hook()
         except Exception:  # a failing hook must not keep the user signed in

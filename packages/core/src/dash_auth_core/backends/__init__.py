@@ -143,6 +143,12 @@ class Request(abc.ABC):
         """Whether the client sent a session cookie (without decoding it)."""
         return bool(self.session)
 
+    @property
+    def is_websocket(self) -> bool:
+        """Whether this is a WebSocket's handshake or message: its session is the handshake's,
+        frozen, and nothing written to it reaches the browser's cookie."""
+        return False
+
     def served_by_dash_index(self) -> bool | None:
         """Whether Dash's index view (a page) answers this GET, not another server route.
 

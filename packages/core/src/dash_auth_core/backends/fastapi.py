@@ -207,6 +207,10 @@ class FastAPIRequest(Request):
     def has_session_cookie(self) -> bool:
         return cookie_header_has(self.header("cookie"), self.session_cookie_name)
 
+    @property
+    def is_websocket(self) -> bool:
+        return self._scope.get("type") == "websocket"
+
     def json(self, max_bytes: int | None) -> Any:
         scope = self._scope
         data = scope.get(_PARSED_BODY, _UNPARSED)
@@ -222,6 +226,7 @@ class FastAPIRequest(Request):
 def parse_form(body: bytes, content_type: str | None) -> tuple[Mapping[str, str] | None, BadRequest | None]:
     """Form fields of a urlencoded or multipart body, parsed the way Flask does."""
     mimetype, options = parse_options_header(content_type or "")
+    mimetype = mimetype.lower()  # werkzeug's parser knows the lower-case names only (Flask lowers them too)
     try:
         _stream, form, _files = FormDataParser().parse(io.BytesIO(body), mimetype, len(body), options)
     except Exception as exc:  # werkzeug raises several kinds for broken bodies

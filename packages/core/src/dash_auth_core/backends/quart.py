@@ -22,6 +22,7 @@ from typing import Any
 import quart
 from quart.globals import _cv_request, _cv_websocket
 from quart.sessions import SecureCookieSessionInterface
+from quart.wrappers import Websocket
 from werkzeug.exceptions import HTTPException
 
 from ..errors import BadRequest
@@ -71,6 +72,10 @@ class QuartRequest(Request):
     session_cookie_name = "session"
     #: Endpoints of Dash's index and catch-all views (set by the adapter; ``None``: unknown).
     index_endpoints: frozenset[str] | None = None
+
+    @property
+    def is_websocket(self) -> bool:
+        return isinstance(self._req, Websocket)
 
     def served_by_dash_index(self) -> bool | None:
         endpoints = self.index_endpoints
