@@ -124,3 +124,73 @@ def test_global_websocket_callbacks_with_pages_prompt_for_login(backend, serve_l
     assert page.wait_for_text("report-title", PRIVATE_TEXT) == PRIVATE_TEXT
     assert page.wait_for_text("report-user", "for alice") == "for alice"
     assert page.location() == "/report"
+
+
+def _click_until(page, button: str, output: str, text: str, timeout: float = 20):
+    """Click ``button`` (at most every half second) until ``output`` shows ``text``: after a
+    socket closes, the page may reload or Dash's client reconnect before a click gets through."""
+    import time
+
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+
+    last = [0.0]
+
+    def clicked(_driver):
+        try:
+            if text in page.find(output).text:
+                return True
+            if time.monotonic() - last[0] > 0.5:
+                last[0] = time.monotonic()
+                page.find(button).click()
+        except (NoSuchElementException, StaleElementReferenceException):
+            pass
+        return False
+
+    page.wait(clicked, lambda: f"#{output} never showed {text!r}", timeout=timeout)
+
+
+@pytest.mark.backends("quart", "fastapi", reason="Dash serves WebSocket callbacks on ASGI backends")
+def test_a_second_user_signing_in_in_another_tab_gets_a_socket_of_their_own(backend, serve_live, page, monkeypatch):
+    """Dash's client shares one socket between a browser's tabs: bob's tab ran callbacks as alice."""
+    monkeypatch.setitem(USERS, "bob", "builder")
+    page.attach(serve_live(counter_app(websocket=True)))
+    page.open("/")
+    sign_in_on_the_form(page)
+    page.wait_for_text("whoami", "signed in as alice")
+    page.find("count").click()
+    assert page.wait_for_text("clicks", "clicked 1") == "clicked 1 by alice via websocket"
+    page.driver.switch_to.new_window("tab")  # alice's tab stays open; she never signs out
+    page.open("/login")
+    sign_in_on_the_form(page, "bob", "builder")
+    page.wait_for_text("whoami", "signed in as bob")
+    _click_until(page, "count", "clicks", "by bob via websocket")
+    assert "alice" not in page.find("clicks").text
+
+
+@pytest.mark.backends("quart", "fastapi", reason="Dash serves WebSocket callbacks on ASGI backends")
+def test_a_tab_that_signs_in_while_an_anonymous_tab_holds_the_socket_gets_its_callbacks(backend, serve_live, page):
+    from dash_auth_core import public_callback
+
+    app = make_dash(__name__)
+    app.layout = html.Div([html.H1("home", id="title"), html.Div(id="pub"), html.Button("Go", id="go"),
+                           html.Div(id="ws-who")])
+
+    @public_callback(Output("pub", "children"), Input("title", "children"), websocket=True)
+    def pub(_title):
+        return "public ok"
+
+    @app.callback(Output("ws-who", "children"), Input("go", "n_clicks"), prevent_initial_call=True, websocket=True)
+    def ws_who(_n):
+        return f"ws: {current_user().id}"
+
+    BasicAuth(app, USERS, secret_key=SECRET, login_form=True, public_routes=["/"])
+    page.attach(serve_live(app))
+    page.open("/")
+    page.wait_for_text("pub", "public ok")  # tab A: anonymous, the shared socket is open
+    page.driver.switch_to.new_window("tab")
+    page.open("/login")
+    sign_in_on_the_form(page)
+    page.wait_for_text("pub", "public ok")
+    # The anonymous socket refuses the first private call and closes with 4002; Dash's
+    # client reconnects with alice's cookie and the next click runs as alice.
+    _click_until(page, "go", "ws-who", "ws: alice")
