@@ -912,3 +912,22 @@ def test_an_oidc_logout_route_that_clashes_with_the_stack_s_is_a_start_up_error(
     app = build_app()
     with pytest.raises(ConfigurationError, match="two dash-auth views for /logout"):
         OIDCAuth(app, secret_key=SECRET, logout_route="/logout")
+
+
+def test_a_page_registered_after_oidcauth_under_its_login_rule_stays_private(idp):
+    """The login and callback rules made any path they match public, pages registered later included."""
+    import dash
+    from dash import Dash, html
+    from helpers import router_body
+
+    app = Dash(__name__, use_pages=True, pages_folder="")
+    dash.register_page("home", path="/", layout=html.Div("home"))
+    auth = OIDCAuth(app, secret_key=SECRET, login_route="/login/<idp>", callback_route="/callback/<idp>")
+    auth.register_provider("idp", client_id=CLIENT_ID, client_secret=CLIENT_SECRET, server_metadata_url=idp.metadata_url)
+    dash.register_page("help", path="/login/help", layout=html.Div("SECRET-HELP"))
+    app.layout = dash.page_container
+    client = app.server.test_client()
+    response = client.post("/_dash-update-component", json=router_body("/login/help"))
+    assert response.status_code == 401 and b"SECRET-HELP" not in response.data
+    # The login route itself still answers anonymous browsers.
+    assert client.get("/login/idp").status_code == 302

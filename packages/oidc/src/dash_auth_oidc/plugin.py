@@ -367,9 +367,8 @@ class OIDCPlugin:
         auth.add_route(routes.logout, self._logout_view, methods=("GET", "POST"), public=True, endpoint="oidc_logout")
         auth.add_route(routes.logged_out, self._logged_out_view, methods=("GET",), public=True,
                        endpoint="oidc_logged_out")
-        # The core matches plugin routes by exact path; routes with <idp> are made
-        # public through the public-route rules, which understand variables.
-        auth.add_public_routes([routes.login, routes.callback])
+        # (Plugin routes are public by themselves, rules with <idp> too; as public
+        # routes they would also publish a page registered later under the rule.)
         if self.settings.idp_selection_route:
             auth.add_public_routes([self.settings.idp_selection_route])
         self._update_login_url()
