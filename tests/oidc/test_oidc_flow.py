@@ -931,3 +931,19 @@ def test_a_page_registered_after_oidcauth_under_its_login_rule_stays_private(idp
     assert response.status_code == 401 and b"SECRET-HELP" not in response.data
     # The login route itself still answers anonymous browsers.
     assert client.get("/login/idp").status_code == 302
+
+
+def test_login_starts_in_a_large_signed_in_session_keep_the_cookie_under_4_kb(idp, make_app):
+    """Pending logins were bounded by count and next length only, not by what the session already holds."""
+    import secrets
+    import uuid
+
+    idp.set_user("gina", email="gina@example.org", name="Gina", groups=[str(uuid.uuid4()) for _ in range(60)])
+    app, _auth = make_app(idp)
+    client = app.server.test_client()
+    sign_in(client, sub="gina")
+    for _ in range(5):  # links to the login route, or another site sending the browser there
+        assert client.get(f"/oidc/idp/login?next=/{secrets.token_urlsafe(150)}").status_code == 302
+    cookie = client.get_cookie("session")
+    assert len("session=") + len(cookie.value) <= 4096
+    assert session_of(app, client)["_oidc_pending"]  # the newest login can still finish

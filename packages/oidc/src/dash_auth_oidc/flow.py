@@ -126,6 +126,16 @@ class PendingLogins:
             )
         return Pending(entry[0], entry[1], float(entry[2]), entry[3], entry[4], entry[5])
 
+    def drop_oldest(self, session: Session, keep: str) -> bool:
+        """Drop the oldest pending login other than ``keep``; ``False`` if there is none."""
+        entries = self._entries(session)
+        for index, entry in enumerate(entries):
+            if entry[0] != keep:
+                del entries[index]
+                session[PENDING_KEY] = entries
+                return True
+        return False
+
     def count(self, session: Session) -> int:
         return len(self._entries(session))
 

@@ -656,6 +656,12 @@ class OIDCPlugin:
             remembered = request.session.pop(NEXT_KEY, None) if request.has_session_cookie else None
             next_url = self._next(request.args.get("next") or remembered)
             pending = self.pending.start(request.session, idp, next_url)
+            # Pending logins in a session that is large already (a signed-in user with many
+            # groups) must not push the cookie past what browsers keep: the oldest go first.
+            while _session_size(request.session) > SESSION_BUDGET and self.pending.drop_oldest(
+                request.session, keep=pending.state
+            ):
+                pass
             url = provider.authorization_url(
                 self.callback_url(request, idp), pending.state, pending.nonce, pending.code_verifier
             )
