@@ -1133,3 +1133,25 @@ def test_a_login_form_posted_with_an_upper_case_content_type_works_on_every_back
     response = client.post("/login", data=f"csrf_token={token}&username=alice&password=wonderland".encode(),
                            content_type="APPLICATION/X-WWW-FORM-URLENCODED")
     assert response.status_code == 303
+
+
+def test_a_public_route_does_not_publish_a_template_page_whose_variable_it_fills_with_several_segments(backend):
+    """Dash renders ``/<slug>`` for ``/api/public`` too: a public route written for a server route
+    published the private page there (its layout to the routing callback, its title to the index)."""
+    app = make_dash(__name__, use_pages=True, pages_folder="")
+    dash.register_page("home", path="/", layout=html.Div("home"))
+    dash.register_page("wiki", path_template="/<slug>", title=lambda slug=None: f"Internal wiki: {slug}",
+                       layout=lambda slug=None, **_: html.Div(f"INTERNAL WIKI {slug}"))
+    app.layout = html.Div([dash.page_container])
+    BasicAuth(app, USERS, public_routes=["/", "/api/public", "/handbook"], secret_key=SECRET)
+    client = client_for(app, use_cookies=False)
+    client.get("/")
+    refused = client.post(URL, json=router_body("/api/public"))
+    assert refused.status_code == 401 and b"INTERNAL WIKI" not in refused.data
+    page = client.get("/api/public")
+    assert page.status_code == 401 and b"Internal wiki" not in page.data
+    # One instance of the template page, named by a route of the same shape, stays publishable.
+    served = client.post(URL, json=router_body("/handbook"))
+    assert served.status_code == 200 and b"INTERNAL WIKI handbook" in served.data
+    assert client.post(URL, json=router_body("/salaries")).status_code == 401
+    assert client.get("/_dash-layout").status_code == 200  # the shell, for the public pages

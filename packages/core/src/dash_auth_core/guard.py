@@ -65,30 +65,13 @@ class Snapshot:
     page_cache: dict[str, Any] = field(default_factory=dict)
 
     def page_for(self, rel: str, routes: PublicRoutes) -> tuple[Any, bool]:
-        """The ``dash.page_registry`` entry Dash renders for ``rel`` (``None`` if none), and whether it is public.
-
-        A path is public when a public route matches it, except when Dash
-        renders a template page for it that shadows another page the path
-        also matches: then the template page itself must be public (a public
-        route matches its template), since the rule may have been written for
-        the page it hides.
-        """
+        """The ``dash.page_registry`` entry Dash renders for ``rel`` (``None`` if none), and whether
+        it is public (see :func:`judge_page`); cached."""
         cache = self.page_cache
         hit = cache.get(rel)
         if hit is not None:
             return hit
-        if _CONTROL.search(rel):
-            # No browser sends them (it percent-encodes), and Dash's template matching fails on them.
-            raise BadRequest("the path holds control characters")
-        page = pages.resolve(rel)
-        public = routes.test(rel)
-        if public and page is not None and page.get("path_template") and pages.shadows_another(rel, page):
-            template = "/" + str(page["path_template"]).strip("/")
-            sample = pages.sample_path(page)
-            public = template in routes.rules or (sample is not None and routes.test(sample))
-            if not public:
-                log.warning("%s is not public: Dash renders the template page %s for it, which shadows "
-                            "another page; make %s public to publish it", rel, template, template)
+        page, public = judge_page(rel, routes)
         if len(cache) >= 4096:
             cache.clear()
         cache[rel] = hit = (page, public)
@@ -184,7 +167,7 @@ class Guard:
         return any(
             "<" not in rule
             and self.stack.plugin_route_public(self.routes_prefix + rule.lstrip("/")) is None
-            and pages.resolve(rule) is not None
+            and _publishes_a_page(rule, routes)
             for rule in routes.rules
         )
 
@@ -369,6 +352,52 @@ class Guard:
                 return json_error(401, "unauthenticated", "sign in to use this", **extra)
             return json_error(403, "forbidden", "you are not allowed to use this")
         return stack.challenge(request, resource, reason)
+
+
+def judge_page(rel: str, routes: PublicRoutes) -> tuple[Any, bool]:
+    """The page Dash renders for ``rel`` (``None`` if none), and whether it is public.
+
+    A path is public when a public route matches it, except when Dash
+    renders a template page for it that shadows another page the path also
+    matches, or whose variables it fills with several segments (``/api/public``
+    for ``/<slug>``): then the template page itself must be public (a public
+    route matches its template), since the rule may have been written for the
+    page it hides, or for a server route.
+    """
+    if _CONTROL.search(rel):
+        # No browser sends them (it percent-encodes), and Dash's template matching fails on them.
+        raise BadRequest("the path holds control characters")
+    page = pages.resolve(rel)
+    public = routes.test(rel)
+    template = page.get("path_template") if page is not None else None
+    if not (public and template):
+        return page, public
+    if _depth(rel) != _depth(str(template)):
+        why = "filling its variables with several segments"
+    elif pages.shadows_another(rel, page):
+        why = "which shadows another page"
+    else:
+        return page, public
+    template = "/" + str(template).strip("/")
+    sample = pages.sample_path(page)
+    public = template in routes.rules or (sample is not None and routes.test(sample))
+    if not public:
+        log.warning("%s is not public: Dash renders the template page %s for it, %s; make %s public "
+                    "to publish it", rel, template, why, template)
+    return page, public
+
+
+def _publishes_a_page(rule: str, routes: PublicRoutes) -> bool:
+    try:
+        page, public = judge_page(rule, routes)
+    except BadRequest:
+        return False
+    return page is not None and public
+
+
+def _depth(path: str) -> int:
+    """How many segments a path (or a page's template) has."""
+    return len(path.strip("/").split("/"))
 
 
 def _bad_request(exc: BadRequest) -> Response:
