@@ -90,7 +90,9 @@ def parse_json_body(body: bytes | None, error: BadRequest | None, is_json: bool)
     if not body:
         raise BadRequest("request body is not valid JSON", 400)
     try:
-        return json.loads(body)  # bytes: UTF-8 (with or without a BOM), UTF-16 or UTF-32, as Flask reads them
+        if body[:1] == b"{":  # what Dash's renderer sends: UTF-8 without a BOM
+            return json.loads(body.decode("utf-8"))
+        return json.loads(body)  # bytes: UTF-8 with a BOM, UTF-16 or UTF-32, as Flask reads them
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise BadRequest("request body is not valid JSON", 400) from exc
 
