@@ -1155,3 +1155,22 @@ def test_a_public_route_does_not_publish_a_template_page_whose_variable_it_fills
     assert served.status_code == 200 and b"INTERNAL WIKI handbook" in served.data
     assert client.post(URL, json=router_body("/salaries")).status_code == 401
     assert client.get("/_dash-layout").status_code == 200  # the shell, for the public pages
+
+
+def test_a_public_server_route_that_a_catch_all_page_also_matches_keeps_the_shell_private(backend):
+    from helpers import server_route
+
+    app = make_dash(__name__, use_pages=True, pages_folder="")
+    dash.register_page("home", path="/", layout=html.Div("home"))
+    dash.register_page("wiki", path_template="/<slug>", layout=lambda slug=None, **_: html.Div(f"wiki {slug}"))
+    app.layout = html.Div([html.Nav("INTERNAL NAV: /payroll"), dash.page_container])
+
+    @server_route(app, "/healthz")
+    def healthz():
+        return "ok"
+
+    BasicAuth(app, USERS, secret_key=SECRET, public_routes=["/healthz"])
+    client = client_for(app)
+    assert client.get("/healthz").status_code == 200
+    response = client.get("/_dash-layout")
+    assert response.status_code == 401 and b"INTERNAL NAV" not in response.data

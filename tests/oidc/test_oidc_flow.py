@@ -912,6 +912,10 @@ def test_an_oidc_logout_route_that_clashes_with_the_stack_s_is_a_start_up_error(
     app = build_app()
     with pytest.raises(ConfigurationError, match="two dash-auth views for /logout"):
         OIDCAuth(app, secret_key=SECRET, logout_route="/logout")
+    # Nothing was left half-registered: the corrected call works on the same app.
+    auth = OIDCAuth(app, secret_key=SECRET, logout_route="/sso/logout")
+    auth.register_provider("idp", client_id=CLIENT_ID, client_secret=CLIENT_SECRET, server_metadata_url=idp.metadata_url)
+    assert app.server.test_client().get("/sso/logout").status_code == 200
 
 
 def test_a_page_registered_after_oidcauth_under_its_login_rule_stays_private(idp):
@@ -947,3 +951,106 @@ def test_login_starts_in_a_large_signed_in_session_keep_the_cookie_under_4_kb(id
     cookie = client.get_cookie("session")
     assert len("session=") + len(cookie.value) <= 4096
     assert session_of(app, client)["_oidc_pending"]  # the newest login can still finish
+
+
+@pytest.mark.parametrize("style", ["reassign", "remove-in-place"])
+def test_a_refresh_leaves_the_groups_after_logged_in_edited_in_place(idp, make_app, clock, no_refresh_reuse, style):
+    idp.set_user("eve2", email="eve2@example.org", name="Eve", groups=["staff", "admins"])
+
+    def strip_admins(user, idp_name, token):
+        if style == "reassign":
+            user["groups"] = [g for g in user["groups"] if g != "admins"]
+        else:
+            user["groups"].remove("admins")  # the list itself, edited in place
+
+    app, auth = make_app(idp, after_logged_in=strip_admins)
+    auth.plugin.set_clock(clock)
+    client = app.server.test_client()
+    sign_in(client, sub="eve2")
+    assert who(app, client) == (200, "eve2|oidc:idp|staff")
+    _due(app, client, clock)
+    assert who(app, client) == (200, "eve2|oidc:idp|staff")
+
+
+def test_a_refresh_leaves_a_nested_groups_claim_after_logged_in_edited(idp, make_app, clock, no_refresh_reuse):
+    idp.set_user("ned", email="ned@example.org", name="Ned", realm_access={"roles": ["staff", "admins"]})
+
+    def strip_admins(user, idp_name, token):
+        user["realm_access"]["roles"] = [r for r in user["realm_access"]["roles"] if r != "admins"]
+
+    app, auth = make_app(idp, after_logged_in=strip_admins, groups_claim="realm_access.roles")
+    auth.plugin.set_clock(clock)
+    client = app.server.test_client()
+    sign_in(client, sub="ned")
+    assert who(app, client) == (200, "ned|oidc:idp|staff")
+    _due(app, client, clock)
+    assert who(app, client) == (200, "ned|oidc:idp|staff")
+
+
+def test_a_login_from_before_the_mark_with_an_after_logged_in_hook_keeps_its_groups(idp, make_app, clock, no_refresh_reuse):
+    idp.set_user("old", email="old@example.org", name="Old", groups=["staff", "admins"])
+
+    def strip_admins(user, idp_name, token):
+        user["groups"] = [g for g in user["groups"] if g != "admins"]
+
+    app, auth = make_app(idp, after_logged_in=strip_admins)
+    auth.plugin.set_clock(clock)
+    client = app.server.test_client()
+    sign_in(client, sub="old")
+    with client.session_transaction() as session:  # what the previous release wrote: no "g"
+        state = dict(session[STATE_KEY])
+        state.pop("g", None)
+        session[STATE_KEY] = state
+    _due(app, client, clock)
+    assert who(app, client) == (200, "old|oidc:idp|staff")
+
+
+def test_the_same_user_signing_in_again_keeps_the_provider_grant(proxy, idp, make_app, clock, no_refresh_reuse):
+    """Revoking the old refresh token at a re-login of the same user could end the new login's grant too."""
+    app, auth = make_app(proxy, register={"issuer": idp.url})
+    auth.plugin.set_clock(clock)
+    client = app.server.test_client()
+    sign_in(client)
+    sign_in(client, "/oidc/idp/login")  # alice again, same browser
+    assert proxy.revoked == []
+    _due(app, client, clock)
+    assert who(app, client)[0] == 200
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_user_groups_at_a_refresh_see_the_claims_they_saw_at_sign_in(idp, make_app, clock, no_refresh_reuse, strict):
+    """They saw {"sub"} and userinfo only: ID-token claims such as iss were gone (a KeyError was a 500)."""
+    idp.set_user("gus", email="gus@example.org", groups=["staff"])
+
+    def user_groups(user):
+        issuer = user["iss"] if strict else user.get("iss")
+        return ["corp"] if issuer == idp.url else []
+
+    app, auth = make_app(idp, user_groups=user_groups)
+    auth.plugin.set_clock(clock)
+    client = app.server.test_client()
+    sign_in(client, sub="gus")
+    assert who(app, client) == (200, "gus|oidc:idp|staff,corp")
+    _due(app, client, clock)
+    assert who(app, client) == (200, "gus|oidc:idp|staff,corp")
+
+
+def test_user_groups_that_fail_at_a_refresh_keep_the_login_s_groups(idp, make_app, clock, no_refresh_reuse, caplog):
+    idp.set_user("ivy", email="ivy@example.org", groups=["staff"])
+    calls = []
+
+    def user_groups(user):
+        calls.append(1)
+        if len(calls) > 1:
+            raise RuntimeError("directory down")
+        return ["corp"]
+
+    app, auth = make_app(idp, user_groups=user_groups)
+    auth.plugin.set_clock(clock)
+    client = app.server.test_client()
+    sign_in(client, sub="ivy")
+    idp.set_user("ivy", email="ivy@example.org", groups=["readers"])
+    _due(app, client, clock)
+    with caplog.at_level(logging.ERROR, logger="dash_auth.oidc"):
+        assert who(app, client) == (200, "ivy|oidc:idp|staff,corp")
+    assert "not re-read after the refresh" in caplog.text

@@ -388,11 +388,15 @@ def judge_page(rel: str, routes: PublicRoutes) -> tuple[Any, bool]:
 
 
 def _publishes_a_page(rule: str, routes: PublicRoutes) -> bool:
+    """Whether a public route publishes an instance of a template page with a fixed segment
+    (``/team/public`` for ``/team/<id>``). A catch-all template (``/<slug>``) matches server
+    routes' paths too (``/healthz``): such a rule does not publish the shell."""
     try:
         page, public = judge_page(rule, routes)
     except BadRequest:
         return False
-    return page is not None and public
+    template = page.get("path_template") if page is not None else None
+    return bool(public and template) and any("<" not in part for part in str(template).strip("/").split("/"))
 
 
 def _depth(path: str) -> int:

@@ -302,11 +302,12 @@ class AuthStack:
                 f"{type(plugin).__name__} keeps logins in the session and needs a fixed "
                 "secret_key (pass secret_key=... or set app.server.secret_key)"
             )
-        self._pm.register(plugin, name=name)
         try:
+            self._pm.register(plugin, name=name)  # runs its setup hook (historic) at once
             self._pm.check_pending()  # a misspelt hook name fails here, loudly
         except Exception:
-            self._pm.unregister(plugin)  # and leaves the chain as it was
+            if self._pm.is_registered(plugin):
+                self._pm.unregister(plugin)  # and leaves the chain as it was
             raise
         self._refresh_impl_counts()
         return plugin
@@ -533,7 +534,7 @@ class AuthStack:
 
     def login(
         self, identity: Identity, request: Request, *, notify: bool = True,
-        session_data: dict[str, Any] | None = None,
+        session_data: dict[str, Any] | None = None, end_previous: bool = True,
     ) -> Identity:
         """Start a session for ``identity``: fresh session, then ``on_login``.
 
@@ -544,8 +545,8 @@ class AuthStack:
         """
         identity = self.groups_for(identity)
         session = request.session
-        if notify:
-            self._end_replaced_login(request)
+        if notify and end_previous:
+            self.end_replaced_login(request, identity)
         session.clear()  # a new session for the new login (no fixation, fresh CSRF token)
         if session_data:
             session.update(session_data)
@@ -555,16 +556,21 @@ class AuthStack:
             self._pm.hook.on_login(identity=identity, request=request)
         return identity
 
-    def _end_replaced_login(self, request: Request) -> None:
-        """Call ``on_logout`` for the login this session held, which the new one replaces.
+    def end_replaced_login(self, request: Request, identity: Identity | None = None) -> None:
+        """Call ``on_logout`` for the login this session holds, which a new one replaces.
 
         Another user signing in in the same browser ends the previous login
-        as a logout would: its open sockets close, its tokens are let go.
+        as a logout would: its open sockets close, its tokens are let go. The
+        same user signing in again (``identity``) ends nothing. :meth:`login`
+        calls it; a provider that rewrites the session before (a seed-style
+        ``login_user_callback``) calls it first and passes ``end_previous=False``.
         """
         if not request.has_session_cookie:
             return
         previous = Identity.from_session(request.session.get(SESSION_KEY))
         if previous is None:
+            return
+        if identity is not None and (previous.id, previous.provider) == (identity.id, identity.provider):
             return
         try:
             self._pm.hook.on_logout(identity=previous, request=request)

@@ -23,9 +23,10 @@ every frame before Dash does:
 
 Close codes: 4001 (sign-in needed, signed out, expired or forbidden; the
 reason starts with ``dash-auth/auth:`` and the page reloads to show the
-login), 4002 (an anonymous socket was refused a private callback: the client
-reconnects with the cookies it has now, since another tab may have signed
-in; the page stays), 1003 (binary frame), 1007 (malformed JSON), 1008 (not a Dash
+login), 4002 (an anonymous socket whose browser, by its address and
+User-Agent, just signed in: Dash's client shares one socket between a
+browser's tabs, and reconnects on this code with the new cookies; the pages
+stay as they are), 1003 (binary frame), 1007 (malformed JSON), 1008 (not a Dash
 message), 1009 (too big), 1011 (internal error).
 """
 
@@ -61,7 +62,7 @@ SCOPE_KEY = "dash_auth.websocket"
 
 #: Closes the socket and stops Dash's client from reconnecting.
 CLOSE_AUTH = 4001
-#: Closes an anonymous socket refused a private callback: Dash's client reconnects with its current cookies.
+#: Closes an anonymous socket when its browser signs in: Dash's client reconnects with the new cookies.
 CLOSE_RECONNECT = 4002
 
 #: Seconds between re-checks of an idle signed-in socket (logouts close at once).
@@ -114,6 +115,14 @@ class _Registry:
         with self.lock:
             self.connections.discard(conn)
 
+    def reconnect_anonymous(self, client: tuple[str | None, str | None]) -> None:
+        """Have the anonymous sockets of ``client`` (address, User-Agent) reconnect with its new login."""
+        with self.lock:
+            targets = [c for c in self.connections if c.identity is None and c.client == client]
+        for conn in targets:
+            # Once the login's response has set the cookie the reconnection sends.
+            conn.close_soon(CLOSE_RECONNECT, "dash-auth: reconnect with the new sign-in", delay=LOGOUT_CLOSE_DELAY)
+
     def revoke(self, identity: Identity, lifetime: float | None) -> None:
         """Refuse this login on sockets from now on and close the open ones."""
         now = time.time()
@@ -142,16 +151,28 @@ def registry(stack: AuthStack) -> _Registry:
 
 
 class _LogoutPlugin:
-    """Closes a user's sockets when they log out (their cookies are frozen in the socket)."""
+    """Closes a user's sockets when they log out, and a browser's anonymous ones when it signs in
+    (the cookies of a socket are frozen at its handshake)."""
 
     def __init__(self, stack: AuthStack) -> None:
         self._stack = weakref.ref(stack)
+
+    @hookimpl
+    def on_login(self, identity: Identity, request: Request) -> None:
+        stack = self._stack()
+        if stack is not None and not request.is_websocket:
+            registry(stack).reconnect_anonymous(_client_of(request))
 
     @hookimpl(tryfirst=True)  # before any plugin's own on_logout, which might fail
     def on_logout(self, identity: Identity | None, request: Request) -> None:
         stack = self._stack()
         if identity is not None and stack is not None:
             registry(stack).revoke(identity, stack.session_lifetime)
+
+
+def _client_of(request: Request) -> tuple[str | None, str | None]:
+    """Who a request comes from, as far as a socket and a later login can match it."""
+    return request.remote_addr, request.header("User-Agent")
 
 
 PLUGIN_NAME = "dash_auth_core.websocket"
@@ -276,6 +297,8 @@ class Connection:
         self.closed_by_us = False
         self.send_lock = asyncio.Lock()
         self.watchdog: asyncio.Task[None] | None = None
+        #: The handshake's address and User-Agent (an anonymous socket reconnects when they sign in).
+        self.client: tuple[str | None, str | None] = (None, None)
         #: One re-check at a time: they share the handshake request (its state, its loop flag).
         self.recheck_lock = asyncio.Lock()
         app = stack.app
@@ -290,6 +313,7 @@ class Connection:
         if not all(app._got_first_request.values()):  # noqa: SLF001
             await dash_setup(app)  # a socket before any page load: Dash's set-up first
         self.request = request
+        self.client = _client_of(request)
         try:
             result = await run_guard(stack.guard, lambda: _fresh(request))
         except Exception:
@@ -532,12 +556,6 @@ class Connection:
             await self.close(CLOSE_AUTH, AUTH_REASON_PREFIX + "sign-in required")
             return
         await self._callback_error(request_id, renderer, f"dash-auth: {result.status} {detail}")
-        if result.status == 401 and self.identity is None:
-            # An anonymous socket asked for something private. Its cookies are the
-            # handshake's, and a tab of this browser may have signed in since (Dash's
-            # client shares one socket between tabs): Dash's client reconnects on this
-            # code, with the cookies it has now, and the page stays as it is.
-            await self.close(CLOSE_RECONNECT, "dash-auth: reconnect with the current sign-in")
 
     async def _callback_error(self, request_id: str, renderer: str, text: str) -> None:
         await self.reply({

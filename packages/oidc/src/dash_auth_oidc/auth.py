@@ -107,11 +107,11 @@ class OIDCAuth:
         if user_groups is not None and options.get("user_groups_ttl") is not None and not callable(
             self.stack.user_groups
         ):
-            # The re-check needs the provider's full claims, which only the sign-in has.
+            # The re-check needs the provider's claims, which only a sign-in or a token refresh brings.
             raise ConfigurationError(
                 "user_groups_ttl re-checks the app-wide user_groups callable of the stack "
                 "(AuthStack.of(app, user_groups=..., user_groups_ttl=...)); OIDCAuth's own user_groups "
-                "are resolved from the provider's claims at sign-in and take effect at the next one"
+                "are resolved from the provider's claims, at sign-in and at each token refresh"
             )
         if isinstance(self.stack.get_plugin(PLUGIN_NAME), OIDCPlugin):
             raise ConfigurationError(

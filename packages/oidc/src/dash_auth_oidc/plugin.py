@@ -17,6 +17,7 @@ Session layout of a signed-in OIDC user::
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import html
 import inspect
@@ -159,8 +160,9 @@ _PINNED = "g"
 
 
 def _pinned(state: Mapping[str, Any]) -> dict[str, Any]:
-    """The login state's pinned-groups mark, to carry into its next state."""
-    return {_PINNED: 1} if state.get(_PINNED) else {}
+    """The login state's pinned-groups mark, to carry into its next state (absent: a login from
+    before the mark existed)."""
+    return {_PINNED: state[_PINNED]} if _PINNED in state else {}
 
 
 def _arity(func: Callable[..., Any]) -> int:
@@ -358,9 +360,12 @@ class OIDCPlugin:
 
     @hookimpl
     def setup(self, app: Any, auth: AuthStack) -> None:
-        self.stack = auth
         routes = self.settings.routes
         self._check_pages(routes)
+        for path in (routes.choose, routes.logout, routes.logged_out):
+            if auth.has_route(path):  # before adding any: a clash leaves nothing half-registered
+                raise ConfigurationError(f"two dash-auth views for {path}: give the OIDC one another route")
+        self.stack = auth
         auth.add_route(routes.choose, self._choose_view, methods=("GET",), public=True, endpoint="oidc_choose")
         auth.add_route(routes.login, self._login_view, methods=("GET",), public=True, endpoint="oidc_login")
         auth.add_route(routes.callback, self._callback_view, methods=("GET",), public=True, endpoint="oidc_callback")
@@ -408,16 +413,12 @@ class OIDCPlugin:
         if type(state) is not dict:
             return self._end_login(request, "malformed OIDC session state")
         refresh_at = state.get("r")
-        if isinstance(refresh_at, (int, float)) and now >= refresh_at:
-            if not request.is_websocket:
-                return self._renew(request, state)  # the core's session reader gives the identity
-            # A socket's session is its handshake's: new tokens would never reach the
-            # browser's cookie, and a rotated refresh token spent here would sign the
-            # browser out. The socket's login lasts while its tokens do; then it closes,
-            # the page reloads, and that request renews them.
-            expires = state.get("e")
-            if not isinstance(expires, (int, float)) or now >= expires:
-                return REJECT
+        # (Not on a socket: its session is its handshake's, so new tokens would never reach
+        # the browser's cookie, and a rotated refresh token spent here would sign the browser
+        # out. The socket's login holds as the session does, session_lifetime and logout; the
+        # page's next HTTP request renews the tokens.)
+        if isinstance(refresh_at, (int, float)) and now >= refresh_at and not request.is_websocket:
+            return self._renew(request, state)  # the core's session reader gives the identity
         identity = Identity.from_session(session.get(SESSION_KEY))
         if identity is None:
             return None
@@ -561,7 +562,12 @@ class OIDCPlugin:
         """
         groups_claim = provider.config.groups_claim or self.settings.groups_claim
         callback = provider.config.login_user_callback or self.settings.login_user_callback
-        return bool(groups_claim) and callback is None and not _pinned(state)
+        if not groups_claim or callback is not None:
+            return False
+        if _PINNED in state:
+            return not state[_PINNED]
+        # A login from before the mark: its hook may have chosen the groups.
+        return (provider.config.after_logged_in or self.settings.after_logged_in) is None
 
     def _refresh(
         self, provider: Provider, refresh_token: str, subject: str, regroup: bool
@@ -588,7 +594,7 @@ class OIDCPlugin:
             info = None
         if claims is None and not info:
             return fresh, None
-        return fresh, merge_userinfo(claims or {"sub": subject}, info)
+        return fresh, merge_userinfo(claims or {"sub": subject, "iss": provider.metadata().get("issuer")}, info)
 
     def _regroup(self, session: Any, provider: Provider, user: Mapping[str, Any]) -> None:
         """Store the groups the provider gives the user now (a group taken away at the provider goes).
@@ -600,11 +606,17 @@ class OIDCPlugin:
         current = Identity.from_session(stored)
         if not groups_claim or current is None or not isinstance(stored, Mapping) or lookup(user, groups_claim) is None:
             return
-        latest = build_identity(
-            user, provider.name, groups_claim=groups_claim, user_groups=self.settings.user_groups,
-            session_claims=(), auth_time=current.auth_time,
-        )
-        latest = self._stack().groups_for(latest)
+        # user_groups see what they saw at sign-in as far as the session kept it, updated.
+        user = {**{k: v for k, v in current.claims.items() if k != PROVIDER_GROUPS_CLAIM}, **user}
+        try:
+            latest = build_identity(
+                user, provider.name, groups_claim=groups_claim, user_groups=self.settings.user_groups,
+                session_claims=(), auth_time=current.auth_time,
+            )
+            latest = self._stack().groups_for(latest)
+        except Exception:  # an app's user_groups that fails: the login's groups stand
+            log.exception("OIDC groups of %s not re-read after the refresh", current.id)
+            return
         if latest.groups == current.groups:
             return
         updated = {**stored, "groups": list(latest.groups)}
@@ -718,7 +730,7 @@ class OIDCPlugin:
         session = request.session
         user = {k: v for k, v in user.items() if k not in ("nonce", "at_hash", "c_hash")}
         subject = str(user.get("sub"))  # as the validated token said, whatever the hooks do to ``user``
-        before = dict(user)
+        before = copy.deepcopy(user)  # a hook may edit nested values in place
         hooked = coerce_response(self.after_logged_in(user, idp, dict(token)), "after_logged_in")
         extras = {
             k: v for k, v in user.items()
@@ -731,6 +743,11 @@ class OIDCPlugin:
             session_claims=settings.session_claims,
             auth_time=now,
         )
+        # The login this session held ends, unless it is this user's (by the provider's
+        # subject: a login_user_callback may have renamed it), before anything rewrites it.
+        held = session.get(STATE_KEY) if request.has_session_cookie else None
+        if not (isinstance(held, dict) and held.get("p") == idp and held.get("s") == subject):
+            self._stack().end_replaced_login(request)
         callback = provider.config.login_user_callback or settings.login_user_callback
         response: Response | None = hooked
         if callback is not None:
@@ -764,8 +781,8 @@ class OIDCPlugin:
         # may have given the identity another id, such as the e-mail address).
         state = self._token_state(idp, subject, token, now, bool(stored.get("rt")))
         groups_claim = provider.config.groups_claim or settings.groups_claim
-        if groups_claim and before.get(groups_claim.split(".")[0]) != user.get(groups_claim.split(".")[0]):
-            state[_PINNED] = 1  # after_logged_in chose the groups: refreshes leave them
+        # Whether after_logged_in chose the groups (then refreshes leave them), said on every login.
+        state[_PINNED] = int(bool(groups_claim) and lookup(before, groups_claim) != lookup(user, groups_claim))
         session[STATE_KEY] = state
         size = _session_size(session)
         if size > SESSION_BUDGET and "it" in stored:
@@ -789,7 +806,7 @@ class OIDCPlugin:
 
         (The core applies an app-wide ``user_groups`` there, if the stack has one.)
         """
-        stored = self._stack().login(identity, request)
+        stored = self._stack().login(identity, request, end_previous=False)  # ended in _log_in
         return stored if isinstance(stored, Identity) else identity
 
     def _logout_view(self, request: Request) -> Response:
