@@ -23,6 +23,7 @@ from ws_client import Socket
 
 from dash_auth_basic import BasicAuth
 from dash_auth_core import current_user, public_callback
+from dash_auth_core.browser import BROWSER_COOKIE
 from dash_auth_core.websocket import CLOSE_AUTH, CLOSE_RECONNECT, LOGIN_REQUIRED
 
 pytestmark = [pytest.mark.backends("quart", "fastapi", reason="Dash serves WebSocket callbacks on ASGI backends"),
@@ -128,19 +129,24 @@ def test_an_anonymous_socket_reconnects_when_its_browser_signs_in(backend, live,
     ran = []
     app = make_app(ran)
     server = live(app)
-    browser = {"User-Agent": "Tab-Browser/1.0"}
+    # The random value the pages' script keeps in a cookie names the browser.
+    browser = {"Cookie": f"{BROWSER_COOKIE}=0123456789abcdef0123456789abcdef"}
     mine = socket_to(server, headers=browser)
-    other = socket_to(server, headers={"User-Agent": "Another-Browser/2.0"})
+    other = socket_to(server, headers={"Cookie": f"{BROWSER_COOKIE}=fedcba9876543210fedcba9876543210"})
+    bare = socket_to(server)  # a client without the cookie (no script ran)
     try:
         assert output_of(mine.call(callback_body(app, "pub.children", [1])), "pub") == "public 1"
         assert output_of(other.call(callback_body(app, "pub.children", [2])), "pub") == "public 2"
-        sign_in(server, headers={**ALICE, **browser})  # the same browser signs in (same address and agent)
+        sign_in(server, headers={**ALICE, **browser})  # this browser signs in
         closed = mine.wait_closed()
         assert closed.code == CLOSE_RECONNECT and not closed.reason.startswith("dash-auth/auth:")  # no reload
-        # Another browser's anonymous socket is left alone.
+        # Other browsers' anonymous sockets are left alone, whoever signs in.
+        sign_in(server, headers=ALICE)
         assert output_of(other.call(callback_body(app, "pub.children", [3])), "pub") == "public 3"
+        assert output_of(bare.call(callback_body(app, "pub.children", [4])), "pub") == "public 4"
     finally:
         other.ws.close()
+        bare.ws.close()
 
 
 def test_anonymous_socket_is_closed_with_4001_when_nothing_is_public(backend, live, socket_to):

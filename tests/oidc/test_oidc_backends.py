@@ -157,3 +157,66 @@ def test_a_socket_never_refreshes_the_tokens_the_browser_s_cookie_holds(idp, clo
         if server is not None:
             server.stop()
         front.stop()
+
+
+def _socket_after_the_login_ended(provider, clock, monkeypatch, revoke):
+    """Once the HTTP side has ended an OIDC login, its sockets end too (they held it for the
+    whole session_lifetime)."""
+    import requests
+    from dash import Input, Output
+    from helpers import callback_body, make_dash, use_backend
+    from live_servers import LiveApp
+    from ws_client import Closed, Socket
+
+    from dash_auth_core import current_user
+
+    monkeypatch.setattr("dash_auth_oidc.plugin.REFRESH_REUSE_SECONDS", 0.0)
+    use_backend("fastapi")  # (the socket logic is the core's, shared with Quart)
+    server = None
+    try:
+        app = make_dash(__name__)
+        app.layout = html.Div([html.Button(id="btn"), html.Div(id="out")])
+
+        @app.callback(Output("out", "children"), Input("btn", "n_clicks"), websocket=True)
+        def private(n):
+            return f"secret for {current_user().id}"
+
+        auth = OIDCAuth(app, secret_key=SECRET)
+        auth.register_provider("idp", client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+                               server_metadata_url=provider.metadata_url)
+        auth.plugin.set_clock(clock)
+        server = LiveApp(app).start()
+        browser = requests.Session()
+        r = browser.get(server.url("/"), allow_redirects=False, timeout=10)
+        r = browser.get(server.url(r.headers["Location"]), allow_redirects=False, timeout=10)
+        assert browser.get(authorize(r.headers["Location"], "alice"), allow_redirects=False, timeout=10).status_code == 302
+        cookie = {"Cookie": "; ".join(f"{k}={v}" for k, v in browser.cookies.items())}
+        body = callback_body(app, "out.children", [1])
+        open_ws = Socket(server, headers=cookie)
+        assert open_ws.call(body)["status"] == "ok"
+        if revoke:
+            provider.revoke("alice")  # the provider ends the grant (user disabled, admin revoked sessions)
+        clock.advance(3600 + 60)  # past the access token's expiry
+        # The HTTP side: the refresh fails (or there is none): the login ends, the browser is signed out.
+        r = browser.get(server.url("/"), allow_redirects=False, timeout=10)
+        assert r.status_code in (302, 401)
+        r = requests.get(server.url("/"), headers=cookie, allow_redirects=False, timeout=10)
+        assert r.status_code in (302, 401)  # the old cookie is refused over HTTP
+        # The open socket closes with 4001 (the page reloads to the sign-in), and the old cookie
+        # opens no signed-in socket.
+        with pytest.raises(Closed) as closed:
+            open_ws.call(body)
+        assert closed.value.code == 4001
+        assert Socket(server, headers=cookie).wait_closed().code == 4001
+    finally:
+        use_backend("flask")
+        if server is not None:
+            server.stop()
+
+
+def test_a_socket_closes_when_the_provider_refused_to_renew_its_login(idp, clock, monkeypatch):
+    _socket_after_the_login_ended(idp, clock, monkeypatch, revoke=True)
+
+
+def test_a_socket_closes_when_its_tokens_expire_without_a_refresh_token(idp_no_refresh, clock, monkeypatch):
+    _socket_after_the_login_ended(idp_no_refresh, clock, monkeypatch, revoke=False)

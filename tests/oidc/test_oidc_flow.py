@@ -1054,3 +1054,16 @@ def test_user_groups_that_fail_at_a_refresh_keep_the_login_s_groups(idp, make_ap
     with caplog.at_level(logging.ERROR, logger="dash_auth.oidc"):
         assert who(app, client) == (200, "ivy|oidc:idp|staff,corp")
     assert "not re-read after the refresh" in caplog.text
+
+
+def test_a_refresh_never_lets_a_stale_email_verified_vouch_for_a_new_address(idp, make_app, clock, no_refresh_reuse):
+    idp.set_user("mallory", email="mallory@example.org", email_verified=True, groups=["staff"])
+    app, auth = make_app(idp, user_groups={"boss@corp.example": ["admins"]})
+    auth.plugin.set_clock(clock)
+    client = app.server.test_client()
+    sign_in(client, sub="mallory")
+    assert who(app, client) == (200, "mallory|oidc:idp|staff")
+    # The address changes at the provider, which does not call the new one verified.
+    idp.set_user("mallory", email="boss@corp.example", groups=["staff"])
+    _due(app, client, clock)
+    assert who(app, client) == (200, "mallory|oidc:idp|staff")

@@ -19,6 +19,9 @@ from .callbacks import PAGES_ROUTER_ID
 LOGIN_REQUIRED = "dash-auth:login-required"
 #: Starts the reason of every close for sign-in reasons (code 4001).
 AUTH_REASON_PREFIX = "dash-auth/auth: "
+#: A random value the page's script keeps in a cookie: it tells a browser's anonymous
+#: sockets (shared between its tabs) when that browser signs in. It proves nothing.
+BROWSER_COOKIE = "dash_auth_browser"
 
 RELOAD_ON_ROUTER_401 = (
     "(function(){var f=window.fetch;if(!f||f.__dashAuth)return;"
@@ -34,14 +37,19 @@ RELOAD_ON_ROUTER_401 = (
 )
 
 
-#: WebSocket callbacks (Quart, FastAPI): Dash's client talks to the socket through a
+#: WebSocket callbacks (Quart, FastAPI): the page keeps a random browser cookie (see
+#: BROWSER_COOKIE), and Dash's client talks to the socket through a
 #: SharedWorker. When the server answers a private page's routing callback with
 #: "login required", or closes the socket because the login ended (close code
 #: 4001, which also stops the client's reconnect loop), the page reloads: the
 #: full page load gets the login challenge instead of a page that hangs.
 #: Loop-guarded: at most three reloads in 15 seconds.
 RELOAD_ON_WEBSOCKET_AUTH = (
-    "(function(){var S=window.SharedWorker;if(!S||S.__dashAuth)return;"
+    "(function(){try{if(document.cookie.indexOf(" + json.dumps(BROWSER_COOKIE + "=") + ")<0){"
+    "var a=new Uint8Array(16);crypto.getRandomValues(a);var v='';"
+    "for(var i=0;i<a.length;i++)v+=('0'+a[i].toString(16)).slice(-2);"
+    "document.cookie=" + json.dumps(BROWSER_COOKIE + "=") + "+v+'; path=/; SameSite=Lax';}}catch(e){}"
+    "var S=window.SharedWorker;if(!S||S.__dashAuth)return;"
     "var M=" + json.dumps(LOGIN_REQUIRED) + ",P=" + json.dumps(AUTH_REASON_PREFIX) + ";"
     # At most 3 reloads in 15 s: a logout closes the socket before its response
     # has cleared the cookie, so the first reload may still be signed in.

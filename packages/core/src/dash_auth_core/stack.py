@@ -579,6 +579,13 @@ class AuthStack:
         except Exception:
             log.exception("an on_logout hook failed for the login a new one replaces")
 
+    def close_sockets(self, identity: Identity) -> None:
+        """End ``identity``'s login on WebSocket callbacks: its open sockets close (4001), and
+        its cookie opens none. For a login a provider ended outside a logout."""
+        from . import websocket
+
+        websocket.registry(self).revoke(identity, self.session_lifetime)
+
     def logout(self, request: Request) -> Identity | None:
         """Call ``on_logout`` for the current user, then clear the session."""
         identity = self.authenticate(request)

@@ -23,9 +23,9 @@ every frame before Dash does:
 
 Close codes: 4001 (sign-in needed, signed out, expired or forbidden; the
 reason starts with ``dash-auth/auth:`` and the page reloads to show the
-login), 4002 (an anonymous socket whose browser, by its address and
-User-Agent, just signed in: Dash's client shares one socket between a
-browser's tabs, and reconnects on this code with the new cookies; the pages
+login), 4002 (an anonymous socket whose browser just signed in, as the
+random cookie its pages keep tells: Dash's client shares one socket between
+a browser's tabs, and reconnects on this code with the new cookies; the pages
 stay as they are), 1003 (binary frame), 1007 (malformed JSON), 1008 (not a Dash
 message), 1009 (too big), 1011 (internal error).
 """
@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 from .backends import Request
 from .backends._aio import asgi_headers, dash_setup, route_path, run_guard
-from .browser import AUTH_REASON_PREFIX, LOGIN_REQUIRED  # the page reloads on these
+from .browser import AUTH_REASON_PREFIX, BROWSER_COOKIE, LOGIN_REQUIRED  # the page reloads on these
 from .context import set_current_user, set_in_context
 from .hookspecs import hookimpl
 from .identity import Identity
@@ -115,8 +115,10 @@ class _Registry:
         with self.lock:
             self.connections.discard(conn)
 
-    def reconnect_anonymous(self, client: tuple[str | None, str | None]) -> None:
-        """Have the anonymous sockets of ``client`` (address, User-Agent) reconnect with its new login."""
+    def reconnect_anonymous(self, client: str | None) -> None:
+        """Have the anonymous sockets of browser ``client`` reconnect with its new login."""
+        if client is None:
+            return
         with self.lock:
             targets = [c for c in self.connections if c.identity is None and c.client == client]
         for conn in targets:
@@ -170,9 +172,13 @@ class _LogoutPlugin:
             registry(stack).revoke(identity, stack.session_lifetime)
 
 
-def _client_of(request: Request) -> tuple[str | None, str | None]:
-    """Who a request comes from, as far as a socket and a later login can match it."""
-    return request.remote_addr, request.header("User-Agent")
+def _client_of(request: Request) -> str | None:
+    """The browser a request comes from (the random cookie its pages keep), if it says."""
+    try:
+        value = request.cookies.get(BROWSER_COOKIE)
+    except Exception:  # an unparsable Cookie header names no browser
+        return None
+    return value if isinstance(value, str) and 16 <= len(value) <= 64 else None
 
 
 PLUGIN_NAME = "dash_auth_core.websocket"
@@ -297,8 +303,8 @@ class Connection:
         self.closed_by_us = False
         self.send_lock = asyncio.Lock()
         self.watchdog: asyncio.Task[None] | None = None
-        #: The handshake's address and User-Agent (an anonymous socket reconnects when they sign in).
-        self.client: tuple[str | None, str | None] = (None, None)
+        #: The handshake's browser cookie (an anonymous socket reconnects when that browser signs in).
+        self.client: str | None = None
         #: One re-check at a time: they share the handshake request (its state, its loop flag).
         self.recheck_lock = asyncio.Lock()
         app = stack.app

@@ -72,6 +72,8 @@ STATE_KEY = "_oidc"
 REFRESH_REUSE_SECONDS = 30.0
 #: After a refresh failed because the provider was unreachable, wait this long before trying again.
 REFRESH_RETRY_SECONDS = 15.0
+#: How long past its tokens' expiry a socket's login holds when a refresh could renew them (seconds).
+SOCKET_GRACE_SECONDS = 3600.0
 #: How long a verified session cookie's identity is reused without decoding the cookie again (seconds).
 IDENTITY_CACHE_SECONDS = 300.0
 IDENTITY_CACHE_SIZE = 2048
@@ -154,6 +156,9 @@ class _RefreshCache:
                     self._results.popitem(last=False)
             return result
 
+
+#: Stored claims a refresh never carries over to the claims it re-reads.
+_NOT_CARRIED = frozenset({PROVIDER_GROUPS_CLAIM, "email", "email_verified", "phone_number", "phone_number_verified"})
 
 #: In the login's state: the app chose the groups at sign-in (a refresh does not re-read them).
 _PINNED = "g"
@@ -413,12 +418,18 @@ class OIDCPlugin:
         if type(state) is not dict:
             return self._end_login(request, "malformed OIDC session state")
         refresh_at = state.get("r")
-        # (Not on a socket: its session is its handshake's, so new tokens would never reach
-        # the browser's cookie, and a rotated refresh token spent here would sign the browser
-        # out. The socket's login holds as the session does, session_lifetime and logout; the
-        # page's next HTTP request renews the tokens.)
-        if isinstance(refresh_at, (int, float)) and now >= refresh_at and not request.is_websocket:
-            return self._renew(request, state)  # the core's session reader gives the identity
+        if isinstance(refresh_at, (int, float)) and now >= refresh_at:
+            if not request.is_websocket:
+                return self._renew(request, state)  # the core's session reader gives the identity
+            # A socket's session is its handshake's: new tokens would never reach the browser's
+            # cookie, and a rotated refresh token spent here would sign the browser out. Its
+            # login holds past the tokens' expiry only while a refresh could still renew them,
+            # for at most SOCKET_GRACE_SECONDS; the page's next HTTP request renews them.
+            expires = state.get("e")
+            if isinstance(expires, (int, float)) and now >= expires and (
+                refresh_at == expires or now >= expires + SOCKET_GRACE_SECONDS
+            ):
+                return REJECT  # the socket closes with 4001 and the page reloads
         identity = Identity.from_session(session.get(SESSION_KEY))
         if identity is None:
             return None
@@ -503,6 +514,9 @@ class OIDCPlugin:
 
     def _end_login(self, request: Request, reason: str) -> object:
         log.info("OIDC login ended, the user must sign in again: %s", reason)
+        ended = Identity.from_session(request.session.get(SESSION_KEY)) if request.has_session_cookie else None
+        if ended is not None:
+            self._stack().close_sockets(ended)  # they hold the old cookie, which HTTP now refuses
         self._forget_identity(request)
         self.store.clear(request.session)
         request.clear_session()
@@ -606,8 +620,10 @@ class OIDCPlugin:
         current = Identity.from_session(stored)
         if not groups_claim or current is None or not isinstance(stored, Mapping) or lookup(user, groups_claim) is None:
             return
-        # user_groups see what they saw at sign-in as far as the session kept it, updated.
-        user = {**{k: v for k, v in current.claims.items() if k != PROVIDER_GROUPS_CLAIM}, **user}
+        # user_groups see what they saw at sign-in as far as the session kept it, updated; an
+        # address or number counts as verified only with the flag that comes with it now.
+        kept = {k: v for k, v in current.claims.items() if k not in _NOT_CARRIED}
+        user = {**kept, **user}
         try:
             latest = build_identity(
                 user, provider.name, groups_claim=groups_claim, user_groups=self.settings.user_groups,
