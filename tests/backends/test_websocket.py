@@ -160,9 +160,12 @@ def test_anonymous_socket_is_closed_with_4001_when_nothing_is_public(backend, li
     assert ran == []
 
 
-def test_wrong_basic_credentials_on_the_handshake(backend, live, socket_to):
+@pytest.mark.parametrize("public", [False, True])
+def test_wrong_basic_credentials_on_the_handshake(backend, live, socket_to, public):
+    """Refused credentials are not an anonymous visit, even where there is something public:
+    the socket closes with 4001 and the page reloads to the sign-in."""
     ran = []
-    app = make_app(ran, public=False)
+    app = make_app(ran, public=public)
     server = live(app)
     closed = socket_to(server, headers=basic("alice", "WRONG")).wait_closed()
     assert closed.code == CLOSE_AUTH

@@ -152,6 +152,10 @@ def test_a_socket_never_refreshes_the_tokens_the_browser_s_cookie_holds(idp, clo
         # The browser's own request renews the tokens with the refresh token its cookie holds.
         response = browser.post(server.url("/_dash-update-component"), json=body, timeout=10)
         assert response.status_code == 200 and len(front.used) == 1
+        # An hour past the old tokens' expiry, a socket with the old cookie is not an anonymous
+        # one (the app has public callbacks): it closes with 4001 and the page reloads.
+        clock.advance(3600)
+        assert Socket(server, headers=cookie).wait_closed().code == 4001
     finally:
         use_backend("flask")
         if server is not None:

@@ -412,12 +412,16 @@ class AuthStack:
         chain = self._authenticate_chain
         if chain is None:
             result = self._pm.hook.authenticate(request=request)
-            return None if result is REJECT else result
-        for function in chain:
-            result = function(request)
-            if result is not None:
-                return None if result is REJECT else result
-        return None
+        else:
+            result = None
+            for function in chain:
+                result = function(request)
+                if result is not None:
+                    break
+        if result is REJECT:
+            request.state["credentials_refused"] = True  # not anonymous: credentials that no longer hold
+            return None
+        return result
 
     def authorize(self, identity: Identity | None, resource: Resource, request: Request) -> bool | None:
         """Combined vote: ``False`` if anyone denies, ``True`` if anyone allows, else ``None``."""

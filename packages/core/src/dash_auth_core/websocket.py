@@ -336,7 +336,10 @@ class Connection:
                 result = _UNAUTHENTICATED
         self.identity = identity
         if self.refused is None and result is not None:
-            if result.status == 401 and identity is None and self._anything_public(request):
+            if (
+                result.status == 401 and identity is None and not request.state.get("credentials_refused")
+                and self._anything_public(request)
+            ):
                 pass  # anonymous, for public callbacks and pages; each message is judged
             elif result.status == 401:
                 self.refused = AUTH_REASON_PREFIX + "sign-in required"
