@@ -418,10 +418,7 @@ class AuthStack:
                 result = function(request)
                 if result is not None:
                     break
-        if result is REJECT:
-            request.state["credentials_refused"] = True  # not anonymous: credentials that no longer hold
-            return None
-        return result
+        return None if result is REJECT else result
 
     def authorize(self, identity: Identity | None, resource: Resource, request: Request) -> bool | None:
         """Combined vote: ``False`` if anyone denies, ``True`` if anyone allows, else ``None``."""

@@ -62,6 +62,10 @@ SCOPE_KEY = "dash_auth.websocket"
 
 #: Closes the socket and stops Dash's client from reconnecting.
 CLOSE_AUTH = 4001
+#: ``request.state`` key a plugin sets when the request's login has just ended (an expired
+#: provider login): a socket then closes with 4001, and the page reloads to the sign-in,
+#: instead of going on as an anonymous one.
+LOGIN_ENDED = "login_ended"
 #: Closes an anonymous socket when its browser signs in: Dash's client reconnects with the new cookies.
 CLOSE_RECONNECT = 4002
 
@@ -337,7 +341,7 @@ class Connection:
         self.identity = identity
         if self.refused is None and result is not None:
             if (
-                result.status == 401 and identity is None and not request.state.get("credentials_refused")
+                result.status == 401 and identity is None and not request.state.get(LOGIN_ENDED)
                 and self._anything_public(request)
             ):
                 pass  # anonymous, for public callbacks and pages; each message is judged

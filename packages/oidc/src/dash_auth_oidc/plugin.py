@@ -49,6 +49,7 @@ from dash_auth_core import (
 from dash_auth_core.identity import SESSION_KEY
 from dash_auth_core.responses import with_next
 from dash_auth_core.stack import PROVIDER_GROUPS_CLAIM
+from dash_auth_core.websocket import LOGIN_ENDED
 
 from .claims import DEFAULT_SESSION_CLAIMS, UserGroups, build_identity, lookup, merge_userinfo
 from .errors import (
@@ -429,7 +430,8 @@ class OIDCPlugin:
             if isinstance(expires, (int, float)) and now >= expires and (
                 refresh_at == expires or now >= expires + SOCKET_GRACE_SECONDS
             ):
-                return REJECT  # the socket closes with 4001 and the page reloads
+                request.state[LOGIN_ENDED] = True  # the socket closes with 4001 and the page reloads
+                return REJECT
         identity = Identity.from_session(session.get(SESSION_KEY))
         if identity is None:
             return None
@@ -514,6 +516,7 @@ class OIDCPlugin:
 
     def _end_login(self, request: Request, reason: str) -> object:
         log.info("OIDC login ended, the user must sign in again: %s", reason)
+        request.state[LOGIN_ENDED] = True
         ended = Identity.from_session(request.session.get(SESSION_KEY)) if request.has_session_cookie else None
         if ended is not None:
             self._stack().close_sockets(ended)  # they hold the old cookie, which HTTP now refuses
