@@ -66,14 +66,19 @@ def test_login_form_on_every_backend(backend, serve_live, page):
     assert page.location() == "/"
 
 
-@pytest.mark.backends("quart", "fastapi", reason="Dash serves WebSocket callbacks on ASGI backends")
-def test_websocket_callback_after_login_and_logout_in_another_tab_closes_it(backend, serve_live, page):
-    page.attach(serve_live(counter_app(websocket=True)))
+def _alice_clicks_once_over_the_socket(page):
+    """Sign in as alice on the form; her first click runs over the socket."""
     page.open("/")
     sign_in_on_the_form(page)
     page.wait_for_text("whoami", "signed in as alice")
     page.find("count").click()
     assert page.wait_for_text("clicks", "clicked 1") == "clicked 1 by alice via websocket"
+
+
+@pytest.mark.backends("quart", "fastapi", reason="Dash serves WebSocket callbacks on ASGI backends")
+def test_websocket_callback_after_login_and_logout_in_another_tab_closes_it(backend, serve_live, page):
+    page.attach(serve_live(counter_app(websocket=True)))
+    _alice_clicks_once_over_the_socket(page)
     page.find("count").click()
     assert page.wait_for_text("clicks", "clicked 2") == "clicked 2 by alice via websocket"
 
@@ -154,11 +159,7 @@ def test_a_second_user_signing_in_in_another_tab_gets_a_socket_of_their_own(back
     """Dash's client shares one socket between a browser's tabs: bob's tab ran callbacks as alice."""
     monkeypatch.setitem(USERS, "bob", "builder")
     page.attach(serve_live(counter_app(websocket=True)))
-    page.open("/")
-    sign_in_on_the_form(page)
-    page.wait_for_text("whoami", "signed in as alice")
-    page.find("count").click()
-    assert page.wait_for_text("clicks", "clicked 1") == "clicked 1 by alice via websocket"
+    _alice_clicks_once_over_the_socket(page)
     page.driver.switch_to.new_window("tab")  # alice's tab stays open; she never signs out
     page.open("/login")
     sign_in_on_the_form(page, "bob", "builder")

@@ -435,18 +435,24 @@ def test_a_malformed_token_answer_at_refresh_is_a_4xx(bad, idp, make_app, clock,
     assert r.status_code == 401 and "user" not in session_of(app, client)
 
 
-@pytest.mark.parametrize("server", ["quart", "fastapi"])
-def test_a_malformed_token_answer_at_refresh_is_a_4xx_on_asgi(bad, idp, clock, server, monkeypatch):
+def _oidc_app(metadata_url: str, **register):
+    """A one-line app behind OIDCAuth with one provider, on the backend ``use_backend`` chose."""
     from dash import html
 
+    app = make_dash(__name__)
+    app.layout = html.Div("x")
+    auth = OIDCAuth(app, secret_key=SECRET)
+    auth.register_provider("idp", client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+                           server_metadata_url=metadata_url, **register)
+    return app, auth
+
+
+@pytest.mark.parametrize("server", ["quart", "fastapi"])
+def test_a_malformed_token_answer_at_refresh_is_a_4xx_on_asgi(bad, idp, clock, server, monkeypatch):
     monkeypatch.setattr("dash_auth_oidc.plugin.REFRESH_REUSE_SECONDS", 0.0)
     use_backend(server)
     try:
-        app = make_dash(__name__)
-        app.layout = html.Div("x")
-        auth = OIDCAuth(app, secret_key=SECRET)
-        auth.register_provider("idp", client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
-                               server_metadata_url=bad.metadata_url, issuer=idp.url)
+        app, auth = _oidc_app(bad.metadata_url, issuer=idp.url)
         auth.plugin.set_clock(clock)
         c = client_for(app)
         assert sign_in(c).response.status_code == 302
@@ -464,13 +470,7 @@ def test_a_malformed_token_answer_at_refresh_is_a_4xx_on_asgi(bad, idp, clock, s
 def test_a_logout_with_an_unparsable_origin_is_refused_not_a_500(idp, server, route, header):
     use_backend(server)
     try:
-        from dash import html
-
-        app = make_dash(__name__)
-        app.layout = html.Div("x")
-        auth = OIDCAuth(app, secret_key=SECRET)
-        auth.register_provider("idp", client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
-                               server_metadata_url=idp.metadata_url)
+        app, _auth = _oidc_app(idp.metadata_url)
         c = client_for(app)
         page = c.get(route).get_data(as_text=True)
         token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)

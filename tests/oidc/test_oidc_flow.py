@@ -332,6 +332,15 @@ def test_provider_down_during_refresh_keeps_a_valid_login(idp, make_app, clock, 
 # -- groups follow the provider at refresh -----------------------------------------
 
 
+def _signed_in(make_app, provider, clock, sub="alice", **options):
+    """An app with one provider on the tests' clock, and a client signed in as ``sub``."""
+    app, auth = make_app(provider, **options)
+    auth.plugin.set_clock(clock)
+    client = app.server.test_client()
+    sign_in(client, sub=sub)
+    return app, client
+
+
 @pytest.fixture
 def no_refresh_reuse(monkeypatch):
     """Each refresh asks the provider (the plugin shares one answer for 30 real seconds; the tests' clock is fake)."""
@@ -346,10 +355,7 @@ def _due(app, client, clock) -> None:
 def test_a_refresh_brings_the_groups_the_provider_gives_now(idp, make_app, clock, no_refresh_reuse):
     """A group taken away at the provider goes at the next token refresh (userinfo), not the next sign-in."""
     idp.set_user("dora", email="dora@example.org", name="Dora", groups=["staff", "readers"])
-    app, auth = make_app(idp)
-    auth.plugin.set_clock(clock)
-    client = app.server.test_client()
-    sign_in(client, sub="dora")
+    app, client = _signed_in(make_app, idp, clock, sub="dora")
     assert who(app, client) == (200, "dora|oidc:idp|staff,readers")
     idp.set_user("dora", email="dora@example.org", name="Dora", groups=["readers", "auditors"])
     assert who(app, client) == (200, "dora|oidc:idp|staff,readers")  # tokens not due: nothing asked
@@ -363,10 +369,7 @@ def test_a_refresh_brings_the_groups_the_provider_gives_now(idp, make_app, clock
 
 def test_a_refresh_keeps_the_groups_user_groups_add(idp, make_app, clock):
     idp.set_user("erin", email="erin@example.org", email_verified=True, groups=["staff"])
-    app, auth = make_app(idp, user_groups={"erin@example.org": ["local"]})
-    auth.plugin.set_clock(clock)
-    client = app.server.test_client()
-    sign_in(client, sub="erin")
+    app, client = _signed_in(make_app, idp, clock, sub="erin", user_groups={"erin@example.org": ["local"]})
     assert who(app, client) == (200, "erin|oidc:idp|staff,local")
     idp.set_user("erin", email="erin@example.org", email_verified=True, groups=["readers"])
     _due(app, client, clock)
@@ -375,10 +378,7 @@ def test_a_refresh_keeps_the_groups_user_groups_add(idp, make_app, clock):
 
 def test_a_refreshed_id_token_brings_the_groups_it_names(proxy, idp, make_app, clock, no_refresh_reuse):
     """Providers that send an ID token with the refresh (and no userinfo fetch here): its groups count."""
-    app, auth = make_app(proxy, register={"issuer": idp.url, "fetch_userinfo": False})
-    auth.plugin.set_clock(clock)
-    client = app.server.test_client()
-    sign_in(client)
+    app, client = _signed_in(make_app, proxy, clock, register={"issuer": idp.url, "fetch_userinfo": False})
     assert who(app, client) == (200, "alice|oidc:idp|staff,readers")
     _due(app, client, clock)
     times = {"iat": int(clock()), "exp": int(clock()) + 600}  # the plugin's clock, not the proxy's
@@ -406,10 +406,7 @@ def test_a_refresh_whose_userinfo_fails_keeps_the_groups_and_the_login(proxy, id
 
 
 def test_a_refresh_whose_userinfo_names_another_user_ends_the_login(proxy, idp, make_app, clock):
-    app, auth = make_app(proxy, register={"issuer": idp.url})
-    auth.plugin.set_clock(clock)
-    client = app.server.test_client()
-    sign_in(client)
+    app, client = _signed_in(make_app, proxy, clock, register={"issuer": idp.url})
     proxy.userinfo_extra = {"sub": "mallory", "groups": ["admins"]}
     _due(app, client, clock)
     status, body = who(app, client)
@@ -423,10 +420,7 @@ def test_a_refresh_leaves_the_groups_after_logged_in_chose(idp, make_app, clock,
     def strip_admins(user, idp_name, token):
         user["groups"] = [g for g in user.get("groups", []) if g != "admins"]  # the app's own allow-list
 
-    app, auth = make_app(idp, after_logged_in=strip_admins)
-    auth.plugin.set_clock(clock)
-    client = app.server.test_client()
-    sign_in(client, sub="eve")
+    app, client = _signed_in(make_app, idp, clock, sub="eve", after_logged_in=strip_admins)
     assert who(app, client) == (200, "eve|oidc:idp|staff")
     _due(app, client, clock)
     assert who(app, client) == (200, "eve|oidc:idp|staff")
@@ -441,10 +435,7 @@ def test_a_refresh_leaves_the_groups_a_login_user_callback_chose(idp, make_app, 
         session["user"] = {"email": user["email"], "groups": ["chosen"]}
 
     idp.set_user("fay", email="fay@example.org", groups=["staff"])
-    app, auth = make_app(idp, login_user_callback=callback)
-    auth.plugin.set_clock(clock)
-    client = app.server.test_client()
-    sign_in(client, sub="fay")
+    app, client = _signed_in(make_app, idp, clock, sub="fay", login_user_callback=callback)
     assert who(app, client)[1].endswith("|chosen")
     idp.set_user("fay", email="fay@example.org", groups=["readers"])
     _due(app, client, clock)
@@ -886,10 +877,7 @@ def test_every_sign_out_route_ends_the_oidc_login(proxy, idp, make_app, clock, n
     """The core's /logout too: before_logout runs once and the refresh token is revoked, so a copy
     of the old cookie renews nothing."""
     called = []
-    app, auth = make_app(proxy, register={"issuer": idp.url}, before_logout=lambda: called.append(1))
-    auth.plugin.set_clock(clock)
-    client = app.server.test_client()
-    sign_in(client)
+    app, client = _signed_in(make_app, proxy, clock, register={"issuer": idp.url}, before_logout=lambda: called.append(1))
     copy = client.get_cookie("session").value
     assert _post_logout(client, route).status_code in (200, 303)
     assert called == [1] and len(proxy.revoked) == 1
@@ -963,10 +951,7 @@ def test_a_refresh_leaves_the_groups_after_logged_in_edited_in_place(idp, make_a
         else:
             user["groups"].remove("admins")  # the list itself, edited in place
 
-    app, auth = make_app(idp, after_logged_in=strip_admins)
-    auth.plugin.set_clock(clock)
-    client = app.server.test_client()
-    sign_in(client, sub="eve2")
+    app, client = _signed_in(make_app, idp, clock, sub="eve2", after_logged_in=strip_admins)
     assert who(app, client) == (200, "eve2|oidc:idp|staff")
     _due(app, client, clock)
     assert who(app, client) == (200, "eve2|oidc:idp|staff")
@@ -978,10 +963,7 @@ def test_a_refresh_leaves_a_nested_groups_claim_after_logged_in_edited(idp, make
     def strip_admins(user, idp_name, token):
         user["realm_access"]["roles"] = [r for r in user["realm_access"]["roles"] if r != "admins"]
 
-    app, auth = make_app(idp, after_logged_in=strip_admins, groups_claim="realm_access.roles")
-    auth.plugin.set_clock(clock)
-    client = app.server.test_client()
-    sign_in(client, sub="ned")
+    app, client = _signed_in(make_app, idp, clock, sub="ned", after_logged_in=strip_admins, groups_claim="realm_access.roles")
     assert who(app, client) == (200, "ned|oidc:idp|staff")
     _due(app, client, clock)
     assert who(app, client) == (200, "ned|oidc:idp|staff")
@@ -993,10 +975,7 @@ def test_a_login_from_before_the_mark_with_an_after_logged_in_hook_keeps_its_gro
     def strip_admins(user, idp_name, token):
         user["groups"] = [g for g in user["groups"] if g != "admins"]
 
-    app, auth = make_app(idp, after_logged_in=strip_admins)
-    auth.plugin.set_clock(clock)
-    client = app.server.test_client()
-    sign_in(client, sub="old")
+    app, client = _signed_in(make_app, idp, clock, sub="old", after_logged_in=strip_admins)
     with client.session_transaction() as session:  # what the previous release wrote: no "g"
         state = dict(session[STATE_KEY])
         state.pop("g", None)
@@ -1007,10 +986,7 @@ def test_a_login_from_before_the_mark_with_an_after_logged_in_hook_keeps_its_gro
 
 def test_the_same_user_signing_in_again_keeps_the_provider_grant(proxy, idp, make_app, clock, no_refresh_reuse):
     """Revoking the old refresh token at a re-login of the same user could end the new login's grant too."""
-    app, auth = make_app(proxy, register={"issuer": idp.url})
-    auth.plugin.set_clock(clock)
-    client = app.server.test_client()
-    sign_in(client)
+    app, client = _signed_in(make_app, proxy, clock, register={"issuer": idp.url})
     sign_in(client, "/oidc/idp/login")  # alice again, same browser
     assert proxy.revoked == []
     _due(app, client, clock)
@@ -1026,10 +1002,7 @@ def test_user_groups_at_a_refresh_see_the_claims_they_saw_at_sign_in(idp, make_a
         issuer = user["iss"] if strict else user.get("iss")
         return ["corp"] if issuer == idp.url else []
 
-    app, auth = make_app(idp, user_groups=user_groups)
-    auth.plugin.set_clock(clock)
-    client = app.server.test_client()
-    sign_in(client, sub="gus")
+    app, client = _signed_in(make_app, idp, clock, sub="gus", user_groups=user_groups)
     assert who(app, client) == (200, "gus|oidc:idp|staff,corp")
     _due(app, client, clock)
     assert who(app, client) == (200, "gus|oidc:idp|staff,corp")
@@ -1058,10 +1031,7 @@ def test_user_groups_that_fail_at_a_refresh_keep_the_login_s_groups(idp, make_ap
 
 def test_a_refresh_never_lets_a_stale_email_verified_vouch_for_a_new_address(idp, make_app, clock, no_refresh_reuse):
     idp.set_user("mallory", email="mallory@example.org", email_verified=True, groups=["staff"])
-    app, auth = make_app(idp, user_groups={"boss@corp.example": ["admins"]})
-    auth.plugin.set_clock(clock)
-    client = app.server.test_client()
-    sign_in(client, sub="mallory")
+    app, client = _signed_in(make_app, idp, clock, sub="mallory", user_groups={"boss@corp.example": ["admins"]})
     assert who(app, client) == (200, "mallory|oidc:idp|staff")
     # The address changes at the provider, which does not call the new one verified.
     idp.set_user("mallory", email="boss@corp.example", groups=["staff"])

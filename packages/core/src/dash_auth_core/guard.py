@@ -61,6 +61,7 @@ class Snapshot:
     callback_map_size: int
     routes_version: int
     has_public_pages: bool
+    has_public_callbacks: bool = False
     hook_routes: frozenset[str] = field(default_factory=frozenset)
     page_cache: dict[str, Any] = field(default_factory=dict)
 
@@ -145,6 +146,7 @@ class Guard:
             callback_map_size=len(app.callback_map),
             routes_version=self.stack.public_routes.version,
             has_public_pages=self._has_public_pages(),
+            has_public_callbacks=any(info.public for info in callbacks.values()),
             hook_routes=hook_routes,
         )
         self._close_index_leak()

@@ -361,7 +361,7 @@ class Connection:
         the page shell (public pages, or a plugin that serves it to anyone, like layout mode)."""
         stack = self.stack
         snap = stack.guard.snapshot()
-        if any(info.public for info in snap.callbacks.values()):
+        if snap.has_public_callbacks:
             return True
         shell = Resource(Kind.DASH_INTERNAL, "_dash-layout", public=snap.has_public_pages, wants_json=True)
         verdict = stack.authorize(None, shell, request)

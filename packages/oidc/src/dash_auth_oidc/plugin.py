@@ -476,10 +476,11 @@ class OIDCPlugin:
             provider = self.providers.get(state.get("p"))  # type: ignore[arg-type]
             tokens = self.store.load(session) if provider is not None else None
             refresh_token = (tokens or {}).get("rt")
-            if provider is not None and isinstance(refresh_token, str):
+            revocable = provider is not None and isinstance(refresh_token, str)
+            if revocable:
                 allow_blocking(request)  # the provider is called: off the event loop, before any change
             self._before_logout(identity)
-            if provider is not None and isinstance(refresh_token, str):
+            if revocable:
                 try:
                     if provider.revoke(refresh_token):
                         log.info("OIDC refresh token revoked at %r", provider.name)
@@ -570,6 +571,13 @@ class OIDCPlugin:
             self._regroup(session, provider, user)
         return None
 
+    def _groups_claim(self, provider: Provider) -> str | None:
+        """The claim ``provider``'s groups come from (its own setting, else the app's)."""
+        return provider.config.groups_claim or self.settings.groups_claim
+
+    def _login_user_callback(self, provider: Provider) -> Callable[..., Any] | None:
+        return provider.config.login_user_callback or self.settings.login_user_callback
+
     def _follows_groups(self, provider: Provider, state: Mapping[str, Any]) -> bool:
         """Whether a refresh re-reads the user's groups from ``provider``.
 
@@ -577,9 +585,7 @@ class OIDCPlugin:
         the stored user, or ``after_logged_in`` changed the groups claim (the
         login's state says so); neither runs again at a refresh.
         """
-        groups_claim = provider.config.groups_claim or self.settings.groups_claim
-        callback = provider.config.login_user_callback or self.settings.login_user_callback
-        if not groups_claim or callback is not None:
+        if not self._groups_claim(provider) or self._login_user_callback(provider) is not None:
             return False
         if _PINNED in state:
             return not state[_PINNED]
@@ -618,7 +624,7 @@ class OIDCPlugin:
 
         Claims that do not mention the groups claim leave the login's groups as they are.
         """
-        groups_claim = provider.config.groups_claim or self.settings.groups_claim
+        groups_claim = self._groups_claim(provider)
         stored = session.get(SESSION_KEY)
         current = Identity.from_session(stored)
         if not groups_claim or current is None or not isinstance(stored, Mapping) or lookup(user, groups_claim) is None:
@@ -639,13 +645,13 @@ class OIDCPlugin:
         if latest.groups == current.groups:
             return
         updated = {**stored, "groups": list(latest.groups)}
-        if PROVIDER_GROUPS_CLAIM in latest.claims or groups_claim != "groups":
-            claims = dict(stored.get("claims") or {})
-            if PROVIDER_GROUPS_CLAIM in latest.claims:
-                claims[PROVIDER_GROUPS_CLAIM] = latest.claims[PROVIDER_GROUPS_CLAIM]
-            top = groups_claim.split(".")[0]
-            if top in claims and top in user:
-                claims[top] = user[top]  # the raw claim the groups came from, kept current too
+        claims = dict(stored.get("claims") or {})
+        if PROVIDER_GROUPS_CLAIM in latest.claims:
+            claims[PROVIDER_GROUPS_CLAIM] = latest.claims[PROVIDER_GROUPS_CLAIM]
+        top = groups_claim.split(".")[0]
+        if top in claims and top in user:
+            claims[top] = user[top]  # the raw claim the groups came from, kept current too
+        if claims:
             updated["claims"] = claims
         session[SESSION_KEY] = updated
         log.info("OIDC groups of %s changed at %r: %s", current.id, provider.name, ", ".join(latest.groups) or "none")
@@ -757,7 +763,7 @@ class OIDCPlugin:
         }
         identity = build_identity(
             user, idp,
-            groups_claim=provider.config.groups_claim or settings.groups_claim,
+            groups_claim=self._groups_claim(provider),
             user_groups=settings.user_groups,
             session_claims=settings.session_claims,
             auth_time=now,
@@ -767,7 +773,7 @@ class OIDCPlugin:
         held = session.get(STATE_KEY) if request.has_session_cookie else None
         if not (isinstance(held, dict) and held.get("p") == idp and held.get("s") == subject):
             self._stack().end_replaced_login(request)
-        callback = provider.config.login_user_callback or settings.login_user_callback
+        callback = self._login_user_callback(provider)
         response: Response | None = hooked
         if callback is not None:
             # Seed-style mixed logins: the callback writes the session itself.
@@ -799,7 +805,7 @@ class OIDCPlugin:
         # The provider's subject, which a refreshed ID token names again (a login_user_callback
         # may have given the identity another id, such as the e-mail address).
         state = self._token_state(idp, subject, token, now, bool(stored.get("rt")))
-        groups_claim = provider.config.groups_claim or settings.groups_claim
+        groups_claim = self._groups_claim(provider)
         # Whether after_logged_in chose the groups (then refreshes leave them), said on every login.
         state[_PINNED] = int(bool(groups_claim) and lookup(before, groups_claim) != lookup(user, groups_claim))
         session[STATE_KEY] = state
