@@ -2,32 +2,24 @@
 
 The backend matrix: a test that uses the ``backend`` fixture (directly or
 through an autouse fixture, as every test in tests/core and tests/basic does)
-runs once per Dash backend in ``helpers.BACKENDS``; ``helpers.make_dash()``
-and ``helpers.client()`` follow it. ``@pytest.mark.backends("flask",
+runs once per Dash backend in ``dash_auth_core.testing.BACKENDS``; the kit's
+``make_dash()`` and ``client_for()`` follow it. ``@pytest.mark.backends("flask",
 reason="...")`` limits a test to some backends. Backends whose packages are
 not installed are skipped with a reason.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import warnings
 
-import helpers
 import pytest
-from dash import _callback, _get_app, _pages
 
+from dash_auth_core import testing
+from dash_auth_core.testing import reset_dash_globals as _reset_dash_globals
+
+# This suite registers every plugin it tests itself.
 os.environ.setdefault("DASH_AUTH_DISABLE_PLUGINS", "1")
-
-def _reset_dash_globals() -> None:
-    _callback.GLOBAL_CALLBACK_LIST.clear()
-    _callback.GLOBAL_CALLBACK_MAP.clear()
-    _callback.GLOBAL_INLINE_SCRIPTS.clear()
-    _pages.PAGE_REGISTRY.clear()
-    # Dash's request handling leaves its app in this thread's context: dash.get_app()
-    # would answer an earlier test's app.
-    _get_app.app_context.set(None)
 
 
 @pytest.fixture(autouse=True)
@@ -51,7 +43,6 @@ def clean_dash_globals():
 
 
 
-_BACKEND_MODULES = {"flask": "flask", "quart": "quart", "fastapi": "fastapi"}
 
 
 def pytest_configure(config):
@@ -64,8 +55,8 @@ def pytest_generate_tests(metafunc):
     if "backend" not in metafunc.fixturenames:
         return
     marker = metafunc.definition.get_closest_marker("backends")
-    names = marker.args if marker else helpers.BACKENDS
-    unknown = set(names) - set(helpers.BACKENDS)
+    names = marker.args if marker else testing.BACKENDS
+    unknown = set(names) - set(testing.BACKENDS)
     if unknown:
         raise pytest.UsageError(f"unknown backends {sorted(unknown)} on {metafunc.definition.nodeid}")
     metafunc.parametrize("backend", names, indirect=True)
@@ -73,14 +64,13 @@ def pytest_generate_tests(metafunc):
 
 @pytest.fixture
 def backend(request):
-    """The Dash backend under test; ``helpers.make_dash()`` creates apps on it."""
+    """The Dash backend under test; the kit's ``make_dash()`` creates apps on it."""
     name = getattr(request, "param", "flask")
-    module = _BACKEND_MODULES[name]
-    if importlib.util.find_spec(module) is None:
+    if name not in testing.installed_backends():
         pytest.skip(f"the {name} backend needs `pip install dash-auth-core[{name}]`")
-    helpers.use_backend(name)
+    testing.use_backend(name)
     try:
         yield name
     finally:
-        helpers.stop_all()
-        helpers.use_backend("flask")
+        testing.stop_all()
+        testing.use_backend("flask")

@@ -8,14 +8,23 @@ import threading
 import pytest
 import requests
 from dash import Input, Output, html
-from helpers import SECRET, backend_of, basic, callback_body, client_for, make_dash, run, server_route
+from helpers import SECRET
 
 from dash_auth_basic import BasicAuth
 from dash_auth_core import AuthStack, ConfigurationError, current_user, register_adapter
 from dash_auth_core.backends import _adapters
 from dash_auth_core.backends.flask import FlaskAdapter
+from dash_auth_core.testing import (
+    backend_of,
+    basic_header,
+    callback_body,
+    client_for,
+    make_dash,
+    run,
+    server_route,
+)
 
-ALICE = basic("alice", "wonderland")
+ALICE = basic_header("alice", "wonderland")
 USERS = {"alice": "wonderland"}
 
 
@@ -132,7 +141,7 @@ def test_password_checks_run_in_a_worker_thread_and_cache_hits_stay_inline(backe
     response = c.post("/_dash-update-component", json=callback_body(app, "o.children", [2]), headers=ALICE)
     assert b"alice" in response.data  # current_user() survived the hop to the thread and back
     assert calls == [("alice", False)]  # a cache hit: no second check
-    assert c.get("/", headers=basic("alice", "WRONG")).status_code == 401
+    assert c.get("/", headers=basic_header("alice", "WRONG")).status_code == 401
     assert calls[-1] == ("alice", False)
 
 

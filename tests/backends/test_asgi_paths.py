@@ -15,13 +15,14 @@ from typing import Any
 
 import pytest
 from dash import Input, Output, html
-from helpers import SECRET, basic, callback_body, client_for, make_dash, run, started
+from helpers import SECRET
 
 from dash_auth_basic import BasicAuth
+from dash_auth_core.testing import basic_header, callback_body, client_for, make_dash, run, started
 
 pytestmark = pytest.mark.backends("quart", "fastapi", reason="ASGI scopes")
 
-ALICE = basic("alice", "wonderland")
+ALICE = basic_header("alice", "wonderland")
 
 
 def make_app(ran: list[Any]) -> Any:

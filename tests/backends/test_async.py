@@ -8,13 +8,14 @@ import json
 import dash
 import pytest
 from dash import Input, Output, html
-from helpers import SECRET, basic, callback_body, client_for, make_dash, router_body
+from helpers import SECRET
 
 from dash_auth_basic import BasicAuth
 from dash_auth_core import current_user, public_callback
+from dash_auth_core.testing import basic_header, callback_body, client_for, make_dash, router_body
 
-ALICE = basic("alice", "wonderland")
-BOB = basic("bob", "builder")
+ALICE = basic_header("alice", "wonderland")
+BOB = basic_header("bob", "builder")
 USERS = {"alice": "wonderland", "bob": "builder"}
 GROUPS = {"alice": ["admins"], "bob": ["staff"]}
 
@@ -134,7 +135,7 @@ def test_async_layout_protection_with_protected(backend):
 @pytest.mark.backends("quart", "fastapi", reason="async views of the ASGI backends")
 def test_many_concurrent_requests_keep_their_own_users(backend):
     """Requests interleaved on one event loop never see each other's user."""
-    from helpers import AsgiClient, run
+    from dash_auth_core.testing import AsgiClient, run
 
     app = make_dash(__name__)
     app.layout = html.Div([html.Button(id="b"), html.Div(id="o")])

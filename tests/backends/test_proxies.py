@@ -18,11 +18,12 @@ import re
 import pytest
 import requests
 from dash import html
-from helpers import SECRET, AsgiClient, backend_of, basic, client_for, make_dash
+from helpers import SECRET
 
 from dash_auth_basic import BasicAuth
+from dash_auth_core.testing import AsgiClient, backend_of, basic_header, client_for, make_dash
 
-ALICE = basic("alice", "wonderland")
+ALICE = basic_header("alice", "wonderland")
 TOKEN_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 PUBLIC = "public.example"
 FORWARDED = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": PUBLIC, "X-Forwarded-For": "203.0.113.7"}

@@ -18,19 +18,20 @@ import dash
 import pytest
 import requests
 from dash import Input, Output, dcc, html
-from helpers import SECRET, basic, callback_body, make_dash, router_body
+from helpers import SECRET
 from ws_client import Socket
 
 from dash_auth_basic import BasicAuth
 from dash_auth_core import current_user, public_callback
 from dash_auth_core.browser import BROWSER_COOKIE
+from dash_auth_core.testing import basic_header, callback_body, make_dash, router_body
 from dash_auth_core.websocket import CLOSE_AUTH, CLOSE_RECONNECT, LOGIN_REQUIRED
 
 pytestmark = [pytest.mark.backends("quart", "fastapi", reason="Dash serves WebSocket callbacks on ASGI backends"),
               pytest.mark.timeout(120)]
 
 USERS = {"alice": "wonderland", "bob": "builder"}
-ALICE = basic("alice", "wonderland")
+ALICE = basic_header("alice", "wonderland")
 
 
 def make_app(ran, public=True, **options):
@@ -164,7 +165,7 @@ def test_wrong_basic_credentials_on_the_handshake(backend, live, socket_to):
     ran = []
     app = make_app(ran, public=False)
     server = live(app)
-    closed = socket_to(server, headers=basic("alice", "WRONG")).wait_closed()
+    closed = socket_to(server, headers=basic_header("alice", "WRONG")).wait_closed()
     assert closed.code == CLOSE_AUTH
     assert ran == []
 
@@ -175,7 +176,7 @@ def test_wrong_cached_basic_credentials_still_serve_what_is_public(backend, live
     ran = []
     app = make_app(ran, public=True)
     server = live(app)
-    with socket_to(server, headers=basic("alice", "WRONG")) as ws:
+    with socket_to(server, headers=basic_header("alice", "WRONG")) as ws:
         assert output_of(ws.call(callback_body(app, "pub.children", [1])), "pub") == "public 1"
     assert ran == [("public", 1, None)]
 
@@ -245,7 +246,7 @@ def test_group_rules_apply_to_each_message(backend, live, socket_to):
 
     BasicAuth(app, USERS, secret_key=SECRET, user_groups={"alice": ["admins"], "bob": ["staff"]})
     server = live(app)
-    with socket_to(server, headers=basic("bob", "builder")) as ws:
+    with socket_to(server, headers=basic_header("bob", "builder")) as ws:
         reply = ws.call(callback_body(app, "admin.children", [1]))
         assert reply["status"] == "error" and "403" in reply["message"]
     with socket_to(server, headers=ALICE) as ws:

@@ -12,12 +12,13 @@ import unicodedata
 
 import pytest
 from dash import Input, Output, html
-from helpers import SECRET, basic, callback_body, client_for, make_dash
+from helpers import SECRET
 from werkzeug.security import check_password_hash, generate_password_hash
 
 import dash_auth_basic.credentials
 from dash_auth_basic import BasicAuth, LoginThrottle
 from dash_auth_core import ConfigurationError
+from dash_auth_core.testing import basic_header, callback_body, client_for, make_dash
 
 URL = "/_dash-update-component"
 USERS = {"alice": "wonderland", "bob": "builder"}
@@ -96,9 +97,9 @@ def assert_refused(app, ran, headers):
 
 def test_correct_password_is_accepted():
     app, ran = make_app()
-    assert_accepted(app, ran, basic("alice", "wonderland"))
-    assert_accepted(app, ran, basic("bob", "builder"))
-    assert session_user(app, basic("alice", "wonderland"))["id"] == "alice"
+    assert_accepted(app, ran, basic_header("alice", "wonderland"))
+    assert_accepted(app, ran, basic_header("bob", "builder"))
+    assert session_user(app, basic_header("alice", "wonderland"))["id"] == "alice"
 
 
 @pytest.mark.parametrize(
@@ -119,7 +120,7 @@ def test_correct_password_is_accepted():
 )
 def test_incorrect_credentials_are_refused(user, password):
     app, ran = make_app()
-    assert_refused(app, ran, basic(user, password))
+    assert_refused(app, ran, basic_header(user, password))
     assert ran == []
 
 
@@ -140,25 +141,25 @@ def test_scheme_is_case_insensitive():
 
 def test_username_and_password_with_colons():
     app, ran = make_app({"a:b": "c:d", "carol": "x:y:z"}, throttle=LoginThrottle(max_failures=100))
-    assert_accepted(app, ran, basic("a:b", "c:d"))
-    assert_accepted(app, ran, basic("carol", "x:y:z"))
-    assert session_user(app, basic("a:b", "c:d"))["id"] == "a:b"
-    # basic("a", "b:c:d") is the very same header as basic("a:b", "c:d"): RFC 7617 cannot tell them apart.
-    assert basic("a", "b:c:d") == basic("a:b", "c:d")
-    assert_refused(app, ran, basic("a:b", "c"))
-    assert_refused(app, ran, basic("a:b", "c:d:"))
-    assert_refused(app, ran, basic("a:b:c", "d:e"))
-    assert_refused(app, ran, basic("carol", "x:y"))
-    assert_refused(app, ran, basic("carol", "x:y:z:"))
-    assert_refused(app, ran, basic("carol:x", "y"))  # no user "carol:x", and "x:y" is not carol's
+    assert_accepted(app, ran, basic_header("a:b", "c:d"))
+    assert_accepted(app, ran, basic_header("carol", "x:y:z"))
+    assert session_user(app, basic_header("a:b", "c:d"))["id"] == "a:b"
+    # basic_header("a", "b:c:d") is the very same header as basic_header("a:b", "c:d"): RFC 7617 cannot tell them apart.
+    assert basic_header("a", "b:c:d") == basic_header("a:b", "c:d")
+    assert_refused(app, ran, basic_header("a:b", "c"))
+    assert_refused(app, ran, basic_header("a:b", "c:d:"))
+    assert_refused(app, ran, basic_header("a:b:c", "d:e"))
+    assert_refused(app, ran, basic_header("carol", "x:y"))
+    assert_refused(app, ran, basic_header("carol", "x:y:z:"))
+    assert_refused(app, ran, basic_header("carol:x", "y"))  # no user "carol:x", and "x:y" is not carol's
 
 
 def test_first_colon_wins_when_both_splits_are_users():
     """``a:b:c:d`` is user ``a`` (RFC 7617 splits at the first colon) when ``a`` knows ``b:c:d``."""
     app, _ = make_app({"a": "b:c:d", "a:b": "c:d"})
-    assert session_user(app, basic("a:b", "c:d"))["id"] == "a"
+    assert session_user(app, basic_header("a:b", "c:d"))["id"] == "a"
     app, _ = make_app({"a": "other", "a:b": "c:d"})
-    assert session_user(app, basic("a:b", "c:d"))["id"] == "a:b"
+    assert session_user(app, basic_header("a:b", "c:d"))["id"] == "a:b"
 
 
 # -- non-ASCII -----------------------------------------------------------------
@@ -169,27 +170,27 @@ INTL = {"josé": "pässwörd", "пользователь": "пароль", "用�
 @pytest.mark.parametrize("user", list(INTL))
 def test_non_ascii_credentials_as_utf8(user):
     app, ran = make_app(INTL)
-    assert_accepted(app, ran, basic(user, INTL[user]))
-    assert session_user(app, basic(user, INTL[user]))["id"] == user
-    assert_refused(app, ran, basic(user, INTL[user] + "x"))
+    assert_accepted(app, ran, basic_header(user, INTL[user]))
+    assert session_user(app, basic_header(user, INTL[user]))["id"] == user
+    assert_refused(app, ran, basic_header(user, INTL[user] + "x"))
 
 
 def test_non_ascii_credentials_as_latin1():
     """Older browsers send Latin-1; it is accepted as a fallback."""
     app, ran = make_app(INTL)
-    headers = basic("josé", "pässwörd", encoding="latin-1")
-    assert headers != basic("josé", "pässwörd")
+    headers = basic_header("josé", "pässwörd", encoding="latin-1")
+    assert headers != basic_header("josé", "pässwörd")
     assert_accepted(app, ran, headers)
     assert session_user(app, headers)["id"] == "josé"
-    assert_refused(app, ran, basic("josé", "passwörd", encoding="latin-1"))
-    assert_refused(app, ran, basic("jose", "pässwörd", encoding="latin-1"))
+    assert_refused(app, ran, basic_header("josé", "passwörd", encoding="latin-1"))
+    assert_refused(app, ran, basic_header("jose", "pässwörd", encoding="latin-1"))
 
 
 def test_latin1_fallback_does_not_confuse_users():
     """The Latin-1 reading of UTF-8 bytes is another name, not the same user."""
     app, ran = make_app({"josé": "pw", "josÃ©": "other"})
-    assert session_user(app, basic("josé", "pw"))["id"] == "josé"
-    assert_refused(app, ran, basic("josé", "other"))
+    assert session_user(app, basic_header("josé", "pw"))["id"] == "josé"
+    assert_refused(app, ran, basic_header("josé", "other"))
 
 
 def nfc(text):
@@ -203,19 +204,19 @@ def nfd(text):
 def test_nfc_and_nfd_forms_of_a_name_are_the_same_user():
     assert nfc("José") != nfd("José")
     app, ran = make_app({nfc("José"): "secret"})
-    assert_accepted(app, ran, basic(nfd("José"), "secret"))
-    assert_accepted(app, ran, basic(nfc("José"), "secret"))
-    assert session_user(app, basic(nfd("José"), "secret"))["id"] == nfc("José")
+    assert_accepted(app, ran, basic_header(nfd("José"), "secret"))
+    assert_accepted(app, ran, basic_header(nfc("José"), "secret"))
+    assert session_user(app, basic_header(nfd("José"), "secret"))["id"] == nfc("José")
 
     app, ran = make_app({nfd("José"): "secret"})
-    assert_accepted(app, ran, basic(nfc("José"), "secret"))
-    assert session_user(app, basic(nfc("José"), "secret"))["id"] == nfc("José")
+    assert_accepted(app, ran, basic_header(nfc("José"), "secret"))
+    assert session_user(app, basic_header(nfc("José"), "secret"))["id"] == nfc("José")
 
 
 def test_nfc_and_nfd_forms_of_a_plain_password():
     app, ran = make_app({"ana": nfd("Ångström")})
-    assert_accepted(app, ran, basic("ana", nfc("Ångström")))
-    assert_accepted(app, ran, basic("ana", nfd("Ångström")))
+    assert_accepted(app, ran, basic_header("ana", nfc("Ångström")))
+    assert_accepted(app, ran, basic_header("ana", nfd("Ångström")))
 
 
 @pytest.mark.parametrize("form", ["NFC", "NFD"])
@@ -223,12 +224,12 @@ def test_hashed_password_in_either_form_accepts_the_password_it_was_made_from(fo
     """A hash made from the password as the user types it must accept that password."""
     password = unicodedata.normalize(form, "Ångström")
     app, ran = make_app({"ana": generate_password_hash(password, method="pbkdf2:sha256:1000")})
-    assert_accepted(app, ran, basic("ana", password))
+    assert_accepted(app, ran, basic_header("ana", password))
 
 
 def test_hashed_nfc_password_accepts_the_nfd_spelling():
     app, ran = make_app({"ana": generate_password_hash(nfc("Ångström"), method="pbkdf2:sha256:1000")})
-    assert_accepted(app, ran, basic("ana", nfd("Ångström")))
+    assert_accepted(app, ran, basic_header("ana", nfd("Ångström")))
 
 
 # -- hashed passwords ------------------------------------------------------------
@@ -239,15 +240,15 @@ def test_werkzeug_hashes_are_accepted(method):
     hashed = generate_password_hash("wonderland", method=method)
     assert hashed.startswith(method.split(":")[0] + ":")
     app, ran = make_app({"alice": hashed})
-    assert_accepted(app, ran, basic("alice", "wonderland"))
-    assert_refused(app, ran, basic("alice", "wonderlanD"))
+    assert_accepted(app, ran, basic_header("alice", "wonderland"))
+    assert_refused(app, ran, basic_header("alice", "wonderlanD"))
     # The stored hash is not itself a password.
-    assert_refused(app, ran, basic("alice", hashed))
+    assert_refused(app, ran, basic_header("alice", hashed))
 
 
 def test_text_that_only_looks_like_a_hash_is_a_plain_password():
     app, ran = make_app({"alice": "scrypt:no-dollar-sign"})
-    assert_accepted(app, ran, basic("alice", "scrypt:no-dollar-sign"))
+    assert_accepted(app, ran, basic_header("alice", "scrypt:no-dollar-sign"))
 
 
 class Counter:
@@ -269,7 +270,7 @@ def hash_calls(monkeypatch):
 @pytest.mark.parametrize("method", ["pbkdf2:sha256:1000", "scrypt"])
 def test_verified_hash_is_not_recomputed_on_the_next_request(hash_calls, method):
     app, ran = make_app({"alice": generate_password_hash("wonderland", method=method)})
-    headers = basic("alice", "wonderland")
+    headers = basic_header("alice", "wonderland")
     assert get(app, headers).status_code == 200
     assert hash_calls.calls == 1
     # New clients, no session cookie: only the remembered verification saves the hash.
@@ -282,13 +283,13 @@ def test_verified_hash_is_not_recomputed_on_the_next_request(hash_calls, method)
 
 def test_wrong_password_is_not_cached(hash_calls):
     app, ran = make_app({"alice": generate_password_hash("wonderland", method="pbkdf2:sha256:1000")})
-    wrong = basic("alice", "nope")
+    wrong = basic_header("alice", "nope")
     for expected_calls in (1, 2, 3):
         assert_challenged(get(app, wrong))
         assert hash_calls.calls == expected_calls
     assert call(app, wrong).status_code == 401
     assert ran == []
-    assert get(app, basic("alice", "wonderland")).status_code == 200
+    assert get(app, basic_header("alice", "wonderland")).status_code == 200
     assert_challenged(get(app, wrong))
 
 
@@ -304,9 +305,9 @@ def test_unknown_usernames_cost_the_same_hash_as_known_ones(monkeypatch, method)
     recorder = RecordingHashCheck()
     monkeypatch.setattr(dash_auth_basic.credentials, "check_password_hash", recorder)
     app, ran = make_app({"alice": generate_password_hash("wonderland", method=method)})
-    assert_challenged(get(app, basic("alice", "guess")))
-    assert_challenged(get(app, basic("mallory", "guess")))
-    assert_challenged(get(app, basic("nobody:with:colons", "guess")))
+    assert_challenged(get(app, basic_header("alice", "guess")))
+    assert_challenged(get(app, basic_header("mallory", "guess")))
+    assert_challenged(get(app, basic_header("nobody:with:colons", "guess")))
     assert recorder.calls == 3
     assert recorder.methods == [method] * 3  # the same work for every attempt
     assert ran == []
@@ -314,7 +315,7 @@ def test_unknown_usernames_cost_the_same_hash_as_known_ones(monkeypatch, method)
 
 def test_plain_tables_need_no_decoy_hash(hash_calls):
     app, ran = make_app({"alice": "wonderland"})
-    assert_challenged(get(app, basic("mallory", "guess")))
+    assert_challenged(get(app, basic_header("mallory", "guess")))
     assert hash_calls.calls == 0
 
 
@@ -324,18 +325,18 @@ def test_plain_users_in_a_mixed_table_take_as_long_as_hashed_ones(monkeypatch):
     monkeypatch.setattr(dash_auth_basic.credentials, "check_password_hash", recorder)
     app, ran = make_app({"alice": generate_password_hash("wonderland", method="pbkdf2:sha256:1000"),
                          "bob": "builder"})
-    assert_challenged(get(app, basic("bob", "guess")))
-    assert_challenged(get(app, basic("mallory", "guess")))
+    assert_challenged(get(app, basic_header("bob", "guess")))
+    assert_challenged(get(app, basic_header("mallory", "guess")))
     assert recorder.methods == ["pbkdf2:sha256:1000"] * 2
-    assert get(app, basic("bob", "builder")).status_code == 200
+    assert get(app, basic_header("bob", "builder")).status_code == 200
 
 
 def test_cached_success_does_not_leak_to_a_different_password(hash_calls):
     app, ran = make_app({"alice": generate_password_hash("wonderland", method="pbkdf2:sha256:1000")})
-    assert get(app, basic("alice", "wonderland")).status_code == 200
-    assert_refused(app, ran, basic("alice", "wonderland2"))
-    assert_refused(app, ran, basic("alice", "wonderlan"))
-    assert_refused(app, ran, basic("alicex", "wonderland"))
+    assert get(app, basic_header("alice", "wonderland")).status_code == 200
+    assert_refused(app, ran, basic_header("alice", "wonderland2"))
+    assert_refused(app, ran, basic_header("alice", "wonderlan"))
+    assert_refused(app, ran, basic_header("alicex", "wonderland"))
 
 
 # -- the other user-table forms ------------------------------------------------------
@@ -343,9 +344,9 @@ def test_cached_success_does_not_leak_to_a_different_password(hash_calls):
 
 def test_list_of_pairs():
     app, ran = make_app([["alice", "wonderland"], ("bob", "builder")])
-    assert_accepted(app, ran, basic("alice", "wonderland"))
-    assert_accepted(app, ran, basic("bob", "builder"))
-    assert_refused(app, ran, basic("alice", "builder"))
+    assert_accepted(app, ran, basic_header("alice", "wonderland"))
+    assert_accepted(app, ran, basic_header("bob", "builder"))
+    assert_refused(app, ran, basic_header("alice", "builder"))
 
 
 @pytest.mark.parametrize(
@@ -364,11 +365,11 @@ def authorization_function(username, password):
 
 def test_auth_func_seed_example():
     app, ran = make_app(None, auth_func=authorization_function)
-    assert_accepted(app, ran, basic("hello", "world"))
-    assert session_user(app, basic("hello", "world"))["id"] == "hello"
-    assert_refused(app, ran, basic("hello", "World"))
-    assert_refused(app, ran, basic("hello", "world:extra"))
-    assert_refused(app, ran, basic("world", "hello"))
+    assert_accepted(app, ran, basic_header("hello", "world"))
+    assert session_user(app, basic_header("hello", "world"))["id"] == "hello"
+    assert_refused(app, ran, basic_header("hello", "World"))
+    assert_refused(app, ran, basic_header("hello", "world:extra"))
+    assert_refused(app, ran, basic_header("world", "hello"))
     assert_refused(app, ran, {})
 
 
@@ -380,8 +381,8 @@ def test_auth_func_receives_the_split_credentials():
         return False
 
     app, _ = make_app(None, auth_func=check)
-    get(app, basic("u", "p:w:d"))
-    get(app, basic("josé", "pässwörd", encoding="latin-1"))
+    get(app, basic_header("u", "p:w:d"))
+    get(app, basic_header("josé", "pässwörd", encoding="latin-1"))
     assert seen == [("u", "p:w:d"), ("josé", "pässwörd")]
 
 
@@ -392,11 +393,11 @@ def test_auth_func_that_raises_is_a_refusal_not_a_500():
         return password.encode("ascii") == b"world"  # UnicodeEncodeError for non-ASCII input
 
     app, ran = make_app(None, auth_func=fragile)
-    assert get(app, basic("hello", "world")).status_code == 200
-    response = get(app, basic("hello", "wörld"))
+    assert get(app, basic_header("hello", "world")).status_code == 200
+    response = get(app, basic_header("hello", "wörld"))
     assert response.status_code != 500
     assert_challenged(response)
-    response = call(app, basic("hello", "wörld"))
+    response = call(app, basic_header("hello", "wörld"))
     assert response.status_code == 401
     assert ran == []
 
@@ -461,21 +462,21 @@ def test_wrong_basic_credentials_override_a_signed_in_session():
     """A request that carries a wrong Basic password is refused even with a valid session."""
     app, ran = make_app()
     client = client_for(app)
-    assert client.get("/", headers=basic("alice", "wonderland")).status_code == 200
-    assert_challenged(client.get("/", headers=basic("alice", "WRONG")))
+    assert client.get("/", headers=basic_header("alice", "wonderland")).status_code == 200
+    assert_challenged(client.get("/", headers=basic_header("alice", "WRONG")))
     assert_challenged(client.get("/", headers={"Authorization": "Basic !!!"}))
     for bare in ("Basic", "basic", "Basic "):  # the scheme without credentials is malformed too
         assert_challenged(client.get("/", headers={"Authorization": bare}))
     body = callback_body(app, "out.children", [1])
-    assert client.post(URL, json=body, headers=basic("alice", "WRONG")).status_code == 401
+    assert client.post(URL, json=body, headers=basic_header("alice", "WRONG")).status_code == 401
     assert ran == []
 
 
 def test_another_valid_user_replaces_the_session_user():
     app, _ = make_app()
     client = client_for(app)
-    client.get("/", headers=basic("alice", "wonderland"))
-    client.get("/", headers=basic("bob", "builder"))
+    client.get("/", headers=basic_header("alice", "wonderland"))
+    client.get("/", headers=basic_header("bob", "builder"))
     with client.session_transaction() as session:
         assert session["user"]["id"] == "bob"
 
@@ -492,15 +493,15 @@ def test_realm_cannot_break_out_of_its_quotes():
 
 def test_user_groups_as_dict():
     app, _ = make_app(user_groups={"alice": ["admins", "staff"], "bob": "builders"})
-    user = session_user(app, basic("alice", "wonderland"))
+    user = session_user(app, basic_header("alice", "wonderland"))
     assert user["groups"] == ["admins", "staff"]
     assert user["email"] == "alice"
-    assert session_user(app, basic("bob", "builder"))["groups"] == ["builders"]
+    assert session_user(app, basic_header("bob", "builder"))["groups"] == ["builders"]
 
 
 def test_user_groups_dict_without_the_user():
     app, _ = make_app(user_groups={"alice": ["admins"]})
-    assert session_user(app, basic("bob", "builder"))["groups"] == []
+    assert session_user(app, basic_header("bob", "builder"))["groups"] == []
 
 
 def test_user_groups_as_callable():
@@ -511,21 +512,21 @@ def test_user_groups_as_callable():
         return {"alice": ("admins", "staff")}.get(username)
 
     app, _ = make_app(user_groups=groups)
-    assert session_user(app, basic("alice", "wonderland"))["groups"] == ["admins", "staff"]
-    assert session_user(app, basic("bob", "builder"))["groups"] == []
+    assert session_user(app, basic_header("alice", "wonderland"))["groups"] == ["admins", "staff"]
+    assert session_user(app, basic_header("bob", "builder"))["groups"] == []
     assert seen == ["alice", "bob"]
 
 
 def test_user_groups_callable_with_odd_results():
     results = {"alice": "solo", "bob": ["ok", 3, None, "fine"]}
     app, _ = make_app(user_groups=results.get)
-    assert session_user(app, basic("alice", "wonderland"))["groups"] == ["solo"]
-    assert session_user(app, basic("bob", "builder"))["groups"] == ["ok", "fine"]
+    assert session_user(app, basic_header("alice", "wonderland"))["groups"] == ["solo"]
+    assert session_user(app, basic_header("bob", "builder"))["groups"] == ["ok", "fine"]
 
 
 def test_user_groups_with_auth_func():
     app, _ = make_app(None, auth_func=authorization_function, user_groups=lambda u: [f"group-of-{u}"])
-    assert session_user(app, basic("hello", "world"))["groups"] == ["group-of-hello"]
+    assert session_user(app, basic_header("hello", "world"))["groups"] == ["group-of-hello"]
 
 
 # -- how long a verified header is trusted ----------------------------------------
@@ -542,19 +543,19 @@ def test_a_changed_password_works_until_forget_or_identity_ttl():
     app = make_dash(__name__)
     app.layout = html.Div("x")
     auth = BasicAuth(app, auth_func=auth_func, secret_key=SECRET)
-    old = basic("alice", "wonderland")
+    old = basic_header("alice", "wonderland")
     assert get(app, old).status_code == 200
     passwords["alice"] = "changed"
     assert get(app, old).status_code == 200 and checks == ["alice"]  # trusted for identity_ttl
     auth.forget("alice")
     assert get(app, old).status_code == 401
-    assert get(app, basic("alice", "changed")).status_code == 200
+    assert get(app, basic_header("alice", "changed")).status_code == 200
 
     app = make_dash(__name__)
     app.layout = html.Div("x")
     BasicAuth(app, auth_func=auth_func, secret_key=SECRET, identity_ttl=0)
     checks.clear()
-    assert [get(app, basic("alice", "changed")).status_code for _ in range(3)] == [200] * 3
+    assert [get(app, basic_header("alice", "changed")).status_code for _ in range(3)] == [200] * 3
     assert checks == ["alice"] * 3
     with pytest.raises(ConfigurationError, match="identity_ttl"):
         BasicAuth(make_dash(__name__), USERS, identity_ttl=-1)
@@ -575,13 +576,13 @@ def test_forget_during_a_check_under_way_is_not_undone_by_it():
     app = make_dash(__name__)
     app.layout = html.Div("x")
     auth = BasicAuth(app, auth_func=slow_auth_func, secret_key=SECRET)
-    first = threading.Thread(target=lambda: get(app, basic("bob", "old")))
+    first = threading.Thread(target=lambda: get(app, basic_header("bob", "old")))
     first.start()
     assert started.wait(5)
     passwords["bob"] = "new"  # changed while the old one is being checked ...
     auth.forget("bob")  # ... and forgotten
     first.join(10)
-    assert get(app, basic("bob", "old")).status_code == 401
+    assert get(app, basic_header("bob", "old")).status_code == 401
 
 
 def test_a_basic_session_older_than_session_lifetime_signs_in_again(monkeypatch):
@@ -594,7 +595,7 @@ def test_a_basic_session_older_than_session_lifetime_signs_in_again(monkeypatch)
     BasicAuth(app, USERS, user_groups=lambda user: groups.get(user, []), secret_key=SECRET,
               session_lifetime=60, identity_ttl=0)
     client = client_for(app)
-    headers = basic("alice", "wonderland")
+    headers = basic_header("alice", "wonderland")
     assert client.get("/", headers=headers).status_code == 200
     groups["alice"] = []
     assert client.get("/", headers=headers).status_code == 200
@@ -615,31 +616,31 @@ def status(app, headers):
 
 def test_header_guessing_is_throttled_per_username_and_address(caplog):
     app, ran = make_app(throttle=LoginThrottle(max_failures=3, window=60, lockout=60))
-    assert [status(app, basic("alice", f"guess-{n}")) for n in range(3)] == [401, 401, 401]
-    locked = call(app, basic("alice", "guess-3"))
+    assert [status(app, basic_header("alice", f"guess-{n}")) for n in range(3)] == [401, 401, 401]
+    locked = call(app, basic_header("alice", "guess-3"))
     assert locked.status_code == 429
     assert int(locked.headers["Retry-After"]) >= 1
     assert locked.is_json and "too many failed sign-ins" in locked.get_json()["message"]
     # Locked out even with the right password: a guesser learns nothing from the answer.
-    assert status(app, basic("alice", "wonderland")) == 429
+    assert status(app, basic_header("alice", "wonderland")) == 429
     assert ran == []
     # Another user from the same address is not affected.
-    assert_accepted(app, ran, basic("bob", "builder"))
+    assert_accepted(app, ran, basic_header("bob", "builder"))
     assert "too many failures" in caplog.text
 
 
 def test_header_throttle_spares_verified_headers_and_clears_on_success():
     app, ran = make_app(throttle=LoginThrottle(max_failures=3, window=60, lockout=60))
-    assert_accepted(app, ran, basic("alice", "wonderland"))
-    assert [status(app, basic("alice", f"guess-{n}")) for n in range(4)] == [401, 401, 401, 429]
+    assert_accepted(app, ran, basic_header("alice", "wonderland"))
+    assert [status(app, basic_header("alice", f"guess-{n}")) for n in range(4)] == [401, 401, 401, 429]
     # A browser that signed in before keeps working: its header is already verified.
-    assert_accepted(app, ran, basic("alice", "wonderland"))
+    assert_accepted(app, ran, basic_header("alice", "wonderland"))
 
     app, ran = make_app(throttle=LoginThrottle(max_failures=3, window=60, lockout=60))
-    assert [status(app, basic("alice", w)) for w in ("one", "two")] == [401, 401]
-    assert status(app, basic("alice", "wonderland")) == 200  # success clears the count
-    assert [status(app, basic("alice", w)) for w in ("three", "four", "five")] == [401, 401, 401]
-    assert status(app, basic("alice", "six")) == 429
+    assert [status(app, basic_header("alice", w)) for w in ("one", "two")] == [401, 401]
+    assert status(app, basic_header("alice", "wonderland")) == 200  # success clears the count
+    assert [status(app, basic_header("alice", w)) for w in ("three", "four", "five")] == [401, 401, 401]
+    assert status(app, basic_header("alice", "six")) == 429
 
 
 def test_header_throttle_counts_malformed_credentials_too():

@@ -7,10 +7,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from dash import Input, Output, html
-from helpers import SECRET, basic, callback_body, client_for, make_dash, server_route
+from helpers import SECRET
 
 from dash_auth_basic import BasicAuth
 from dash_auth_core import ConfigurationError
+from dash_auth_core.testing import basic_header, callback_body, client_for, make_dash, server_route
 
 
 def make_app(**kwargs):
@@ -141,8 +142,12 @@ def test_repeated_failures_are_throttled():
 
 def test_basic_headers_still_work_for_scripts():
     app, _ = make_app()
-    assert client_for(app).get("/", headers=basic("alice", "wonderland")).status_code == 200
-    assert client_for(app).get("/", headers=basic("alice", "bad")).status_code == 302
+    assert client_for(app).get("/", headers=basic_header("alice", "wonderland")).status_code == 200
+    # A wrong header is answered by the provider that refused it (a script learns why), not by
+    # a redirect to the form; a browser without a header still goes to the form.
+    refused = client_for(app).get("/", headers=basic_header("alice", "bad"))
+    assert refused.status_code == 401 and refused.headers["WWW-Authenticate"].startswith("Basic ")
+    assert client_for(app).get("/").status_code == 302
 
 
 def test_form_needs_a_fixed_secret():

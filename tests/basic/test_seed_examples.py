@@ -10,7 +10,15 @@ import sys
 import dash
 import pytest
 from dash import html
-from helpers import backend_of, basic, callback_body, client_for, current_backend, router_body
+
+from dash_auth_core.testing import (
+    backend_of,
+    basic_header,
+    callback_body,
+    client_for,
+    current_backend,
+    router_body,
+)
 
 EXAMPLES = pathlib.Path(__file__).parents[2] / "examples"
 
@@ -46,16 +54,16 @@ def test_basic_auth_dict_example(backend):
     assert backend_of(app) == backend
     client = client_for(app)
     assert client.get("/").status_code == 401
-    assert client.get("/", headers=basic("username", "password")).status_code == 200
-    assert client.get("/", headers=basic("user2", "useSomethingMoreSecurePlease")).status_code == 200
-    assert client.get("/", headers=basic("user2", "password")).status_code == 401
+    assert client.get("/", headers=basic_header("username", "password")).status_code == 200
+    assert client.get("/", headers=basic_header("user2", "useSomethingMoreSecurePlease")).status_code == 200
+    assert client.get("/", headers=basic_header("user2", "password")).status_code == 401
 
 
 def test_auth_func_example():
     app = load("seed_auth_func.py")["app"]
     client = client_for(app)
-    assert client.get("/", headers=basic("hello", "world")).status_code == 200
-    assert client.get("/", headers=basic("hello", "word")).status_code == 401
+    assert client.get("/", headers=basic_header("hello", "world")).status_code == 200
+    assert client.get("/", headers=basic_header("hello", "word")).status_code == 401
 
 
 def test_public_routes_example():
@@ -81,7 +89,7 @@ def test_pages_example_with_public_callback():
     assert private_page.status_code == 401
     assert b"Members-only" not in private_page.data
     signed_in = client_for(app)
-    headers = basic("username", "password")
+    headers = basic_header("username", "password")
     response = signed_in.post("/_dash-update-component", json=router_body("/user/john_doe/private"), headers=headers)
     assert response.status_code == 200 and b"Members-only information" in response.data
 
@@ -92,7 +100,7 @@ def test_demo_app(name):
     client = client_for(app)
     assert client.get("/").status_code == 200
     assert client.get("/reports").status_code == 401
-    assert client.get("/reports", headers=basic("analyst", "analyst-password")).status_code == 200
+    assert client.get("/reports", headers=basic_header("analyst", "analyst-password")).status_code == 200
     assert client.post("/_dash-update-component", json=callback_body(app, "public-out.children", [1])).status_code == 200
     anonymous = client_for(app)
     assert anonymous.post("/_dash-update-component", json=callback_body(app, "private-out.children", [1])).status_code == 401

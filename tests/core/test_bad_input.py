@@ -17,13 +17,14 @@ import re
 import dash
 import pytest
 from dash import ALL, MATCH, Input, Output, State, html
-from helpers import SECRET, backend_of, basic, callback_body, client_for, make_dash, router_body
+from helpers import SECRET
 
 from dash_auth_basic import BasicAuth
 from dash_auth_core import public_callback
+from dash_auth_core.testing import backend_of, basic_header, callback_body, client_for, make_dash, router_body
 
 USERS = {"alice": "wonderland"}
-ALICE = basic("alice", "wonderland")
+ALICE = basic_header("alice", "wonderland")
 URL = "/_dash-update-component"
 MAX_BODY = 1024
 
@@ -1158,7 +1159,7 @@ def test_a_public_route_does_not_publish_a_template_page_whose_variable_it_fills
 
 
 def test_a_public_server_route_that_a_catch_all_page_also_matches_keeps_the_shell_private(backend):
-    from helpers import server_route
+    from dash_auth_core.testing import server_route
 
     app = make_dash(__name__, use_pages=True, pages_folder="")
     dash.register_page("home", path="/", layout=html.Div("home"))

@@ -15,12 +15,13 @@ import random
 
 import pytest
 from dash import ALL, MATCH, Input, Output, State, html
-from helpers import SECRET, make_dash
+from helpers import SECRET
 
 from dash_auth_basic import BasicAuth
 from dash_auth_core.backends import cookie_header_has
 from dash_auth_core.callbacks import CallbackInfo, describe_callbacks
 from dash_auth_core.errors import BadRequest
+from dash_auth_core.testing import make_dash
 
 pytestmark = pytest.mark.backends("flask", reason="pure functions over the callback registry")
 

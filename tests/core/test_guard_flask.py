@@ -6,13 +6,21 @@ import json
 
 import pytest
 from dash import Input, Output, html
-from helpers import SECRET, backend_of, basic, callback_body, client_for, make_dash, server_route
+from helpers import SECRET
 
 from dash_auth_basic import BasicAuth
 from dash_auth_core import AuthStack, ConfigurationError, public_callback
+from dash_auth_core.testing import (
+    backend_of,
+    basic_header,
+    callback_body,
+    client_for,
+    make_dash,
+    server_route,
+)
 
 USERS = {"alice": "wonderland", "bob": "builder"}
-ALICE = basic("alice", "wonderland")
+ALICE = basic_header("alice", "wonderland")
 
 
 def make_app(**kwargs):
@@ -123,10 +131,10 @@ def test_wrong_password_is_refused():
     app, ran = make_app()
     BasicAuth(app, USERS, secret_key=SECRET)
     client = client_for(app)
-    assert client.get("/", headers=basic("alice", "WRONG")).status_code == 401
-    assert client.get("/", headers=basic("mallory", "wonderland")).status_code == 401
+    assert client.get("/", headers=basic_header("alice", "WRONG")).status_code == 401
+    assert client.get("/", headers=basic_header("mallory", "wonderland")).status_code == 401
     body = callback_body(app, "out.children", [1])
-    assert client.post("/_dash-update-component", json=body, headers=basic("bob", "x")).status_code == 401
+    assert client.post("/_dash-update-component", json=body, headers=basic_header("bob", "x")).status_code == 401
     assert ran == []
 
 
@@ -257,7 +265,7 @@ def test_two_front_doors_share_one_stack():
     assert first.stack is second.stack
     client = client_for(app)
     assert client.get("/", headers=ALICE).status_code == 200
-    assert client.get("/", headers=basic("bob", "builder")).status_code == 200
+    assert client.get("/", headers=basic_header("bob", "builder")).status_code == 200
     assert client.get("/open").status_code == 200
 
 

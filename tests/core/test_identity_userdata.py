@@ -7,12 +7,13 @@ import time
 
 import pytest
 from dash import Input, Output, html
-from helpers import SECRET, basic, callback_body, client_for, make_dash, server_route
+from helpers import SECRET
 
 from dash_auth_basic import BasicAuth
 from dash_auth_core import AuthStack, DashAuthError, Identity, get_user_data, get_username, set_user_data
+from dash_auth_core.testing import basic_header, callback_body, client_for, make_dash, server_route
 
-ALICE = basic("alice", "wonderland")
+ALICE = basic_header("alice", "wonderland")
 
 
 def test_identity_is_immutable_and_round_trips():
@@ -61,7 +62,7 @@ def test_user_data_round_trip_and_is_per_user():
     read = client.post("/_dash-update-component", json=callback_body(app, "r.children"), headers=ALICE)
     assert json.loads(json.loads(read.data)["response"]["r"]["children"]) == {"theme": "dark", "n": 2}
     # Same browser, another user: the old user's data is not shown.
-    other = client.post("/_dash-update-component", json=callback_body(app, "r.children"), headers=basic("bob", "builder"))
+    other = client.post("/_dash-update-component", json=callback_body(app, "r.children"), headers=basic_header("bob", "builder"))
     assert json.loads(json.loads(other.data)["response"]["r"]["children"]) == {}
 
 

@@ -8,15 +8,16 @@ from urllib.parse import urlsplit
 
 import pytest
 from dash import html
-from helpers import SECRET, basic, client_for, make_dash
+from helpers import SECRET
 
 import dash_auth_core
 from dash_auth_basic import BasicAuth
 from dash_auth_core import AuthStack, redirect, safe_next
 from dash_auth_core.backends.flask import to_flask
+from dash_auth_core.testing import basic_header, client_for, make_dash
 
 USERS = {"alice": "wonderland"}
-ALICE = basic("alice", "wonderland")
+ALICE = basic_header("alice", "wonderland")
 TOKEN_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 

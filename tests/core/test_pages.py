@@ -7,11 +7,12 @@ import json
 import dash
 import pytest
 from dash import dcc, html
-from helpers import SECRET, basic, client_for, make_dash, router_body
+from helpers import SECRET
 
 from dash_auth_basic import BasicAuth
+from dash_auth_core.testing import basic_header, client_for, make_dash, router_body
 
-ALICE = basic("alice", "wonderland")
+ALICE = basic_header("alice", "wonderland")
 
 
 def pages_app(suppress=False, **kwargs):

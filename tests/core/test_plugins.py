@@ -9,10 +9,11 @@ from importlib import metadata
 import pluggy
 import pytest
 from dash import Input, Output, html
-from helpers import SECRET, basic, callback_body, client_for, make_dash
+from helpers import SECRET
 
 from dash_auth_basic import BasicAuth
 from dash_auth_core import AuthStack, ConfigurationError, Identity, hookimpl, plugins
+from dash_auth_core.testing import basic_header, callback_body, client_for, make_dash
 
 EXAMPLE = pathlib.Path(__file__).parents[2] / "examples" / "api_key_plugin.py"
 
@@ -36,60 +37,90 @@ def make_app():
     return app
 
 
-@pytest.fixture
-def example_plugin():
+KEY = "k-123-0123456789abcdef"
+
+
+def test_example_plugin_registered_through_public_api():
     module = load_example()
-    return module.ApiKeyProvider({"k-123": "build-bot"})
-
-
-def test_example_plugin_registered_through_public_api(example_plugin):
     app = make_app()
     stack = AuthStack.of(app)
-    stack.register(example_plugin)
+    stack.configure(plugin_config={"api_key": {"keys": {KEY: "build-bot"}}})
+    plugin = module.ApiKeyProvider()
+    stack.register(plugin)
     try:
         client = client_for(app)
-        key = {"X-API-Key": "k-123"}
+        key = {"X-API-Key": KEY}
         assert client.post("/_dash-update-component", json=callback_body(app, "o.children"), headers=key).status_code == 200
         assert client.get("/api/whoami", headers=key).data == b"build-bot"
         # keys are refused for pages by the plugin's authorize vote
         assert client.get("/", headers=key).status_code == 403
-        # a wrong key is "not mine": the chain falls through to Basic's challenge
-        assert client.get("/", headers={"X-API-Key": "nope"}).status_code == 401
+        # a wrong key is the plugin's to refuse, with its own JSON 401 (not Basic's browser prompt)
+        wrong = client.get("/", headers={"X-API-Key": "nope"})
+        assert wrong.status_code == 401 and wrong.get_json()["error"] == "invalid_api_key"
+        assert "WWW-Authenticate" not in wrong.headers
+        # and no valid Basic header riding along rescues it
+        both = client_for(app).get("/", headers={"X-API-Key": "nope", **basic_header("alice", "wonderland")})
+        assert both.status_code == 401 and both.get_json()["error"] == "invalid_api_key"
         # the Basic provider still works beside it
-        assert client.get("/", headers=basic("alice", "wonderland")).status_code == 200
+        assert client.get("/", headers=basic_header("alice", "wonderland")).status_code == 200
     finally:
-        stack.unregister(example_plugin)
+        stack.unregister(plugin)
     fresh = client_for(app)
     assert fresh.post("/_dash-update-component", json=callback_body(app, "o.children"),
-                      headers={"X-API-Key": "k-123"}).status_code == 401
+                      headers={"X-API-Key": KEY}).status_code == 401
 
 
-def _fake_entry_points(monkeypatch, module):
+def _fake_entry_points(monkeypatch, module, *extra):
     import sys
 
     sys.modules["api_key_plugin_example"] = module
-    ep = metadata.EntryPoint(name="api_key", value="api_key_plugin_example:plugin", group="dash_auth")
+    eps = [metadata.EntryPoint(name="api_key", value="api_key_plugin_example:plugin", group="dash_auth"), *extra]
 
     def entry_points(group=None, **_):
-        return [ep] if group == "dash_auth" else []
+        return [ep for ep in eps if ep.group == group]
 
     monkeypatch.setattr(plugins.metadata, "entry_points", entry_points)
 
 
-def test_entry_point_plugin_joins_the_chain(monkeypatch):
+def test_entry_point_plugin_joins_the_chain_with_this_apps_settings(monkeypatch):
     module = load_example()
-    module.plugin = module.ApiKeyProvider({"ep-key": "from-entry-point"})
     _fake_entry_points(monkeypatch, module)
     monkeypatch.delenv(plugins.DISABLE_ENV, raising=False)
     monkeypatch.delenv(plugins.ALLOW_ENV, raising=False)
-    app = make_app()
-    assert AuthStack.of(app)._pm.get_plugin("api_key") is module.plugin
+    app = make_dash(__name__)
+    app.layout = html.Div("x")
+    BasicAuth(app, {"alice": "wonderland"}, secret_key=SECRET,
+              plugin_config={"api_key": {"keys": {"ep-key-0123456789abcdef": "from-entry-point"}}})
+    assert AuthStack.of(app).get_plugin("api_key") is module.plugin
     client = client_for(app)
-    assert client.get("/api/whoami", headers={"X-API-Key": "ep-key"}).data == b"from-entry-point"
+    assert client.get("/api/whoami", headers={"X-API-Key": "ep-key-0123456789abcdef"}).data == b"from-entry-point"
+    # The entry point joined before the front door (so it is asked last): its refusal still wins.
+    refused = client.get("/api/whoami", headers={"X-API-Key": "wrong-key", **basic_header("alice", "wonderland")})
+    assert refused.status_code == 401 and refused.get_json()["error"] == "invalid_api_key"
+    # Another app in the same process, with other keys, shares the plugin object but not its keys.
+    other = make_dash("other_app")
+    other.layout = html.Div("y")
+    BasicAuth(other, {"bob": "builder-pw"}, secret_key=SECRET,
+              plugin_config={"api_key": {"keys": {"other-key-0123456789ab": "other-bot"}}})
+    c2 = client_for(other)
+    assert c2.get("/api/whoami", headers={"X-API-Key": "ep-key-0123456789abcdef"}).status_code == 401
+    assert c2.get("/api/whoami", headers={"X-API-Key": "other-key-0123456789ab"}).data == b"other-bot"
 
 
-@pytest.mark.parametrize(("disable", "allow", "loaded"), [("1", None, False), (None, "other", False), (None, "api_key", True)])
-def test_entry_point_switches(monkeypatch, disable, allow, loaded):
+def test_entry_point_plugin_with_bad_settings_fails_at_start_up(monkeypatch):
+    module = load_example()
+    _fake_entry_points(monkeypatch, module)
+    monkeypatch.delenv(plugins.DISABLE_ENV, raising=False)
+    app = make_dash(__name__)
+    app.layout = html.Div("x")
+    with pytest.raises(ConfigurationError, match="api_key"):
+        AuthStack.of(app, secret_key=SECRET, plugin_config={"api_key": {"keys": {"short": "bot"}}})
+
+
+@pytest.mark.parametrize(("disable", "allow", "loaded"), [
+    ("1", None, False), (None, "other", False), (None, "api_key", True), (None, "other, api_key", True),
+])
+def test_entry_point_switches(monkeypatch, caplog, disable, allow, loaded):
     module = load_example()
     _fake_entry_points(monkeypatch, module)
     for name, value in ((plugins.DISABLE_ENV, disable), (plugins.ALLOW_ENV, allow)):
@@ -97,8 +128,36 @@ def test_entry_point_switches(monkeypatch, disable, allow, loaded):
             monkeypatch.delenv(name, raising=False)
         else:
             monkeypatch.setenv(name, value)
+    caplog.set_level("INFO", logger="dash_auth")
     pm = plugins.make_manager()
     assert (pm.get_plugin("api_key") is not None) is loaded
+    # Every entry point a switch leaves out is logged, with the switch that did it.
+    assert ("'api_key'" in caplog.text and "not loaded" in caplog.text) is not loaded
+
+
+def test_entry_points_load_in_name_order_and_by_distribution_name(monkeypatch):
+    class Dist:
+        def __init__(self, name):
+            self.name = name
+
+    loaded = []
+
+    def ep(name, dist):
+        point = metadata.EntryPoint(name=name, value=f"mod_{name}:plugin", group="dash_auth")
+        object.__setattr__(point, "dist", Dist(dist))
+        return point
+
+    points = [ep("zeta", "Zeta_Provider"), ep("alpha", "alpha-provider"), ep("mid", "mid-provider")]
+    monkeypatch.setattr(plugins.metadata, "entry_points", lambda group=None, **_: points if group == "dash_auth" else [])
+    monkeypatch.setattr(metadata.EntryPoint, "load", lambda self: loaded.append(self.name) or object())
+    monkeypatch.delenv(plugins.DISABLE_ENV, raising=False)
+    monkeypatch.delenv(plugins.ALLOW_ENV, raising=False)
+    plugins.load_entry_points(lambda plugin, name: None, lambda plugin: False)
+    assert loaded == ["alpha", "mid", "zeta"]
+    loaded.clear()
+    monkeypatch.setenv(plugins.ALLOW_ENV, "zeta-provider")  # pip's spelling of Zeta_Provider
+    plugins.load_entry_points(lambda plugin, name: None, lambda plugin: False)
+    assert loaded == ["zeta"]
 
 
 def test_misspelt_hook_fails_loudly():
@@ -118,7 +177,7 @@ def test_misspelt_hook_fails_loudly():
     with pytest.raises(pluggy.PluginValidationError):
         stack.register(typo)
     # The failed registration left nothing behind: the chain still takes plugins.
-    assert not stack._pm.is_registered(typo)
+    assert stack.plugin_name(typo) is None
     stack.register(Fine())
 
 
@@ -147,7 +206,7 @@ def test_any_deny_wins_and_first_identity_wins():
     stack.register(allow)
     assert client_for(app).get("/").status_code == 200  # an explicit allow needs no identity
     stack.register(deny)
-    assert client_for(app).get("/", headers=basic("alice", "wonderland")).status_code == 403
+    assert client_for(app).get("/", headers=basic_header("alice", "wonderland")).status_code == 403
     for plugin in (allow, deny, carol):
         stack.unregister(plugin)
     assert client_for(app).get("/").status_code == 401
@@ -174,7 +233,7 @@ def test_plugin_routes_with_url_variables_are_plugin_routes():
         client = client_for(app)
         assert client.get("/things/a/open").data == b"open a"
         assert client.get("/things/a/closed").status_code == 401
-        assert client.get("/things/a/closed", headers=basic("alice", "wonderland")).data == b"closed a"
+        assert client.get("/things/a/closed", headers=basic_header("alice", "wonderland")).data == b"closed a"
         assert (Kind.PLUGIN_ROUTE, True) in seen and (Kind.PLUGIN_ROUTE, False) in seen
     finally:
         stack.unregister(spy)

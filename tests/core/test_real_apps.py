@@ -13,10 +13,13 @@ import weakref
 import dash
 import pytest
 from dash import ALL, MATCH, Input, Output, State, clientside_callback, html
-from helpers import (
-    SECRET,
+from helpers import SECRET
+
+from dash_auth_basic import BasicAuth
+from dash_auth_core import AuthStack, current_user, public_callback
+from dash_auth_core.testing import (
     backend_of,
-    basic,
+    basic_header,
     callback_body,
     client_for,
     make_dash,
@@ -24,11 +27,8 @@ from helpers import (
     server_route,
 )
 
-from dash_auth_basic import BasicAuth
-from dash_auth_core import AuthStack, current_user, public_callback
-
 USERS = {"alice": "wonderland"}
-ALICE = basic("alice", "wonderland")
+ALICE = basic_header("alice", "wonderland")
 
 
 def post(client, body, headers=None, prefix="/"):

@@ -10,10 +10,11 @@ from __future__ import annotations
 import dash
 import pytest
 from dash import Input, Output, ctx, dcc, html
-from helpers import SECRET, make_dash
+from helpers import SECRET
 
 from dash_auth_basic import BasicAuth
 from dash_auth_core import current_user
+from dash_auth_core.testing import make_dash
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -23,16 +23,17 @@ from __future__ import annotations
 import dash
 import pytest
 from dash import Dash, Input, Output, dcc, html
-from helpers import SECRET, basic
+from helpers import SECRET
 
 from dash_auth_basic import BasicAuth, public_callback
 from dash_auth_basic.plugin import FORGET_ROUTE
 from dash_auth_core import current_user
+from dash_auth_core.testing import basic_header
 
 pytestmark = pytest.mark.timeout(120)
 
 USERS = {"alice": "wonderland"}
-ALICE = basic("alice", "wonderland")["Authorization"]
+ALICE = basic_header("alice", "wonderland")["Authorization"]
 CHALLENGE = 'Basic realm="Dash app", charset="UTF-8"'
 UPDATE = "/_dash-update-component"
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import dash
 import pytest
 from dash import Dash, dcc, html
-from helpers import SECRET, basic
+from helpers import SECRET
 
 from dash_auth_basic import BasicAuth
+from dash_auth_core.testing import basic_header
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -33,7 +34,7 @@ def groups_app(**options) -> Dash:
 
 def sign_in(page, user: str, password: str) -> None:
     page.driver.execute_cdp_cmd("Network.enable", {})
-    header = basic(user, password)["Authorization"]
+    header = basic_header(user, password)["Authorization"]
     page.driver.execute_cdp_cmd("Network.setExtraHTTPHeaders", {"headers": {"Authorization": header}})
 
 

@@ -14,9 +14,10 @@ import pytest
 import requests
 from dash import Dash, html
 from dash._jupyter import JupyterDash, jupyter_dash
-from helpers import SECRET, basic
+from helpers import SECRET
 
 from dash_auth_basic import BasicAuth
+from dash_auth_core.testing import basic_header
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -39,7 +40,7 @@ def test_dash_thread_server_starts_a_guarded_app(dash_thread_server):
     anonymous = requests.get(dash_thread_server.url, timeout=5)
     assert anonymous.status_code == 401
     assert anonymous.headers["WWW-Authenticate"] == CHALLENGE
-    signed_in = requests.get(dash_thread_server.url, headers=basic("alice", "wonderland"), timeout=5)
+    signed_in = requests.get(dash_thread_server.url, headers=basic_header("alice", "wonderland"), timeout=5)
     assert signed_in.status_code == 200
     assert "react-entry-point" in signed_in.text
 

@@ -7,15 +7,24 @@ import json
 import dash
 import pytest
 from dash import Input, Output, dcc, html
-from helpers import SECRET, backend_of, basic, callback_body, client_for, make_dash, router_body, server_route
+from helpers import SECRET
 
 from dash_auth_basic import BasicAuth
 from dash_auth_core import AuthStack
+from dash_auth_core.testing import (
+    backend_of,
+    basic_header,
+    callback_body,
+    client_for,
+    make_dash,
+    router_body,
+    server_route,
+)
 from dash_auth_groups import accessible_pages, protected_callback, require_groups
 
 USERS = {"alice": "wonderland", "bob": "builder", "carol": "singer"}
 GROUPS = {"alice": ["A"], "bob": ["B"], "carol": []}
-ALICE, BOB, CAROL = basic("alice", "wonderland"), basic("bob", "builder"), basic("carol", "singer")
+ALICE, BOB, CAROL = basic_header("alice", "wonderland"), basic_header("bob", "builder"), basic_header("carol", "singer")
 
 
 def post(app, body, headers=None):
@@ -618,7 +627,7 @@ def test_a_dash_subclass_with_its_own_index_still_works_for_refused_users():
         def index(self, *args, **kwargs):
             return super().index(*args, **kwargs).replace("</head>", "<!-- mine --></head>")
 
-    from helpers import current_backend
+    from dash_auth_core.testing import current_backend
 
     app = MyDash(__name__, use_pages=True, pages_folder="", suppress_callback_exceptions=True, title="The App",
                  backend=current_backend())

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 from dash import html
-from helpers import SECRET, basic, client_for, make_dash
+from helpers import SECRET
 
 from dash_auth_basic import BasicAuth
 from dash_auth_core import Identity
 from dash_auth_core.context import set_current_user
+from dash_auth_core.testing import basic_header, client_for, make_dash
 from dash_auth_groups import Rule, Verdict, check_groups, list_groups, protected
 
 
@@ -211,7 +212,7 @@ def test_seed_user_groups_example():
         secret_key=SECRET,
     )
     client = client_for(app)
-    client.get("/", headers=basic("user1", "password"))
+    client.get("/", headers=basic_header("user1", "password"))
     with client.session_transaction() as session:
         assert session["user"]["groups"] == ["group1", "group2"]
 

@@ -102,11 +102,11 @@ def test_a_socket_never_refreshes_the_tokens_the_browser_s_cookie_holds(idp, clo
     callbacks in the app: a handshake with expired tokens must not become an anonymous socket."""
     import requests
     from dash import Input, Output
-    from helpers import callback_body, make_dash, use_backend
     from live_servers import LiveApp
     from ws_client import Socket
 
     from dash_auth_core import current_user, public_callback
+    from dash_auth_core.testing import callback_body, make_dash, use_backend
 
     monkeypatch.setattr("dash_auth_oidc.plugin.REFRESH_REUSE_SECONDS", 0.0)
     front = _RotatingProxy(idp)
@@ -168,11 +168,11 @@ def _socket_after_the_login_ended(provider, clock, monkeypatch, revoke):
     whole session_lifetime)."""
     import requests
     from dash import Input, Output
-    from helpers import callback_body, make_dash, use_backend
     from live_servers import LiveApp
     from ws_client import Closed, Socket
 
     from dash_auth_core import current_user
+    from dash_auth_core.testing import callback_body, make_dash, use_backend
 
     monkeypatch.setattr("dash_auth_oidc.plugin.REFRESH_REUSE_SECONDS", 0.0)
     use_backend("fastapi")  # (the socket logic is the core's, shared with Quart)

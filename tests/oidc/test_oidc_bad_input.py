@@ -13,7 +13,6 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import requests
-from helpers import callback_body, client_for, make_dash, use_backend
 from oidc_support import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -30,6 +29,7 @@ from werkzeug.wrappers import Request as WzRequest
 from werkzeug.wrappers import Response as WzResponse
 
 from dash_auth_core import ConfigurationError
+from dash_auth_core.testing import callback_body, client_for, make_dash, use_backend
 from dash_auth_oidc import OIDCAuth
 from dash_auth_oidc.plugin import STATE_KEY
 

@@ -10,11 +10,11 @@ from types import SimpleNamespace
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from helpers import basic, callback_body
 from joserfc import jwk, jwt
 from oidc_support import CLIENT_ID, CLIENT_SECRET, SECRET, build_app, session_of, sign_in
 
 from dash_auth_basic import BasicAuth
+from dash_auth_core.testing import basic_header, callback_body
 from dash_auth_oidc import OIDCAuth
 from dash_auth_oidc.plugin import STATE_KEY
 
@@ -143,9 +143,9 @@ def test_basic_for_scripts_and_oidc_for_browsers_in_one_chain(idp):
     auth.register_provider("idp", client_id=CLIENT_ID, client_secret=CLIENT_SECRET, server_metadata_url=idp.metadata_url)
 
     script = app.server.test_client()
-    ok = call(app, script, basic("robot", "robot-password-1"))
+    ok = call(app, script, basic_header("robot", "robot-password-1"))
     assert ok.status_code == 200 and ok.get_json()["response"]["out"]["children"] == "robot|basic|"
-    wrong = app.server.test_client().get("/", headers=basic("robot", "nope"))
+    wrong = app.server.test_client().get("/", headers=basic_header("robot", "nope"))
     assert wrong.status_code == 401 and wrong.headers["WWW-Authenticate"].startswith("Basic")
 
     browser = app.server.test_client()

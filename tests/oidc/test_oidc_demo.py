@@ -6,8 +6,9 @@ import importlib.util
 import pathlib
 import sys
 
-from helpers import callback_body
 from oidc_support import session_of, sign_in
+
+from dash_auth_core.testing import callback_body
 
 EXAMPLES = pathlib.Path(__file__).parents[2] / "examples"
 

@@ -17,7 +17,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from helpers import callback_body
 from oidc_support import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -31,6 +30,7 @@ from oidc_support import (
 )
 
 from dash_auth_core import AuthStack, ConfigurationError, hookimpl
+from dash_auth_core.testing import callback_body
 from dash_auth_oidc import LoginRefused, MemoryTokenStore, OIDCAuth
 from dash_auth_oidc.plugin import STATE_KEY
 from dash_auth_oidc.store import TOKENS_KEY
@@ -910,7 +910,8 @@ def test_a_page_registered_after_oidcauth_under_its_login_rule_stays_private(idp
     """The login and callback rules made any path they match public, pages registered later included."""
     import dash
     from dash import Dash, html
-    from helpers import router_body
+
+    from dash_auth_core.testing import router_body
 
     app = Dash(__name__, use_pages=True, pages_folder="")
     dash.register_page("home", path="/", layout=html.Div("home"))

@@ -25,8 +25,8 @@ from dash_auth_core import (
     html_page,
     redirect,
     safe_next,
+    with_next,
 )
-from dash_auth_core.responses import with_next
 
 from .plugin import BasicAuthPlugin
 from .throttle import LoginThrottle, Throttled
@@ -60,7 +60,7 @@ class LoginFormPlugin:
 
     @hookimpl(tryfirst=True)
     def challenge(self, request: Request, resource: Resource, reason: str) -> Response | None:
-        if reason != "unauthenticated" or request.method not in ("GET", "HEAD"):
+        if reason != "unauthenticated" or resource.wants_json or request.method not in ("GET", "HEAD"):
             return None
         assert self.stack is not None
         return redirect(with_next(self.stack.login_url or "/", self._browser_url(request)))

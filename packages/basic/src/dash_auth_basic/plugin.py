@@ -11,8 +11,18 @@ from collections import OrderedDict
 from time import monotonic
 from typing import Any
 
-from dash_auth_core import REJECT, AuthStack, Identity, Request, Resource, Response, hookimpl, html_page
-from dash_auth_core.errors import BadRequest
+from dash_auth_core import (
+    REJECT,
+    AuthResult,
+    AuthStack,
+    Identity,
+    Request,
+    RequestRefused,
+    Resource,
+    Response,
+    hookimpl,
+    html_page,
+)
 
 from .credentials import (
     AuthFunc,
@@ -79,7 +89,7 @@ class BasicAuthPlugin:
         auth.add_logout_snippet(self._forget_script(auth.url_for(FORGET_ROUTE)))
 
     @hookimpl
-    def authenticate(self, request: Request) -> Identity | object | None:
+    def authenticate(self, request: Request) -> AuthResult:
         header = request.header("Authorization")
         # Only verified "Basic" headers are cached: no header, or another scheme, misses.
         cached = self._identities.get(header)
@@ -113,8 +123,10 @@ class BasicAuthPlugin:
         except Throttled as exc:
             log.warning("Basic credentials refused without checking: too many failures (%s)",
                         self.throttle.keys(username, request.remote_addr)[0])
-            retry = str(int(exc.retry_after) + 1)
-            raise BadRequest(f"too many failed sign-ins; try again in {retry} s", 429, {"Retry-After": retry}) from None
+            retry = int(exc.retry_after) + 1
+            raise RequestRefused(
+                f"too many failed sign-ins; try again in {retry} s", 429, retry_after=retry
+            ) from None
         if verified is None:
             log.info("Basic authentication failed for a request to %s", request.path)
             return REJECT
@@ -136,8 +148,8 @@ class BasicAuthPlugin:
 
     @hookimpl
     def challenge(self, request: Request, resource: Resource, reason: str) -> Response | None:
-        if reason != "unauthenticated":
-            return None
+        if reason != "unauthenticated" or resource.wants_json:
+            return None  # callbacks get the core's JSON 401: no browser prompt for a script's call
         return html_page(
             401,
             "Sign-in required",

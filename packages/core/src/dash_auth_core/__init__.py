@@ -3,23 +3,35 @@
 Import what apps and plugins need from here::
 
     from dash_auth_core import AuthStack, hookimpl, current_user, public_callback
+
+Everything in ``__all__`` is the public API that plugins (this project's own
+included) build on; so are the modules :mod:`dash_auth_core.hookspecs`,
+:mod:`dash_auth_core.plugins`, :mod:`dash_auth_core.protocols` and
+:mod:`dash_auth_core.testing`.
 """
 
 from __future__ import annotations
 
-from .backends import BackendAdapter, Request, register_adapter
+from .backends import LOGIN_ENDED, BackendAdapter, Request, WouldBlock, register_adapter
 from .callbacks import mark_public, public_callback
 from .context import current_user
-from .errors import BadRequest, ConfigurationError, DashAuthError
+from .errors import BadRequest, ConfigurationError, DashAuthError, RequestRefused
 from .hookspecs import hookimpl
-from .identity import REJECT, Identity
+from .identity import REJECT, SESSION_KEY, AuthResult, Identity, Reject
+from .pages import PAGE_ALLOWED_KEY, sample_path
+from .plugins import register_default_plugin
 from .resources import Kind, Resource
-from .responses import Response, html_page, json_error, redirect, safe_next
-from .stack import AuthStack, add_public_routes
+from .responses import Response, html_page, json_error, redirect, safe_next, with_next
+from .stack import PROVIDER_GROUPS_CLAIM, AuthStack, add_public_routes
 from .userdata import get_user_data, get_username, set_user_data
 
 __all__ = [
+    "LOGIN_ENDED",
+    "PAGE_ALLOWED_KEY",
+    "PROVIDER_GROUPS_CLAIM",
     "REJECT",
+    "SESSION_KEY",
+    "AuthResult",
     "AuthStack",
     "BackendAdapter",
     "BadRequest",
@@ -27,9 +39,12 @@ __all__ = [
     "DashAuthError",
     "Identity",
     "Kind",
+    "Reject",
     "Request",
+    "RequestRefused",
     "Resource",
     "Response",
+    "WouldBlock",
     "add_public_routes",
     "current_user",
     "get_user_data",
@@ -41,6 +56,9 @@ __all__ = [
     "public_callback",
     "redirect",
     "register_adapter",
+    "register_default_plugin",
     "safe_next",
+    "sample_path",
     "set_user_data",
+    "with_next",
 ]

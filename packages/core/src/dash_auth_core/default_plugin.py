@@ -1,19 +1,19 @@
 """The core's own plugin: identity from the session, and the fallback answers.
 
 Registered into every stack before anything else. Both implementations are
-``trylast`` so any provider answers first.
+``trylast`` so any provider answers first; the chain asks the session reader
+only when no other plugin vouched for anyone.
 """
 
 from __future__ import annotations
 
-import html
 import time
 
 from .backends import Request
 from .hookspecs import hookimpl
 from .identity import SESSION_KEY, Identity
 from .resources import Resource
-from .responses import Response, html_page
+from .responses import Response, refusal
 
 
 @hookimpl(trylast=True)
@@ -36,12 +36,6 @@ def authenticate(request: Request) -> Identity | None:
 
 @hookimpl(trylast=True)
 def challenge(request: Request, resource: Resource, reason: str) -> Response:
-    """A plain 401 or 403 page when no provider offers a login."""
-    if reason == "forbidden":
-        return html_page(
-            403,
-            "Forbidden",
-            "<p>You are signed in but not allowed to open "
-            f"<code>{html.escape(resource.name)}</code>.</p>",
-        )
-    return html_page(401, "Sign-in required", "<p>You need to sign in to open this page.</p>")
+    """A JSON 401/403 for callbacks, a plain 401 or 403 page otherwise, when no provider offers a login."""
+    stack = request.auth
+    return refusal(resource, reason, stack.login_url if stack is not None else None)

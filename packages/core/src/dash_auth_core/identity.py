@@ -13,17 +13,20 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Final, Union
 
 SESSION_KEY = "user"
 
 
-class _Reject:
-    """Sentinel an ``authenticate`` hook returns to stop the chain with no user."""
+class Reject:
+    """The type of :data:`REJECT`, the one value an ``authenticate`` hook returns for wrong credentials.
 
-    _instance: _Reject | None = None
+    There is exactly one instance; compare with ``is``. It is falsy.
+    """
 
-    def __new__(cls) -> _Reject:
+    _instance: Reject | None = None
+
+    def __new__(cls) -> Reject:
         if cls._instance is None:
             cls._instance = super().__new__(cls)
         return cls._instance
@@ -36,8 +39,9 @@ class _Reject:
 
 
 #: Return this from ``authenticate`` when the request carries credentials that
-#: are yours but wrong: later plugins (the session) must not log it in anyway.
-REJECT = _Reject()
+#: are yours but wrong: no other plugin (the session, another provider) can let
+#: the request in, whatever the order of the chain.
+REJECT: Final[Reject] = Reject()
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 _SESSION_FIELDS = frozenset({"id", "name", "email", "groups", "provider", "claims", "auth_time"})
@@ -133,3 +137,8 @@ class Identity:
             claims=claims,
             auth_time=float(auth_time) if isinstance(auth_time, (int, float)) else 0.0,
         )
+
+
+#: What an ``authenticate`` hook returns: an :class:`Identity` it verified,
+#: ``None`` ("not mine, ask the next plugin") or :data:`REJECT` ("mine, and wrong").
+AuthResult = Union[Identity, Reject, None]  # noqa: UP007 - a runtime alias on Python 3.10

@@ -9,8 +9,11 @@ from __future__ import annotations
 import html
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit
+
+if TYPE_CHECKING:
+    from .resources import Resource
 
 
 @dataclass
@@ -109,3 +112,19 @@ def with_next(url: str, next_path: str) -> str:
     """Append ``?next=`` (or ``&next=``) to ``url``."""
     sep = "&" if "?" in url else "?"
     return f"{url}{sep}next={quote(next_path, safe='/')}"
+
+
+def refusal(resource: Resource, reason: str, login_url: str | None = None) -> Response:
+    """The core's own answer to a refusal: JSON for JSON resources, else a plain page."""
+    if resource.wants_json:
+        if reason == "unauthenticated":
+            extra = {"login_url": login_url} if login_url else {}
+            return json_error(401, "unauthenticated", "sign in to use this", **extra)
+        return json_error(403, "forbidden", "you are not allowed to use this")
+    if reason == "forbidden":
+        return html_page(
+            403,
+            "Forbidden",
+            f"<p>You are signed in but not allowed to open <code>{html.escape(resource.name)}</code>.</p>",
+        )
+    return html_page(401, "Sign-in required", "<p>You need to sign in to open this page.</p>")

@@ -4,8 +4,8 @@
 on first use. Front doors (``BasicAuth``, ``OIDCAuth``, ...) call it with
 their options and register their plugin, so several of them on one app make
 one chain. Callers use the typed methods here (``authenticate``,
-``authorize``, ``challenge``, ``login``, ``logout``); nothing outside this
-module touches ``pm.hook``.
+``authorize``, ``challenge``, ``login``, ``logout``), which forward to the
+:class:`~dash_auth_core.chain.Chain` that holds every hook to its contract.
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ import secrets
 import threading
 import time
 import warnings
-import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from . import context, plugins
+from . import context, plugins, signing
 from .backends import BackendAdapter, Request, ViewFunc, WouldBlock, adapter_for
+from .chain import Chain
 from .errors import ConfigurationError
-from .identity import REJECT, SESSION_KEY, Identity
+from .identity import SESSION_KEY, Identity
 from .resources import Resource
 from .responses import Response
 from .routes import PublicRoutes
@@ -91,7 +91,13 @@ class AuthStack:
         ``_pages_content`` is always recognised): that callback is judged by
         the pathname it is asked to render.
     ``plugins``
-        Extra plugin objects or modules to register.
+        Extra plugin objects or modules to register, in this order.
+    ``plugin_config``
+        Per-app settings of plugins: ``{plugin name: {setting: value}}``. A
+        plugin reads its own with :meth:`plugin_config` (in its ``setup``
+        hook, where it should also check them and raise
+        :class:`ConfigurationError`). Give them when the stack is created:
+        entry-point plugins set up at once.
     ``load_entrypoints``
         Load third-party plugins from the ``dash_auth`` entry-point group
         (default ``True``; see :mod:`dash_auth_core.plugins` for the switches).
@@ -108,21 +114,13 @@ class AuthStack:
         "user_groups_ttl",
         "page_container",
         "plugins",
+        "plugin_config",
         "load_entrypoints",
     )
-
-    #: Options handled by another distribution: option -> module that handles it
-    #: (its ``configure_option(stack, name, value)`` is called).
-    EXTENSION_OPTIONS = {
-        "auth_protect_layouts": "dash_auth_groups",
-        "auth_protect_layouts_kwargs": "dash_auth_groups",
-    }
-    #: Keys of ``register_page(...)`` that only another distribution enforces: a
-    #: page that uses one makes the stack load that distribution (or fail closed).
-    EXTENSION_PAGE_KEYS = {
-        "groups": "dash_auth_groups",
-        "restricted_users": "dash_auth_groups",
-    }
+    #: ``register_page`` keys that are access rules in the seed libraries: a page
+    #: that uses one while no installed distribution declares it is refused at
+    #: start-up (fail closed) instead of silently open.
+    RULE_PAGE_KEYS = ("groups", "restricted_users")
 
     def __init__(self, app: dash.Dash, **options: Any) -> None:
         self._check_options(options)
@@ -143,8 +141,11 @@ class AuthStack:
         self.provider_user_groups: dict[str, Any] = {}
         self.user_groups_ttl: float | None = None
         self.page_container: str | None = None
-        #: Per-app settings of other distributions (``dash_auth_groups`` keeps its own here).
-        self.extensions: dict[str, Any] = {}
+        #: Per-app state of plugins, by plugin name: a plugin shared by every app (an entry
+        #: point) keeps what it set up for this app here (``auth.plugin_state["groups"]``).
+        self.plugin_state: dict[str, Any] = {}
+        self._plugin_config: dict[str, dict[str, Any]] = {}
+        self._set_up = False  # True once the plugins' setup hooks ran
         self._groups_cache: dict[tuple[str, str, tuple[str, ...]], tuple[tuple[str, ...], float]] = {}
         self._secret: str | bytes | None = None
         self._secret_generated = False
@@ -152,11 +153,13 @@ class AuthStack:
         self._plugin_public_rules = PublicRoutes()  # plugin routes with URL variables
         self._plugin_private_rules = PublicRoutes()
         self._logout_snippets: list[str] = []
-        self._pm = plugins.make_manager(options.pop("load_entrypoints", True))
-        _all_stacks.add(self)
+        load_entrypoints = options.pop("load_entrypoints", True)
+        self.chain = Chain(plugins.make_manager(load_entrypoints=False))
+        if load_entrypoints:
+            plugins.load_entry_points(self.chain.register, self.chain.pm.is_registered)
+        plugins.track(self)
         #: Whether any plugin implements ``authorize`` (the guard skips the vote otherwise).
         self.has_authorizers = False
-        self._authenticate_chain: list[Callable[[Request], Any]] | None = None
         from .guard import Guard
 
         self.guard = Guard(self)
@@ -170,7 +173,8 @@ class AuthStack:
 
         logout.install(self)
         browser.install(app)
-        self._pm.hook.setup.call_historic(kwargs={"app": app, "auth": self})
+        self.chain.hook.setup.call_historic(kwargs={"app": app, "auth": self})
+        self._set_up = True
         self._refresh_impl_counts()
 
     # -- construction -----------------------------------------------------
@@ -194,8 +198,9 @@ class AuthStack:
 
     def _check_options(self, options: dict[str, Any]) -> None:
         for name in options:
-            if name not in self.OPTIONS and name not in self.EXTENSION_OPTIONS:
-                close = difflib.get_close_matches(name, self.OPTIONS + tuple(self.EXTENSION_OPTIONS), n=1)
+            if name not in self.OPTIONS and name not in plugins.declared(plugins.OPTIONS_GROUP):
+                known = self.OPTIONS + tuple(plugins.declared(plugins.OPTIONS_GROUP))
+                close = difflib.get_close_matches(name, known, n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
                 raise ConfigurationError(
                     f"unknown option {name!r}{hint} (known: {', '.join(self.OPTIONS)})"
@@ -243,31 +248,109 @@ class AuthStack:
             if not isinstance(container, str) or not container:
                 raise ConfigurationError("page_container must be the id (a string) of the page container")
             self.page_container = container
-        for name, module_name in self.EXTENSION_OPTIONS.items():
-            if name in options:
-                self._configure_extension(module_name, name, options[name])
+        if options.get("plugin_config") is not None:
+            self._set_plugin_config(options["plugin_config"])
+        for name in options:
+            if name not in self.OPTIONS:  # declared by a distribution (see dash_auth_core.plugins)
+                self._declaring_plugin(plugins.OPTIONS_GROUP, name).configure_option(self, name, options[name])
         for plugin in options.get("plugins") or ():
             self.register(plugin)
 
-    def _configure_extension(self, module_name: str, name: str, value: Any) -> None:
-        _import_extension(module_name, f"the option {name!r}").configure_option(self, name, value)
+    def _declaring_plugin(self, group: str, key: str) -> Any:
+        """The plugin a distribution declares for ``key`` in ``group``, joined to this stack."""
+        found = plugins.declaring_plugin(group, key)
+        if found is None:
+            raise ConfigurationError(f"{key!r}: no installed distribution declares it in {group!r}")
+        name, plugin = found
+        if not self.chain.pm.is_registered(plugin):
+            self.register(plugin, name=name)
+        return plugin
 
     def load_page_extensions(self, pages: Iterable[Any]) -> None:
-        """Load the distributions that enforce the rule keys pages declare, and let them check the pages.
+        """Join the plugins that enforce the rule keys pages declare, and let them check the pages.
 
-        A distribution's ``check_page(page)`` looks at the page's rule before any
+        A plugin's ``check_page(page)`` looks at the page's rule before any
         request is served by it (dash-auth-groups logs a broken one and closes
-        that page to everyone).
+        that page to everyone). A seed-style rule key (``groups=``) that no
+        installed distribution declares is a start-up error, not an open page.
         """
-        for page in pages:
-            checked = set()
-            for key, module_name in self.EXTENSION_PAGE_KEYS.items():
-                if key in page and module_name not in checked:
-                    checked.add(module_name)
-                    module = _import_extension(module_name, f"the page {page.get('module')!r} declares {key!r}, which")
-                    check = getattr(module, "check_page", None)
-                    if check is not None:
+        declared = plugins.declared(plugins.PAGE_KEYS_GROUP)
+        for page in list(pages):
+            checked: set[int] = set()
+            for key in list(page):  # check_page may mark the page
+                if key in declared:
+                    plugin = self._declaring_plugin(plugins.PAGE_KEYS_GROUP, key)
+                    check = getattr(plugin, "check_page", None)
+                    if check is not None and id(plugin) not in checked:
+                        checked.add(id(plugin))
                         check(page)
+                elif key in self.RULE_PAGE_KEYS:
+                    raise ConfigurationError(
+                        f"the page {page.get('module')!r} declares {key!r}, an access rule that no installed "
+                        "distribution enforces: install the one that provides it (pip install dash-auth-groups)"
+                    )
+
+    # -- plugin settings ------------------------------------------------------
+
+    def _set_plugin_config(self, config: Any) -> None:
+        if not isinstance(config, dict) or not all(
+            isinstance(name, str) and isinstance(value, dict) for name, value in config.items()
+        ):
+            raise ConfigurationError("plugin_config must be a dict {plugin name: {setting: value}}")
+        for name, value in config.items():
+            if name in self._plugin_config and self._plugin_config[name] != value:
+                raise ConfigurationError(f"two different plugin_config values were given for {name!r}")
+            if name not in self._plugin_config and self.get_plugin(name) is not None and self._set_up:
+                raise ConfigurationError(
+                    f"plugin_config for {name!r} comes after the plugin was set up; give it where the "
+                    "app's stack is created (the first front door or AuthStack.of call)"
+                )
+            self._plugin_config[name] = dict(value)
+
+    def plugin_config(self, name: Any) -> dict[str, Any]:
+        """The settings this app gave a plugin (``plugin_config={name: {...}}``); ``{}`` if none.
+
+        ``name`` is the plugin's name in the chain, or the plugin itself. A
+        copy: a plugin checks it in ``setup`` and keeps what it needs (in
+        :attr:`plugin_state` when one plugin object serves several apps).
+        """
+        if not isinstance(name, str):
+            name = self.plugin_name(name)
+        return dict(self._plugin_config.get(name, {})) if name else {}
+
+    def unused_plugin_config(self) -> list[str]:
+        """Names in ``plugin_config`` that no plugin of this stack answers to (most likely a typo).
+
+        The guard logs them as a warning when it first serves a request.
+        """
+        return [name for name in self._plugin_config if self.get_plugin(name) is None]
+
+    def sign(self, value: Any, salt: str) -> str:
+        """``value`` (anything JSON can hold) signed with the app's secret, URL-safe, with a timestamp.
+
+        ``salt`` names the purpose (``"my-plugin.invite"``): a token signed for
+        one purpose never passes :meth:`unsign` for another.
+        """
+        return signing.sign(self._signing_secret(), value, salt)
+
+    def unsign(self, token: Any, salt: str, max_age: float | None = None) -> Any:
+        """The value :meth:`sign` signed into ``token``, or ``None`` if it is forged, malformed,
+        signed for another ``salt``, or older than ``max_age`` seconds."""
+        return signing.unsign(self._signing_secret(), token, salt, max_age)
+
+    def derive_key(self, purpose: str, length: int = 32) -> bytes:
+        """A key of ``length`` bytes for ``purpose``, derived from the app's secret (HKDF, RFC 5869).
+
+        For plugins that encrypt or MAC things of their own: each purpose
+        gets an independent key, and none is the session cookie's.
+        """
+        return signing.derive_key(self._signing_secret(), purpose, length)
+
+    def _signing_secret(self) -> str | bytes:
+        secret = self._secret if self._secret != "<server>" else self.adapter.server_secret()
+        if not secret:
+            raise ConfigurationError("this app has no secret key to sign with: pass secret_key=...")
+        return secret
 
     def _set_secret(self, secret: str | bytes) -> None:
         if self._secret is not None and not self._secret_generated and self._secret != secret:
@@ -296,49 +379,45 @@ class AuthStack:
     # -- plugins ----------------------------------------------------------
 
     def register(self, plugin: Any, name: str | None = None) -> Any:
-        """Add a plugin (module or object with ``@hookimpl`` methods) to the chain."""
+        """Add a plugin (module or object with ``@hookimpl`` methods) to the chain.
+
+        ``name`` defaults to the plugin's ``name`` attribute when it is a
+        string, else pluggy's default (a module's name). Its ``setup`` hook
+        runs now if the stack is set up; a plugin that breaks the contract
+        (an ``async def`` hook, a misspelt hook name) or whose ``setup``
+        raises is refused with the error and leaves the chain as it was.
+        """
         if getattr(plugin, "requires_sessions", False) and self._secret_generated:
             raise ConfigurationError(
                 f"{type(plugin).__name__} keeps logins in the session and needs a fixed "
                 "secret_key (pass secret_key=... or set app.server.secret_key)"
             )
-        try:
-            self._pm.register(plugin, name=name)  # runs its setup hook (historic) at once
-            self._pm.check_pending()  # a misspelt hook name fails here, loudly
-        except Exception:
-            if self._pm.is_registered(plugin):
-                self._pm.unregister(plugin)  # and leaves the chain as it was
-            raise
+        if name is None and isinstance(getattr(plugin, "name", None), str) and plugin.name:
+            name = plugin.name
+        self.chain.register(plugin, name=name)
         self._refresh_impl_counts()
         return plugin
 
     def unregister(self, plugin: Any = None, name: str | None = None) -> Any:
         """Remove a plugin from the chain (tests use this to undo a registration)."""
-        removed = self._pm.unregister(plugin, name=name)
+        removed = self.chain.unregister(plugin, name=name)
         self._refresh_impl_counts()
         return removed
 
     def get_plugin(self, name: str) -> Any:
         """The plugin registered under ``name``, or ``None``."""
-        return self._pm.get_plugin(name)
+        return self.chain.pm.get_plugin(name)
+
+    def plugin_name(self, plugin: Any) -> str | None:
+        """The name ``plugin`` joined this stack under, or ``None`` if it is not in the chain."""
+        return self.chain.pm.get_name(plugin)
 
     def plugins(self) -> list[Any]:
         """The registered plugins, in no particular order."""
-        return list(self._pm.get_plugins())
+        return list(self.chain.pm.get_plugins())
 
     def _refresh_impl_counts(self) -> None:
-        self.has_authorizers = bool(self._pm.hook.authorize.get_hookimpls())
-        impls = self._pm.hook.authenticate.get_hookimpls()
-        # The authenticate chain runs on every request. Without wrappers it is
-        # just "call each implementation, last registered first, until one
-        # answers": done here directly, pluggy's general machinery costs more.
-        if any(impl.hookwrapper or impl.wrapper for impl in impls):
-            self._authenticate_chain = None
-        else:
-            self._authenticate_chain = [
-                impl.function if "request" in impl.argnames else _without_request(impl.function)
-                for impl in reversed(impls)
-            ]
+        self.has_authorizers = bool(self.chain.authorizers)
 
     # -- routes -----------------------------------------------------------
 
@@ -367,7 +446,13 @@ class AuthStack:
             (self._plugin_public_rules if public else self._plugin_private_rules).add([full])
         else:
             self._plugin_routes[full] = public
-        self.adapter.add_route(full, endpoint or f"dash_auth:{full}", view, list(methods))
+        stack = self
+
+        def plugin_view(request: Request, *args: Any, **kwargs: Any) -> Response:
+            request.auth = stack  # as in every hook: the view reaches the app's stack through its request
+            return view(request, *args, **kwargs)
+
+        self.adapter.add_route(full, endpoint or f"dash_auth:{full}", plugin_view, list(methods))
         return full
 
     def has_route(self, path: str) -> bool:
@@ -408,30 +493,21 @@ class AuthStack:
     # -- hook facade ------------------------------------------------------
 
     def authenticate(self, request: Request) -> Identity | None:
-        """First identity any plugin vouches for, or ``None`` (also when a plugin rejected)."""
-        chain = self._authenticate_chain
-        if chain is None:
-            result = self._pm.hook.authenticate(request=request)
-        else:
-            result = None
-            for function in chain:
-                result = function(request)
-                if result is not None:
-                    break
-        return None if result is REJECT else result
+        """The identity the chain vouches for, or ``None`` (anonymous, or credentials refused).
+
+        See :meth:`Chain.authenticate <dash_auth_core.chain.Chain.authenticate>`.
+        """
+        return self.chain.authenticate(request)
 
     def authorize(self, identity: Identity | None, resource: Resource, request: Request) -> bool | None:
         """Combined vote: ``False`` if anyone denies, ``True`` if anyone allows, else ``None``."""
         if not self.has_authorizers:
             return None
-        votes = self._pm.hook.authorize(identity=identity, resource=resource, request=request)
-        if False in votes:
-            return False
-        return True if True in votes else None
+        return self.chain.authorize(identity, resource, request)
 
-    def challenge(self, request: Request, resource: Resource, reason: str) -> Response:
+    def challenge(self, request: Request, resource: Resource, reason: str) -> Response | None:
         """The response that asks to log in (``"unauthenticated"``) or refuses (``"forbidden"``)."""
-        return self._pm.hook.challenge(request=request, resource=resource, reason=reason)
+        return self.chain.challenge(request, resource, reason)
 
     def add_user_groups(self, groups: Any, providers: Iterable[str] | None = None) -> None:
         """Groups for users: a dict ``{user id: [groups]}`` or a callable ``groups(user_id)``.
@@ -554,7 +630,7 @@ class AuthStack:
         session[SESSION_KEY] = identity.to_session()
         context.set_current_user(identity, request)
         if notify:
-            self._pm.hook.on_login(identity=identity, request=request)
+            self.chain.hook.on_login(identity=identity, request=request)
         return identity
 
     def end_replaced_login(self, request: Request, identity: Identity | None = None) -> None:
@@ -574,7 +650,7 @@ class AuthStack:
         if identity is not None and (previous.id, previous.provider) == (identity.id, identity.provider):
             return
         try:
-            self._pm.hook.on_logout(identity=previous, request=request)
+            self.chain.hook.on_logout(identity=previous, request=request)
         except WouldBlock:
             raise  # a hook calls the network: the guard runs again in a worker thread
         except Exception:
@@ -591,7 +667,7 @@ class AuthStack:
         """Call ``on_logout`` for the current user, then clear the session."""
         identity = self.authenticate(request)
         try:
-            self._pm.hook.on_logout(identity=identity, request=request)
+            self.chain.hook.on_logout(identity=identity, request=request)
         except WouldBlock:
             raise  # nothing cleared yet: the adapter runs this again in a worker thread
         except Exception:
@@ -602,43 +678,9 @@ class AuthStack:
         return identity
 
 
-_all_stacks: weakref.WeakSet[AuthStack] = weakref.WeakSet()
-
-
-def _import_extension(module_name: str, what: str) -> Any:
-    import importlib
-
-    try:
-        return importlib.import_module(module_name)
-    except ImportError as exc:
-        distribution = module_name.replace("_", "-")
-        raise ConfigurationError(f"{what} comes from {distribution}: pip install {distribution}") from exc
-
-
-def add_builtin_plugin(module_name: str) -> None:
-    """Make a plugin module part of every stack, present and future.
-
-    Distributions of this project call it when imported (``dash_auth_groups``
-    does), so their rules apply even where entry points are switched off.
-    """
-    if module_name in plugins.DEFAULT_PLUGINS:
-        return
-    plugins.DEFAULT_PLUGINS = (*plugins.DEFAULT_PLUGINS, module_name)
-    for stack in list(_all_stacks):
-        if stack.get_plugin(module_name) is None:
-            import importlib
-
-            stack.register(importlib.import_module(module_name), name=module_name)
-
-
 def add_public_routes(app: dash.Dash, public_routes: Iterable[str]) -> None:
     """Make more paths public on ``app`` (Flask route syntax, relative to the app prefix)."""
     AuthStack.of(app).add_public_routes(public_routes)
-
-
-def _without_request(function: Callable[[], Any]) -> Callable[[Request], Any]:
-    """An ``authenticate`` implementation that takes no argument, called like the others."""
-    return lambda request: function()
 
 
 def _store_groups(identity: Identity, request: Request) -> None:

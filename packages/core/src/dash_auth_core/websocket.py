@@ -43,7 +43,7 @@ from collections import OrderedDict
 from collections.abc import Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any
 
-from .backends import Request
+from .backends import LOGIN_ENDED, Request
 from .backends._aio import asgi_headers, dash_setup, route_path, run_guard
 from .browser import AUTH_REASON_PREFIX, BROWSER_COOKIE, LOGIN_REQUIRED  # the page reloads on these
 from .context import set_current_user, set_in_context
@@ -62,10 +62,6 @@ SCOPE_KEY = "dash_auth.websocket"
 
 #: Closes the socket and stops Dash's client from reconnecting.
 CLOSE_AUTH = 4001
-#: ``request.state`` key a plugin sets when the request's login has just ended (an expired
-#: provider login): a socket then closes with 4001, and the page reloads to the sign-in,
-#: instead of going on as an anonymous one.
-LOGIN_ENDED = "login_ended"
 #: Closes an anonymous socket when its browser signs in: Dash's client reconnects with the new cookies.
 CLOSE_RECONNECT = 4002
 

@@ -6,8 +6,7 @@ from typing import Any
 
 import dash
 
-from dash_auth_core import AuthStack, current_user
-from dash_auth_core.pages import PAGE_ALLOWED_KEY
+from dash_auth_core import PAGE_ALLOWED_KEY, AuthStack, current_user
 
 from .plugin import prepare_pages, settings
 from .protect import page_is_public

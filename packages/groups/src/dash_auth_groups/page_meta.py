@@ -19,7 +19,7 @@ from typing import Any
 
 import dash
 
-from dash_auth_core.pages import PAGE_ALLOWED_KEY
+from dash_auth_core import PAGE_ALLOWED_KEY
 
 
 class GuardedText(str):

@@ -4,8 +4,10 @@ For every request the guard classified, it applies the rules the server
 holds: a protected callback's rule, a page's rule (``register_page(...,
 groups=[...])``), and, in layout-protection mode, lets routing to any
 registered page through so the page's wrapped layout answers with a stand-in.
-Registered in every stack (it is a built-in and an entry point), it keeps
-per-app settings in ``auth.extensions["groups"]``.
+A default plugin of every stack once dash_auth_groups is imported (and an
+entry point), it keeps per-app settings in ``auth.plugin_state["groups"]``.
+It handles the options and checks the page keys this distribution declares
+(``configure_option``, ``check_page``).
 """
 
 from __future__ import annotations
@@ -25,9 +27,10 @@ from .protect import (
     page_is_public,
     protect_layout,
 )
-from .rules import RULE_KEYS, Rule, Verdict, page_rule
+from .rules import RULE_KEYS, Rule, Verdict, check_page, page_rule
 
 EXTENSION_KEY = "groups"
+__all__ = ["authorize", "check_page", "configure_option", "setup"]
 _SHELL = frozenset({"_dash-layout", "_dash-dependencies"})
 
 
@@ -43,9 +46,9 @@ class Settings:
 
 
 def settings(auth: AuthStack) -> Settings:
-    found = auth.extensions.get(EXTENSION_KEY)
+    found = auth.plugin_state.get(EXTENSION_KEY)
     if found is None:
-        found = auth.extensions[EXTENSION_KEY] = Settings()
+        found = auth.plugin_state[EXTENSION_KEY] = Settings()
     return found
 
 

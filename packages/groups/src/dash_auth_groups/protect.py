@@ -21,8 +21,7 @@ from typing import Any
 import dash
 from dash.exceptions import PreventUpdate
 
-from dash_auth_core import Identity, current_user
-from dash_auth_core.pages import sample_path
+from dash_auth_core import Identity, current_user, sample_path
 
 from .page_meta import guard_page_texts
 from .rules import RULE_KEYS, Rule, Verdict, page_rule

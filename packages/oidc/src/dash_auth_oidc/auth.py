@@ -11,8 +11,7 @@ from typing import Any
 
 import dash
 
-from dash_auth_core import AuthStack, ConfigurationError, Identity
-from dash_auth_core.plugins import entry_point_allowed
+from dash_auth_core import AuthStack, ConfigurationError, Identity, plugins
 
 from .bearer import BearerTokenPlugin
 from .claims import DEFAULT_SESSION_CLAIMS, UserGroups, build_identity
@@ -149,13 +148,16 @@ class OIDCAuth:
             self._load_entry_point_providers()
 
     def _default_store(self, secret_key: str | bytes | None) -> TokenStore:
-        secret = secret_key or getattr(self.app.server, "secret_key", None)
-        if not isinstance(secret, (str, bytes)) or not secret:
+        if secret_key:
+            return EncryptedSessionTokenStore(secret_key)
+        try:
+            # The app's secret (a front door's secret_key, or the server's own): a key of its own.
+            return EncryptedSessionTokenStore(self.stack.derive_key("dash_auth_oidc.tokens"))
+        except ConfigurationError:
             raise ConfigurationError(
                 "OIDCAuth needs secret_key=... (it encrypts the tokens kept in the session), "
                 "or pass token_store=..."
-            )
-        return EncryptedSessionTokenStore(secret)
+            ) from None
 
     # -- providers ----------------------------------------------------------
 
@@ -270,7 +272,7 @@ class OIDCAuth:
 
     def _load_entry_point_providers(self) -> None:
         for ep in importlib_metadata.entry_points(group=PROVIDER_ENTRY_POINT_GROUP):
-            if not entry_point_allowed(ep.name):
+            if not plugins.allowed(ep):
                 continue
             try:
                 spec = ep.load()

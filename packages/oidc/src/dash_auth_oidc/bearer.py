@@ -20,7 +20,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from dash_auth_core import REJECT, Identity, Request, Resource, Response, hookimpl
+from dash_auth_core import REJECT, AuthResult, Identity, Request, Resource, Response, hookimpl
 
 from .errors import LoginError, TokenValidationError
 from .plugin import allow_blocking
@@ -77,7 +77,7 @@ class BearerTokenPlugin:
         return found
 
     @hookimpl(tryfirst=True)
-    def authenticate(self, request: Request) -> Identity | object | None:
+    def authenticate(self, request: Request) -> AuthResult:
         token = _bearer(request)
         if token is None:
             return None
@@ -107,8 +107,10 @@ class BearerTokenPlugin:
         return identity
 
     @hookimpl(tryfirst=True)
-    def challenge(self, request: Request, resource: Resource, reason: str) -> Response | None:
-        if reason != "unauthenticated" or _bearer(request) is None:
+    def challenge(self, request: Request, resource: Resource, reason: str, refused_by: Any) -> Response | None:
+        # RFC 6750 §3: a refused bearer token is answered with WWW-Authenticate: Bearer, on
+        # callbacks too (a JSON body either way).
+        if reason != "unauthenticated" or (refused_by is not self and _bearer(request) is None):
             return None
         return Response(
             401,

@@ -32,7 +32,10 @@ from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from dash_auth_core import (
+    LOGIN_ENDED,
+    PROVIDER_GROUPS_CLAIM,
     REJECT,
+    SESSION_KEY,
     AuthStack,
     BadRequest,
     ConfigurationError,
@@ -45,11 +48,8 @@ from dash_auth_core import (
     html_page,
     redirect,
     safe_next,
+    with_next,
 )
-from dash_auth_core.identity import SESSION_KEY
-from dash_auth_core.responses import with_next
-from dash_auth_core.stack import PROVIDER_GROUPS_CLAIM
-from dash_auth_core.websocket import LOGIN_ENDED
 
 from .claims import DEFAULT_SESSION_CLAIMS, UserGroups, build_identity, lookup, merge_userinfo
 from .errors import (
@@ -457,7 +457,7 @@ class OIDCPlugin:
 
     @hookimpl(tryfirst=True)
     def challenge(self, request: Request, resource: Resource, reason: str) -> Response | None:
-        if reason != "unauthenticated" or request.method not in ("GET", "HEAD"):
+        if reason != "unauthenticated" or resource.wants_json or request.method not in ("GET", "HEAD"):
             return None
         if request.header("Authorization"):
             return None  # credentials of a script's provider (Basic, Bearer): let it answer

@@ -33,6 +33,12 @@ GuardFunc = Callable[["Request"], "Response | None"]
 ViewFunc = Callable[..., "Response"]
 
 
+#: ``request.state`` key a plugin sets when the request's login has just ended (an expired
+#: provider login): a WebSocket then closes with 4001 and the page reloads to the sign-in,
+#: instead of going on as an anonymous one.
+LOGIN_ENDED = "login_ended"
+
+
 class WouldBlock(Exception):  # noqa: N818 - a signal, not an error
     """Raised by :meth:`Request.allow_blocking` while the guard runs on an event loop.
 
@@ -206,6 +212,10 @@ class BackendAdapter(abc.ABC):
 
     @abc.abstractmethod
     def has_secret(self) -> bool: ...
+
+    def server_secret(self) -> str | bytes | None:
+        """The secret the server signs its sessions with, when the app set one itself (for ``auth.sign``)."""
+        return None
 
 
 def dash_setup_index(funcs: list[Any]) -> int | None:

@@ -626,6 +626,11 @@ class FastAPIAdapter(BackendAdapter):
     def has_secret(self) -> bool:
         return bool(self._secret) or self._user_session() is not None
 
+    def server_secret(self) -> str | bytes | None:
+        user = self._user_session()
+        secret = user.kwargs.get("secret_key") if user is not None else None
+        return secret if isinstance(secret, (str, bytes)) and secret else self._secret
+
     def ensure_sessions(self, secret_key: str | bytes | None) -> bool:
         had = self.has_secret()
         if secret_key:

@@ -257,6 +257,9 @@ class FlaskAdapter(BackendAdapter):
     def has_secret(self) -> bool:
         return bool(self.server.secret_key)
 
+    def server_secret(self) -> str | bytes | None:
+        return self.server.secret_key or None
+
     def ensure_sessions(self, secret_key: str | bytes | None) -> bool:
         had = self.has_secret()
         if secret_key:

@@ -366,6 +366,9 @@ class QuartAdapter(BackendAdapter):
     def has_secret(self) -> bool:
         return bool(self.server.secret_key)
 
+    def server_secret(self) -> str | bytes | None:
+        return self.server.secret_key or None
+
     def ensure_sessions(self, secret_key: str | bytes | None) -> bool:
         had = self.has_secret()
         if secret_key:
