@@ -477,3 +477,17 @@ def test_a_seed_callback_response_keeps_all_its_cookies():
     cookies = [value for key, value in converted.extra_headers + list(converted.headers.items()) if key == "Set-Cookie"]
     assert len(cookies) == 2 and any(v.startswith("one=1") for v in cookies) and any(v.startswith("two=2") for v in cookies)
     assert converted.status == 302 and converted.headers["Location"] == "/x"
+
+
+def test_check_issuer_rfc_9207():
+    from dash_auth_oidc.flow import check_issuer
+
+    check_issuer([ISS], ISS, True, "p")  # the provider's own
+    check_issuer([], ISS, False, "p")  # none, and none promised
+    for values in ([ISS + "/"], ["HTTPS://issuer.example"], ["https://evil.example"], [ISS, ISS], [""], ["é" * 300]):
+        with pytest.raises(BadCallback) as refused:
+            check_issuer(values, ISS, False, "p")
+        assert "mix-up" in refused.value.reason and len(refused.value.reason) < 400
+    with pytest.raises(BadCallback) as refused:
+        check_issuer([], ISS, True, "p")
+    assert "without 'iss'" in refused.value.reason
