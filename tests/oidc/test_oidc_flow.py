@@ -1,7 +1,10 @@
 """The authorization-code flow end to end against real providers on 127.0.0.1.
 
 The app is driven with Flask's test client; the provider (oidc-provider-mock)
-is a real server reached over HTTP, in a thread or as its own process.
+is a real server reached over HTTP, in a thread or as its own process. Tests
+taking ``any_idp`` run against it and against the strict oidc-provider (a Node
+process, see tests/oidc_matrix.py); those taking ``strict_idp`` against the
+strict one only.
 """
 
 from __future__ import annotations
@@ -352,6 +355,27 @@ def test_a_refresh_keeps_the_scope_the_strict_provider_granted(strict_idp, make_
         assert who(app, client) == (200, "alice|oidc:idp|staff,readers")
         assert client.get("/").status_code == 200
     assert session_of(app, client)[STATE_KEY]["e"] > first["e"]
+
+
+def test_client_secret_post_at_every_endpoint_of_the_strict_provider(strict_idp, make_app, clock):
+    """The strict provider holds a client to the authentication method it registered: the code
+    exchange, the refresh and the revocation all authenticate with ``client_secret_post``."""
+    app, auth = make_app(strict_idp, register={"client_id": CLIENT_ID + "-post",
+                                               "token_endpoint_auth_method": "client_secret_post"})
+    auth.plugin.set_clock(clock)
+    client = app.server.test_client()
+    idp = StrictIdP(strict_idp)
+    assert idp.sign_in(client).response.status_code == 302
+    clock.advance(session_of(app, client)[STATE_KEY]["e"] - clock() + 5)
+    assert who(app, client) == (200, "alice|oidc:idp|staff,readers")  # refreshed
+    refresh_token = tokens_of(app, auth, client)["refresh_token"]
+    page = client.get("/oidc/logout").get_data(as_text=True)
+    csrf_token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    assert client.post("/oidc/logout", data={"csrf_token": csrf_token}).status_code == 303
+    dead = requests.post(strict_idp.metadata["token_endpoint"], timeout=10, data={
+        "grant_type": "refresh_token", "refresh_token": refresh_token,
+        "client_id": CLIENT_ID + "-post", "client_secret": CLIENT_SECRET})
+    assert dead.status_code == 400 and dead.json()["error"] == "invalid_grant"  # revoked at sign-out
 
 
 def test_the_strict_provider_s_default_gives_no_refresh_token_without_offline_access(strict_idp, make_app, clock):
