@@ -322,10 +322,14 @@ def authorize(authorize_url: str, sub: str = "alice", deny: bool = False) -> str
     return response.headers["Location"]
 
 
-def sign_in(client: Any, start: str = "/", sub: str = "alice") -> Dance:
-    """The whole sign-in: app -> provider form -> app callback. Returns the callback's answer."""
+def sign_in(client: Any, start: str = "/", sub: str = "alice", via: Any = None) -> Dance:
+    """The whole sign-in: app -> provider form -> app callback. Returns the callback's answer.
+
+    ``via(authorize_url, sub)`` is the user at the provider (default: oidc-provider-mock's
+    form; :class:`oidc_matrix.IdP` passes its own).
+    """
     authorize_url = start_login(client, start)
-    callback = authorize(authorize_url, sub)
+    callback = (via or authorize)(authorize_url, sub)
     return Dance(authorize_url, callback, client.get(path_of(callback)))
 
 

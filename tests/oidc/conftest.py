@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 from dash import Dash
+from oidc_matrix import USERS, IdP, MockIdP, StrictIdP, strict_config
+from oidc_strict import StrictProvider, require_strict
 from oidc_support import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -25,9 +27,8 @@ from dash_auth_oidc import OIDCAuth
 def idp() -> Iterator[ThreadProvider]:
     """A real provider (oidc-provider-mock, nonce required, refresh tokens) in a thread."""
     provider = ThreadProvider()
-    provider.set_user("alice", email="alice@example.org", email_verified=True, name="Alice Liddell",
-                      groups=["staff", "readers"])
-    provider.set_user("bob", email="bob@example.org", name="Bob", groups=[])
+    for sub, claims in USERS.items():  # alice and bob, as the strict provider has them
+        provider.set_user(sub, **claims)
     yield provider
     provider.stop()
 
@@ -51,12 +52,40 @@ def idp_no_refresh() -> Iterator[ThreadProvider]:
 
 
 @pytest.fixture(scope="session")
+def idp_quick() -> Iterator[ThreadProvider]:
+    """oidc-provider-mock whose access tokens live 2 seconds."""
+    provider = ThreadProvider(token_max_age=2)
+    for sub, claims in USERS.items():
+        provider.set_user(sub, **claims)
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture(scope="session")
 def idp_process() -> Iterator[ProcessProvider]:
     """The provider as its own process: ``python -m oidc_provider_mock -n true``."""
     provider = ProcessProvider("-n", "true", "--user-claims",
                                '{"sub": "dora", "email": "dora@example.org", "name": "Dora", "groups": ["ops"]}')
     yield provider
     provider.stop()
+
+
+@pytest.fixture(scope="session")
+def strict_idp() -> Iterator[StrictProvider]:
+    """panva's oidc-provider (npm, OpenID Certified) as its own Node process: the strict provider."""
+    require_strict()
+    provider = StrictProvider(strict_config())
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture(params=["mock", "strict"])
+def any_idp(request: pytest.FixtureRequest) -> IdP:
+    """The test runs once against oidc-provider-mock (behind a revoking proxy) and once against
+    the strict oidc-provider (see tests/oidc_matrix.py)."""
+    if request.param == "mock":
+        return MockIdP(request.getfixturevalue("idp"), request.getfixturevalue("proxy"))
+    return StrictIdP(request.getfixturevalue("strict_idp"))
 
 
 @pytest.fixture
@@ -70,6 +99,9 @@ def proxy(idp: ThreadProvider) -> Iterator[TamperingProxy]:
 def make_app() -> Callable[..., tuple[Dash, OIDCAuth]]:
     """``make_app(provider, **oidc_options)``: an app with one provider called ``idp``.
 
+    ``provider`` may be an :class:`oidc_matrix.IdP` (``any_idp``), whose ``register``
+    arguments come first (``register=`` overrides them).
+
     The client authenticates with ``client_secret_basic`` (authlib's default):
     oidc-provider-mock accepts ``client_secret_post`` for the code exchange
     but only Basic for refresh.
@@ -81,13 +113,9 @@ def make_app() -> Callable[..., tuple[Dash, OIDCAuth]]:
         options.setdefault("secret_key", SECRET)
         auth = OIDCAuth(app, **options)
         if provider is not None:
-            auth.register_provider(
-                name,
-                client_id=CLIENT_ID,
-                client_secret=CLIENT_SECRET,
-                server_metadata_url=provider.metadata_url,
-                **(register or {}),
-            )
+            settings = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
+                        **getattr(provider, "register", {}), **(register or {})}
+            auth.register_provider(name, server_metadata_url=provider.metadata_url, **settings)
         return app, auth
 
     return make

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 import re
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
 import pytest
 import requests
+from oidc_matrix import StrictIdP
 from oidc_support import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -67,10 +68,10 @@ def test_wrong_state_is_refused(idp, make_app, caplog):
     assert_not_signed_in(app, client)
 
 
-def test_replayed_state_is_refused(idp, make_app, caplog):
-    app, _auth = make_app(idp)
+def test_replayed_state_is_refused(any_idp, make_app, caplog):
+    app, _auth = make_app(any_idp)
     client = app.server.test_client()
-    dance = sign_in(client)
+    dance = any_idp.sign_in(client)
     assert dance.response.status_code == 302
     replay = path_of(dance.callback_url)
     with caplog.at_level(logging.INFO, logger=LOGGER):
@@ -122,10 +123,10 @@ def test_expired_state_is_refused(idp, make_app, clock, caplog):
 # -- provider error answers -------------------------------------------------------------
 
 
-def test_access_denied_at_the_provider(idp, make_app, caplog):
-    app, _auth = make_app(idp)
+def test_access_denied_at_the_provider(any_idp, make_app, caplog):
+    app, _auth = make_app(any_idp)
     client = app.server.test_client()
-    callback = authorize(start_login(client), deny=True)  # the provider's real "Deny" button
+    callback = any_idp.authorize(start_login(client), deny=True)  # the provider's real "Deny" (or "Cancel")
     assert "error=access_denied" in callback
     with caplog.at_level(logging.INFO, logger=LOGGER):
         response = client.get(path_of(callback))
@@ -146,15 +147,126 @@ def test_other_provider_errors_are_shown_escaped(idp, make_app):
     assert_not_signed_in(app, client)
 
 
-def test_an_invalid_code_is_refused_by_the_provider(idp, make_app, caplog):
-    app, _auth = make_app(idp)
+def test_an_invalid_code_is_refused_by_the_provider(any_idp, make_app, caplog):
+    app, _auth = make_app(any_idp)
     client = app.server.test_client()
     state = parse_qs(urlsplit(start_login(client)).query)["state"][0]
     with caplog.at_level(logging.INFO, logger=LOGGER):
-        response = client.get("/oidc/idp/callback?" + urlencode({"state": state, "code": "made-up"}))
+        # (with the issuer the strict provider always names: RFC 9207)
+        response = client.get("/oidc/idp/callback?" + urlencode({"state": state, "code": "made-up", "iss": any_idp.url}))
     assert_page(response, 401, "did not accept")
     assert "code exchange refused: invalid_grant" in caplog.text
     assert_not_signed_in(app, client)
+
+
+def test_the_strict_provider_checks_the_pkce_verifier(strict_idp, make_app, caplog):
+    """The verifier the app sends must be the one its challenge was made from: a pending login
+    whose verifier was changed (a session forged with the app's key) gets its code refused."""
+    app, _auth = make_app(strict_idp)
+    client = app.server.test_client()
+    authorize_url = start_login(client)
+    session = session_of(app, client)
+    session["_oidc_pending"] = [[*entry[:4], "x" * 64, entry[5]] for entry in session["_oidc_pending"]]
+    serializer = app.server.session_interface.get_signing_serializer(app.server)
+    client.set_cookie("session", serializer.dumps(session))
+    callback = StrictIdP(strict_idp).authorize(authorize_url)
+    with caplog.at_level(logging.INFO, logger=LOGGER):
+        response = client.get(path_of(callback))
+    assert_page(response, 401, "did not accept")
+    assert "code exchange refused: invalid_grant" in caplog.text
+    assert_not_signed_in(app, client)
+
+
+@pytest.mark.filterwarnings("ignore:OIDC provider 'idp'. PKCE is turned off")
+def test_the_strict_provider_refuses_a_sign_in_without_pkce(strict_idp, make_app, caplog):
+    """``code_challenge_method=None`` turns PKCE off; a provider that requires it answers with an
+    error, which the app shows as one (401), not as a 500."""
+    app, _auth = make_app(strict_idp, register={"client_kwargs": {"code_challenge_method": None}})
+    client = app.server.test_client()
+    authorize_url = start_login(client)
+    assert "code_challenge" not in authorize_url
+    refused = requests.get(authorize_url, allow_redirects=False, timeout=10)
+    assert refused.status_code in (302, 303)
+    callback = refused.headers["Location"]
+    assert "error=invalid_request" in callback and "localhost/oidc/idp/callback" in callback
+    with caplog.at_level(logging.INFO, logger=LOGGER):
+        response = client.get(path_of(callback))
+    assert_page(response, 401, "reported an error (invalid_request)")
+    assert "PKCE" in caplog.text or "code_challenge" in caplog.text
+    assert_not_signed_in(app, client)
+
+
+# -- the authorization response's issuer (RFC 9207, mix-up defence) -------------------------
+
+
+def _with_iss(callback_url: str, *values: str) -> str:
+    """``callback_url`` (an app path) with its ``iss`` parameters replaced by ``values``."""
+    parts = urlsplit(callback_url)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "iss"] + [("iss", v) for v in values]
+    return f"{parts.path}?{urlencode(query)}"
+
+
+def _code_still_unused(any_idp, callback_url: str, verifier: str) -> bool:
+    """Whether the provider still trades the callback's code (the app never sent it anywhere)."""
+    meta = requests.get(any_idp.metadata_url, timeout=10).json()
+    query = dict(parse_qsl(urlsplit(callback_url).query))
+    response = requests.post(meta["token_endpoint"], auth=(CLIENT_ID, CLIENT_SECRET), timeout=10, data={
+        "grant_type": "authorization_code", "code": query["code"], "code_verifier": verifier,
+        "redirect_uri": "http://localhost/oidc/idp/callback"})
+    return response.status_code == 200 and "id_token" in response.json()
+
+
+@pytest.mark.parametrize("iss", ["http://127.0.0.1:9/evil", "", "{issuer}/", "{issuer}|{issuer}"])
+def test_an_answer_naming_another_issuer_is_refused_before_its_code_is_used(any_idp, make_app, iss, caplog):
+    """A mix-up attack: the answer says it comes from another provider than the one the login
+    was sent to. Refused (400), logged, and the code goes to no token endpoint."""
+    app, _auth = make_app(any_idp)
+    client = app.server.test_client()
+    authorize_url = start_login(client)
+    [verifier] = [e[4] for e in session_of(app, client)["_oidc_pending"]]
+    callback = any_idp.authorize(authorize_url)
+    forged = _with_iss(path_of(callback), *iss.format(issuer=any_idp.url).split("|"))
+    with caplog.at_level(logging.INFO, logger=LOGGER):
+        response = client.get(forged)
+    assert_page(response, 400, "another sign-in provider")
+    assert "RFC 9207 mix-up defence" in caplog.text
+    assert_not_signed_in(app, client)
+    assert _code_still_unused(any_idp, callback, verifier)
+
+
+def test_an_error_answer_naming_another_issuer_is_not_shown_as_the_provider_s(any_idp, make_app, caplog):
+    app, _auth = make_app(any_idp)
+    client = app.server.test_client()
+    callback = any_idp.authorize(start_login(client), deny=True)
+    with caplog.at_level(logging.INFO, logger=LOGGER):
+        response = client.get(_with_iss(path_of(callback), "http://127.0.0.1:9/evil"))
+    assert_page(response, 400, "another sign-in provider")
+    assert "mix-up" in caplog.text and "declined" not in response.get_data(as_text=True)
+    assert_not_signed_in(app, client)
+
+
+@pytest.mark.parametrize("advertised", [True, False])
+def test_an_answer_without_iss_counts_only_when_the_provider_does_not_promise_one(any_idp, make_app, advertised,
+                                                                                   caplog):
+    """The strict provider always sends ``iss`` and says so in its metadata
+    (``authorization_response_iss_parameter_supported``); oidc-provider-mock does neither. An
+    answer without ``iss`` from a provider that promises one is refused; otherwise accepted."""
+    meta = requests.get(any_idp.metadata_url, timeout=10).json()
+    meta["authorization_response_iss_parameter_supported"] = advertised
+    app, auth = make_app(None)
+    auth.register_provider("idp", client_id=CLIENT_ID, client_secret=CLIENT_SECRET, metadata=meta,
+                            **any_idp.register)
+    client = app.server.test_client()
+    callback = any_idp.authorize(start_login(client))
+    with caplog.at_level(logging.INFO, logger=LOGGER):
+        response = client.get(_with_iss(path_of(callback)))
+    if advertised:
+        assert_page(response, 400, "does not say which provider sent it")
+        assert "without 'iss'" in caplog.text
+        assert_not_signed_in(app, client)
+    else:
+        assert response.status_code == 302 and response.headers["Location"] == "/"
+        assert session_of(app, client)["user"]["id"] == "alice"
 
 
 # -- ID tokens --------------------------------------------------------------------------

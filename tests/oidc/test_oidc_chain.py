@@ -79,23 +79,81 @@ def test_bearer_id_token_from_the_provider_authenticates_a_script(proxy, idp, ma
     assert call(app, browser).status_code == 200
 
 
-def test_bearer_tokens_expire_and_unknown_issuers_are_refused(proxy, idp, make_app, clock):
-    app, auth = make_app(proxy, bearer_tokens=True, register={"issuer": idp.url})
+def _tampered(token: str) -> str:
+    """``token`` naming another subject, its signature kept."""
+    import base64
+    import json
+
+    head, _payload, sig = token.split(".")
+    forged = json.dumps({**_claims(token), "sub": "mallory"}).encode()
+    return f"{head}.{base64.urlsafe_b64encode(forged).rstrip(b'=').decode()}.{sig}"
+
+
+def test_a_script_s_bearer_token_from_either_provider(any_idp, make_app, clock, caplog):
+    """A token a script got without a browser (the strict provider: a JWT access token of the
+    client-credentials grant for ``api://dash-app``, RFC 9068) is accepted until it expires; a
+    tampered one, a browser sign-in's tokens and a stranger's are refused with RFC 6750's header."""
+    app, auth = make_app(any_idp, bearer_tokens=True, register=any_idp.bearer_register, store_access_token=True)
     auth.plugin.set_clock(clock)
     auth.bearer.clock = clock
-    browser = app.server.test_client()
-    sign_in(browser)
-    token = script_token(proxy, id_token_of(app, auth, browser))
+    token = any_idp.script_token()
     script = app.server.test_client()
-    assert call(app, script, {"Authorization": f"Bearer {token}"}).status_code == 200
-    clock.advance(3600 + 120)  # past the token's exp and the leeway
-    assert call(app, script, {"Authorization": f"Bearer {token}"}).status_code == 401
+    answer = call(app, script, {"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 200
+    assert answer.get_json()["response"]["out"]["children"] == f"{any_idp.script_id}|oidc:idp|"
+    assert script.get("/", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert script.get_cookie("session") is None  # stateless: no session for bearer clients
+
+    with caplog.at_level(logging.INFO, logger="dash_auth.oidc"):
+        assert call(app, script, {"Authorization": f"Bearer {_tampered(token)}"}).status_code == 401
+    assert "bearer token refused" in caplog.text and "bad signature" in caplog.text
+    page = script.get("/", headers={"Authorization": f"Bearer {_tampered(token)}"})
+    assert page.status_code == 401 and page.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
+
+    # A browser's own tokens are no script credentials: its ID token (it names the sign-in's
+    # nonce) and its access token (opaque, or a JWT for the userinfo endpoint, not for this app).
+    browser = app.server.test_client()
+    any_idp.sign_in(browser)
+    raw = browser.get_cookie("session").value
+    with app.server.test_request_context("/", headers={"Cookie": f"session={raw}"}):
+        browser_tokens = auth.get_tokens()
+    for name in ("id_token", "access_token"):
+        assert call(app, script, {"Authorization": f"Bearer {browser_tokens[name]}"}).status_code == 401, name
+    # ...and a refused bearer token is not rescued by the browser's valid session cookie.
+    assert call(app, browser, {"Authorization": "Bearer not.a.jwt"}).status_code == 401
+    assert call(app, browser).status_code == 200
 
     key = jwk.RSAKey.generate_key(2048, parameters={"kid": "x"})
     now = int(time.time())
     foreign = jwt.encode({"alg": "RS256", "kid": "x"},
                          {"iss": "https://elsewhere.example", "aud": CLIENT_ID, "sub": "eve", "exp": now + 60}, key)
     assert call(app, script, {"Authorization": f"Bearer {foreign}"}).status_code == 401
+
+    caplog.clear()
+    clock.advance(600 + 120)  # past the token's exp and the leeway
+    with caplog.at_level(logging.INFO, logger="dash_auth.oidc"):
+        assert call(app, script, {"Authorization": f"Bearer {token}"}).status_code == 401
+    assert "bearer token expired" in caplog.text
+
+
+def test_a_refused_bearer_token_is_logged_with_its_own_registration_s_reason(any_idp, make_app, clock, caplog):
+    """Issue 24: two registrations of one issuer; the token is for the second (its audience), and
+    expired. The log says so, not that the first registration's audience is missing."""
+    app, auth = make_app(any_idp, bearer_tokens=True, register={"bearer_audience": "api://another-app"})
+    auth.register_provider("partner", client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+                           server_metadata_url=any_idp.metadata_url, **any_idp.register, **any_idp.bearer_register)
+    auth.plugin.set_clock(clock)
+    auth.bearer.clock = clock
+    token = any_idp.script_token()
+    script = app.server.test_client()
+    answer = call(app, script, {"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 200
+    assert answer.get_json()["response"]["out"]["children"] == f"{any_idp.script_id}|oidc:partner|"
+    clock.advance(600 + 120)
+    with caplog.at_level(logging.INFO, logger="dash_auth.oidc"):
+        assert call(app, script, {"Authorization": f"Bearer {token}"}).status_code == 401
+    [line] = [r.getMessage() for r in caplog.records if "bearer token refused" in r.getMessage()]
+    assert "expired" in line and "audience" not in line
 
 
 @pytest.mark.parametrize("where", ["header", "payload"])

@@ -1,7 +1,10 @@
 """The authorization-code flow end to end against real providers on 127.0.0.1.
 
 The app is driven with Flask's test client; the provider (oidc-provider-mock)
-is a real server reached over HTTP, in a thread or as its own process.
+is a real server reached over HTTP, in a thread or as its own process. Tests
+taking ``any_idp`` run against it and against the strict oidc-provider (a Node
+process, see tests/oidc_matrix.py); those taking ``strict_idp`` against the
+strict one only.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from oidc_matrix import StrictIdP
 from oidc_support import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -36,6 +40,13 @@ from dash_auth_oidc.plugin import STATE_KEY
 from dash_auth_oidc.store import TOKENS_KEY
 
 OUT = "out.children"
+
+
+def tokens_of(app, auth, client) -> dict[str, str]:
+    """The tokens the app keeps for ``client``'s session."""
+    raw = client.get_cookie("session").value
+    with app.server.test_request_context("/", headers={"Cookie": f"session={raw}"}):
+        return auth.get_tokens()
 
 
 def who(app, client) -> Any:
@@ -100,10 +111,10 @@ def test_sign_in_refresh_and_logout_with_a_real_provider_process(idp_process, ma
     assert_signed_out(app, client)
 
 
-def test_sign_in_lands_on_the_page_asked_for_with_identity_and_groups(idp, make_app):
-    app, auth = make_app(idp, user_groups={"alice@example.org": ["editors"]})
+def test_sign_in_lands_on_the_page_asked_for_with_identity_and_groups(any_idp, make_app):
+    app, auth = make_app(any_idp, user_groups={"alice@example.org": ["editors"]})
     client = app.server.test_client()
-    dance = sign_in(client, "/reports?tab=2")
+    dance = any_idp.sign_in(client, "/reports?tab=2")
     assert dance.response.headers["Location"] == "/reports?tab=2"
     assert client.get("/").status_code == 200
     assert who(app, client) == (200, "alice|oidc:idp|staff,readers,editors")
@@ -114,7 +125,11 @@ def test_sign_in_lands_on_the_page_asked_for_with_identity_and_groups(idp, make_
     assert user["name"] == "Alice Liddell" and user["provider"] == "oidc:idp"
     assert session["idp"] == "idp"
     assert session[STATE_KEY]["p"] == "idp" and session[STATE_KEY]["s"] == "alice"
-    assert auth.providers["idp"].issuer == idp.url
+    assert auth.providers["idp"].issuer == any_idp.url
+    if any_idp.kind == "strict":
+        assert any_idp.pages == ["login", "consent"]  # its real sign-in and consent pages
+        # RFC 9207: the strict provider names itself in the answer (and it matched).
+        assert parse_qs(urlsplit(dance.callback_url).query)["iss"] == [any_idp.url]
 
 
 def test_authorization_request_has_state_nonce_and_pkce_s256(idp, make_app):
@@ -254,13 +269,15 @@ def test_force_https_callback_bool_and_environment_variable(idp, make_app, monke
 # -- refresh ----------------------------------------------------------------------
 
 
-def test_tokens_are_refreshed_before_expiry(idp, make_app, clock):
-    app, auth = make_app(idp, store_access_token=True)
+def test_tokens_are_refreshed_before_expiry(any_idp, make_app, clock):
+    app, auth = make_app(any_idp, store_access_token=True)
     auth.plugin.set_clock(clock)
     client = app.server.test_client()
-    sign_in(client)
+    any_idp.sign_in(client)
     first = session_of(app, client)[STATE_KEY]
-    assert first["e"] - first["r"] == 60  # refresh a minute before the access token expires
+    # Refresh a minute before the access token expires (half its lifetime when that is shorter:
+    # the strict provider's last 30 seconds).
+    assert first["e"] - first["r"] == (60 if any_idp.kind == "mock" else 15)
     raw = client.get_cookie("session").value
     with app.server.test_request_context("/", headers={"Cookie": f"session={raw}"}):
         old = auth.get_tokens()
@@ -278,19 +295,104 @@ def test_tokens_are_refreshed_before_expiry(idp, make_app, clock):
     assert client.get("/").status_code == 200
 
 
-def test_a_refused_refresh_ends_the_login_cleanly(idp, make_app, clock):
-    app, auth = make_app(idp)
+def test_a_refused_refresh_ends_the_login_cleanly(any_idp, make_app, clock, caplog):
+    app, auth = make_app(any_idp)
     auth.plugin.set_clock(clock)
     client = app.server.test_client()
-    sign_in(client, sub="bob")
+    any_idp.sign_in(client, sub="bob")
     state = session_of(app, client)[STATE_KEY]
-    idp.revoke("bob")  # the provider forgets bob's refresh token
+    any_idp.revoke("bob", tokens_of(app, auth, client)["refresh_token"])  # the provider forgets bob's grant
     clock.advance(state["r"] - clock() + 5)
-    response = client.get("/reports")
+    with caplog.at_level(logging.INFO, logger="dash_auth.oidc"):
+        response = client.get("/reports")
     assert response.status_code == 302 and response.headers["Location"] == "/oidc/idp/login?next=/reports"
     assert session_of(app, client) == {}
+    assert "token refresh refused: invalid_grant" in caplog.text
     # ...and the user can sign in again.
-    assert sign_in(client, "/reports", sub="bob").response.headers["Location"] == "/reports"
+    assert any_idp.sign_in(client, "/reports", sub="bob").response.headers["Location"] == "/reports"
+
+
+def test_tokens_are_refreshed_past_their_expiry_in_real_time(any_idp, make_app, idp_quick):
+    """No clock of the tests' own: access tokens that live 2 seconds, a request after they died
+    at the provider too; the login goes on with new tokens."""
+    provider = any_idp if any_idp.kind == "strict" else idp_quick
+    register = {"client_id": CLIENT_ID + "-quick"} if any_idp.kind == "strict" else {}
+    app, auth = make_app(provider, store_access_token=True, register=register)
+    client = app.server.test_client()
+    any_idp.sign_in(client) if any_idp.kind == "strict" else sign_in(client)
+    first = session_of(app, client)[STATE_KEY]
+    assert first["e"] - first["r"] == 1  # half of a 2-second lifetime
+    old = tokens_of(app, auth, client)
+    time.sleep(max(0.0, first["e"] + 1.1 - time.time()))  # past the access token's expiry
+    userinfo = requests.get(auth.providers["idp"].metadata()["userinfo_endpoint"], timeout=10,
+                            headers={"Authorization": f"Bearer {old['access_token']}"})
+    assert userinfo.status_code == 401  # the provider too says the old access token is dead
+    assert who(app, client) == (200, "alice|oidc:idp|staff,readers")
+    new = tokens_of(app, auth, client)
+    assert new["access_token"] != old["access_token"]
+    assert session_of(app, client)[STATE_KEY]["e"] > first["e"]
+
+
+@pytest.mark.parametrize("consent", [False, True], ids=["offline_access-left-out", "prompt=consent"])
+def test_a_refresh_keeps_the_scope_the_strict_provider_granted(strict_idp, make_app, clock, consent):
+    """Issue 24. The strict provider grants ``offline_access`` only with ``prompt=consent`` (OpenID
+    Connect Core 11) yet issues a refresh token either way (as many providers do). A refresh that
+    asked for the configured scope was refused (``invalid_scope``) and ended the login at the first
+    access-token expiry; the app asks for no scope, which means "as granted" (RFC 6749 §6)."""
+    granted = []
+    kwargs = {"scope": "openid email profile offline_access", **({"prompt": "consent"} if consent else {})}
+    app, auth = make_app(strict_idp, register={"client_kwargs": kwargs},
+                         after_logged_in=lambda user, idp, token: granted.append(token["scope"]))
+    auth.plugin.set_clock(clock)
+    client = app.server.test_client()
+    idp = StrictIdP(strict_idp)
+    assert idp.sign_in(client).response.status_code == 302
+    assert idp.pages == ["login", "consent"]
+    assert ("offline_access" in granted[0].split()) is consent
+    first = session_of(app, client)[STATE_KEY]
+    for _round in range(2):  # past the expiry of the first access token, then of the refreshed one
+        clock.advance(session_of(app, client)[STATE_KEY]["e"] - clock() + 5)
+        assert who(app, client) == (200, "alice|oidc:idp|staff,readers")
+        assert client.get("/").status_code == 200
+    assert session_of(app, client)[STATE_KEY]["e"] > first["e"]
+
+
+def test_client_secret_post_at_every_endpoint_of_the_strict_provider(strict_idp, make_app, clock):
+    """The strict provider holds a client to the authentication method it registered: the code
+    exchange, the refresh and the revocation all authenticate with ``client_secret_post``."""
+    app, auth = make_app(strict_idp, register={"client_id": CLIENT_ID + "-post",
+                                               "token_endpoint_auth_method": "client_secret_post"})
+    auth.plugin.set_clock(clock)
+    client = app.server.test_client()
+    idp = StrictIdP(strict_idp)
+    assert idp.sign_in(client).response.status_code == 302
+    clock.advance(session_of(app, client)[STATE_KEY]["e"] - clock() + 5)
+    assert who(app, client) == (200, "alice|oidc:idp|staff,readers")  # refreshed
+    refresh_token = tokens_of(app, auth, client)["refresh_token"]
+    page = client.get("/oidc/logout").get_data(as_text=True)
+    csrf_token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    assert client.post("/oidc/logout", data={"csrf_token": csrf_token}).status_code == 303
+    dead = requests.post(strict_idp.metadata["token_endpoint"], timeout=10, data={
+        "grant_type": "refresh_token", "refresh_token": refresh_token,
+        "client_id": CLIENT_ID + "-post", "client_secret": CLIENT_SECRET})
+    assert dead.status_code == 400 and dead.json()["error"] == "invalid_grant"  # revoked at sign-out
+
+
+def test_the_strict_provider_s_default_gives_no_refresh_token_without_offline_access(strict_idp, make_app, clock):
+    """oidc-provider's own rule (a refresh token only with ``offline_access``): the login holds
+    until the access token expires, then ends cleanly and the next page signs in again."""
+    app, auth = make_app(strict_idp, register={"client_id": CLIENT_ID + "-offline"})
+    auth.plugin.set_clock(clock)
+    client = app.server.test_client()
+    StrictIdP(strict_idp).sign_in(client)
+    assert "refresh_token" not in tokens_of(app, auth, client)
+    state = session_of(app, client)[STATE_KEY]
+    assert state["r"] == state["e"]
+    assert who(app, client)[0] == 200
+    clock.advance(state["e"] - clock() + 1)
+    status, body = who(app, client)
+    assert status == 401 and body["error"] == "unauthenticated"
+    assert client.get("/reports").headers["Location"] == "/oidc/idp/login?next=/reports"
 
 
 def test_without_refresh_token_the_login_ends_at_expiry(idp_no_refresh, make_app, clock):
@@ -337,7 +439,7 @@ def _signed_in(make_app, provider, clock, sub="alice", **options):
     app, auth = make_app(provider, **options)
     auth.plugin.set_clock(clock)
     client = app.server.test_client()
-    sign_in(client, sub=sub)
+    sign_in(client, sub=sub, via=getattr(provider, "authorize", None))  # an IdP of the matrix signs in its way
     return app, client
 
 
@@ -445,14 +547,12 @@ def test_a_refresh_leaves_the_groups_a_login_user_callback_chose(idp, make_app, 
 # -- logout -------------------------------------------------------------------------
 
 
-def test_logout_is_a_csrf_protected_post_with_rp_initiated_logout(idp, make_app):
+def test_logout_is_a_csrf_protected_post_with_rp_initiated_logout(any_idp, make_app):
     calls = []
-    app, auth = make_app(idp, before_logout=lambda: calls.append("before"), logout_page="<p id='bye'>Bye!</p>")
+    app, auth = make_app(any_idp, before_logout=lambda: calls.append("before"), logout_page="<p id='bye'>Bye!</p>")
     client = app.server.test_client()
-    sign_in(client)
-    raw = client.get_cookie("session").value
-    with app.server.test_request_context("/", headers={"Cookie": f"session={raw}"}):
-        id_token = auth.get_tokens()["id_token"]
+    any_idp.sign_in(client)
+    id_token = tokens_of(app, auth, client)["id_token"]
 
     form = client.get("/oidc/logout")
     assert form.status_code == 200 and 'method="post"' in form.get_data(as_text=True)
@@ -467,19 +567,16 @@ def test_logout_is_a_csrf_protected_post_with_rp_initiated_logout(idp, make_app)
     done = client.post("/oidc/logout", data={"csrf_token": token}, headers={"Origin": "http://localhost"})
     assert done.status_code == 303 and calls == ["before"]
     end = done.headers["Location"]
-    assert end.startswith(idp.url + "/oauth2/end_session?")
+    assert end.startswith(requests.get(any_idp.metadata_url, timeout=10).json()["end_session_endpoint"] + "?")
     params = {k: v[0] for k, v in parse_qs(urlsplit(end).query).items()}
     assert params["id_token_hint"] == id_token
     assert params["post_logout_redirect_uri"] == "http://localhost/oidc/logged-out"
     assert params["client_id"] == CLIENT_ID
     assert_signed_out(app, client)
 
-    # The provider's end-session page confirms and sends the browser back to the app.
-    page = requests.get(end, timeout=10)
-    assert page.status_code == 200
-    back = requests.post(idp.url + "/oauth2/end_session/confirm",
-                         data={"redirect_uri": params["post_logout_redirect_uri"]}, allow_redirects=False, timeout=10)
-    assert back.status_code == 302 and back.headers["Location"] == "http://localhost/oidc/logged-out"
+    # The provider's end-session page confirms and sends the browser back to the app (the strict
+    # one checks the ID token hint and the post-logout URI the client registered).
+    assert any_idp.end_session(end) == "http://localhost/oidc/logged-out"
     final = client.get("/oidc/logged-out")
     assert final.status_code == 200 and "Bye!" in final.get_data(as_text=True)
 
@@ -582,18 +679,20 @@ def test_a_state_from_one_provider_is_refused_at_the_others_callback(idp, idp2):
 # -- hooks: mixed logins, after_logged_in, on_login -------------------------------------
 
 
-def test_logout_revokes_the_refresh_token_so_an_old_cookie_renews_nothing(proxy, idp, make_app, clock):
-    app, auth = make_app(proxy, register={"issuer": idp.url})
+def test_logout_revokes_the_refresh_token_so_an_old_cookie_renews_nothing(any_idp, make_app, clock):
+    app, auth = make_app(any_idp)
     auth.plugin.set_clock(clock)
-    idp.set_user("ivy", email="ivy@example.org")
+    any_idp.set_user("ivy", email="ivy@example.org")
     client = app.server.test_client()
-    sign_in(client, sub="ivy")
+    any_idp.sign_in(client, sub="ivy")
+    refresh_token = tokens_of(app, auth, client)["refresh_token"]
     copied = client.get_cookie("session").value  # a copy taken before the logout
     state = session_of(app, client)[STATE_KEY]
     client.get("/oidc/logout")
     token = session_of(app, client)["_dash_auth_csrf"]
     assert client.post("/oidc/logout", data={"csrf_token": token}).status_code in (302, 303)
-    assert len(proxy.revoked) == 1
+    # Revoked at the provider (RFC 7009): it renews nothing for it any more.
+    assert not any_idp.refresh_works(refresh_token)
     # The old cookie, once its tokens are due: the refresh is refused and the login ends.
     clock.advance(state["r"] - clock() + 5)
     replay = app.server.test_client()
@@ -873,14 +972,18 @@ def _post_logout(client, route):
 
 
 @pytest.mark.parametrize("route", ["/logout", "/oidc/logout"])
-def test_every_sign_out_route_ends_the_oidc_login(proxy, idp, make_app, clock, no_refresh_reuse, route):
+def test_every_sign_out_route_ends_the_oidc_login(any_idp, make_app, clock, no_refresh_reuse, route):
     """The core's /logout too: before_logout runs once and the refresh token is revoked, so a copy
     of the old cookie renews nothing."""
     called = []
-    app, client = _signed_in(make_app, proxy, clock, register={"issuer": idp.url}, before_logout=lambda: called.append(1))
+    app, auth = make_app(any_idp, before_logout=lambda: called.append(1))
+    auth.plugin.set_clock(clock)
+    client = app.server.test_client()
+    any_idp.sign_in(client)
+    refresh_token = tokens_of(app, auth, client)["refresh_token"]
     copy = client.get_cookie("session").value
     assert _post_logout(client, route).status_code in (200, 303)
-    assert called == [1] and len(proxy.revoked) == 1
+    assert called == [1] and not any_idp.refresh_works(refresh_token)
     thief = app.server.test_client()
     thief.set_cookie("session", copy)
     clock.advance(3600)

@@ -224,10 +224,40 @@ def test_two_registrations_of_one_issuer_each_accept_their_own_bearer_tokens():
     for provider in (staff, partner):
         provider._keys = jwk.KeySet([KEY])
     access = {k: v for k, v in claims().items() if k != "nonce"}
-    assert _first_valid(sign({**access, "aud": "partner-app"}), [staff, partner])[1] is partner
-    assert _first_valid(sign(access), [staff, partner])[1] is staff
+
+    def first_valid(payload):
+        return _first_valid(sign(payload), payload, [staff, partner])
+
+    assert first_valid({**access, "aud": "partner-app"})[1] is partner
+    assert first_valid(access)[1] is staff
+    assert first_valid({**access, "aud": ["account", "partner-app"]})[1] is partner
     with pytest.raises(TokenValidationError):
-        _first_valid(sign({**access, "aud": "nobody"}), [staff, partner])
+        first_valid({**access, "aud": "nobody"})
+
+
+@pytest.mark.parametrize("order", ["named-first", "named-last"])
+def test_a_refused_bearer_token_is_logged_with_the_reason_of_the_registration_it_names(order):
+    """Issue 24: with several registrations of one issuer, the reason is that of the registration
+    whose audience the token names (here: expired), not the first one's (its audience)."""
+    from dash_auth_oidc.bearer import _first_valid
+    from dash_auth_oidc.provider import Provider, ProviderConfig
+
+    staff, partner = _provider(), Provider(ProviderConfig(name="partner", client_id="partner-app",
+                                                          metadata=_provider().config.metadata))
+    for provider in (staff, partner):
+        provider._keys = jwk.KeySet([KEY])
+    now = int(time.time())
+    expired = {**claims(), "aud": "partner-app", "iat": now - 7200, "exp": now - 3600}
+    del expired["nonce"]
+    providers = [staff, partner] if order == "named-last" else [partner, staff]
+    with pytest.raises(TokenValidationError) as refused:
+        _first_valid(sign(expired), expired, providers)
+    assert "expired" in refused.value.reason and "audience" not in refused.value.reason
+    # A token of a bad shape (audience not a string or list) gets the first registration's reason.
+    odd = {**expired, "aud": {"x": 1}}
+    with pytest.raises(TokenValidationError) as refused:
+        _first_valid(sign(odd), odd, providers)
+    assert "audience" in refused.value.reason
 
 
 def test_token_without_kid_is_checked_against_every_fitting_key():
@@ -447,3 +477,17 @@ def test_a_seed_callback_response_keeps_all_its_cookies():
     cookies = [value for key, value in converted.extra_headers + list(converted.headers.items()) if key == "Set-Cookie"]
     assert len(cookies) == 2 and any(v.startswith("one=1") for v in cookies) and any(v.startswith("two=2") for v in cookies)
     assert converted.status == 302 and converted.headers["Location"] == "/x"
+
+
+def test_check_issuer_rfc_9207():
+    from dash_auth_oidc.flow import check_issuer
+
+    check_issuer([ISS], ISS, True, "p")  # the provider's own
+    check_issuer([], ISS, False, "p")  # none, and none promised
+    for values in ([ISS + "/"], ["HTTPS://issuer.example"], ["https://evil.example"], [ISS, ISS], [""], ["é" * 300]):
+        with pytest.raises(BadCallback) as refused:
+            check_issuer(values, ISS, False, "p")
+        assert "mix-up" in refused.value.reason and len(refused.value.reason) < 400
+    with pytest.raises(BadCallback) as refused:
+        check_issuer([], ISS, True, "p")
+    assert "without 'iss'" in refused.value.reason

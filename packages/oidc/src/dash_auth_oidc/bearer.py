@@ -94,7 +94,7 @@ class BearerTokenPlugin:
                 raise TokenValidationError(
                     "unknown issuer", reason=f"bearer token from unknown issuer {str(claims.get('iss'))[:100]!r}"
                 )
-            verified, provider = _first_valid(token, providers)
+            verified, provider = _first_valid(token, claims, providers)
             identity = self._to_identity(verified, provider)
         except LoginError as exc:
             log.info("bearer token refused on %s %s: %s", request.method, request.path, exc.reason)
@@ -120,8 +120,18 @@ class BearerTokenPlugin:
         )
 
 
-def _first_valid(token: str, providers: list[Provider]) -> tuple[dict[str, Any], Provider]:
-    """The claims and provider of the first registration (of one issuer) that accepts ``token``."""
+def _first_valid(token: str, claims: dict[str, Any], providers: list[Provider]) -> tuple[dict[str, Any], Provider]:
+    """The verified claims and provider of the first registration (of one issuer) that accepts ``token``.
+
+    The registrations whose audience the token names (``claims`` are its unverified
+    claims) are tried first, so a token that fails only costs their checks, and the
+    reason logged is theirs: the other registrations refuse it for its audience,
+    which says nothing about what is wrong with it.
+    """
+    aud = claims.get("aud")
+    named = {aud} if isinstance(aud, str) else {a for a in aud if isinstance(a, str)} if isinstance(aud, list) else set()
+    if len(providers) > 1 and named:
+        providers = sorted(providers, key=lambda p: not (p.bearer_audiences & named))  # stable: order kept otherwise
     error: LoginError | None = None
     for provider in providers:
         try:

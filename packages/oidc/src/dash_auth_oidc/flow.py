@@ -140,6 +140,36 @@ class PendingLogins:
         return len(self._entries(session))
 
 
+def check_issuer(values: list[str], issuer: str, required: bool, idp: str) -> None:
+    """RFC 9207: the ``iss`` of an authorization response must be the issuer the login started with.
+
+    ``values`` are the response's ``iss`` parameters (normally none or one). A
+    response from another issuer is a mix-up attack (OAuth 2.0 Security BCP 4.4):
+    an answer from a provider the user was not sent to, replayed against this
+    one. Compared as strings, exactly (RFC 9207 §2.4). Without ``iss`` the answer
+    is accepted unless the provider advertises
+    ``authorization_response_iss_parameter_supported`` (``required``): then it
+    always sends one, and an answer without it did not come from it. Raises
+    :class:`BadCallback`.
+    """
+    if not values:
+        if required:
+            raise BadCallback(
+                "The sign-in answer does not say which provider sent it. Sign in again.",
+                reason=f"authorization response without 'iss', which provider {idp!r} always sends "
+                       "(authorization_response_iss_parameter_supported, RFC 9207)",
+            )
+        return
+    if len(values) > 1 or not hmac.compare_digest(values[0].encode(), issuer.encode()):
+        shown = values[0][:200] if len(values) == 1 else f"{len(values)} values"
+        raise BadCallback(
+            "This sign-in answer comes from another sign-in provider than the one the sign-in "
+            "started with. Sign in again.",
+            reason=f"authorization response from issuer {shown!r}, not {issuer!r} of provider {idp!r} "
+                   "(RFC 9207 mix-up defence)",
+        )
+
+
 def path_segment(idp: str) -> str:
     """A provider name as one URL path segment."""
     return quote(idp, safe="")

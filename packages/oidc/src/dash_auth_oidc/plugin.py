@@ -60,7 +60,7 @@ from .errors import (
     TokenValidationError,
     UnknownProvider,
 )
-from .flow import MAX_NEXT_LENGTH, NEXT_KEY, PendingLogins, origin, path_segment
+from .flow import MAX_NEXT_LENGTH, NEXT_KEY, PendingLogins, check_issuer, origin, path_segment
 from .provider import Provider
 from .store import TokenStore
 
@@ -726,6 +726,7 @@ class OIDCPlugin:
                 checked = "state ok"
             except BadCallback as exc:
                 checked = exc.reason
+            self._check_issuer(request, provider)  # another provider's error is not shown as this one's
             code = str(error)[:64]
             description = str(args.get("error_description") or "")[:200]
             raise ProviderRefused(
@@ -735,6 +736,7 @@ class OIDCPlugin:
                 status=403 if code == "access_denied" else 401,
             )
         pending = self.pending.finish(request.session, args.get("state"), idp)
+        self._check_issuer(request, provider)  # before the code goes to any token endpoint
         code = args.get("code")
         if not isinstance(code, str) or not code or len(code) > 4096:
             raise BadCallback("The sign-in answer is incomplete. Sign in again.", reason="callback without a code")
@@ -745,6 +747,17 @@ class OIDCPlugin:
         )
         user = merge_userinfo(claims, provider.userinfo(token))
         return self._log_in(request, provider, user, token, pending.next_url)
+
+    @staticmethod
+    def _check_issuer(request: Request, provider: Provider) -> None:
+        """RFC 9207 mix-up defence: the answer's ``iss`` is the issuer of the provider the login started with."""
+        meta = provider.metadata()
+        check_issuer(
+            [value for name, value in request.query_pairs if name == "iss"],
+            meta["issuer"],
+            meta.get("authorization_response_iss_parameter_supported") is True,
+            provider.name,
+        )
 
     def _log_in(
         self, request: Request, provider: Provider, user: dict[str, Any], token: dict[str, Any], next_url: str

@@ -237,13 +237,13 @@ class Provider:
 
     # -- the token endpoint -----------------------------------------------
 
-    def _client(self, redirect_uri: str | None = None) -> OAuth2Session:
+    def _client(self, redirect_uri: str | None = None, scope: str | None = None) -> OAuth2Session:
         cfg = self.config
         return OAuth2Session(
             client_id=cfg.client_id,
             client_secret=cfg.client_secret,
             token_endpoint_auth_method=cfg.token_endpoint_auth_method,
-            scope=cfg.scope,
+            scope=scope,
             redirect_uri=redirect_uri,
             code_challenge_method=cfg.code_challenge_method,
             default_timeout=self._timeout,
@@ -253,7 +253,7 @@ class Provider:
     def authorization_url(self, redirect_uri: str, state: str, nonce: str, code_verifier: str) -> str:
         """Where to send the browser to sign in (authorization-code flow, PKCE S256 by default)."""
         endpoint = self.metadata()["authorization_endpoint"]
-        client = self._client(redirect_uri)
+        client = self._client(redirect_uri, self.config.scope)
         try:
             url, _ = client.create_authorization_url(
                 endpoint,
@@ -309,7 +309,14 @@ class Provider:
         )
 
     def refresh(self, refresh_token: str) -> dict[str, Any]:
-        """New tokens for a refresh token (the answer may lack an ID token)."""
+        """New tokens for a refresh token (the answer may lack an ID token).
+
+        No ``scope`` is sent: RFC 6749 §6 reads that as "the scope originally
+        granted". Providers grant a part of what was asked for (``offline_access``
+        only with ``prompt=consent``, say) and refuse a refresh that asks for more
+        than the grant (``invalid_scope``), which would end the login at the
+        first access-token expiry.
+        """
         endpoint = self.metadata()["token_endpoint"]
         return self._token_call(
             "token refresh", lambda c: c.refresh_token(endpoint, refresh_token=refresh_token), None
@@ -393,6 +400,12 @@ class Provider:
             access_token=access_token,
         )
 
+    @property
+    def bearer_audiences(self) -> frozenset[str]:
+        """The audiences a bearer token for this registration names (``bearer_audience``, else the client id)."""
+        audience = self.config.bearer_audience or self.config.client_id
+        return frozenset((audience,) if isinstance(audience, str) else audience)
+
     def validate_bearer(self, token: str) -> dict[str, Any]:
         """The verified claims of a bearer access token issued by this provider for this app.
 
@@ -400,12 +413,11 @@ class Provider:
         lands in logout URLs and browser history. (An access token's ``azp`` names the
         client that asked for it, normally a script's, so it is not checked.)
         """
-        audience = self.config.bearer_audience or self.config.client_id
         claims = validate_jwt(
             token,
             self.keys,
             issuer=self.issuer,
-            audience=audience,
+            audience=self.bearer_audiences,
             algorithms=self.algorithms(),
             now=self.clock(),
             leeway=self.config.leeway,
