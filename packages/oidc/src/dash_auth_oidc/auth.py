@@ -13,6 +13,7 @@ import dash
 
 from dash_auth_core import AuthStack, ConfigurationError, Identity
 from dash_auth_core.plugins import entry_point_allowed
+from dash_auth_core.userdata import UserDataMethods
 
 from .bearer import BearerTokenPlugin
 from .claims import DEFAULT_SESSION_CLAIMS, UserGroups, build_identity
@@ -51,7 +52,7 @@ def _check_name(name: Any) -> str:
     return name
 
 
-class OIDCAuth:
+class OIDCAuth(UserDataMethods):
     """Sign users in to a Dash app with one or several OpenID Connect providers.
 
     ``OIDCAuth(app, secret_key=...)`` joins (or creates) the app's
