@@ -330,3 +330,21 @@ def test_a_failing_groups_callable_refuses_and_logs(caplog):
         assert check_groups(broken, path="/x") is False
         assert protected("in", missing_permissions_output="refused", groups=broken)(lambda: "body")() == "refused"
     assert "directory down" in caplog.text
+
+
+def test_prevent_update_as_stand_in_keeps_the_seeds_silent_refusal():
+    """docs/migrating.md: ``missing_permissions_output=PreventUpdate`` answers a refused user as the seeds did (204)."""
+    from dash.exceptions import PreventUpdate
+
+    app = make_dash(__name__)
+    app.layout = html.Div([html.Button(id="b"), html.Div(id="o")])
+
+    @protected_callback(Output("o", "children"), Input("b", "n_clicks"), groups=["A"],
+                        missing_permissions_output=PreventUpdate)
+    def body(n):
+        return "ran"
+
+    BasicAuth(app, USERS, user_groups=GROUPS, secret_key=SECRET)
+    request = callback_body(app, "o.children", [1])
+    assert client_for(app).post("/_dash-update-component", json=request, headers=BOB).status_code == 204
+    assert answer(client_for(app).post("/_dash-update-component", json=request, headers=ALICE), "o") == "ran"

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dash_auth_core import Identity, current_user
+from dash_auth_core.context import IDENTITY_ATTRIBUTE
 
 try:
     import flask
@@ -61,6 +62,9 @@ def session_user() -> SessionUser | None:
     if flask is None or not flask.has_request_context():
         return None
     if _guarded(flask.current_app._get_current_object()):  # noqa: SLF001 - the real app object
+        return None
+    # A request some guard judged (it marks the request's context, anonymous or not).
+    if hasattr(flask.globals._cv_request.get(None), IDENTITY_ATTRIBUTE):  # noqa: SLF001
         return None
     session = flask.session
     if _SESSION_KEY not in session:
