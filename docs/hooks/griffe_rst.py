@@ -47,7 +47,14 @@ def to_markdown(text: str) -> str:
 class RstToMarkdown(griffe.Extension):
     """Rewrite each docstring once, when its object is loaded."""
 
+    def on_instance(self, *, obj: Any, **kwargs: Any) -> None:
+        self._convert(obj)
+
     def on_object(self, *, obj: Any, **kwargs: Any) -> None:
+        self._convert(obj)  # (the conversion is idempotent)
+
+    @staticmethod
+    def _convert(obj: Any) -> None:
         docstring = getattr(obj, "docstring", None)
         if docstring is not None and docstring.value:
             docstring.value = to_markdown(docstring.value)

@@ -108,6 +108,8 @@ def test_docstrings_render_as_markdown(site):
     core = (site / "reference" / "core" / "index.html").read_text()
     assert ":class:" not in core and ":func:" not in core
     assert "<li><code>public_routes</code>:" in core  # AuthStack's options, as a list
+    groups = (site / "reference" / "groups" / "index.html").read_text()
+    assert "helpers::" not in groups and "Seed-compatible helpers:" in groups  # a module's docstring too
 
 
 def test_screenshots_page(site):
