@@ -647,3 +647,9 @@ def test_header_throttle_counts_malformed_credentials_too():
     app, _ran = make_app(throttle=LoginThrottle(max_failures=2, window=60, lockout=60))
     bad = {"Authorization": "Basic !!!not-base64"}
     assert [status(app, bad) for _ in range(3)] == [401, 401, 429]
+
+
+@pytest.mark.parametrize("users", [{"alice": "wonderland", "bob": ""}, [("bob", "")]], ids=["dict", "pairs"])
+def test_an_empty_password_in_the_user_table_fails_at_start_up(users):
+    with pytest.raises(ValueError, match="empty password"):
+        make_app(users)

@@ -155,3 +155,17 @@ def test_form_needs_a_fixed_secret():
     app.layout = html.Div("x")
     with pytest.raises(ConfigurationError, match="secret_key"):
         BasicAuth(app, {"alice": "wonderland"}, login_form=True)
+
+
+@pytest.mark.parametrize("password", ["", None])
+def test_an_empty_password_is_a_400(password):
+    app, ran = make_app()
+    client = client_for(app)
+    token = form_token(client.get("/login").data)
+    data = {"csrf_token": token, "username": "alice", "next": "/"}
+    if password is not None:
+        data["password"] = password
+    response = client.post("/login", data=data)
+    assert response.status_code == 400 and b"Enter a username and a password" in response.data
+    assert client.get("/_dash-layout").status_code in (302, 401)  # not signed in
+    assert ran == []

@@ -170,9 +170,17 @@ def test_public_routes_and_add_public_routes():
 
 
 def test_layout_is_private_when_no_page_is_public():
+    """A public route that a server route answers does not publish the single layout (see
+    tests/core/test_single_layout.py for one that Dash's index answers)."""
     app, _ = make_app()
+
+    @server_route(app, "/healthz")
+    def healthz():
+        return "ok"
+
     BasicAuth(app, USERS, public_routes=["/healthz"], secret_key=SECRET)
     client = client_for(app)
+    assert client.get("/healthz").data == b"ok"
     assert client.get("/_dash-layout").status_code == 401
     assert client.get("/_dash-dependencies").status_code == 401
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import dash
 
-from dash_auth_core import AuthStack, ConfigurationError
+from dash_auth_core import AuthStack, ConfigurationError, UserDataMethods
 
 from .credentials import AuthFunc, UserTable
 from .form import PROVIDER as FORM_PROVIDER
@@ -20,7 +20,7 @@ PLUGIN_NAME = "dash_auth_basic"
 FORM_PLUGIN_NAME = "dash_auth_basic.form"
 
 
-class BasicAuth:
+class BasicAuth(UserDataMethods):
     """Protect a Dash app with HTTP Basic authentication.
 
     ``BasicAuth(app, {"user": "password"})`` or
@@ -42,6 +42,9 @@ class BasicAuth:
     ``user_groups`` (a dict or a callable ``username -> groups``) gives groups
     to the users signed in here; ``AuthStack.of(app, user_groups=...)`` gives
     groups to every provider's users.
+
+    ``get_username()``, ``get_user_data()`` and ``set_user_data(data)`` are
+    also methods here, as they were on PlotlyAuth.
     """
 
     def __init__(

@@ -84,6 +84,9 @@ class UserTable:
                 raise ValueError("usernames and passwords must be strings")
             if not username:
                 raise ValueError("usernames must not be empty")
+            if not password:
+                # Anyone who knows the name would get in with nothing typed.
+                raise ValueError(f"the user {username!r} has an empty password; give every user a password")
             table[nfc(username)] = password if is_hashed(password) else nfc(password)
         self._users = table
         # Unknown usernames are checked against this hash (made with the table's

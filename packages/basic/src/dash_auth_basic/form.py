@@ -115,7 +115,8 @@ class LoginFormPlugin:
         next_url = self._next(next_value)
         if not csrf.check(request, submitted):
             return html_page(403, "Sign-in not accepted", "<p>This form did not come from this site. Reload and try again.</p>")
-        if not isinstance(username, str) or not isinstance(password, str) or not username or len(username) > 256 or len(password) > 1024:
+        if (not isinstance(username, str) or not isinstance(password, str) or not username or not password
+                or len(username) > 256 or len(password) > 1024):
             return self._form(request, next_url, 400, "Enter a username and a password.")
         try:
             # The same counts as the Basic header's: a username at an address, and the address.

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from .backends import LOGIN_ENDED, BackendAdapter, Request, WouldBlock, register_adapter
 from .callbacks import mark_public, public_callback
-from .context import current_user
+from .context import current_user, request_was_judged
 from .errors import BadRequest, ConfigurationError, DashAuthError, RequestRefused
 from .hookspecs import hookimpl
 from .identity import REJECT, SESSION_KEY, AuthResult, Identity, Reject
@@ -23,7 +23,7 @@ from .plugins import register_default_plugin
 from .resources import Kind, Resource
 from .responses import Response, html_page, json_error, redirect, safe_next, with_next
 from .stack import PROVIDER_GROUPS_CLAIM, AuthStack, add_public_routes
-from .userdata import get_user_data, get_username, set_user_data
+from .userdata import UserDataMethods, get_user_data, get_username, set_user_data
 
 __all__ = [
     "LOGIN_ENDED",
@@ -44,6 +44,7 @@ __all__ = [
     "RequestRefused",
     "Resource",
     "Response",
+    "UserDataMethods",
     "WouldBlock",
     "add_public_routes",
     "current_user",
@@ -57,6 +58,7 @@ __all__ = [
     "redirect",
     "register_adapter",
     "register_default_plugin",
+    "request_was_judged",
     "safe_next",
     "sample_path",
     "set_user_data",

@@ -74,6 +74,22 @@ def _own(entry: _Entry) -> Identity | None:
     return None if now is None else getattr(now, IDENTITY_ATTRIBUTE, None)
 
 
+def request_was_judged() -> bool:
+    """Whether the request handled in this context went through a dash-auth guard (anonymous or not).
+
+    For helpers that also serve apps no stack guards (the seed libraries read
+    ``session["user"]`` there): a guarded request's only source is the guard.
+    """
+    entry = _current.get()
+    if entry is None:
+        return False
+    if type(entry) is tuple:
+        current_key, key, _identity = entry
+        return bool(current_key() is key)
+    now = entry()
+    return now is not None and hasattr(now, IDENTITY_ATTRIBUTE)
+
+
 def current_user() -> Identity | None:
     """The :class:`Identity` of the current request, or ``None`` when anonymous.
 

@@ -109,6 +109,7 @@ class Guard:
         self._lock = threading.Lock()
         self._snapshot: Snapshot | None = None
         self._authenticate = stack.chain.authenticate  # the chain's own, one call less per request
+        self._single_layout_warned: tuple[str, ...] = ()
 
     # -- snapshot ---------------------------------------------------------
 
@@ -161,6 +162,8 @@ class Guard:
         routes = self.stack.public_routes
         if not len(routes):
             return False
+        if not getattr(self._app, "use_pages", False):
+            return self._single_layout_public(routes)
         if routes.test("/"):
             return True
         import dash
@@ -177,6 +180,22 @@ class Guard:
             and _publishes_a_page(rule, routes)
             for rule in routes.rules
         )
+
+    def _single_layout_public(self, routes: PublicRoutes) -> bool:
+        """An app without Dash Pages has one layout: a public route that Dash's index answers shows
+        it, so its layout (and the callbacks' list) must load for anyone; logged once per rule set."""
+        publishing = []
+        for rule in routes.rules:
+            answers = pages.index_answers(self._app, self.routes_prefix + pages.rule_sample(rule).lstrip("/"))
+            if answers or (answers is None and rule == "/"):
+                publishing.append(rule)
+        if publishing and tuple(publishing) != self._single_layout_warned:
+            self._single_layout_warned = tuple(publishing)
+            log.warning(
+                "public route(s) %s open Dash's index, and this app has a single layout (no Dash Pages): "
+                "that layout is now public, to anyone. Its callbacks stay private unless made public; "
+                "to publish one page only, use Dash Pages.", ", ".join(publishing))
+        return bool(publishing)
 
     def _close_index_leak(self) -> None:
         app = self.stack.app

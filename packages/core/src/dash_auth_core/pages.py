@@ -220,3 +220,45 @@ def _without_page_meta(app: Any) -> Any:
     standin.__dict__.update(app.__dict__)
     standin.config = AttributeDict({**app.config, "include_pages_meta": False})
     return standin
+
+
+def index_answers(app: Any, path: str) -> bool | None:
+    """Whether Dash's index view (the page shell) answers a GET of the server path ``path``.
+
+    Asked of the server's own router, without a request: Flask's and Quart's
+    URL map, Starlette's route list. ``None`` when the server is of another
+    kind (a custom backend).
+    """
+    server = app.server
+    url_map = getattr(server, "url_map", None)
+    if url_map is not None and hasattr(url_map, "bind"):
+        from werkzeug.exceptions import HTTPException
+        from werkzeug.routing import RequestRedirect
+
+        from .backends import dash_index_endpoints
+
+        try:
+            endpoint, _args = url_map.bind("localhost").match(path, method="GET")
+        except (HTTPException, RequestRedirect):  # nothing, or a redirect to another path
+            return False
+        except Exception:  # a router that cannot match without a request
+            return None
+        return endpoint in dash_index_endpoints(app)
+    router = getattr(server, "router", None)
+    if router is not None and hasattr(router, "routes"):
+        from starlette.routing import Match
+
+        from .backends.fastapi import _is_dash_index
+
+        scope = {"type": "http", "path": path, "root_path": "", "method": "GET", "headers": [], "query_string": b""}
+        for route in router.routes:
+            match, _child = route.matches(scope)
+            if match is Match.FULL:
+                return _is_dash_index(route)
+        return False
+    return None
+
+
+def rule_sample(rule: str) -> str:
+    """A path a public route's rule matches: each ``<variable>`` segment as ``x``."""
+    return "/" + "/".join("x" if part.startswith("<") else part for part in rule.strip("/").split("/"))

@@ -58,3 +58,26 @@ def set_user_data(data: dict[str, Any]) -> None:
     if owner is None:
         raise DashAuthError("set_user_data needs a signed-in user")
     _session()[USER_DATA_KEY] = {"owner": owner, "data": json.loads(encoded)}
+
+
+class UserDataMethods:
+    """``auth.get_username()``, ``auth.get_user_data()``, ``auth.set_user_data(data)`` on a front door.
+
+    PlotlyAuth offered these as methods of the auth object; apps written
+    for it keep calling them there. They are the module functions above.
+    """
+
+    @staticmethod
+    def get_username() -> str | None:
+        """See :func:`dash_auth_core.get_username`."""
+        return get_username()
+
+    @staticmethod
+    def get_user_data() -> dict[str, Any]:
+        """See :func:`dash_auth_core.get_user_data`."""
+        return get_user_data()
+
+    @staticmethod
+    def set_user_data(data: dict[str, Any]) -> None:
+        """See :func:`dash_auth_core.set_user_data`."""
+        set_user_data(data)

@@ -38,9 +38,9 @@ def accessible_pages(app: dash.Dash | None = None) -> list[dict[str, Any]]:
             continue
         rule = page_rule(page)
         if rule is None and stack is not None and settings(stack).protect_layouts:
-            from .rules import rule_from
+            from .rules import page_path, rule_from
 
-            rule = rule_from(settings(stack).layout_kwargs)
+            rule = rule_from(settings(stack).layout_kwargs, page_path(page))
         if rule is None or rule.evaluate(identity) is Verdict.ALLOWED:
             pages.append(page)
     return pages

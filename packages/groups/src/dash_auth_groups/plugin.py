@@ -28,6 +28,7 @@ from .protect import (
     protect_layout,
 )
 from .rules import RULE_KEYS, Rule, Verdict, check_page, page_rule
+from .seed_session import note_guarded
 
 EXTENSION_KEY = "groups"
 __all__ = ["authorize", "check_page", "configure_option", "setup"]
@@ -80,6 +81,7 @@ def _callback_vote(state: Settings, identity: Identity | None, resource: Resourc
 
 @hookimpl
 def setup(app: Any, auth: AuthStack) -> None:
+    note_guarded(app.server)  # its requests' users come from the guard only, never a raw session
     apply_pending_protect_layouts(auth)
 
 

@@ -6,10 +6,16 @@ a Dash callback whose rule is checked on the server before its body: by the
 guard (a 403 when no stand-in output is configured) and again inside the
 callback, so every transport that can run a callback (HTTP, WebSocket, MCP)
 meets the same rule.
+
+A stand-in output may be a value or a callable, as in dash-auth-plus: a
+callable is called (and awaited when it returns an awaitable) each time it
+stands in, with ``path=`` when it accepts a ``path`` keyword.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import functools
 import inspect
 import weakref
@@ -21,10 +27,11 @@ from typing import Any
 import dash
 from dash.exceptions import PreventUpdate
 
-from dash_auth_core import Identity, current_user, sample_path
+from dash_auth_core import Identity, sample_path
 
 from .page_meta import guard_page_texts
-from .rules import RULE_KEYS, Rule, Verdict, page_rule
+from .rules import RULE_KEYS, Rule, Verdict, page_path, page_rule, rule_from
+from .seed_session import current_subject
 
 _UNSET: Any = object()
 
@@ -59,9 +66,9 @@ def callback_rule(func: Any) -> CallbackRule | None:
     return None
 
 
-def _split_rule_kwargs(kwargs: dict[str, Any]) -> tuple[Rule, dict[str, Any]]:
+def _split_rule_kwargs(kwargs: dict[str, Any], path: str | None = None) -> tuple[Rule, dict[str, Any]]:
     rule_kwargs = {key: kwargs.pop(key) for key in RULE_KEYS if key in kwargs}
-    return Rule(**rule_kwargs), kwargs
+    return rule_from(rule_kwargs, path), kwargs
 
 
 #: (rule, identity) the guard just allowed: the callback need not decide again.
@@ -75,25 +82,83 @@ def mark_cleared(rule: Rule, identity: Identity) -> None:
 
 
 def _verdict(rule: Rule) -> Verdict:
-    identity = current_user()
+    identity = current_subject()
     cleared = _cleared.get()
     if cleared is not None and identity is not None and cleared[0] is rule and cleared[1] is identity:
         return Verdict.ALLOWED  # a static rule and the same identity object: same answer
     return rule.evaluate(identity)
 
 
-def guarded(func: Callable[..., Any], rule: Rule, on_unauthenticated: Any, on_forbidden: Any) -> Callable[..., Any]:
-    """``func`` behind ``rule``; ``on_*`` are values to return or callables raising.
+def _stand_in(outcome: Any, path: str | None) -> Any:
+    """What a stand-in output gives: raised if an exception class, called if callable, else itself."""
+    if isinstance(outcome, type) and issubclass(outcome, BaseException):
+        raise outcome()
+    if not callable(outcome):
+        return outcome
+    if path is not None and _takes_path(outcome):
+        return outcome(path=path)
+    if path is None and _needs_path(outcome):
+        return outcome(path=None)  # asked for a path nobody knows: it says what to show without one
+    return outcome()
 
-    The wrapper carries the rule as ``dash_auth_rule``: a page whose layout is
+
+def _takes_path(func: Any) -> bool:
+    from .rules import takes_path
+
+    return takes_path(func)
+
+
+def _needs_path(func: Any) -> bool:
+    """Whether ``func`` has a ``path`` parameter without a default."""
+    try:
+        parameter = inspect.signature(func).parameters.get("path")
+    except (TypeError, ValueError):
+        return False
+    return (
+        parameter is not None
+        and parameter.default is parameter.empty
+        and parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY)
+    )
+
+
+async def _awaited(awaitable: Any) -> Any:
+    return await awaitable
+
+
+def _resolve(result: Any) -> Any:
+    """An awaitable's result, from synchronous code (a sync function with an async stand-in).
+
+    With no event loop running in this thread it runs on a fresh one; from
+    code that runs on a loop (which must not block on itself) it runs on a
+    helper thread's loop, in a copy of this context (so ``current_user()``
+    still answers).
+    """
+    if not inspect.isawaitable(result):
+        return result
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(_awaited(result))
+    import concurrent.futures
+
+    context = contextvars.copy_context()
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(context.run, asyncio.run, _awaited(result)).result()
+
+
+def guarded(
+    func: Callable[..., Any], rule: Rule, on_unauthenticated: Any, on_forbidden: Any, path: str | None = None
+) -> Callable[..., Any]:
+    """``func`` behind ``rule``; ``on_*`` are stand-in outputs (see :func:`_stand_in`).
+
+    ``path`` is what callable stand-ins that accept one are given. The
+    wrapper carries the rule as ``dash_auth_rule``: a page whose layout is
     one gets its title and description guarded too (see ``guard_protected_pages``).
     """
 
     def refused(verdict: Verdict) -> Any:
         outcome = on_unauthenticated if verdict is Verdict.UNAUTHENTICATED else on_forbidden
-        if isinstance(outcome, type) and issubclass(outcome, BaseException):
-            raise outcome()
-        return outcome
+        return _stand_in(outcome, path)
 
     if inspect.iscoroutinefunction(func):
 
@@ -101,7 +166,8 @@ def guarded(func: Callable[..., Any], rule: Rule, on_unauthenticated: Any, on_fo
         async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
             verdict = _verdict(rule)
             if verdict is not Verdict.ALLOWED:
-                return refused(verdict)
+                result = refused(verdict)
+                return (await result) if inspect.isawaitable(result) else result
             return await func(*args, **kwargs)
 
         async_wrapper.dash_auth_rule = rule  # type: ignore[attr-defined]
@@ -111,7 +177,7 @@ def guarded(func: Callable[..., Any], rule: Rule, on_unauthenticated: Any, on_fo
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         verdict = _verdict(rule)
         if verdict is not Verdict.ALLOWED:
-            return refused(verdict)
+            return _resolve(refused(verdict))
         return func(*args, **kwargs)
 
     wrapper.dash_auth_rule = rule  # type: ignore[attr-defined]
@@ -120,23 +186,43 @@ def guarded(func: Callable[..., Any], rule: Rule, on_unauthenticated: Any, on_fo
 
 def protected(
     unauthenticated_output: Any = None,
-    missing_permissions_output: Any = None,
+    missing_permissions_output: Any = _UNSET,
+    *,
+    path: str | None = None,
+    path_template: str | None = None,
     **rule_kwargs: Any,
-) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+) -> Callable[[Any], Callable[..., Any]]:
     """Decorate any function (a layout, a helper) so that it runs only for allowed users.
 
     Nobody signed in: returns ``unauthenticated_output``; signed in but not
     allowed by the rule (``groups``, ``check_type``, ``restricted_users``,
-    ``restricted_users_key``, ``groups_key``, ``groups_str_split``,
-    ``group_lookup``, ``restricted_users_lookup``, ``case_sensitive``):
-    returns ``missing_permissions_output``.
+    ``restricted_users_key`` or ``user_session_key``, ``groups_key``,
+    ``groups_str_split``, ``group_lookup``, ``restricted_users_lookup``,
+    ``case_sensitive``): returns ``missing_permissions_output``, which
+    defaults to ``unauthenticated_output``.
+
+    A stand-in output may be a value or a callable; a callable is called
+    each time (and awaited if it returns an awaitable), with
+    ``path=path_template or path`` when it accepts a ``path`` keyword. A
+    ``groups`` callable that accepts ``path`` gets it too. Decorating a value
+    instead of a function gives a function that returns it to allowed users
+    (a layout).
     """
-    rule, rest = _split_rule_kwargs(dict(rule_kwargs))
+    where = path_template or path
+    rule, rest = _split_rule_kwargs(dict(rule_kwargs), where)
     if rest:
         raise TypeError(f"protected() got unexpected arguments: {', '.join(rest)}")
+    if missing_permissions_output is _UNSET:
+        missing_permissions_output = unauthenticated_output
 
-    def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
-        return guarded(func, rule, unauthenticated_output, missing_permissions_output)
+    def decorator(func: Any) -> Callable[..., Any]:
+        if not callable(func):
+            value = func
+
+            def func(*_args: Any, **_kwargs: Any) -> Any:
+                return value
+
+        return guarded(func, rule, unauthenticated_output, missing_permissions_output, where)
 
     return decorator
 
@@ -175,6 +261,8 @@ def protected_callback(
 
 
 DEFAULT_UNAUTHENTICATED = "You need to sign in to see this page."
+#: Stand-in outputs a page may declare in ``register_page`` (they win over ``protect_layouts``' own).
+_OUTPUT_KEYS = ("unauthenticated_output", "missing_permissions_output")
 DEFAULT_FORBIDDEN = "You do not have access to this page."
 
 
@@ -184,10 +272,17 @@ def protect_layout(page: dict[str, Any], defaults: dict[str, Any]) -> None:
         return
     from dash import html
 
-    merged = {**defaults, **{key: page[key] for key in RULE_KEYS if key in page}}
-    rule, rest = _split_rule_kwargs(merged)
-    unauth = rest.get("unauthenticated_output", html.Div(DEFAULT_UNAUTHENTICATED, className="dash-auth-unauthenticated"))
-    missing = rest.get("missing_permissions_output", html.Div(DEFAULT_FORBIDDEN, className="dash-auth-forbidden"))
+    own = {key: page[key] for key in (*RULE_KEYS, *_OUTPUT_KEYS) if key in page}
+    merged = {**defaults, **own}
+    path = page_path(page)
+    rule, rest = _split_rule_kwargs(merged, path)
+    unauth = rest.get("unauthenticated_output", _UNSET)
+    missing = rest.get("missing_permissions_output", _UNSET)
+    if missing is _UNSET:
+        # As in protected(): the one stand-in given serves both cases.
+        missing = html.Div(DEFAULT_FORBIDDEN, className="dash-auth-forbidden") if unauth is _UNSET else unauth
+    if unauth is _UNSET:
+        unauth = html.Div(DEFAULT_UNAUTHENTICATED, className="dash-auth-unauthenticated")
     layout = page.get("layout")
     if callable(layout):
         func = layout
@@ -196,7 +291,7 @@ def protect_layout(page: dict[str, Any], defaults: dict[str, Any]) -> None:
         def func(**_kwargs: Any) -> Any:
             return layout
 
-    page["layout"] = guarded(func, rule, unauth, missing)
+    page["layout"] = guarded(func, rule, unauth, missing, path)
     guard_page_texts(page, functools.partial(allows, rule))
     page[_TEXTS_GUARDED_FOR] = page["layout"]
     page["_dash_auth_protected"] = True
@@ -221,14 +316,21 @@ def guard_protected_pages() -> None:
             page[_TEXTS_GUARDED_FOR] = layout
 
 
-def protect_layouts(**kwargs: Any) -> None:
+def protect_layouts(public_routes: Any = None, **kwargs: Any) -> None:
     """Wrap every private page's layout in ``dash.page_registry`` with :func:`protected`.
 
     ``kwargs`` (stand-in outputs and rule keys) apply where a page does not
-    declare its own; pages whose path is a public route are left alone.
+    declare its own (a page's ``register_page(..., unauthenticated_output=...)``
+    wins); pages whose path is a public route of the app are left alone, and
+    so are pages whose ``path`` or ``path_template`` is in ``public_routes``
+    (a list, or an object with a ``test(path)`` method), as in dash-auth-plus.
+    Callable stand-ins and ``groups`` callables that accept ``path`` get the
+    page's ``path_template`` or ``path``.
     """
     from dash_auth_core import AuthStack
 
+    if public_routes is not None:
+        kwargs["_public_routes"] = public_routes
     try:
         stack = AuthStack.get(dash.get_app())
     except Exception:  # no app yet
@@ -250,9 +352,30 @@ def apply_pending_protect_layouts(stack: Any) -> None:
 
 
 def _protect_layouts(stack: Any, kwargs: dict[str, Any]) -> None:
+    kwargs = dict(kwargs)
+    listed = kwargs.pop("_public_routes", None)
     for page in dash.page_registry.values():
-        if not page_is_public(stack, page):
+        if not page_is_public(stack, page) and not _listed(listed, page):
             protect_layout(page, kwargs)
+
+
+def _listed(public_routes: Any, page: dict[str, Any]) -> bool:
+    """Whether ``protect_layouts(public_routes=...)`` names the page (by path or template)."""
+    if public_routes is None:
+        return False
+    paths = [p for p in (page.get("path"), page.get("path_template")) if isinstance(p, str)]
+    test = getattr(public_routes, "test", None)
+    if callable(test):
+        for path in paths:
+            try:
+                if test(path):
+                    return True
+            except Exception:  # a path the matcher cannot read: not listed
+                continue
+        return False
+    if isinstance(public_routes, str):
+        public_routes = [public_routes]
+    return any(path in public_routes for path in paths)
 
 
 def page_is_public(stack: Any, page: dict[str, Any]) -> bool:

@@ -14,12 +14,16 @@ groups, or returns anything but names refuses (and is logged), never allows.
 from __future__ import annotations
 
 import enum
+import inspect
 import logging
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from dash_auth_core import Identity, current_user
+from dash_auth_core import Identity
+
+from .seed_session import SessionUser, current_subject
 
 CHECK_TYPES = ("one_of", "all_of", "none_of")
 
@@ -55,12 +59,19 @@ def _rule_names(names: Any, what: str, case_sensitive: bool) -> frozenset[str]:
 
 
 def user_groups(identity: Identity, groups_key: str = "groups", groups_str_split: str | None = None) -> list[str]:
-    """The groups of ``identity`` under ``groups_key`` (``groups``, or a claim such as ``roles``)."""
-    raw: Any = identity.groups if groups_key == "groups" else identity.claims.get(groups_key)
+    """The groups of ``identity`` under ``groups_key`` (``groups``, or a claim such as ``roles``).
+
+    A string of groups is split at ``groups_str_split``, a regular expression
+    as in the seed libraries (``","``, ``"[,;] *"``); without one it is one name.
+    """
+    if isinstance(identity, SessionUser):
+        raw: Any = identity.raw.get(groups_key)
+    else:
+        raw = identity.groups if groups_key == "groups" else identity.claims.get(groups_key)
     if raw is None:
         return []
     if isinstance(raw, str):
-        return [part for part in (raw.split(groups_str_split) if groups_str_split else [raw]) if part]
+        return [part for part in (re.split(groups_str_split, raw) if groups_str_split else [raw]) if part]
     if isinstance(raw, (list, tuple, set, frozenset)):
         return [g for g in raw if isinstance(g, str)]
     return []
@@ -68,14 +79,33 @@ def user_groups(identity: Identity, groups_key: str = "groups", groups_str_split
 
 def user_attribute(identity: Identity, key: str) -> Any:
     """``email``, ``id``, ``name`` or any claim of ``identity`` (what ``restricted_users_key`` names)."""
+    if isinstance(identity, SessionUser):
+        return identity.raw.get(key)
     if key in ("email", "id", "name", "provider"):
         return getattr(identity, key)
     return identity.claims.get(key)
 
 
+def takes_path(func: Any) -> bool:
+    """Whether ``func`` accepts a ``path`` keyword (by name or through ``**kwargs``)."""
+    try:
+        parameters = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError):  # a builtin without a signature
+        return False
+    return any(
+        (p.name == "path" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)) or p.kind is p.VAR_KEYWORD
+        for p in parameters
+    )
+
+
 @dataclass(frozen=True)
 class Rule:
-    """Groups and restricted users a resource requires. ``None`` means no requirement."""
+    """Groups and restricted users a resource requires. ``None`` means no requirement.
+
+    ``path`` is the page path the rule guards (a ``protected(path=...)``
+    function, a page's layout): a ``groups`` callable that accepts ``path``
+    gets it, unless ``group_lookup`` gives one, as in dash-auth-plus.
+    """
 
     groups: Names = None
     check_type: str = "one_of"
@@ -86,6 +116,8 @@ class Rule:
     group_lookup: Mapping[str, Any] | None = None
     restricted_users_lookup: Mapping[str, Any] | None = None
     case_sensitive: bool = True
+    path: str | None = None
+    _groups_takes_path: bool = field(default=False, init=False, repr=False, compare=False)
     _static_groups: frozenset[str] | None = field(default=None, init=False, repr=False, compare=False)
     _static_restricted: frozenset[str] | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -98,6 +130,8 @@ class Rule:
                 raise TypeError(f"{name} must be a list of names or a callable, not the string {value!r}")
         if self.groups is not None and not callable(self.groups):
             object.__setattr__(self, "_static_groups", _rule_names(self.groups, "groups", self.case_sensitive))
+        elif callable(self.groups) and self.path is not None:
+            object.__setattr__(self, "_groups_takes_path", takes_path(self.groups))
         if self.restricted_users is not None and not callable(self.restricted_users):
             object.__setattr__(self, "_static_restricted",
                                _rule_names(self.restricted_users, "restricted_users", False))
@@ -114,7 +148,10 @@ class Rule:
     def _required_groups(self) -> frozenset[str] | None:
         if self._static_groups is not None or self.groups is None:
             return self._static_groups
-        names = self.groups(**(self.group_lookup or {}))  # type: ignore[operator]
+        kwargs = dict(self.group_lookup or {})
+        if self._groups_takes_path and "path" not in kwargs:
+            kwargs["path"] = self.path
+        names = self.groups(**kwargs)  # type: ignore[operator]
         if names is None:
             # Most often a look-up that found no entry: that grants nothing.
             raise TypeError("the groups callable returned None")
@@ -163,10 +200,11 @@ class Rule:
         return Verdict.ALLOWED
 
     def evaluate_current(self) -> Verdict:
-        return self.evaluate(current_user())
+        return self.evaluate(current_subject())
 
 
 #: Keyword arguments that describe a rule (shared by protected, pages and routes).
+#: ``user_session_key`` is dash-auth-plus's name for ``restricted_users_key``.
 RULE_KEYS = (
     "groups",
     "check_type",
@@ -177,12 +215,28 @@ RULE_KEYS = (
     "group_lookup",
     "restricted_users_lookup",
     "case_sensitive",
+    "user_session_key",
 )
 
 
-def rule_from(mapping: Mapping[str, Any]) -> Rule:
-    """A rule from the rule keys present in ``mapping`` (a page entry, keyword arguments)."""
-    return Rule(**{key: mapping[key] for key in RULE_KEYS if key in mapping})
+def rule_from(mapping: Mapping[str, Any], path: str | None = None) -> Rule:
+    """A rule from the rule keys present in ``mapping`` (a page entry, keyword arguments).
+
+    ``path``: the page path a ``groups`` callable that accepts one is given.
+    """
+    kwargs = {key: mapping[key] for key in RULE_KEYS if key in mapping}
+    alias = kwargs.pop("user_session_key", None)
+    if alias is not None:
+        if kwargs.get("restricted_users_key", alias) != alias:
+            raise TypeError("user_session_key and restricted_users_key name the same thing; give one of them")
+        kwargs["restricted_users_key"] = alias
+    return Rule(**kwargs, path=path)
+
+
+def page_path(page: Mapping[str, Any]) -> str | None:
+    """The path a page's rule and stand-ins are given: its template, else its path (as dash-auth-plus)."""
+    path = page.get("path_template") or page.get("path")
+    return path if isinstance(path, str) else None
 
 
 _RULE_CACHE_KEY = "_dash_auth_rule"
@@ -197,7 +251,7 @@ def page_rule(page: Any) -> Rule | None:
     if cached is not False:
         return cached
     try:
-        rule = rule_from(page) if any(k in page for k in RULE_KEYS) else None
+        rule = rule_from(page, page_path(page)) if any(k in page for k in RULE_KEYS) else None
     except (TypeError, ValueError) as exc:
         # A rule that cannot work closes its page (and only it), and says why once.
         log.error("the page %r declares a rule that cannot work, so nobody may open it: %s", page.get("module"), exc)
@@ -217,28 +271,85 @@ def check_page(page: Any) -> None:
     page_rule(page)
 
 
-def list_groups(groups_key: str = "groups", groups_str_split: str | None = None) -> list[str] | None:
-    """The current user's groups, or ``None`` when nobody is signed in."""
-    identity = current_user()
+def list_groups(
+    groups_key: str = "groups",
+    groups_str_split: str | None = None,
+    *,
+    path: str | None = None,
+    group_lookup: Mapping[str, Any] | None = None,
+    restricted_users: Names = None,
+    restricted_users_lookup: Mapping[str, Any] | None = None,
+    restricted_users_key: str | None = None,
+    user_session_key: str | None = None,
+) -> list[str] | None:
+    """The current user's groups, or ``None`` when nobody is signed in.
+
+    ``restricted_users`` (a list, or a callable given
+    ``restricted_users_lookup`` as keyword arguments) names users whose list
+    is empty: a restricted user holds no group, as :func:`check_groups`
+    refuses them whatever their groups. ``restricted_users_key`` (or its
+    dash-auth-plus name ``user_session_key``, default ``"email"``) is the
+    user attribute the names are compared with. ``path`` and
+    ``group_lookup`` are accepted so that one set of keyword arguments serves
+    both helpers; they concern required groups, which a list has none of.
+    """
+    del path, group_lookup  # (see above)
+    identity = current_subject()
     if identity is None:
         return None
+    if restricted_users is not None:
+        keys = {"restricted_users": restricted_users, "restricted_users_lookup": restricted_users_lookup}
+        if restricted_users_key is not None:
+            keys["restricted_users_key"] = restricted_users_key
+        if user_session_key is not None:
+            keys["user_session_key"] = user_session_key
+        if rule_from(keys).evaluate(identity) is not Verdict.ALLOWED:
+            return []
     return user_groups(identity, groups_key, groups_str_split)
 
 
 def check_groups(
-    groups: Iterable[str] | None = None,
+    groups: Names = None,
     check_type: str = "one_of",
     groups_key: str = "groups",
     groups_str_split: str | None = None,
     case_sensitive: bool = True,
+    *,
+    path: str | None = None,
+    group_lookup: Mapping[str, Any] | None = None,
+    restricted_users: Names = None,
+    restricted_users_lookup: Mapping[str, Any] | None = None,
+    restricted_users_key: str | None = None,
+    user_session_key: str | None = None,
 ) -> bool | None:
-    """Whether the current user's groups pass ``check_type`` against ``groups``.
+    """Whether the current user passes the rule these arguments describe.
 
-    ``None`` when nobody is signed in; ``True`` when ``groups`` is ``None``.
+    ``None`` when nobody is signed in; ``False`` for a restricted user, or
+    one whose groups fail ``check_type`` (``one_of``, ``all_of``,
+    ``none_of``) against ``groups``; else ``True`` (also when ``groups`` is
+    ``None``). ``groups`` may be a callable: it is called with
+    ``group_lookup`` as keyword arguments, plus ``path`` when it accepts one
+    and the lookup gives none. ``restricted_users`` likewise, with
+    ``restricted_users_lookup``. ``user_session_key`` is dash-auth-plus's
+    name for ``restricted_users_key`` (default ``"email"``). A callable that
+    fails refuses (``False``, logged).
     """
-    identity = current_user()
+    keys: dict[str, Any] = {
+        "groups": groups,
+        "check_type": check_type,
+        "groups_key": groups_key,
+        "groups_str_split": groups_str_split,
+        "case_sensitive": case_sensitive,
+        "group_lookup": group_lookup,
+        "restricted_users": restricted_users,
+        "restricted_users_lookup": restricted_users_lookup,
+    }
+    if restricted_users_key is not None:
+        keys["restricted_users_key"] = restricted_users_key
+    if user_session_key is not None:
+        keys["user_session_key"] = user_session_key
+    rule = rule_from(keys, path)
+    identity = current_subject()
     if identity is None:
         return None
-    rule = Rule(groups=groups, check_type=check_type, groups_key=groups_key,
-                groups_str_split=groups_str_split, case_sensitive=case_sensitive)
-    return rule.check_groups(identity)
+    return rule.evaluate(identity) is Verdict.ALLOWED

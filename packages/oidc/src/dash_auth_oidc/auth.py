@@ -11,7 +11,7 @@ from typing import Any
 
 import dash
 
-from dash_auth_core import AuthStack, ConfigurationError, Identity, plugins
+from dash_auth_core import AuthStack, ConfigurationError, Identity, UserDataMethods, plugins
 
 from .bearer import BearerTokenPlugin
 from .claims import DEFAULT_SESSION_CLAIMS, UserGroups, build_identity
@@ -50,7 +50,7 @@ def _check_name(name: Any) -> str:
     return name
 
 
-class OIDCAuth:
+class OIDCAuth(UserDataMethods):
     """Sign users in to a Dash app with one or several OpenID Connect providers.
 
     ``OIDCAuth(app, secret_key=...)`` joins (or creates) the app's
