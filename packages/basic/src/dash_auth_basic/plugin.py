@@ -11,8 +11,9 @@ from collections import OrderedDict
 from time import monotonic
 from typing import Any
 
-from dash_auth_core import REJECT, AuthStack, Identity, Request, Resource, Response, hookimpl, html_page
+from dash_auth_core import REJECT, AuthStack, Identity, Request, Resource, Response, hookimpl
 from dash_auth_core.errors import BadRequest
+from dash_auth_core.ui.pages import sign_in_required_page
 
 from .credentials import (
     AuthFunc,
@@ -138,10 +139,8 @@ class BasicAuthPlugin:
     def challenge(self, request: Request, resource: Resource, reason: str) -> Response | None:
         if reason != "unauthenticated":
             return None
-        return html_page(
-            401,
-            "Sign-in required",
-            "<p>This app needs a username and password.</p>",
+        return sign_in_required_page(
+            request, basic=True,
             headers={"WWW-Authenticate": f'Basic realm="{self.realm}", charset="UTF-8"'},
         )
 

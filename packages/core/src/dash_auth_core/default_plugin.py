@@ -6,14 +6,14 @@ Registered into every stack before anything else. Both implementations are
 
 from __future__ import annotations
 
-import html
 import time
 
 from .backends import Request
 from .hookspecs import hookimpl
 from .identity import SESSION_KEY, Identity
 from .resources import Resource
-from .responses import Response, html_page
+from .responses import Response
+from .ui import pages as pages_ui
 
 
 @hookimpl(trylast=True)
@@ -38,10 +38,5 @@ def authenticate(request: Request) -> Identity | None:
 def challenge(request: Request, resource: Resource, reason: str) -> Response:
     """A plain 401 or 403 page when no provider offers a login."""
     if reason == "forbidden":
-        return html_page(
-            403,
-            "Forbidden",
-            "<p>You are signed in but not allowed to open "
-            f"<code>{html.escape(resource.name)}</code>.</p>",
-        )
-    return html_page(401, "Sign-in required", "<p>You need to sign in to open this page.</p>")
+        return pages_ui.forbidden_page(request, resource)
+    return pages_ui.sign_in_required_page(request)

@@ -21,7 +21,7 @@ import weakref
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from . import context, plugins
+from . import context, plugins, ui
 from .backends import BackendAdapter, Request, ViewFunc, WouldBlock, adapter_for
 from .errors import ConfigurationError
 from .identity import REJECT, SESSION_KEY, Identity
@@ -95,6 +95,11 @@ class AuthStack:
     ``load_entrypoints``
         Load third-party plugins from the ``dash_auth`` entry-point group
         (default ``True``; see :mod:`dash_auth_core.plugins` for the switches).
+    ``templates_folder``, ``theme``, ``language``
+        The built-in pages: a folder of templates that replace them by name,
+        a :class:`~dash_auth_core.ui.Theme` (title, logo, colours), and the
+        language (a tag, or a function of the request; default: the
+        browser's ``Accept-Language``). See ``docs/pages.md``.
     """
 
     OPTIONS = (
@@ -109,6 +114,9 @@ class AuthStack:
         "page_container",
         "plugins",
         "load_entrypoints",
+        "templates_folder",
+        "theme",
+        "language",
     )
 
     #: Options handled by another distribution: option -> module that handles it
@@ -165,10 +173,12 @@ class AuthStack:
         context.install_custom_data_hook()
         self.adapter.install_guard(self.guard)
         from . import browser, logout, pages
+        from .ui import routes as ui_routes
 
         pages.guard_page_meta(app)
 
         logout.install(self)
+        ui_routes.install(self)
         browser.install(app)
         self._pm.hook.setup.call_historic(kwargs={"app": app, "auth": self})
         self._refresh_impl_counts()
@@ -243,6 +253,8 @@ class AuthStack:
             if not isinstance(container, str) or not container:
                 raise ConfigurationError("page_container must be the id (a string) of the page container")
             self.page_container = container
+        if any(name in options for name in ui.OPTIONS):
+            ui.configure(self, options)
         for name, module_name in self.EXTENSION_OPTIONS.items():
             if name in options:
                 self._configure_extension(module_name, name, options[name])
