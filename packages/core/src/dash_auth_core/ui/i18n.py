@@ -38,6 +38,11 @@ _available: dict[tuple[str, ...], tuple[str, ...]] = {}
 _TAG = re.compile(r"^[A-Za-z]{1,8}(?:[-_][A-Za-z0-9]{1,8})*$")
 
 
+def N_(message: str) -> str:  # noqa: N802 - gettext's name for "mark for translation"
+    """Mark ``message`` for the catalogue where it is defined; it is translated where it is shown."""
+    return message
+
+
 def package_folder(module_name: str, sub: str) -> Path | None:
     """``sub`` inside an importable package's folder, if it exists (without importing it)."""
     spec = importlib.util.find_spec(module_name)

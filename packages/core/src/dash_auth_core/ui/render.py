@@ -60,6 +60,8 @@ def _new_environment(loader: jinja2.BaseLoader) -> jinja2.Environment:
         extensions=["jinja2.ext.i18n"],
         undefined=jinja2.ChainableUndefined,
         keep_trailing_newline=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
     env.policies["ext.i18n.trimmed"] = True
     env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]

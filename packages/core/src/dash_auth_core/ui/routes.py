@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from .. import csrf
 from ..responses import Response, redirect, safe_next
 from . import i18n, stylesheet
+from .i18n import N_
 from .settings import settings
 
 if TYPE_CHECKING:
@@ -37,10 +38,9 @@ STYLESHEET_ROUTE = "/_dash-auth/ui.css"
 
 #: The components' words (English source strings of the catalogue).
 LABELS = {
-    "sign_in": "Sign in",
-    "sign_out": "Sign out",
-    "signed_in_as": "Signed in as",
-    "groups": "Groups",
+    "sign_in": N_("Sign in"),
+    "sign_out": N_("Sign out"),
+    "groups": N_("Groups"),
 }
 
 LogoutResolver = Callable[["Request", "Identity | None"], "str | None"]
