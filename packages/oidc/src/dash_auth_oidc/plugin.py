@@ -46,11 +46,11 @@ from dash_auth_core import (
 )
 from dash_auth_core.identity import SESSION_KEY
 from dash_auth_core.logout import confirmation_page, signed_out_page
+from dash_auth_core.responses import with_next
+from dash_auth_core.stack import PROVIDER_GROUPS_CLAIM
 from dash_auth_core.ui import render_page, translate
 from dash_auth_core.ui.pages import error_page, unavailable_page
 from dash_auth_core.ui.routes import add_logout_url
-from dash_auth_core.responses import with_next
-from dash_auth_core.stack import PROVIDER_GROUPS_CLAIM
 from dash_auth_core.websocket import LOGIN_ENDED
 
 from .claims import DEFAULT_SESSION_CLAIMS, UserGroups, build_identity, lookup, merge_userinfo

@@ -27,18 +27,19 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("dash_auth")
 
-_translations: ContextVar[NullTranslations] = ContextVar("dash_auth_translations", default=NullTranslations())
+_translations: ContextVar[NullTranslations | None] = ContextVar("dash_auth_translations", default=None)
+_ENGLISH = NullTranslations()
 _builtin: tuple[tuple[str, ...], jinja2.Environment] | None = None
 _lock = threading.Lock()
 
 
 def gettext(message: str) -> str:
     """``message`` in the language of the page being rendered."""
-    return _translations.get().gettext(message)
+    return (_translations.get() or _ENGLISH).gettext(message)
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
-    return _translations.get().ngettext(singular, plural, n)
+    return (_translations.get() or _ENGLISH).ngettext(singular, plural, n)
 
 
 def wait_message(seconds: Any) -> str:
