@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .. import csrf
+from ..context import current_user
 from ..responses import Response, redirect, safe_next
 from . import i18n, stylesheet
 from .i18n import N_
@@ -78,7 +79,7 @@ def install(stack: AuthStack) -> None:
     """Add the routes and the components' script to the app (the stack calls this once)."""
 
     def session_view(request: Request) -> Response:
-        identity = request.state.get("identity")
+        identity = current_user()  # the guard's verdict for this request
         found = settings(stack)
         language = i18n.choose(request, found.language, found.locale_folders)
         translations = i18n.translations(language, found.locale_folders)
