@@ -127,9 +127,12 @@ def render_page(
 
 
 def stylesheet(stack: AuthStack | None) -> str:
-    """The pages' and components' CSS with the app's theme (served to Dash pages for the components)."""
+    """The components' CSS with the app's theme colours, for the Dash app's own pages.
+
+    (``Theme.css`` is for the built-in pages only: a Dash app styles itself in its assets.)
+    """
     found = settings(stack)
     text = render.render_text(found, "dash_auth.css", {}, DEFAULT_LANGUAGE) or ""
-    return text + found.theme.stylesheet() + found.theme.extra_css
+    return text + found.theme.stylesheet(components=True)
 
 

@@ -155,17 +155,23 @@ class Theme:
             values["--dash-auth-on-primary"] = on_color(primary)
         return values
 
-    def stylesheet(self) -> str:
+    def stylesheet(self, components: bool = False) -> str:
         """The variables as CSS: light, dark, or light with dark under ``prefers-color-scheme``.
 
         Declared on ``:where(html)`` (no specificity): any rule of the app's sets them instead.
+        ``components=True`` is the sheet for a Dash app's own pages (``LogoutButton``,
+        ``CurrentUser``): the app's colours are its own, so it neither sets ``color-scheme``
+        nor follows the browser's dark mode (dark values only with ``color_scheme="dark"``).
         """
 
         def block(values: dict[str, str], scheme: str) -> str:
             body = "".join(f"{k}:{v};" for k, v in values.items())
-            return f":where(html){{color-scheme:{scheme};{body}}}"
+            return f":where(html){{{'' if components else f'color-scheme:{scheme};'}{body}}}"
 
         constants = ":where(html){" + "".join(f"{k}:{v};" for k, v in CONSTANTS.items()) + "}"
+        if components:
+            dark = self.color_scheme == "dark"
+            return constants + block(self.variables(dark), "dark" if dark else "light")
         light, dark = block(self.variables(False), "light"), block(self.variables(True), "dark")
         if self.color_scheme == "light":
             return constants + light
