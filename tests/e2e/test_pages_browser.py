@@ -287,6 +287,26 @@ def test_switching_language_changes_pages_and_components(serve, page):
     assert page.driver.title.startswith("Sign out?")
 
 
+def test_components_sign_in_and_out_on_every_backend(backend, serve_live, page):
+    from helpers import make_dash
+
+    app = make_dash(__name__, title="Reports")
+    app.layout = html.Div([CurrentUser(id="who"), LogoutButton(button_id="logout"), html.P("Public page")])
+    BasicAuth(app, USERS, login_form=True, secret_key=SECRET, public_routes=["/"])
+    server = serve_live(app)
+    page.attach(server)
+    page.open("/")
+    wait_css_text(page, "#who a.dash-auth-sign-in", "Sign in")
+    by_css(page, "#who a.dash-auth-sign-in")[0].click()
+    fill_login(page, "alice", "wonderland")
+    wait_url(page, server, "/")
+    assert wait_css_text(page, "#who .dash-auth-user-name", "alice") == "alice"
+    click(page, "logout")
+    page.wait(lambda d: d.title.startswith("Signed out"), lambda: f"title is {page.driver.title!r}")
+    page.open("/")
+    wait_css_text(page, "#who a.dash-auth-sign-in", "Sign in")
+
+
 @pytest.fixture(scope="module")
 def provider() -> Iterator[ProcessProvider]:
     started = ProcessProvider("-n", "true", "--user-claims",
