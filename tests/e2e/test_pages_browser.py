@@ -193,10 +193,18 @@ def axe_findings(page, include: list[str] | None = None) -> list[dict[str, Any]]
     ]
 
 
+def hide_caret(page) -> None:
+    """No blinking text cursor in screenshots: the same page gives the same picture every run."""
+    page.driver.execute_script(
+        "var s=document.createElement('style');s.textContent='*{caret-color:transparent!important}';"
+        "document.head.appendChild(s);")
+
+
 def capture(page, name: str, include: list[str] | None = None, schemes: tuple[bool, ...] = (False, True)) -> None:
     """A screenshot in light and in dark mode, each checked by axe-core."""
     folder = screenshots_folder()
     problems = {}
+    hide_caret(page)
     for dark in schemes:
         set_scheme(page, dark)
         time.sleep(0.2)  # the colours' transition
@@ -351,6 +359,7 @@ def test_keyboard_focus_is_visible_and_the_form_fits_a_phone(serve, page):
         fits = page.driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
         assert fits, "the sign-in page scrolls sideways on a phone-sized window"
         folder = screenshots_folder()
+        hide_caret(page)
         for dark in (False, True):
             set_scheme(page, dark)
             page.driver.save_screenshot(str(folder / f"login-phone-{'dark' if dark else 'light'}.png"))

@@ -88,14 +88,18 @@ def refusal_page(request: Request, status: int, message: str, headers: dict[str,
     503/424 get their own pages, the rest ``error.html`` with ``message``.
     """
     headers = dict(headers or {})
+    wait = _seconds(headers.get("Retry-After"))
     if status == 429:
-        try:
-            wait = float(headers.get("Retry-After", "60"))
-        except ValueError:
-            wait = 60.0
-        return too_many_attempts_page(request, wait, headers)
+        return too_many_attempts_page(request, 60.0 if wait is None else wait, headers)
     if status in (424, 503):
-        return unavailable_page(request, status, headers=headers, retry_after=None)
+        return unavailable_page(request, status, headers=headers, retry_after=wait)
     from . import translate
 
     return error_page(request, status, translate(request, "This request could not be handled."), headers=headers)
+
+
+def _seconds(value: str | None) -> float | None:
+    """A ``Retry-After`` in seconds (``None`` for an HTTP date or junk)."""
+    if value is None or not value.strip().isdigit():
+        return None
+    return float(value.strip())

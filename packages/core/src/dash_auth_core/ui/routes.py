@@ -71,8 +71,11 @@ def sign_in_url(stack: AuthStack) -> str:
 
 
 def _json(status: int, payload: dict[str, Any]) -> Response:
-    return Response(status, json.dumps(payload), "application/json",
-                    {"Cache-Control": "no-store", "Vary": "Cookie, Authorization, Accept-Language"})
+    return Response(status, json.dumps(payload), "application/json", {
+        "Cache-Control": "no-store",
+        "Vary": "Cookie, Authorization, Accept-Language",
+        "X-Content-Type-Options": "nosniff",
+    })
 
 
 def install(stack: AuthStack) -> None:
