@@ -345,3 +345,25 @@ def test_components_script_is_in_the_index_with_the_prefixed_urls():
     assert '"session": "/app/_dash-auth/session"' in index
     assert '"css": "/app/_dash-auth/ui.css"' in index and '"logout": "/app/logout"' in index
     assert client_for(app).get("/app/_dash-auth/session").status_code == 200
+
+
+# -- bad input at the new routes ------------------------------------------------------
+
+
+def test_session_route_with_a_tampered_cookie_is_anonymous_and_other_methods_are_refused():
+    app = basic_app()
+    client = client_for(app)
+    client.get("/", headers=ALICE)
+    cookie = client.get_cookie("session")
+    client.set_cookie("session", cookie.value[:-4] + "AAAA")
+    data = client.get("/_dash-auth/session").get_json()
+    assert data["user"] is None and "csrf_token" not in data
+    assert client.post("/_dash-auth/session", data={"x": "1"}).status_code == 405
+
+
+def test_sign_in_route_with_junk_next_values_never_fails():
+    app = basic_app()
+    client = client_for(app)
+    for junk in ("", "%00", "/\r\nSet-Cookie: x=1", "/" + "a" * 5000, "/../../etc/passwd"):
+        hop = client.get("/_dash-auth/sign-in", query_string={"next": junk}, headers=ALICE)
+        assert hop.status_code == 303 and hop.headers["Location"] == "/", junk
