@@ -10,10 +10,13 @@ from __future__ import annotations
 from werkzeug.security import generate_password_hash
 
 from dash_auth_core import add_public_routes, current_user, public_callback
+from dash_auth_core.ui import register_package
 
 from .auth import BasicAuth
 from .plugin import BasicAuthPlugin
 from .throttle import LoginThrottle
+
+register_package(__name__)  # the sign-in form's template and translations
 
 __all__ = [
     "BasicAuth",

@@ -9,12 +9,12 @@ the app's root. Basic headers keep working for scripts.
 
 from __future__ import annotations
 
-import html
 import logging
 from typing import Any
 from urllib.parse import urlencode
 
 from dash_auth_core import (
+    SESSION_KEY,
     AuthStack,
     BadRequest,
     Request,
@@ -22,11 +22,11 @@ from dash_auth_core import (
     Response,
     csrf,
     hookimpl,
-    html_page,
     redirect,
     safe_next,
     with_next,
 )
+from dash_auth_core.ui import error_page, render_page, translate
 
 from .plugin import BasicAuthPlugin
 from .throttle import LoginThrottle, Throttled
@@ -63,7 +63,10 @@ class LoginFormPlugin:
         if reason != "unauthenticated" or resource.wants_json or request.method not in ("GET", "HEAD"):
             return None
         assert self.stack is not None
-        return redirect(with_next(self.stack.login_url or "/", self._browser_url(request)))
+        url = with_next(self.stack.login_url or "/", self._browser_url(request))
+        if request.has_session_cookie and request.session.get(SESSION_KEY) is not None:
+            url += "&reason=expired"  # a login the session still names, no longer valid: say so on the form
+        return redirect(url)
 
     # -- the form ---------------------------------------------------------
 
@@ -86,23 +89,24 @@ class LoginFormPlugin:
         assert self.stack is not None
         if request.method == "POST":
             return self._submit(request)
-        return self._form(request, self._next(request.args.get("next")), status=200)
+        # "expired": the page script sends a session that ended while a page was open here.
+        reason = "expired" if request.args.get("reason") == "expired" else None
+        return self._form(request, self._next(request.args.get("next")), status=200, error=reason)
 
-    def _form(self, request: Request, next_url: str, status: int, message: str = "") -> Response:
+    def _form(
+        self, request: Request, next_url: str, status: int, error: str | None = None,
+        username: str | None = None, retry_after: float | None = None,
+    ) -> Response:
+        """The sign-in page (``login.html``); after a failure, with the username as typed and why."""
         assert self.stack is not None
-        token = csrf.token(request)
-        action = self.stack.login_url or ""
-        note = f'<p role="alert" style="color:#b00">{html.escape(message)}</p>' if message else ""
-        return html_page(
-            status,
-            "Sign in",
-            f'{note}<form method="post" action="{html.escape(action)}">'
-            f'<input type="hidden" name="{csrf.FIELD}" value="{html.escape(token)}">'
-            f'<input type="hidden" name="next" value="{html.escape(next_url)}">'
-            '<p><label>Username <input name="username" id="username" autocomplete="username" required></label></p>'
-            '<p><label>Password <input name="password" id="password" type="password" '
-            'autocomplete="current-password" required></label></p>'
-            '<p><button type="submit" id="login-submit">Sign in</button></p></form>',
+        headers = {}
+        if retry_after is not None:
+            headers["Retry-After"] = str(max(1, int(retry_after + 0.999)))
+        return render_page(
+            request, "login.html", status, stack=self.stack, headers=headers,
+            action=self.stack.login_url or "", csrf_token=csrf.token(request), next_url=next_url,
+            username=username[:256] if isinstance(username, str) else None, error=error,
+            retry_after=None if retry_after is None else int(headers["Retry-After"]), user=None,
         )
 
     def _submit(self, request: Request) -> Response:
@@ -111,24 +115,24 @@ class LoginFormPlugin:
             username, password = form.get("username"), form.get("password")
             submitted, next_value = form.get(csrf.FIELD), form.get("next")
         except BadRequest as exc:
-            return html_page(exc.status, "Bad request", "<p>The sign-in form could not be read.</p>")
+            return error_page(request, exc.status, translate(request, "The sign-in form could not be read."),
+                              retry_url=self.stack.login_url if self.stack else None, stack=self.stack)
         next_url = self._next(next_value)
+        typed = username if isinstance(username, str) else None
         if not csrf.check(request, submitted):
-            return html_page(403, "Sign-in not accepted", "<p>This form did not come from this site. Reload and try again.</p>")
+            return self._form(request, next_url, 403, "csrf", typed)
         if (not isinstance(username, str) or not isinstance(password, str) or not username or not password
                 or len(username) > 256 or len(password) > 1024):
-            return self._form(request, next_url, 400, "Enter a username and a password.")
+            return self._form(request, next_url, 400, "missing", typed)
         try:
             # The same counts as the Basic header's: a username at an address, and the address.
             verified = self.throttle.check(
                 username, request.remote_addr, lambda: self.basic.verify_password(username, password)
             )
         except Throttled as exc:
-            response = self._form(request, next_url, 429, "Too many failed sign-ins. Wait a minute and try again.")
-            response.headers["Retry-After"] = str(int(exc.retry_after) + 1)
-            return response
+            return self._form(request, next_url, 429, "too_many", typed, retry_after=exc.retry_after)
         if verified is None:
             log.info("failed sign-in on the login form from %s", request.remote_addr)
-            return self._form(request, next_url, 401, "Wrong username or password.")
+            return self._form(request, next_url, 401, "wrong_credentials", typed)
         self.basic.log_in(request, verified, PROVIDER)
         return redirect(next_url, 303)

@@ -21,8 +21,8 @@ from dash_auth_core import (
     Resource,
     Response,
     hookimpl,
-    html_page,
 )
+from dash_auth_core.ui import sign_in_required_page
 
 from .credentials import (
     AuthFunc,
@@ -150,10 +150,8 @@ class BasicAuthPlugin:
     def challenge(self, request: Request, resource: Resource, reason: str) -> Response | None:
         if reason != "unauthenticated" or resource.wants_json:
             return None  # callbacks get the core's JSON 401: no browser prompt for a script's call
-        return html_page(
-            401,
-            "Sign-in required",
-            "<p>This app needs a username and password.</p>",
+        return sign_in_required_page(
+            request, basic=True,
             headers={"WWW-Authenticate": f'Basic realm="{self.realm}", charset="UTF-8"'},
         )
 

@@ -14,6 +14,7 @@ from .hookspecs import hookimpl
 from .identity import SESSION_KEY, Identity
 from .resources import Resource
 from .responses import Response, refusal
+from .ui import pages as pages_ui
 
 
 @hookimpl(trylast=True)
@@ -37,5 +38,9 @@ def authenticate(request: Request) -> Identity | None:
 @hookimpl(trylast=True)
 def challenge(request: Request, resource: Resource, reason: str) -> Response:
     """A JSON 401/403 for callbacks, a plain 401 or 403 page otherwise, when no provider offers a login."""
-    stack = request.auth
-    return refusal(resource, reason, stack.login_url if stack is not None else None)
+    if resource.wants_json:
+        stack = request.auth
+        return refusal(resource, reason, stack.login_url if stack is not None else None)
+    if reason == "forbidden":
+        return pages_ui.forbidden_page(request, resource)
+    return pages_ui.sign_in_required_page(request)

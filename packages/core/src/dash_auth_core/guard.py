@@ -26,6 +26,7 @@ from .context import set_current_user
 from .errors import BadRequest, RequestRefused
 from .resources import Kind, Resource
 from .responses import Response, json_error, refusal
+from .ui.pages import refusal_page
 
 if TYPE_CHECKING:
     from .routes import PublicRoutes
@@ -344,7 +345,10 @@ class Guard:
         try:
             identity = self._authenticate(request)
         except RequestRefused as exc:
-            return _bad_request(exc)
+            # A browser's page gets a page (429 with the wait, 503), callbacks and scripts JSON.
+            if resource.wants_json or "text/html" not in (request.header("Accept") or ""):
+                return _bad_request(exc)
+            return refusal_page(request, exc.status, exc.message, exc.headers)
         if identity is not None and stack.user_groups_ttl is not None:
             identity = stack.refresh_groups(identity, request)
         state["identity"] = identity  # the WebSocket layer keeps it for the socket

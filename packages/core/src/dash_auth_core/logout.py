@@ -8,13 +8,13 @@ snippets plugins add, such as Basic's credential-forgetting script).
 
 from __future__ import annotations
 
-import html
 from typing import TYPE_CHECKING
 
 from . import csrf
 from .backends import Request
 from .errors import BadRequest
-from .responses import Response, html_page
+from .responses import Response
+from .ui.pages import confirmation_page, signed_out_page
 
 if TYPE_CHECKING:
     from .stack import AuthStack
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 def install(stack: AuthStack) -> None:
     """Add the logout route to the app."""
     url = stack.url_for(stack.logout_route)
-    home = stack.url_for("/")
 
     def view(request: Request) -> Response:
         if request.method == "POST":
@@ -32,27 +31,9 @@ def install(stack: AuthStack) -> None:
             except BadRequest:
                 submitted = None
             if not csrf.check(request, submitted):
-                return html_page(
-                    403,
-                    "Sign-out not confirmed",
-                    "<p>This sign-out request did not come from this site's form.</p>"
-                    f'<p><a href="{html.escape(url)}">Try again</a></p>',
-                )
+                return confirmation_page(request, stack, url, status=403, error="csrf")
             stack.logout(request)
-            snippets = "".join(stack.logout_snippets)
-            return html_page(
-                200,
-                "Signed out",
-                f'<p>You are signed out.</p><p><a href="{html.escape(home)}">Back to the app</a></p>{snippets}',
-                headers={"Clear-Site-Data": '"cache"'},
-            )
-        token = csrf.token(request)
-        return html_page(
-            200,
-            "Sign out?",
-            f'<form method="post" action="{html.escape(url)}">'
-            f'<input type="hidden" name="{csrf.FIELD}" value="{html.escape(token)}">'
-            '<button type="submit">Sign out</button></form>',
-        )
+            return signed_out_page(request, stack)
+        return confirmation_page(request, stack, url)
 
     stack.add_route(stack.logout_route, view, methods=("GET", "POST"), public=True, endpoint="dash_auth_logout")

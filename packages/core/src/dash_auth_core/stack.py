@@ -20,7 +20,7 @@ import warnings
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from . import context, plugins, signing
+from . import context, plugins, signing, ui
 from .backends import BackendAdapter, Request, ViewFunc, WouldBlock, adapter_for
 from .chain import Chain
 from .errors import ConfigurationError
@@ -101,6 +101,11 @@ class AuthStack:
     ``load_entrypoints``
         Load third-party plugins from the ``dash_auth`` entry-point group
         (default ``True``; see :mod:`dash_auth_core.plugins` for the switches).
+    ``templates_folder``, ``theme``, ``language``
+        The built-in pages: a folder of templates that replace them by name,
+        a :class:`~dash_auth_core.ui.Theme` (title, logo, colours), and the
+        language (a tag, or a function of the request; default: the
+        browser's ``Accept-Language``). See ``docs/pages.md``.
     """
 
     OPTIONS = (
@@ -116,6 +121,9 @@ class AuthStack:
         "plugins",
         "plugin_config",
         "load_entrypoints",
+        "templates_folder",
+        "theme",
+        "language",
     )
     #: ``register_page`` keys that are access rules in the seed libraries: a page
     #: that uses one while no installed distribution declares it is refused at
@@ -168,10 +176,12 @@ class AuthStack:
         context.install_custom_data_hook()
         self.adapter.install_guard(self.guard)
         from . import browser, logout, pages
+        from .ui import routes as ui_routes
 
         pages.guard_page_meta(app)
 
         logout.install(self)
+        ui_routes.install(self)
         browser.install(app)
         self.chain.hook.setup.call_historic(kwargs={"app": app, "auth": self})
         self._set_up = True
@@ -248,6 +258,8 @@ class AuthStack:
             if not isinstance(container, str) or not container:
                 raise ConfigurationError("page_container must be the id (a string) of the page container")
             self.page_container = container
+        if any(name in options for name in ui.OPTIONS):
+            ui.configure(self, options)
         if options.get("plugin_config") is not None:
             self._set_plugin_config(options["plugin_config"])
         for name in options:

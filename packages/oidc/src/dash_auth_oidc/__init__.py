@@ -11,6 +11,7 @@ Seed-compatible imports::
 from __future__ import annotations
 
 from dash_auth_core import add_public_routes, current_user, public_callback
+from dash_auth_core.ui import register_package
 
 from .auth import PROVIDER_ENTRY_POINT_GROUP, OIDCAuth
 from .bearer import BearerTokenPlugin
@@ -29,6 +30,8 @@ from .plugin import OIDCPlugin
 from .provider import Provider, ProviderConfig
 from .store import EncryptedSessionTokenStore, MemoryTokenStore, TokenStore
 from .tokens import validate_jwt
+
+register_package(__name__)  # the provider chooser's template and the messages' translations
 
 __all__ = [
     "PROVIDER_ENTRY_POINT_GROUP",

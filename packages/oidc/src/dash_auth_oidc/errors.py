@@ -8,6 +8,13 @@ logged. The views turn them into small HTML pages; nothing here is ever a 500.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+
+def N_(message: str) -> str:  # noqa: N802 - gettext's name for "mark for translation, translate later"
+    """Mark ``message`` for the catalogue; it is translated where it is shown."""
+    return message
+
 
 class OIDCError(Exception):
     """Base class of this package's errors."""
@@ -17,12 +24,15 @@ class LoginError(OIDCError):
     """A login that must not go ahead.
 
     ``status`` is the HTTP status of the page shown, ``title`` and
-    ``message`` are shown to the user (escaped), ``reason`` is logged (and
-    defaults to ``message``). ``retry`` offers a "sign in again" link.
+    ``message`` are shown to the user (escaped, in their language when the
+    catalogue has the English text), ``reason`` is logged (and defaults to
+    ``message``). ``retry`` offers a "sign in again" link. ``params`` fill
+    ``%(name)s`` places of ``message`` after it is translated (values from a
+    provider's answer stay out of the catalogue's keys this way).
     """
 
     status = 400
-    title = "Sign-in failed"
+    title = N_("Sign-in failed")
 
     def __init__(
         self,
@@ -32,7 +42,12 @@ class LoginError(OIDCError):
         status: int | None = None,
         title: str | None = None,
         retry: bool = True,
+        params: Mapping[str, object] | None = None,
     ) -> None:
+        self.template = message
+        self.params = dict(params or {})
+        if self.params:
+            message = message % self.params
         super().__init__(message)
         self.message = message
         self.reason = reason or message
@@ -47,14 +62,14 @@ class BadCallback(LoginError):
     """The request to the callback route is malformed, replayed or expired (400)."""
 
     status = 400
-    title = "Sign-in could not be completed"
+    title = N_("Sign-in could not be completed")
 
 
 class ProviderRefused(LoginError):
     """The provider answered the login with an error (``error=access_denied``, ``invalid_grant``)."""
 
     status = 401
-    title = "Sign-in was not completed"
+    title = N_("Sign-in was not completed")
 
 
 class TokenValidationError(LoginError):
@@ -74,22 +89,22 @@ class ProviderUnavailable(LoginError):
     """
 
     status = 424
-    title = "Sign-in service unavailable"
+    title = N_("Sign-in service unavailable")
 
 
 class UnknownProvider(LoginError):
     """A provider name that is not registered (404)."""
 
     status = 404
-    title = "Unknown sign-in provider"
+    title = N_("Unknown sign-in provider")
 
 
 class LoginRefused(LoginError):
     """Raised by an ``after_logged_in`` hook to refuse a user the provider accepted (403)."""
 
     status = 403
-    title = "Sign-in refused"
+    title = N_("Sign-in refused")
 
-    def __init__(self, message: str = "You may not sign in to this app.", **kwargs: object) -> None:
+    def __init__(self, message: str = N_("You may not sign in to this app."), **kwargs: object) -> None:
         kwargs.setdefault("retry", False)
         super().__init__(message, **kwargs)  # type: ignore[arg-type]

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import html
 import inspect
 import json
 import logging
@@ -45,10 +44,18 @@ from dash_auth_core import (
     Response,
     csrf,
     hookimpl,
-    html_page,
     redirect,
     safe_next,
     with_next,
+)
+from dash_auth_core.ui import (
+    add_logout_url,
+    confirmation_page,
+    error_page,
+    render_page,
+    signed_out_page,
+    translate,
+    unavailable_page,
 )
 
 from .claims import DEFAULT_SESSION_CLAIMS, UserGroups, build_identity, lookup, merge_userinfo
@@ -293,9 +300,10 @@ class OIDCPlugin:
         if provider is None:
             shown = idp if isinstance(idp, str) and len(idp) <= 80 else "(unreadable)"
             raise UnknownProvider(
-                f"There is no sign-in provider called {shown!r} here.",
+                "There is no sign-in provider called %(name)s here.",
                 reason=f"unknown provider {shown!r}",
                 retry=False,
+                params={"name": repr(shown)},
             )
         return provider
 
@@ -383,6 +391,7 @@ class OIDCPlugin:
         if self.settings.idp_selection_route:
             auth.add_public_routes([self.settings.idp_selection_route])
         self._update_login_url()
+        add_logout_url(auth, self._logout_url_for)
 
     @staticmethod
     def _check_pages(routes: Routes) -> None:
@@ -658,33 +667,37 @@ class OIDCPlugin:
 
     # -- views ------------------------------------------------------------
 
-    def _error_page(self, exc: LoginError, idp: Any = None) -> Response:
-        retry = ""
+    def _error_page(self, request: Request, exc: LoginError, idp: Any = None) -> Response:
+        stack = self._stack()
+        retry = None
         if exc.retry and isinstance(idp, str) and idp in self.providers:
-            retry = f'<p><a id="oidc-retry" href="{html.escape(self.login_url(idp))}">Sign in again</a></p>'
-        home = html.escape(self._stack().requests_prefix)
-        response = html_page(
-            exc.status,
-            exc.title,
-            f"<p>{html.escape(exc.message)}</p>{retry}<p><a href=\"{home}\">Back to the app</a></p>",
-        )
+            retry = self.login_url(idp)
+        message = translate(request, exc.template, stack)
+        if exc.params:
+            message = message % exc.params
+        heading = translate(request, exc.title, stack)
         if isinstance(exc, ProviderUnavailable):
-            response.headers["Retry-After"] = "30"
-        return response
+            return unavailable_page(request, exc.status, message=message, heading=heading, retry_after=30,
+                                    retry_url=retry or stack.requests_prefix)
+        return error_page(request, exc.status, message, heading=heading, retry_url=retry, retry_id="oidc-retry",
+                          stack=stack)
 
     def _choose_view(self, request: Request) -> Response:
         next_url = self._next(request.args.get("next"))
         if len(self.providers) == 1:
             return redirect(with_next(self.login_url(next(iter(self.providers))), next_url))
+        stack = self._stack()
         if not self.providers:
             log.warning("sign-in requested but no OIDC provider is registered")
-            return html_page(503, "Sign-in unavailable", "<p>No sign-in provider is configured for this app.</p>")
-        items = "".join(
-            f'<li><a class="oidc-provider" href="{html.escape(with_next(self.login_url(name), next_url))}">'
-            f"{html.escape(p.config.display_name or name)}</a></li>"
+            return unavailable_page(
+                request, 503, message=translate(request, "No sign-in provider is configured for this app.", stack),
+                retry_after=None, retry_url=stack.requests_prefix,
+            )
+        providers = [
+            {"name": name, "label": p.config.display_name or name, "url": with_next(self.login_url(name), next_url)}
             for name, p in self.providers.items()
-        )
-        return html_page(200, "Sign in", f"<p>Sign in with:</p><ul>{items}</ul>")
+        ]
+        return render_page(request, "oidc_choose.html", 200, stack=stack, providers=providers, next_url=next_url)
 
     def _login_view(self, request: Request, idp: str) -> Response:
         try:
@@ -704,7 +717,7 @@ class OIDCPlugin:
             )
         except LoginError as exc:
             log.warning("OIDC sign-in via %r could not start: %s", idp, exc.reason)
-            return self._error_page(exc, None)
+            return self._error_page(request, exc, None)
         return redirect(url)
 
     def _callback_view(self, request: Request, idp: str) -> Response:
@@ -712,7 +725,7 @@ class OIDCPlugin:
             return self._complete(request, idp)
         except LoginError as exc:
             log.warning("OIDC sign-in via %r refused: %s", idp, exc.reason)
-            return self._error_page(exc, idp)
+            return self._error_page(request, exc, idp)
 
     def _complete(self, request: Request, idp: str) -> Response:
         provider = self.provider(idp)
@@ -729,11 +742,11 @@ class OIDCPlugin:
             self._check_issuer(request, provider)  # another provider's error is not shown as this one's
             code = str(error)[:64]
             description = str(args.get("error_description") or "")[:200]
+            reason = f"provider answered error={code!r} {description!r} ({checked})"
+            if code == "access_denied":
+                raise ProviderRefused("You declined the sign-in, or the provider refused it.", reason=reason, status=403)
             raise ProviderRefused(
-                "You declined the sign-in, or the provider refused it." if code == "access_denied"
-                else f"The sign-in provider reported an error ({code}).",
-                reason=f"provider answered error={code!r} {description!r} ({checked})",
-                status=403 if code == "access_denied" else 401,
+                "The sign-in provider reported an error (%(code)s).", reason=reason, status=401, params={"code": code}
             )
         pending = self.pending.finish(request.session, args.get("state"), idp)
         self._check_issuer(request, provider)  # before the code goes to any token endpoint
@@ -851,26 +864,14 @@ class OIDCPlugin:
         stack = self._stack()
         url = self.url(self.settings.routes.logout)
         if request.method != "POST":
-            token = csrf.token(request)
-            return html_page(
-                200,
-                "Sign out?",
-                f'<form method="post" action="{html.escape(url)}">'
-                f'<input type="hidden" name="{csrf.FIELD}" value="{html.escape(token)}">'
-                '<button type="submit" id="oidc-logout">Sign out</button></form>',
-            )
+            return confirmation_page(request, stack, url, button_id="oidc-logout")
         try:
             submitted = request.form.get(csrf.FIELD)
         except BadRequest:
             submitted = None
         if not csrf.check(request, submitted):
             log.warning("OIDC sign-out refused: no valid CSRF token or a cross-site origin")
-            return html_page(
-                403,
-                "Sign-out not confirmed",
-                "<p>This sign-out request did not come from this site's form.</p>"
-                f'<p><a href="{html.escape(url)}">Try again</a></p>',
-            )
+            return confirmation_page(request, stack, url, status=403, error="csrf", button_id="oidc-logout")
         session = request.session
         state = session.get(STATE_KEY)
         provider = self.providers.get(state.get("p")) if isinstance(state, dict) else None  # type: ignore[arg-type]
@@ -884,7 +885,13 @@ class OIDCPlugin:
             if end:
                 log.info("OIDC sign-out continues at %r's end_session_endpoint", provider.name)
                 return redirect(end, 303)
-        return self._logged_out_response()
+        return self._logged_out_response(request)
+
+    def _logout_url_for(self, request: Request, identity: Identity | None) -> str | None:
+        """Where ``LogoutButton`` signs out an OIDC login: this route, which continues at the provider."""
+        if request.has_session_cookie and isinstance(request.session.get(STATE_KEY), dict):
+            return self.url(self.settings.routes.logout)
+        return None
 
     def _before_logout(self, identity: Identity | None) -> None:
         hook = self.settings.before_logout
@@ -899,19 +906,15 @@ class OIDCPlugin:
             log.exception("before_logout raised; signing out anyway")
 
     def _logged_out_view(self, request: Request) -> Response:
-        return self._logged_out_response()
+        return self._logged_out_response(request)
 
-    def _logged_out_response(self) -> Response:
+    def _logged_out_response(self, request: Request) -> Response:
         page = self.settings.logout_page
         if callable(page) and not isinstance(page, Response):
             page = page()
         response = coerce_response(page, "logout_page") if page is not None else None
         if response is None:
-            home = html.escape(self._stack().requests_prefix)
-            response = html_page(
-                200, "Signed out",
-                f'<p id="oidc-signed-out">You are signed out.</p><p><a href="{home}">Back to the app</a></p>',
-            )
+            response = signed_out_page(request, self._stack(), message_id="oidc-signed-out")
         response.headers.setdefault("Cache-Control", "no-store")
         response.headers.setdefault("Clear-Site-Data", '"cache"')
         return response
