@@ -53,7 +53,9 @@ TEST_REQUIREMENTS = [
     "pytest-timeout>=2.3",
     "httpx>=0.27",
     "websockets>=12",
-    "oidc-provider-mock>=0.3.4",
+    # 0.4 needs Python >= 3.12 (the main suite, on 3.11, has 0.3) and re-issues ID tokens at
+    # refresh stamped with the real clock, which tests that move a fake clock hours ahead see expired.
+    "oidc-provider-mock>=0.3.4,<0.4",
     "dash-extensions>=2.0; python_version >= '3.11'",  # none for Python 3.10
     "diskcache>=5.6",
     "multiprocess>=0.70.16",
@@ -82,7 +84,7 @@ def find_python(version: str) -> str | None:
     if named:
         return named
     try:
-        found = subprocess.run([*uv(), "python", "find", "--no-python-downloads", version],
+        found = subprocess.run([*uv(), "python", "find", "--system", "--no-python-downloads", version],
                                capture_output=True, text=True, timeout=60)
         if found.returncode == 0 and found.stdout.strip():
             return found.stdout.strip()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .callbacks import PAGES_ROUTER_ID
+from ._private.dash import PAGES_ROUTER_ID, inline_scripts
 
 #: Starts the error reply to a private page's routing callback over the socket.
 LOGIN_REQUIRED = "dash-auth:login-required"
@@ -66,8 +66,8 @@ RELOAD_ON_WEBSOCKET_AUTH = (
 
 def install(app: Any) -> None:
     """Add the scripts to ``app``'s index (Dash Pages apps; backends with WebSocket callbacks)."""
-    scripts = getattr(app, "_inline_scripts", None)
-    if not isinstance(scripts, list):
+    scripts = inline_scripts(app)
+    if scripts is None:
         return
     if getattr(app, "use_pages", False) and RELOAD_ON_ROUTER_401 not in scripts:
         scripts.append(RELOAD_ON_ROUTER_401)
