@@ -27,6 +27,7 @@ import argparse
 import concurrent.futures
 import email.parser
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -100,6 +101,19 @@ def version() -> str:
 
 def module_name(distribution: str) -> str:
     return distribution.replace("-", "_")
+
+
+def release_problems(tag: str) -> list[str]:
+    """Why ``tag`` cannot be released as it stands (empty: it can)."""
+    wanted = version()
+    problems = []
+    if tag != f"v{wanted}":
+        problems.append(f"the tag {tag!r} is not v{wanted}, the version in release/metadata.toml")
+    heading = re.compile(rf"^## \[{re.escape(wanted)}\] - \d{{4}}-\d{{2}}-\d{{2}}$", re.M)
+    for folder in packages().values():
+        if not heading.search((folder / "CHANGELOG.md").read_text(encoding="utf-8")):
+            problems.append(f"packages/{folder.name}/CHANGELOG.md has no '## [{wanted}] - YYYY-MM-DD' section")
+    return problems
 
 
 # -- 1 and 2: build and check -------------------------------------------------
@@ -216,8 +230,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--keep", action="store_true", help="keep build/release-check afterwards")
     parser.add_argument("--jobs", type=int, default=2, help="environments made at once (default 2)")
+    parser.add_argument("--tag", help="for a release: the git tag (v<version>) that must name this version, "
+                                      "and every CHANGELOG.md must have a dated section for it")
     args = parser.parse_args(argv)
     started = time.monotonic()
+    if args.tag is not None:
+        problems = release_problems(args.tag)
+        for problem in problems:
+            log(f"FAILED: {problem}")
+        if problems:
+            print(f"release-check: 0 passed, {len(problems)} failed", flush=True)
+            return 1
     if WORK.exists():
         shutil.rmtree(WORK)
     dist = WORK / "dist"

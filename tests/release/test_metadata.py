@@ -175,3 +175,25 @@ def test_changelogs_follow_keep_a_changelog(folder):
         assert f"[{match.group(1)}]: https://" in "\n".join(lines), f"{heading!r} needs its link"
     kinds = {line[4:] for line in lines if line.startswith("### ")}
     assert kinds <= {"Added", "Changed", "Deprecated", "Removed", "Fixed", "Security"}, kinds
+
+
+def test_every_documented_combination_has_a_smoke_app_and_is_in_the_release_doc():
+    check = load_script(ROOT / "release" / "check.py", "release_check_under_test")
+    smoke = load_script(ROOT / "release" / "smoke_app.py", "smoke_app_under_test")
+    doc = (ROOT / "docs" / "releasing.md").read_text(encoding="utf-8")
+    labels = {label for label, _requirements, _scenario in check.COMBINATIONS}
+    assert {"core+basic", "core+oidc", "core+groups+basic"} <= labels
+    assert {"dash-auth-core[quart]", "dash-auth-core[fastapi]", "dash-auth-core[async]"} <= {
+        r for _label, requirements, _scenario in check.COMBINATIONS for r in requirements}
+    for _label, requirements, scenario in check.COMBINATIONS:
+        assert scenario in smoke.SCENARIOS
+        assert f"| `{' '.join(requirements)}` |" in doc
+
+
+def test_the_release_workflow_publishes_with_trusted_publishing_after_the_release_check():
+    workflow = (ROOT / ".github" / "workflows" / "release.yml").read_text(encoding="utf-8")
+    assert "hatch run release-check --tag" in workflow
+    assert "id-token: write" in workflow and "pypa/gh-action-pypi-publish@release/v1" in workflow
+    assert "password:" not in workflow and "PYPI_TOKEN" not in workflow  # no stored token
+    for folder in PACKAGES:
+        assert _project(folder)["project"]["name"] in workflow
