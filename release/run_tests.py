@@ -3,9 +3,10 @@
     hatch run test                 # everything (CI runs exactly this)
     hatch run test tests/core -x   # with arguments: only the main suite's pytest, with them
 
-Without arguments, three jobs run at a lower CPU priority in the background,
-one after the other, while the main suite (every test folder, the browser
-tests included) runs in the foreground:
+Without arguments, three jobs run at a lower CPU priority in the background
+(one at a time while the main suite runs, two at a time once it is done),
+while the main suite (every test folder, the browser tests included) runs in
+the foreground:
 
 * ``lowest``: the unit tests against the lowest versions the metadata allows
   (``release/deps_job.py lowest``, Python 3.10);
@@ -57,16 +58,36 @@ def junit_counts(path: Path) -> tuple[int, int, int]:
     return tests - failed - skipped, failed, skipped
 
 
-class SideJobs(threading.Thread):
-    """The side jobs, one after the other, each niced and logged to its own file."""
+class SideJobs:
+    """The side jobs, each niced and logged to its own file: one at a time while the main suite
+    runs (it keeps the CPU it needs), two at a time once it is done."""
 
     def __init__(self) -> None:
-        super().__init__(daemon=True)
+        self.queue = list(side_jobs())
+        self.lock = threading.Lock()
         self.results: dict[str, tuple[int, float]] = {}
+        self.workers = [threading.Thread(target=self._work, daemon=True)]
+        self.workers[0].start()
 
-    def run(self) -> None:
+    def main_suite_done(self) -> None:
+        second = threading.Thread(target=self._work, daemon=True)
+        self.workers.append(second)
+        second.start()
+
+    def pending(self) -> list[str]:
+        return [name for name, _ in side_jobs() if name not in self.results]
+
+    def join(self) -> None:
+        for worker in self.workers:
+            worker.join()
+
+    def _work(self) -> None:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        for name, cmd in side_jobs():
+        while True:
+            with self.lock:
+                if not self.queue:
+                    return
+                name, cmd = self.queue.pop(0)
             started = time.monotonic()
             with open(LOGS / f"{name}.log", "w", encoding="utf-8") as log:
                 # Below the main suite's priority: its timing-sensitive tests keep their CPU.
@@ -84,12 +105,12 @@ def main(argv: list[str]) -> int:
         stale.unlink()
     started = time.monotonic()
     jobs = SideJobs()
-    jobs.start()
     main_code = subprocess.run([*main_cmd, f"--junitxml={LOGS / 'main.xml'}"], cwd=ROOT).returncode
     main_seconds = time.monotonic() - started
-    if jobs.is_alive():
+    jobs.main_suite_done()
+    if jobs.pending():
         print(f"\nrun_tests: the main suite is done ({main_seconds:.0f} s); waiting for the side jobs "
-              f"({', '.join(name for name, _ in side_jobs() if name not in jobs.results)})", flush=True)
+              f"({', '.join(jobs.pending())})", flush=True)
     jobs.join()
 
     totals = list(junit_counts(LOGS / "main.xml"))
