@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .callbacks import PAGES_ROUTER_ID
+from ._private.dash import PAGES_ROUTER_ID, inline_scripts
 
 #: Starts the error reply to a private page's routing callback over the socket.
 LOGIN_REQUIRED = "dash-auth:login-required"
@@ -66,8 +66,8 @@ RELOAD_ON_WEBSOCKET_AUTH = (
 
 def install(app: Any) -> None:
     """Add the scripts to ``app``'s index (Dash Pages apps; backends with WebSocket callbacks)."""
-    scripts = getattr(app, "_inline_scripts", None)
-    if not isinstance(scripts, list):
+    scripts = inline_scripts(app)
+    if scripts is None:
         return
     if getattr(app, "use_pages", False) and RELOAD_ON_ROUTER_401 not in scripts:
         scripts.append(RELOAD_ON_ROUTER_401)
@@ -135,8 +135,8 @@ def components_script(config: dict[str, str]) -> str:
 
 def install_components_script(app: Any, config: dict[str, str]) -> None:
     """Add the components' script to ``app``'s index (once)."""
-    scripts = getattr(app, "_inline_scripts", None)
-    if not isinstance(scripts, list):
+    scripts = inline_scripts(app)
+    if scripts is None:
         return
     text = components_script(config)
     if not any(isinstance(s, str) and s.startswith("(function(){if(window.__dashAuthUI)") for s in scripts):

@@ -21,11 +21,8 @@ from typing import Any
 
 import dash
 
+from ._private.dash import PAGES_LOCATION_ID, PAGES_ROUTER_ID, is_pages_router
 from .errors import BadRequest
-
-#: Dash Pages' routing callback: its id, and the input that carries the pathname.
-PAGES_ROUTER_ID = ".._pages_content.children..._pages_store.data.."
-PAGES_LOCATION_ID = "_pages_location"
 
 _public_functions: weakref.WeakSet[Callable[..., Any]] = weakref.WeakSet()
 
@@ -234,14 +231,6 @@ def _check_items(name: str, items: Any, declared: tuple[Dependency, ...]) -> Non
             raise BadRequest(f"'{name}' item {dep.id or dep.property!r} does not match the callback")
 
 
-def _is_dash_router(entry: Mapping[str, Any]) -> bool:
-    func = entry.get("callback")
-    inner = getattr(func, "__wrapped__", None)
-    return getattr(inner, "__module__", "") == "dash.dash" and getattr(
-        inner, "__name__", ""
-    ) == "update"
-
-
 def _pathname_input(inputs: list[Any], component_id: str | None) -> tuple[int, str | None]:
     """Position and id of the declared ``pathname`` input (of ``component_id`` if given)."""
     for i, spec in enumerate(inputs):
@@ -267,7 +256,7 @@ def describe_callbacks(app: dash.Dash, page_container: str | None = None) -> dic
         outputs = raw_output if multi else [raw_output]
         inputs = entry.get("inputs") or []
         pathname_index, pathname_id = -1, None
-        if getattr(app, "use_pages", False) and cid == PAGES_ROUTER_ID and _is_dash_router(entry):
+        if getattr(app, "use_pages", False) and cid == PAGES_ROUTER_ID and is_pages_router(entry.get("callback")):
             pathname_index, pathname_id = _pathname_input(inputs, PAGES_LOCATION_ID)
         elif page_container and any(
             getattr(o, "component_id", None) == page_container and getattr(o, "component_property", None) == "children"

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from dash.fingerprint import check_fingerprint
-
 from . import pages
+from ._private import dash as dash_private
+from ._private.dash import check_fingerprint
 from .backends import Request
 from .callbacks import PAGES_ROUTER_ID, CallbackInfo, describe_callbacks
 from .context import set_current_user
@@ -98,15 +98,14 @@ class Guard:
             p + _RELOAD: Resource(Kind.DASH_INTERNAL, _RELOAD, wants_json=True),
             p + _WEBSOCKET: Resource(Kind.WEBSOCKET, _WEBSOCKET, wants_json=True),
         }
-        from dash import _jupyter
-
-        if getattr(_jupyter.jupyter_dash, "active", False):
+        alive = dash_private.jupyter_alive_path()
+        if alive is not None:
             # Jupyter's readiness probe: answers "Alive" and nothing else.
-            self._fixed[p + "_alive_" + _jupyter.jupyter_dash.alive_token] = _STATIC_ALIVE
+            self._fixed[p + alive] = _STATIC_ALIVE
         self._suites_prefix = p + _SUITES
         self._assets_prefix = p + cfg.assets_url_path.strip("/") + "/"
-        mcp_path = getattr(app, "_mcp_path", None)
-        self._mcp_path = (p + mcp_path.strip("/")) if isinstance(mcp_path, str) and mcp_path else None
+        mcp_path = dash_private.mcp_path(app)
+        self._mcp_path = None if mcp_path is None else p + mcp_path
         self._lock = threading.Lock()
         self._snapshot: Snapshot | None = None
         self._authenticate = stack.chain.authenticate  # the chain's own, one call less per request
@@ -139,10 +138,7 @@ class Guard:
             for cid, info in callbacks.items()
             if not info.is_router
         }
-        hook_routes = frozenset(
-            "/" + hook.data["name"].lstrip("/")
-            for hook in app._hooks.get_hooks("routes")  # noqa: SLF001 - Dash's hook registry
-        )
+        hook_routes = frozenset("/" + name.lstrip("/") for name in dash_private.hook_route_names(app))
         snap = Snapshot(
             callbacks=callbacks,
             callback_resources=resources,

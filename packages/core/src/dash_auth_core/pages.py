@@ -21,6 +21,8 @@ from typing import Any
 
 from dash.development.base_component import Component
 
+from ._private import dash as dash_private
+
 #: A ``dash.page_registry`` key a plugin may set on a page: a function telling
 #: whether the current user may see the page's title, description and image.
 PAGE_ALLOWED_KEY = "_dash_auth_allowed"
@@ -30,8 +32,9 @@ def _walk(value: Any, out: list[Any], depth: int = 0) -> None:
     if depth > 200:  # pathological nesting: stop rather than recurse forever
         return
     if isinstance(value, Component):
+        kind, namespace, prop_names = dash_private.component_parts(value)
         kids: list[Any] = []
-        for prop in getattr(value, "_prop_names", ()):
+        for prop in prop_names:
             if prop == "id":
                 continue
             child = getattr(value, prop, None)
@@ -44,7 +47,7 @@ def _walk(value: Any, out: list[Any], depth: int = 0) -> None:
             props: dict[str, Any] = {"id": comp_id}
             if kids:
                 props["children"] = kids
-            out.append({"type": value._type, "namespace": value._namespace, "props": props})
+            out.append({"type": kind, "namespace": namespace, "props": props})
     elif isinstance(value, (list, tuple)):
         for item in value:
             _walk(item, out, depth + 1)
@@ -71,11 +74,9 @@ def sample_path(page: Any) -> str | None:
 
 def resolve(rel: str) -> Any:
     """The page Dash's router renders for the app-relative path ``rel``, or ``None``."""
-    from dash import _pages
-
-    if not _pages.PAGE_REGISTRY:
+    if not dash_private.PAGE_REGISTRY:
         return None
-    page, _variables = _pages._path_to_page(rel.strip("/"))  # noqa: SLF001 - Dash's own resolver
+    page, _variables = dash_private.path_to_page(rel.strip("/"))  # Dash's own resolver
     return page or None
 
 
@@ -87,14 +88,12 @@ def shadows_another(rel: str, page: Any) -> bool:
     ``/about``: a public rule written for ``/about`` must not publish the
     template page instead.
     """
-    from dash import _pages
-
     path_id = rel.strip("/")
-    for other in _pages.PAGE_REGISTRY.values():
+    for other in dash_private.PAGE_REGISTRY.values():
         if other is page:
             continue
         template = other.get("path_template")
-        if template and _pages._parse_path_variables(path_id, template.strip("/")):  # noqa: SLF001
+        if template and dash_private.parse_path_variables(path_id, template.strip("/")):
             return True
         if path_id == str(other.get("path") or "").strip("/"):
             return True
@@ -109,19 +108,18 @@ def query_problem(rel: str, search: Any) -> str | None:
     take is a ``TypeError`` (a 500), and a key named like a path variable
     replaces the value that authorization saw (``/report/1?report_id=2``).
     """
-    from dash import _pages
-
-    if not isinstance(search, str) or not search.startswith("?") or not _pages.PAGE_REGISTRY:
+    registry = dash_private.PAGE_REGISTRY
+    if not isinstance(search, str) or not search.startswith("?") or not registry:
         return None
-    query = _pages._parse_query_string(search)  # noqa: SLF001 - what the router passes
+    query = dash_private.parse_query_string(search)  # what the router passes
     if not query:
         return None
-    page, variables = _pages._path_to_page(rel.strip("/"))  # noqa: SLF001
+    page, variables = dash_private.path_to_page(rel.strip("/"))
     shadowed = sorted(set(query) & set(variables or ()))
     if shadowed:
         return f"the query parameter {shadowed[0]!r} would replace the path variable of the same name"
     if not page:  # the router renders the not_found_404 page, if the app has one
-        page = next((p for m, p in _pages.PAGE_REGISTRY.items() if m.split(".")[-1] == "not_found_404"), None)
+        page = next((p for m, p in registry.items() if m.split(".")[-1] == "not_found_404"), None)
     layout = page.get("layout") if page else None
     accepted = _keywords(layout) if callable(layout) else None
     if accepted is None:
@@ -195,14 +193,12 @@ def guard_page_meta(app: Any) -> None:
 
 
 def _page_meta_allowed(app: Any) -> bool:
-    from dash import _pages
-
     request = app.backend.request_adapter()
     if not request:
         return True
     path = request.path
     # The very look-up Dash's meta tags make: the path with the prefix left on.
-    described, _variables = _pages._path_to_page(path.strip("/"))  # noqa: SLF001
+    described, _variables = dash_private.path_to_page(path.strip("/"))
     if not described:
         return True  # no page: Dash describes the app itself
     prefix = app.config.routes_pathname_prefix
@@ -214,11 +210,9 @@ def _page_meta_allowed(app: Any) -> bool:
 
 def _without_page_meta(app: Any) -> Any:
     """The app for one ``index()`` call with ``include_pages_meta`` off: a shallow copy of the instance."""
-    from dash._utils import AttributeDict
-
     standin = object.__new__(type(app))
     standin.__dict__.update(app.__dict__)
-    standin.config = AttributeDict({**app.config, "include_pages_meta": False})
+    standin.config = dash_private.AttributeDict({**app.config, "include_pages_meta": False})
     return standin
 
 
@@ -235,26 +229,22 @@ def index_answers(app: Any, path: str) -> bool | None:
         from werkzeug.exceptions import HTTPException
         from werkzeug.routing import RequestRedirect
 
-        from .backends import dash_index_endpoints
-
         try:
             endpoint, _args = url_map.bind("localhost").match(path, method="GET")
         except (HTTPException, RequestRedirect):  # nothing, or a redirect to another path
             return False
         except Exception:  # a router that cannot match without a request
             return None
-        return endpoint in dash_index_endpoints(app)
+        return endpoint in dash_private.index_endpoints(app)
     router = getattr(server, "router", None)
     if router is not None and hasattr(router, "routes"):
         from starlette.routing import Match
-
-        from .backends.fastapi import _is_dash_index
 
         scope = {"type": "http", "path": path, "root_path": "", "method": "GET", "headers": [], "query_string": b""}
         for route in router.routes:
             match, _child = route.matches(scope)
             if match is Match.FULL:
-                return _is_dash_index(route)
+                return dash_private.is_fastapi_index_route(route)
         return False
     return None
 

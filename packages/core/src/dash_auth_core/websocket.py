@@ -43,6 +43,7 @@ from collections import OrderedDict
 from collections.abc import Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any
 
+from ._private import dash as dash_private
 from .backends import LOGIN_ENDED, Request
 from .backends._aio import asgi_headers, dash_setup, route_path, run_guard
 from .browser import AUTH_REASON_PREFIX, BROWSER_COOKIE, LOGIN_REQUIRED  # the page reloads on these
@@ -309,6 +310,8 @@ class Connection:
         self.recheck_lock = asyncio.Lock()
         app = stack.app
         self.update_path = app.config.routes_pathname_prefix + "_dash-update-component"
+        #: ``Dash(websocket_callbacks=True)``: every callback may run over the socket.
+        self.all_over_websocket = dash_private.websocket_callbacks(app)
 
     # the handshake
 
@@ -316,7 +319,7 @@ class Connection:
         """Judge the handshake; ``None`` to accept, else the reason to close with 4001."""
         stack = self.stack
         app = stack.app
-        if not all(app._got_first_request.values()):  # noqa: SLF001
+        if not dash_private.first_request_done(app):
             await dash_setup(app)  # a socket before any page load: Dash's set-up first
         self.request = request
         self.client = _client_of(request)
@@ -543,7 +546,7 @@ class Connection:
             return False
         app = stack.app
         output = payload.get("output") if isinstance(payload, dict) else None
-        if not (app._websocket_callbacks or app.callback_map.get(output, {}).get("websocket")):  # noqa: SLF001
+        if not (self.all_over_websocket or app.callback_map.get(output, {}).get("websocket")):
             await self._callback_error(request_id, renderer, "dash-auth: this callback does not run over WebSocket")
             return False
         if identity is not None:

@@ -11,7 +11,6 @@ guards, is ``session["user"]`` read as the seeds read it.
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,21 +22,16 @@ try:
 except ImportError:  # pragma: no cover - Flask comes with Dash
     flask = None  # type: ignore[assignment]
 
-#: The web servers (``app.server``) some stack guards; filled by the plugin's ``setup``.
-_guarded_servers: weakref.WeakSet[Any] = weakref.WeakSet()
-
 _SESSION_KEY = "user"
+#: Set in ``app.server.extensions`` of the servers some stack guards (by the plugin's ``setup``).
+_MARK = "dash_auth_guarded"
 
 
 def note_guarded(server: Any) -> None:
     """Remember that a stack guards ``server`` (its sessions are then never read here)."""
-    try:
-        _guarded_servers.add(server)
-    except TypeError:  # a server object that takes no weak reference: keep it for good
-        _strong_servers.append(server)
-
-
-_strong_servers: list[Any] = []
+    extensions = getattr(server, "extensions", None)
+    if isinstance(extensions, dict):  # Flask and Quart: a mark readable through current_app
+        extensions[_MARK] = True
 
 
 @dataclass(frozen=True)
@@ -52,15 +46,11 @@ class SessionUser(Identity):
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
 
-def _guarded(server: Any) -> bool:
-    return server in _guarded_servers or any(server is s for s in _strong_servers)
-
-
 def session_user() -> SessionUser | None:
     """``session["user"]`` of a plain Flask request no stack guards, else ``None``."""
     if flask is None or not flask.has_request_context():
         return None
-    if _guarded(flask.current_app._get_current_object()):  # noqa: SLF001 - the real app object
+    if flask.current_app.extensions.get(_MARK):
         return None
     # A request some guard judged (it marks the request's context, anonymous or not).
     if request_was_judged():

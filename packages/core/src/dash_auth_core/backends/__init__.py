@@ -22,6 +22,7 @@ import abc
 from collections.abc import Callable, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any
 
+from .._private.dash import is_dash_function
 from ..errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -228,15 +229,9 @@ def dash_setup_index(funcs: list[Any]) -> int | None:
     """
     found = None
     for index, func in enumerate(funcs):
-        if getattr(func, "__module__", "").startswith("dash.") or hasattr(func, "runs_dash_setup"):
+        if is_dash_function(func) or hasattr(func, "runs_dash_setup"):
             found = index
     return found
-
-
-def dash_index_endpoints(app: Any) -> frozenset[str]:
-    """Endpoint names of Dash's index and catch-all views on Flask and Quart (named by their rules)."""
-    prefix = app.config.routes_pathname_prefix
-    return frozenset((prefix, prefix + "<path:path>"))
 
 
 def declared_length(

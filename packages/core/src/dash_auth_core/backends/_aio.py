@@ -17,6 +17,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from .._private import dash as dash_private
 from ..errors import BadRequest
 from . import WouldBlock
 
@@ -67,14 +68,9 @@ async def dash_setup(app: Any) -> None:
     after the guard (and for Quart's websockets not at all); the guard needs
     the full registry first. Each function runs once: Dash keeps the flags.
     """
-    backend = getattr(app, "backend", None)
-    funcs = getattr(backend, "_before_request_funcs", None)
-    if funcs is None:
-        server_funcs = getattr(getattr(app, "server", None), "before_request_funcs", None) or {}
-        funcs = server_funcs.get(None, [])
-    for func in list(funcs):
+    for func in dash_private.setup_functions(app):
         func = getattr(func, "runs_dash_setup", func)  # Dash's function behind the guard's wrapper
-        if not getattr(func, "__module__", "").startswith("dash."):
+        if not dash_private.is_dash_function(func):
             continue
         result = func()
         if asyncio.iscoroutine(result):

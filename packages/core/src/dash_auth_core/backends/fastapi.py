@@ -41,6 +41,8 @@ from starlette.routing import Match
 from werkzeug.formparser import FormDataParser
 from werkzeug.http import parse_options_header
 
+from .._private.dash import dash_middleware_reusing_body
+from .._private.dash import is_fastapi_index_route as _is_dash_index
 from ..context import IDENTITY_ATTRIBUTE
 from ..errors import BadRequest, ConfigurationError
 from ..responses import Response, json_error
@@ -93,14 +95,6 @@ class Handling:
 
 #: The request being handled in this context (set by the guard's middleware).
 _handling: ContextVar[Handling | None] = ContextVar("dash_auth_fastapi_request", default=None)
-
-
-def _is_dash_index(route: Any) -> bool:
-    """Whether ``route`` is Dash's index or catch-all view (both render the page shell)."""
-    endpoint = getattr(route, "endpoint", None)
-    return getattr(endpoint, "__module__", None) == "dash.backends._fastapi" and getattr(
-        endpoint, "__name__", None
-    ) in ("index", "catchall")
 
 
 class FastAPIRequest(Request):
@@ -474,54 +468,19 @@ class GuardMiddleware:
 
 def _reusing_parsed_body(middleware: Middleware) -> Middleware:
     """Dash's own middleware, handed the callback body the guard has already parsed,
-    and refusing a request whose path changed after the guard judged it.
-
-    Dash's ``DashMiddleware`` parses every JSON body itself before its routes
-    run; a callback body that passed the guard was parsed from the very same
-    bytes, so Dash gets that result in Starlette's own ``Request._json`` cache
-    instead of parsing it twice. Any other middleware is returned unchanged
-    (and if Dash or Starlette change these names, Dash simply parses again).
+    and refusing a request whose path changed after the guard judged it (see
+    :func:`dash_auth_core._private.dash.dash_middleware_reusing_body`). Any
+    other middleware is returned unchanged (and if Dash or Starlette change
+    these names, Dash simply parses again).
     """
-    reusing = _dash_middleware_reusing_body()
+    reusing = dash_middleware_reusing_body(_PARSED_BODY, _JUDGED_PATH, _UNPARSED, _refuse_unjudged)
     if reusing is None or middleware.cls is not reusing.__base__:
         return middleware
     return Middleware(reusing, *middleware.args, **middleware.kwargs)
 
 
-@functools.cache
-def _dash_middleware_reusing_body() -> type | None:
-    try:
-        from dash.backends._fastapi import DashMiddleware
-    except ImportError:  # pragma: no cover - another Dash layout
-        return None
-    setup = getattr(DashMiddleware, "_setup_timing", None)
-    if setup is None:  # pragma: no cover - another Dash version
-        return None
-    call = DashMiddleware.__call__
-
-    class DashMiddlewareReusingBody(DashMiddleware):  # type: ignore[misc, valid-type]
-        async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-            if scope["type"] == "http" and scope.get(_JUDGED_PATH) != scope["path"]:
-                # Middleware between the guard and Dash changed the path (or the guard
-                # never saw this request): what Dash would route was not judged.
-                log.error("dash-auth: the path changed after the guard judged it (%r, now %r); refused",
-                          scope.get(_JUDGED_PATH), scope["path"])
-                await send_response(send, json_error(403, "forbidden", "this request was not checked"))
-                return
-            await call(self, scope, receive, send)
-
-        async def _setup_timing(self, request: Any) -> None:
-            data = request.scope.get(_PARSED_BODY, _UNPARSED)
-            if data is _UNPARSED:
-                await setup(self, request)
-                return
-            request._json = data
-            await setup(self, request)
-            # Dash fills this only for a Content-Type starting "application/json"; the guard
-            # accepted the body by Flask's rule (any case, application/*+json), as Flask does.
-            request.state.json_body = data
-
-    return DashMiddlewareReusingBody
+async def _refuse_unjudged(send: Any) -> None:
+    await send_response(send, json_error(403, "forbidden", "this request was not checked"))
 
 
 class FastAPIAdapter(BackendAdapter):

@@ -8,10 +8,11 @@ from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 import flask
-from flask.globals import _cv_request  # Flask >= 2.2; Dash 4 pins Flask < 3.2
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from werkzeug import exceptions as wz
 
+from .._private.dash import index_endpoints as dash_index_endpoints
+from .._private.flask import cv_request
 from ..errors import BadRequest
 from ..responses import Response
 from . import (
@@ -20,7 +21,6 @@ from . import (
     Request,
     ViewFunc,
     cookie_header_has,
-    dash_index_endpoints,
     dash_setup_index,
     declared_length,
     register_adapter,
@@ -84,7 +84,7 @@ class FlaskRequest(Request):
     def __init__(self) -> None:
         # The request context itself, not werkzeug's proxy (a look-up per access);
         # it is also the tag of ``current_user`` (see ``current_context_key``).
-        self.context_key = ctx = _cv_request.get()
+        self.context_key = ctx = cv_request.get()
         self._req = req = ctx.request
         self.method: str = req.method
         self.path: str = req.path
@@ -122,7 +122,7 @@ class FlaskRequest(Request):
         return self._req.scheme
 
     #: The request context being handled in this context, if any (a C call).
-    current_context_key = staticmethod(functools.partial(_cv_request.get, None))
+    current_context_key = staticmethod(functools.partial(cv_request.get, None))
 
     @property
     def has_session_cookie(self) -> bool:

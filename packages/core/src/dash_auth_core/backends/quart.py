@@ -20,11 +20,11 @@ from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
 import quart
-from quart.globals import _cv_request, _cv_websocket
 from quart.sessions import SecureCookieSessionInterface
 from quart.wrappers import Websocket
-from werkzeug.exceptions import HTTPException
 
+from .._private.dash import index_endpoints as dash_index_endpoints
+from .._private.quart import CACHED_JSON, cv_request, cv_websocket, read_body
 from ..errors import BadRequest
 from ..responses import Response
 from . import (
@@ -34,7 +34,6 @@ from . import (
     ViewFunc,
     WouldBlock,
     cookie_header_has,
-    dash_index_endpoints,
     dash_setup_index,
     declared_length,
     register_adapter,
@@ -166,7 +165,7 @@ class QuartRequest(Request):
         return cookie_header_has(self.header("Cookie"), self.session_cookie_name)
 
     def json(self, max_bytes: int | None) -> Any:
-        cached = getattr(self._req, "_cached_json", None)
+        cached = getattr(self._req, CACHED_JSON, None)
         if isinstance(cached, dict) and cached.get(False, Ellipsis) is not Ellipsis:
             return cached[False]
         data = parse_json_body(self._body, self._body_error, is_json_mimetype(self.header("Content-Type")))
@@ -181,10 +180,10 @@ class QuartRequest(Request):
 
     @staticmethod
     def current_context_key() -> Any:
-        ctx = _cv_request.get(None)
+        ctx = cv_request.get(None)
         if ctx is not None:
             return ctx.request
-        ctx = _cv_websocket.get(None)
+        ctx = cv_websocket.get(None)
         return ctx.websocket if ctx is not None else None
 
 
@@ -194,7 +193,7 @@ class _SessionInterface(SerializerCache, SecureCookieSessionInterface):
     def get_cookie_secure(self, app: quart.Quart) -> bool:
         if super().get_cookie_secure(app):
             return True
-        ctx = _cv_request.get(None)
+        ctx = cv_request.get(None)
         return ctx is not None and ctx.request.scheme == "https"
 
     def is_null_session(self, obj: object) -> bool:
@@ -220,26 +219,6 @@ def to_quart(response: Response) -> quart.Response:
     for key, value in response.extra_headers:
         native.headers.add(key, value)
     return native
-
-
-async def _read_body(req: Any, max_bytes: int | None, length: int | None) -> tuple[bytes | None, BadRequest | None]:
-    """The whole body, at most ``max_bytes`` (413 beyond), read once and cached by Quart."""
-    if max_bytes is not None:
-        if length is not None and length > max_bytes:
-            return None, BadRequest(f"request body is larger than {max_bytes} bytes", 413)
-        body = getattr(req, "body", None)
-        limit = getattr(body, "_max_content_length", None)
-        if body is not None and (limit is None or limit > max_bytes):
-            # Stop buffering a chunked body one byte past the limit.
-            body._max_content_length = max_bytes
-    try:
-        data = await req.get_data(cache=True)
-    except HTTPException as exc:
-        status = exc.code if exc.code in (408, 413) else 400
-        return None, BadRequest("request body is too large" if status == 413 else "unreadable request body", status)
-    if max_bytes is not None and len(data) > max_bytes:
-        return None, BadRequest(f"request body is larger than {max_bytes} bytes", 413)
-    return data, None
 
 
 async def _read_form(req: Any) -> tuple[Mapping[str, str] | None, BadRequest | None]:
@@ -301,7 +280,7 @@ class QuartAdapter(BackendAdapter):
         ws_path = self.app.config.routes_pathname_prefix + _WEBSOCKET
 
         async def dash_auth_guard() -> quart.Response | None:
-            ctx = _cv_request.get()
+            ctx = cv_request.get()
             req = ctx.request
             body = body_error = form = form_error = raw = None
             if req.method == "POST":
@@ -309,7 +288,7 @@ class QuartAdapter(BackendAdapter):
                 if req.path == update_path:
                     limit = stack.max_body_size if stack is not None else None
                     length = declared_length(raw.get(b"content-length"), raw.get(b"transfer-encoding"))
-                    body, body_error = await _read_body(req, limit, length)
+                    body, body_error = await read_body(req, limit, length)
                 elif is_form_mimetype(header_value(raw, "content-type")):
                     form, form_error = await _read_form(req)
             make = functools.partial(request_class, req, ctx.session, body, body_error, form, form_error, raw)
@@ -323,7 +302,7 @@ class QuartAdapter(BackendAdapter):
             return None if result is None else to_quart(result)
 
         async def dash_auth_websocket_guard() -> Any:
-            ctx = _cv_websocket.get()
+            ctx = cv_websocket.get()
             ws = ctx.websocket
             session = ctx.session
             if stack is not None and ws.path == ws_path:
@@ -342,7 +321,7 @@ class QuartAdapter(BackendAdapter):
         adapter = self
 
         async def quart_view(**kwargs: Any) -> quart.Response:
-            ctx = _cv_request.get()
+            ctx = cv_request.get()
             req = ctx.request
             form = form_error = None
             if req.method in ("POST", "PUT", "PATCH") and is_form_mimetype(req.headers.get("Content-Type")):
@@ -355,10 +334,10 @@ class QuartAdapter(BackendAdapter):
         self.server.add_url_rule(rule, endpoint=endpoint, view_func=quart_view, methods=methods)
 
     def current_request(self) -> Request | None:
-        ctx = _cv_request.get(None)
+        ctx = cv_request.get(None)
         if ctx is not None:
             return self._request_class(ctx.request, ctx.session)
-        ctx = _cv_websocket.get(None)
+        ctx = cv_websocket.get(None)
         if ctx is not None:
             return self._request_class(ctx.websocket, ctx.session)
         return None

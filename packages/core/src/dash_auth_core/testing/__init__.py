@@ -28,6 +28,7 @@ from typing import Any
 
 import dash
 
+from .._private import dash as dash_private
 from ..identity import SESSION_KEY, Identity
 from ..stack import AuthStack
 from .asgi import AsgiClient, TestResponse, backend_of, run, session_codec, started, stop_all
@@ -109,7 +110,7 @@ def callback_body(app: dash.Dash, output: str, values: list[Any] | None = None,
 
     ``values`` fill the inputs in order (``None`` each by default), ``state`` the states.
     """
-    app._setup_server()  # noqa: SLF001 - dash.callback registrations reach callback_map here
+    dash_private.setup_server(app)  # dash.callback registrations reach callback_map here
     entry = app.callback_map[output]
     values = values if values is not None else [None] * len(entry["inputs"])
     inputs = [dict(spec, value=v) for spec, v in zip(entry["inputs"], values, strict=True)]
@@ -221,12 +222,6 @@ def reset_dash_globals() -> None:
     module globals that every later app picks up; tests that build several
     apps reset them between tests (the ``dash_auth_app`` fixture does).
     """
-    from dash import _callback, _get_app, _pages
-
-    _callback.GLOBAL_CALLBACK_LIST.clear()
-    _callback.GLOBAL_CALLBACK_MAP.clear()
-    _callback.GLOBAL_INLINE_SCRIPTS.clear()
-    _pages.PAGE_REGISTRY.clear()
-    # Dash's request handling leaves its app in this thread's context: dash.get_app()
-    # would answer an earlier test's app.
-    _get_app.app_context.set(None)
+    # Also Dash's app context: its request handling leaves its app in this thread's
+    # context, and dash.get_app() would answer an earlier test's app.
+    dash_private.reset_registries()

@@ -22,6 +22,8 @@ from urllib.parse import unquote, urlencode, urlsplit
 
 import dash
 
+from .._private import dash as dash_private
+
 
 def backend_of(app: dash.Dash) -> str:
     """The name of ``app``'s Dash backend: ``"flask"``, ``"quart"`` or ``"fastapi"``."""
@@ -58,9 +60,7 @@ class _Lifespan:
         self.state: dict[str, Any] = {}
 
     async def start(self) -> None:
-        from dash import _get_app
-
-        _get_app.app_context.set(self.app)  # Dash's start-up asks get_app() for the app
+        dash_private.set_current_app(self.app)  # Dash's start-up asks get_app() for the app
         self.inbox = asyncio.Queue()
         started: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self.stopped: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
@@ -319,11 +319,9 @@ class AsgiClient:
                 if not message.get("more_body", False):
                     done.set()
 
-        from dash import _get_app
-
         # A server runs each request in a fresh context; this thread's context may
         # still name an app of an earlier test (Flask's test client leaks it).
-        _get_app.app_context.set(self.app)
+        dash_private.set_current_app(self.app)
         try:
             if own_task:
                 await asyncio.wait_for(self.asgi(scope, receive, send), 60)
