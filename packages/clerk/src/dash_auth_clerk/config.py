@@ -97,9 +97,9 @@ def check_jwt_key(value: str | None) -> str | None:
     return pem
 
 
-def _check_url(value: str, variable: str, *, path_allowed: bool) -> str:
+def _check_url(value: str, variable: str, *, path_allowed: bool, query_allowed: bool = False) -> str:
     parts = urlsplit(value)
-    if parts.scheme not in ("https", "http") or not parts.netloc or parts.query or parts.fragment:
+    if parts.scheme not in ("https", "http") or not parts.netloc or parts.fragment or (parts.query and not query_allowed):
         raise ConfigurationError(f"{variable} must be an http(s) URL (got {value!r})")
     if not path_allowed and parts.path not in ("", "/"):
         raise ConfigurationError(f"{variable} must be an origin without a path (got {value!r})")
@@ -214,5 +214,5 @@ def load(
         jwt_key=check_jwt_key(pick(jwt_key, "CLERK_JWT_KEY", "jwt_key")),
         allowed_parties=check_parties(parties_value or None),
         sign_in_url=page or sign_in_url_for(pick(domain, "CLERK_DOMAIN", "domain"), host),
-        clerk_js_url=_check_url(js, "CLERK_JS_URL", path_allowed=True) if js else f"https://{host}{CLERK_JS_PATH}",
+        clerk_js_url=_check_url(js, "CLERK_JS_URL", path_allowed=True, query_allowed=True) if js else f"https://{host}{CLERK_JS_PATH}",
     )

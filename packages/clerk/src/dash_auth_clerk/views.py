@@ -223,8 +223,11 @@ class ClerkViews:
             return self._failed(request, exc, wants_json, next_url)
 
     def _next(self, request: Request, value: Any) -> str:
+        """``value`` when it is a page of the app, else the page remembered at the challenge, else the root."""
         remembered = request.session.pop(NEXT_KEY, None) if request.has_session_cookie else None
-        return self.plugin.next_url(value or remembered)
+        root = self.plugin.stack.requests_prefix if self.plugin.stack else "/"
+        target = self.plugin.next_url(value)
+        return self.plugin.next_url(remembered) if target == root and remembered else target
 
     def _failed(self, request: Request, exc: ClerkError, wants_json: bool, next_url: str) -> Response:
         log.warning("Clerk sign-in refused: %s", exc.reason)
