@@ -32,7 +32,7 @@ from clerk_backend_api.security.types import AuthenticateRequestOptions
 from dash_auth_core import Request
 
 from .api import BackendAPI
-from .errors import TokenRejected
+from .errors import ClerkUnavailable, TokenRejected
 
 #: Longest token accepted (Clerk's session tokens are 1-2 KB; a cookie holds 4 KB).
 MAX_TOKEN_LENGTH = 8192
@@ -151,6 +151,11 @@ class KeySet:
             if self.needs_fetch(kid):
                 fetched = self.api.jwks()  # ClerkUnavailable propagates: nothing cached changes
                 keys = {k["kid"]: pem for k in fetched if isinstance(k.get("kid"), str) and (pem := _pem(k))}
+                if not keys:
+                    raise ClerkUnavailable(
+                        "Clerk's signing keys could not be read. Try again later.",
+                        reason="the instance's JWKS holds no RSA key",
+                    )
                 self._keys, self._fetched = keys, self.clock()
             return self._keys.get(kid)
 
