@@ -240,6 +240,6 @@ def test_an_app_page_as_the_sign_in_page(make_app, clerk):
     # The page lost ?next= on the way (client-side navigation): the session remembered it.
     state = client.get("/clerk/state").get_json()["state"]
     sid = clerk.create_session("user_alice")
-    done = client.post("/clerk/callback", data={"token": clerk.token(sid), "state": state, "next": "/login"},
+    done = client.post("/clerk/callback", data={"token": clerk.token(sid), "state": state, "page": "/login"},
                        headers={"Accept": "application/json"})
     assert json.loads(done.get_data(as_text=True)) == {"next": "/reports"}

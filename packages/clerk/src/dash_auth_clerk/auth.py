@@ -110,7 +110,26 @@ class ClerkAuth:
             clock_skew=float(clock_skew),
         )
         self.plugin = ClerkPlugin(self.config, settings, self.api, verifier)
+        if type(self).login_request is not ClerkAuth.login_request:
+            # The seed library's way to choose the sign-in page: a subclass's login_request().
+            self.plugin.login_request = self.login_request
         self.stack.register(self.plugin, name=PLUGIN_NAME)
+
+    def login_request(self) -> Any:
+        """The answer to a page request without a user (seed-library compatible).
+
+        Prefer the ``sign_in=`` option. Code written for the seed library that
+        subclasses ``ClerkAuth`` and overrides this method (returning, say,
+        ``flask.redirect("/login")``) keeps working: it is called while the
+        request is handled, after :meth:`_redirect_test` remembered the page.
+        """
+        return None
+
+    def _redirect_test(self) -> None:
+        """Remember the page the current request asked for, to continue there after the sign-in."""
+        request = self.stack.adapter.current_request()
+        if request is not None:
+            self.plugin.remember_next(request)
 
     def add_public_routes(self, routes: list[str]) -> None:
         self.stack.add_public_routes(routes)

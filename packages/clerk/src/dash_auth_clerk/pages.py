@@ -32,7 +32,7 @@ function flag(){try{return localStorage.getItem(FLAG);}catch(e){return null;}}
 function setFlag(v){try{localStorage.setItem(FLAG,v);}catch(e){}}
 function said(text){var el=document.getElementById('clerk-sign-in-error');if(el){el.textContent=text;}
  if(window.console)console.warn('dash-auth-clerk: '+text);}
-function nextUrl(){var q=new URLSearchParams(location.search).get('next');return q||(location.pathname+location.search);}
+function nextUrl(){return new URLSearchParams(location.search).get('next')||'';}
 function signInPage(){return !!document.querySelector('[data-dash-auth-clerk-page]')||(d.signIn&&location.pathname===d.signIn);}
 function complete(s){
  if(busy)return;var k='dash-auth-clerk-failed';
@@ -40,7 +40,7 @@ function complete(s){
  busy=true;
  Promise.all([s.getToken(),fetch(d.state,{credentials:'same-origin',headers:{Accept:'application/json'}}).then(function(r){return r.json();})])
  .then(function(v){
-  var body=new URLSearchParams();body.set('token',v[0]||'');body.set('state',v[1].state||'');body.set('next',nextUrl());
+  var body=new URLSearchParams();body.set('token',v[0]||'');body.set('state',v[1].state||'');body.set('next',nextUrl());body.set('page',location.pathname+location.search);
   return fetch(d.callback,{method:'POST',credentials:'same-origin',body:body,
    headers:{'Accept':'application/json','Content-Type':'application/x-www-form-urlencoded'}});})
  .then(function(r){return r.json().then(function(j){return [r.status,j];});})

@@ -172,6 +172,8 @@ class ClerkPlugin:
         self._ended = _Bounded(16 * CACHE_SIZE)
         #: Digests of tokens used to sign in (a replayed callback is refused) -> their expiry.
         self._used = _Bounded(16 * CACHE_SIZE)
+        #: Set by a seed-style ``ClerkAuth`` subclass that overrides ``login_request``.
+        self.login_request: Callable[[], Any] | None = None
         from .views import ClerkViews
 
         self.views = ClerkViews(self)
@@ -415,7 +417,20 @@ class ClerkPlugin:
             return None
         if request.header("Authorization"):
             return None  # a script's credentials: let their provider answer (401, not a redirect)
+        if self.login_request is not None:
+            from .views import native_response
+
+            self.remember_next(request)
+            answer = native_response(self.login_request(), "login_request")
+            if answer is not None:
+                return answer
         return redirect(self.entry_url(request, self.next_url(self.browser_url(request))))
+
+    def remember_next(self, request: Request) -> None:
+        """Keep the page ``request`` asked for in its session, for after the sign-in."""
+        target = self.next_url(self.browser_url(request))
+        if target != self._stack().requests_prefix:
+            request.session[NEXT_KEY] = target
 
     @hookimpl
     def on_logout(self, identity: Identity | None, request: Request) -> None:

@@ -205,10 +205,10 @@ class ClerkViews:
     def _posted(self, request: Request, wants_json: bool) -> Response:
         try:
             form = request.form
-            token, state, next_value = form.get("token"), form.get("state"), form.get("next")
+            token, state, next_value, page = form.get("token"), form.get("state"), form.get("next"), form.get("page")
         except BadRequest:
-            token = state = next_value = None
-        next_url = self._next(request, next_value)
+            token = state = next_value = page = None
+        next_url = self._next(request, next_value, page)
         try:
             if not csrf.check(request, state):
                 raise BadCallback(
@@ -222,12 +222,17 @@ class ClerkViews:
         except ClerkError as exc:
             return self._failed(request, exc, wants_json, next_url)
 
-    def _next(self, request: Request, value: Any) -> str:
-        """``value`` when it is a page of the app, else the page remembered at the challenge, else the root."""
+    def _next(self, request: Request, value: Any, page: Any = None) -> str:
+        """Where to continue: ``value`` (the ``?next=`` the sign-in page was given) when it is a page
+        of the app, else the page remembered when the challenge sent the browser to sign in, else
+        ``page`` (the page the sign-in happened on), else the root."""
         remembered = request.session.pop(NEXT_KEY, None) if request.has_session_cookie else None
-        root = self.plugin.stack.requests_prefix if self.plugin.stack else "/"
-        target = self.plugin.next_url(value)
-        return self.plugin.next_url(remembered) if target == root and remembered else target
+        root = self.plugin._stack().requests_prefix
+        for candidate in (value, remembered, page):
+            target = self.plugin.next_url(candidate)
+            if target != root:
+                return target
+        return root
 
     def _failed(self, request: Request, exc: ClerkError, wants_json: bool, next_url: str) -> Response:
         log.warning("Clerk sign-in refused: %s", exc.reason)
@@ -262,7 +267,12 @@ class ClerkViews:
             raise TokenRejected("Clerk described another user.", reason=f"users.get({user_id!r}) answered another id")
         if fields.get("banned") or fields.get("locked"):
             raise LoginRefused("This account is locked at Clerk.", reason=f"user {user_id} is banned or locked")
-        identity = plugin.identity(fields, claims, auth_time=plugin.clock())
+        try:
+            identity = plugin.identity(fields, claims, auth_time=plugin.clock())
+        except Exception as exc:  # the app's user_groups failed: no login with unknown groups
+            log.exception("user_groups failed for %s", user_id)
+            raise ClerkError("Your groups could not be determined. Try again later.",
+                             reason=f"user_groups raised {type(exc).__name__}", status=503) from None
         if not plugin.mark_used(token, float(claims["exp"])):
             raise BadCallback("This sign-in was used already. Sign in again.", reason=f"replayed token of {sid}")
         native = self._log_in(request, identity, user, sid)
