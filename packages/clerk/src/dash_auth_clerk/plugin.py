@@ -125,6 +125,12 @@ class ClerkSettings:
                 raise ConfigurationError(f"{name} must be callable")
 
 
+def _wants_html(request: Request) -> bool:
+    """Whether a browser asked for a page (not an image or a script fetched by one)."""
+    accept = request.header("Accept")
+    return not accept or "text/html" in accept or accept.strip() == "*/*"
+
+
 class _Bounded(OrderedDict):  # type: ignore[type-arg]
     """An insertion-ordered dict that forgets its oldest entries past ``size``."""
 
@@ -215,8 +221,9 @@ class ClerkPlugin:
         if mode == "hosted":
             back = self.origin(request) + with_next(self.url(self.settings.routes.callback), next_url)
             return f"{self.config.sign_in_url}?{urlencode({'redirect_url': back}, quote_via=quote)}"
-        if len(next_url) <= MAX_NEXT_LENGTH and next_url != self._stack().requests_prefix:
-            request.session[NEXT_KEY] = next_url  # an app-made page may lose ?next= on the way
+        if next_url != self._stack().requests_prefix and _wants_html(request):
+            # An app-made page may lose ?next= on the way (a favicon fetch is not a page asked for).
+            request.session[NEXT_KEY] = next_url
         page = self.settings.routes.sign_in if mode == "embedded" else mode
         return with_next(self.url(page), next_url)
 
@@ -429,7 +436,7 @@ class ClerkPlugin:
     def remember_next(self, request: Request) -> None:
         """Keep the page ``request`` asked for in its session, for after the sign-in."""
         target = self.next_url(self.browser_url(request))
-        if target != self._stack().requests_prefix:
+        if target != self._stack().requests_prefix and _wants_html(request):
             request.session[NEXT_KEY] = target
 
     @hookimpl

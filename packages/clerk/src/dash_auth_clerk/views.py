@@ -229,9 +229,11 @@ class ClerkViews:
         remembered = request.session.pop(NEXT_KEY, None) if request.has_session_cookie else None
         root = self.plugin._stack().requests_prefix
         for candidate in (value, remembered, page):
+            if not isinstance(candidate, str) or not candidate:
+                continue
             target = self.plugin.next_url(candidate)
-            if target != root:
-                return target
+            if target != root or candidate.split("?", 1)[0] == root:
+                return target  # a page of the app (the root too, when asked for by name)
         return root
 
     def _failed(self, request: Request, exc: ClerkError, wants_json: bool, next_url: str) -> Response:
