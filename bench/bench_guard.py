@@ -210,6 +210,52 @@ def oidc_session_cookie(app: Dash) -> str:
     return f"session={cookie.value}"
 
 
+# -- the Clerk row ---------------------------------------------------------------
+# The same app behind ClerkAuth, signed in through its callback route with a session
+# token the real clerk-backend-api SDK verifies, from a local stand-in for Clerk's
+# cloud (tests/clerk_support.py: Backend API, keys, users) that the benchmark starts
+# on 127.0.0.1. A signed-in request calls no API: the session is asked about at most
+# once a minute, and not within the measured requests.
+
+
+def clerk_standin() -> Any:
+    """The stand-in for Clerk's cloud (a test helper of this repository), with the bench user."""
+    tests = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "tests")
+    if tests not in sys.path:
+        sys.path.insert(0, tests)
+    from clerk_support import ClerkStandIn
+
+    standin = ClerkStandIn()
+    standin.add_user(USER, f"{USER}@example.org", first_name="Alice")
+    return standin
+
+
+def build_clerk_app(standin: Any, backend: str = "flask") -> Dash:
+    """The benchmark app behind ``ClerkAuth`` (and nothing else) instead of ``BasicAuth``."""
+    from clerk_support import SECRET_KEY as CLERK_SECRET_KEY
+
+    from dash_auth_clerk import ClerkAuth
+
+    app = build_app(auth=False) if backend == "flask" else build_backend_app(backend, False)
+    ClerkAuth(app, public_routes=make_public_routes(10), secret_key=SECRET, clerk_secret_key=CLERK_SECRET_KEY,
+              publishable_key=standin.publishable_key, api_url=standin.url, clerk_js_url=standin.url + "/npm/clerk.js")
+    return app
+
+
+def clerk_cookie(app: Dash, standin: Any) -> str:
+    """Sign in through ``/clerk/callback`` with a fresh session token; return the browser's cookies."""
+    token = standin.token(standin.create_session("user_" + USER))
+    client = app.server.test_client()
+    client.set_cookie("__session", token)
+    done = client.get("/clerk/callback?next=/")
+    if done.status_code != 302:
+        raise RuntimeError(f"the Clerk callback answered {done.status_code}: {done.get_data(as_text=True)[:200]}")
+    cookie = client.get_cookie("session")
+    if cookie is None:
+        raise RuntimeError("the Clerk sign-in set no session cookie")
+    return f"session={cookie.value}; __session={token}"
+
+
 def callback_body(output_id: str, prop: str = "children") -> bytes:
     return json.dumps(
         {
