@@ -43,6 +43,7 @@ from dash_auth_core import (
     AuthStack,
     ConfigurationError,
     Identity,
+    Reject,
     Request,
     Resource,
     Response,
@@ -131,7 +132,7 @@ def _wants_html(request: Request) -> bool:
     return not accept or "text/html" in accept or accept.strip() == "*/*"
 
 
-class _Bounded(OrderedDict):  # type: ignore[type-arg]
+class _Bounded(OrderedDict[Any, Any]):
     """An insertion-ordered dict that forgets its oldest entries past ``size``."""
 
     def __init__(self, size: int = CACHE_SIZE) -> None:
@@ -257,7 +258,7 @@ class ClerkPlugin:
         now = self.clock()
         hit = self._identities.get(raw)
         if hit is not None and hit[1] > now and hit[2] not in self._ended:
-            return hit[0]  # type: ignore[no-any-return]
+            return hit[0]
         if not request.has_session_cookie:
             return None
         session = request.session
@@ -292,7 +293,7 @@ class ClerkPlugin:
         self._identities.put(raw, (identity, until, sid))
         return identity
 
-    def _confirm(self, request: Request, sid: str, identity: Identity, now: float) -> float | object | None:
+    def _confirm(self, request: Request, sid: str, identity: Identity, now: float) -> float | Reject | None:
         """Ask Clerk whether session ``sid`` is still active, when the last answer is old enough.
 
         Returns until when the answer holds (``None``: no checks configured),
@@ -321,7 +322,7 @@ class ClerkPlugin:
         self._confirmed.put(sid, now)
         return float(now + interval)
 
-    def _outage(self, request: Request, sid: str, last: float, now: float, interval: float, reason: str) -> float | object:
+    def _outage(self, request: Request, sid: str, last: float, now: float, interval: float, reason: str) -> float | Reject:
         """While Clerk cannot be asked, a login confirmed within two intervals holds (briefly)."""
         if now - last < 2 * interval:
             log.warning("Clerk session %s not checked, the login holds for now: %s", sid, reason)
@@ -335,7 +336,7 @@ class ClerkPlugin:
         now = self.clock()
         hit = self._bearers.get(token)
         if hit is not None and hit[1] > now and hit[2] not in self._ended:
-            return hit[0]  # type: ignore[no-any-return]
+            return hit[0]
         unverified = peek(token)
         if unverified is None or unverified.get("iss") != self.issuer:
             return None  # not a Clerk session token of this instance
@@ -367,7 +368,7 @@ class ClerkPlugin:
     def _user_fields(self, request: Request, user_id: str, now: float) -> dict[str, Any]:
         hit = self._users.get(user_id)
         if hit is not None and now - hit[1] < USER_CACHE_SECONDS:
-            return hit[0]  # type: ignore[no-any-return]
+            return hit[0]
         request.allow_blocking()
         fields = user_fields(self.api.user(user_id))
         if fields.get("id") != user_id:
@@ -387,7 +388,7 @@ class ClerkPlugin:
             auth_time=auth_time,
         )
 
-    def _end(self, request: Request, reason: str) -> object:
+    def _end(self, request: Request, reason: str) -> Reject:
         """End this request's Clerk login: the session is cleared, open sockets close, ``REJECT``."""
         log.info("Clerk login ended, the user must sign in again: %s", reason)
         request.state[LOGIN_ENDED] = True
@@ -409,6 +410,7 @@ class ClerkPlugin:
         if refused_by is self:
             if request.state.get(_UNAVAILABLE):
                 message = "Clerk cannot be reached to check this sign-in. Try again in a moment."
+                answer: Response
                 if resource.wants_json:
                     answer = json_error(503, "clerk_unavailable", message)
                 else:
@@ -428,9 +430,9 @@ class ClerkPlugin:
             from .views import native_response
 
             self.remember_next(request)
-            answer = native_response(self.login_request(), "login_request")
-            if answer is not None:
-                return answer
+            custom = native_response(self.login_request(), "login_request")
+            if custom is not None:
+                return custom
         return redirect(self.entry_url(request, self.next_url(self.browser_url(request))))
 
     def remember_next(self, request: Request) -> None:
