@@ -127,6 +127,12 @@ def test_a_login_user_callback_may_refuse(make_app, clerk, backend):
     alice = client_for(app)
     alice.set_cookie("__session", clerk.token(clerk.create_session("user_alice")))
     assert alice.get("/clerk/callback?next=/").headers["Location"] == "/welcome"
+    # The callback cannot run for a script's token: Bearer tokens are off with it ...
+    bearer = {"Authorization": "Bearer " + clerk.token(clerk.create_session("user_bob"))}
+    assert who(client_for(app, use_cookies=False), app, bearer)[0] == 401
+    # ... unless the app turns them on.
+    app2, _ = make_app(login_user_callback=refuse, bearer_tokens=True)
+    assert who(client_for(app2, use_cookies=False), app2, bearer)[0] == 200
 
 
 def test_basic_for_scripts_beside_clerk_for_browsers(clerk, backend):

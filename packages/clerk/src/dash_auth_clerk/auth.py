@@ -40,6 +40,10 @@ class ClerkAuth:
     ``None`` turns the check off). Backend API calls wait ``api_timeout``
     seconds at most and are never retried.
 
+    Scripts may send Clerk session tokens as ``Authorization: Bearer``
+    (``bearer_tokens``; on by default, off by default when a
+    ``login_user_callback`` is given, since it cannot run for them).
+
     Groups: ``user_groups`` (a dict keyed by e-mail or user id, or a callable
     given the e-mail), plus ``organization_groups=True`` (``"<org slug>:<role>"``
     of the session's active organization) and ``metadata_groups_key="groups"``
@@ -73,6 +77,7 @@ class ClerkAuth:
         session_check_interval: float | None = 60.0,
         api_timeout: float = 5.0,
         clock_skew: float = 5.0,
+        bearer_tokens: bool | None = None,
         **options: Any,
     ) -> None:
         if user_groups is not None and not (callable(user_groups) or isinstance(user_groups, dict)):
@@ -96,6 +101,9 @@ class ClerkAuth:
             logout_page=logout_page,
             log_signins=log_signins,
             session_check_interval=session_check_interval,
+            # A login_user_callback may refuse users or shape their session; it cannot run for a
+            # script's token, so tokens are accepted then only when the app says so.
+            bearer_tokens=login_user_callback is None if bearer_tokens is None else bool(bearer_tokens),
         )
         settings.check()
         self.app = app

@@ -111,6 +111,7 @@ class ClerkSettings:
     logout_page: Any = None
     log_signins: bool = True
     session_check_interval: float | None = 60.0
+    bearer_tokens: bool = True
     routes: Routes = field(default_factory=Routes)
 
     def check(self) -> None:
@@ -246,7 +247,7 @@ class ClerkPlugin:
 
     @hookimpl
     def authenticate(self, request: Request) -> AuthResult:
-        if request.header("Authorization"):
+        if self.settings.bearer_tokens and request.header("Authorization"):
             token = bearer_token(request)
             if token:
                 found = self._bearer(request, token)
