@@ -146,6 +146,8 @@ class ClerkStandIn:
         self.server.shutdown()
         self.server.server_close()
 
+    close = stop
+
     # -- users, sessions, tokens -------------------------------------------------
 
     def add_user(self, name: str, email: str | None = None, **fields: Any) -> str:
