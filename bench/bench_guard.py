@@ -79,6 +79,7 @@ class Settings:
     server: str = "waitress"
     http: bool = True
     oidc: bool = True
+    clerk: bool = True
     backends: bool = True
     profile: bool = False
     quick: bool = False
@@ -208,6 +209,52 @@ def oidc_session_cookie(app: Dash) -> str:
     if cookie is None:
         raise RuntimeError("the OIDC sign-in set no session cookie")
     return f"session={cookie.value}"
+
+
+# -- the Clerk row ---------------------------------------------------------------
+# The same app behind ClerkAuth, signed in through its callback route with a session
+# token the real clerk-backend-api SDK verifies, from a local stand-in for Clerk's
+# cloud (tests/clerk_support.py: Backend API, keys, users) that the benchmark starts
+# on 127.0.0.1. A signed-in request calls no API: the session is asked about at most
+# once a minute, and not within the measured requests.
+
+
+def clerk_standin() -> Any:
+    """The stand-in for Clerk's cloud (a test helper of this repository), with the bench user."""
+    tests = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "tests")
+    if tests not in sys.path:
+        sys.path.insert(0, tests)
+    from clerk_support import ClerkStandIn
+
+    standin = ClerkStandIn()
+    standin.add_user(USER, f"{USER}@example.org", first_name="Alice")
+    return standin
+
+
+def build_clerk_app(standin: Any, backend: str = "flask") -> Dash:
+    """The benchmark app behind ``ClerkAuth`` (and nothing else) instead of ``BasicAuth``."""
+    from clerk_support import SECRET_KEY as CLERK_SECRET_KEY
+
+    from dash_auth_clerk import ClerkAuth
+
+    app = build_app(auth=False) if backend == "flask" else build_backend_app(backend, False)
+    ClerkAuth(app, public_routes=make_public_routes(10), secret_key=SECRET, clerk_secret_key=CLERK_SECRET_KEY,
+              publishable_key=standin.publishable_key, api_url=standin.url, clerk_js_url=standin.url + "/npm/clerk.js")
+    return app
+
+
+def clerk_cookie(app: Dash, standin: Any) -> str:
+    """Sign in through ``/clerk/callback`` with a fresh session token; return the browser's cookies."""
+    token = standin.token(standin.create_session("user_" + USER))
+    client = app.server.test_client()
+    client.set_cookie("__session", token)
+    done = client.get("/clerk/callback?next=/")
+    if done.status_code != 302:
+        raise RuntimeError(f"the Clerk callback answered {done.status_code}: {done.get_data(as_text=True)[:200]}")
+    cookie = client.get_cookie("session")
+    if cookie is None:
+        raise RuntimeError("the Clerk sign-in set no session cookie")
+    return f"session={cookie.value}; __session={token}"
 
 
 def callback_body(output_id: str, prop: str = "children") -> bytes:
@@ -527,7 +574,7 @@ class Scenario:
     app: str = "auth"  # which app answers: "auth" (BasicAuth), "oidc" (OIDCAuth) or "control" (bare again)
 
 
-def scenarios(cookie: str, oidc_cookie: str | None = None) -> list[Scenario]:
+def scenarios(cookie: str, oidc_cookie: str | None = None, clerk_cookie: str | None = None) -> list[Scenario]:
     creds = ("Authorization", AUTH_HEADER)
     browser = (creds, ("Cookie", cookie))
     oidc = [
@@ -535,6 +582,10 @@ def scenarios(cookie: str, oidc_cookie: str | None = None) -> list[Scenario]:
                  post_callback("out").with_headers(("Cookie", oidc_cookie)), 200, 200, TARGET_CALLBACK_RATIO,
                  app="oidc"),
     ] if oidc_cookie else []
+    if clerk_cookie:
+        oidc.append(Scenario("clerk_callback", "authenticated callback POST (Clerk session + __session cookies)",
+                             post_callback("out").with_headers(("Cookie", clerk_cookie)), 200, 200,
+                             TARGET_CALLBACK_RATIO, app="clerk"))
     return [
         control_scenario(browser),
         Scenario("auth_callback", "authenticated callback POST (header + session cookie)",
@@ -1020,6 +1071,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Settings, str | None]:
     p.add_argument("--server", choices=("waitress", "werkzeug"), help="HTTP server (default waitress)")
     p.add_argument("--no-http", action="store_true", help="skip the HTTP section")
     p.add_argument("--no-oidc", action="store_true", help="skip the OIDC row (no provider is started)")
+    p.add_argument("--no-clerk", action="store_true", help="skip the Clerk row (no Clerk stand-in is started)")
     p.add_argument("--no-backends", action="store_true", help="skip the Quart and FastAPI rows")
     p.add_argument("--profile", action="store_true", help="print a cProfile of the authenticated callback")
     a = p.parse_args(argv)
@@ -1041,6 +1093,8 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Settings, str | None]:
         s.http = False
     if a.no_oidc:
         s.oidc = False
+    if a.no_clerk:
+        s.clerk = False
     if a.no_backends:
         s.backends = False
     s.profile = a.profile
@@ -1071,7 +1125,7 @@ def main(argv: Sequence[str] | None = None, out: Callable[[str], None] = print) 
 
 
 def _run(settings: Settings, env: dict[str, Any], out: Callable[[str], None]) -> dict[str, Any]:
-    providers: list[OIDCProvider] = []
+    providers: list[Any] = []
     try:
         return _run_all(settings, env, out, providers)
     finally:
@@ -1080,7 +1134,7 @@ def _run(settings: Settings, env: dict[str, Any], out: Callable[[str], None]) ->
 
 
 def _run_all(
-    settings: Settings, env: dict[str, Any], out: Callable[[str], None], providers: list[OIDCProvider],
+    settings: Settings, env: dict[str, Any], out: Callable[[str], None], providers: list[Any],
 ) -> dict[str, Any]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -1100,7 +1154,13 @@ def _run_all(
                 providers.append(provider)
                 apps["oidc"] = [build_oidc_app(provider.metadata_url) for _ in copies]
                 oidc_cookie = oidc_session_cookie(apps["oidc"][0])
-        scs = scenarios(cookie, oidc_cookie)
+        clerk_cookie_value = None
+        if settings.clerk:
+            standin = clerk_standin()
+            providers.append(standin)
+            apps["clerk"] = [build_clerk_app(standin) for _ in copies]
+            clerk_cookie_value = clerk_cookie(apps["clerk"][0], standin)
+        scs = scenarios(cookie, oidc_cookie, clerk_cookie_value)
         _settle()
 
         results: dict[str, Any] = {"environment": env}

@@ -14,6 +14,9 @@ Instructions are not time: the guard runs with caches that Dash's own work
 has just filled with other code and data, so its share of the time is larger
 than its share of the instructions (see the README's performance section).
 
+``--opcodes --clerk`` counts the same for the app behind ``ClerkAuth`` (Flask),
+signed in against a local stand-in for Clerk's cloud.
+
 ``--opcodes`` counts Python bytecode instructions instead, with a trace
 function and without valgrind (seconds, not minutes). The guard is many small
 steps, each of which costs an interpreter dispatch, and its share of the
@@ -38,14 +41,27 @@ APPS = ("bare", "auth")
 BACKENDS = ("flask", "quart", "fastapi")
 
 
-def build_runners(backends: list[str]) -> tuple[list[Any], Any]:
-    """Runners for the bare and the auth app of each backend, in that order, and the event loop if any."""
+def build_runners(backends: list[str], provider: str = "basic") -> tuple[list[Any], Any]:
+    """Runners for the bare and the auth app of each backend, in that order, and the event loop if any.
+
+    ``provider="clerk"``: the auth app is behind ``ClerkAuth`` (Flask), signed in through its
+    callback route against the local stand-in for Clerk's cloud, the browser sending the app's
+    session cookie and clerk-js's ``__session`` cookie.
+    """
     sys.path.insert(0, str(HERE))
     import bench_guard as b
 
     login = b.post_callback("out").with_headers(("Authorization", b.AUTH_HEADER))
     runners = []
     loop = None
+    if provider == "clerk":
+        standin = b.clerk_standin()
+        bare, auth = b.build_app(False), b.build_clerk_app(standin)
+        req = b.post_callback("out").with_headers(("Cookie", b.clerk_cookie(auth, standin)))
+        runners += [b.inprocess_runner(app, req, 200) for app in (bare, auth)]
+        for run in runners:
+            run(50)
+        return runners, None
     for backend in backends:
         if backend == "flask":
             bare, auth = b.build_app(False), b.build_app(True)
@@ -77,9 +93,9 @@ def measure(requests: int, backends: list[str]) -> None:
     os._exit(0)  # skip interpreter shutdown (and the event loop's thread)
 
 
-def count_opcodes(requests: int, backends: list[str]) -> list[float]:
+def count_opcodes(requests: int, backends: list[str], provider: str = "basic") -> list[float]:
     """Bytecode instructions per request for each runner (this thread and the event loop's)."""
-    runners, loop = build_runners(backends)
+    runners, loop = build_runners(backends, provider)
     counts = []
     for index, run in enumerate(runners):
         total = [0]
@@ -126,10 +142,11 @@ async def _set_trace(trace: Any) -> None:
     sys.settrace(trace)  # for the event loop's thread, where the ASGI apps run
 
 
-def report(kind: str, backends: list[str], per_request: list[float]) -> None:
+def report(kind: str, backends: list[str], per_request: list[float], provider: str = "basic") -> None:
     for index, backend in enumerate(backends):
         bare, auth = per_request[2 * index], per_request[2 * index + 1]
-        print(f"{backend:8} bare {bare:12,.0f}  auth {auth:12,.0f} {kind} per authenticated callback"
+        label = backend if provider == "basic" else f"{backend}+{provider}"
+        print(f"{label:8} bare {bare:12,.0f}  auth {auth:12,.0f} {kind} per authenticated callback"
               f"  ratio {auth / bare:.3f}x")
 
 
@@ -140,6 +157,8 @@ def main() -> int:
                         help="comma-separated, from flask,quart,fastapi (default flask; each adds about a minute)")
     parser.add_argument("--opcodes", action="store_true",
                         help="count Python bytecode instructions instead (no valgrind; seconds)")
+    parser.add_argument("--clerk", action="store_true",
+                        help="with --opcodes: the auth app behind ClerkAuth (Flask; a local stand-in for Clerk)")
     parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     backends = [name.strip() for name in args.backends.split(",") if name.strip()]
@@ -149,8 +168,11 @@ def main() -> int:
     if args.inside:
         measure(args.requests, backends)
         return 0
+    if args.clerk and (not args.opcodes or backends != ["flask"]):
+        parser.error("--clerk counts opcodes on Flask: use it with --opcodes and the default --backends")
     if args.opcodes:
-        report("opcodes", backends, count_opcodes(min(args.requests, 50), backends))
+        provider = "clerk" if args.clerk else "basic"
+        report("opcodes", backends, count_opcodes(min(args.requests, 50), backends, provider), provider)
         return 0
     valgrind = shutil.which("valgrind")
     if valgrind is None:

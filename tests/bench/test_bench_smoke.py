@@ -16,7 +16,7 @@ from helpers import load_script
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "bench_guard.py"
 SCENARIOS = {
-    "auth_callback", "auth_callback_stateless", "layout", "index", "rejected", "public_callback", "oidc_callback",
+    "auth_callback", "auth_callback_stateless", "layout", "index", "rejected", "public_callback", "oidc_callback", "clerk_callback",
 }
 SIZES = (3, 5, 8)
 

@@ -45,3 +45,27 @@ def test_the_opcode_counter_counts_only_while_installed():
     seen = total[0]
     work()
     assert seen > 0 and total[0] == seen
+
+
+@pytest.mark.timeout(120)
+def test_the_clerk_row_counts_a_signed_in_request_without_network_calls():
+    """``--opcodes --clerk``: the app behind ClerkAuth, signed in against the local Clerk stand-in."""
+    import clerk_support
+
+    counter = _load()
+    calls: list[str] = []
+    original = clerk_support.ClerkStandIn.__init__
+
+    def recording(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        self.calls = calls
+
+    clerk_support.ClerkStandIn.__init__ = recording
+    try:
+        bare, clerk = counter.count_opcodes(3, ["flask"], "clerk")
+    finally:
+        clerk_support.ClerkStandIn.__init__ = original
+    assert bare > 1000 and clerk > bare + 100
+    assert clerk / bare < 1.2
+    # The sign-in read the user (and the keys) once; the measured requests called nothing.
+    assert calls.count("GET /v1/users/user_alice") == 1 and not any("/sessions/" in c for c in calls)

@@ -1,0 +1,318 @@
+"""The Clerk plugin's routes: where sign-ins start and complete, and what the browser loads.
+
+``/clerk/login``       starts a sign-in: the hosted page, the embedded one, or the app's own
+``/clerk/callback``    GET: the hosted page returns here (the ``__session`` cookie, else a page
+                       whose listener completes it); POST: the listener sends a session token
+                       with the session's CSRF token
+``/clerk/state``       the session's CSRF token, for the listener (same-origin reads only)
+``/clerk/sign-in``     the built-in embedded sign-in page (``sign_in="embedded"``)
+``/clerk/listener.js`` the listener script every Dash page loads with clerk-js
+``/clerk/signed-out``  the app's ``logout_page``, after the browser signed out of Clerk
+
+Logout is the stack's own CSRF-checked ``POST /logout``: the plugin's
+``on_logout`` revokes the Clerk session, and the signed-out page signs the
+browser out of Clerk (see :func:`.pages.signed_out_snippet`).
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from dash_auth_core import (
+    SESSION_KEY,
+    AuthStack,
+    BadRequest,
+    ConfigurationError,
+    Identity,
+    Request,
+    Response,
+    csrf,
+    html_page,
+    json_error,
+    redirect,
+    with_next,
+)
+
+from . import pages
+from .claims import PROVIDER, user_fields
+from .errors import BadCallback, ClerkError, ClerkUnavailable, LoginRefused, TokenRejected
+from .plugin import NEXT_KEY, STATE_KEY
+from .tokens import session_cookie
+
+if TYPE_CHECKING:
+    from .plugin import ClerkPlugin
+
+log = logging.getLogger("dash_auth.clerk")
+
+
+def arity(func: Callable[..., Any]) -> int:
+    """How many positional arguments ``func`` takes (seed-style hooks come in several shapes)."""
+    try:
+        params = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError):
+        return 1
+    if any(p.kind is p.VAR_POSITIONAL for p in params):
+        return 99
+    return sum(1 for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
+
+
+def native_response(value: Any, what: str) -> Response | None:
+    """A user hook's answer as a core :class:`Response`: a ``Response``, an HTML string,
+    ``(body, status)``, or a framework response object (Flask's ``redirect(...)`` in seed code)."""
+    if value is None:
+        return None
+    if isinstance(value, Response):
+        return value
+    if isinstance(value, (str, bytes)):
+        return Response(200, value, "text/html; charset=utf-8", {"Cache-Control": "no-store"})
+    if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], (str, bytes)) and isinstance(value[1], int):
+        return Response(value[1], value[0], "text/html; charset=utf-8", {"Cache-Control": "no-store"})
+    status, headers, get_data = (getattr(value, name, None) for name in ("status_code", "headers", "get_data"))
+    if isinstance(status, int) and headers is not None and callable(get_data):
+        copied: dict[str, str] = {}
+        repeated: list[tuple[str, str]] = []
+        for key, item in headers.items():
+            if key.lower() in ("content-length", "content-type"):
+                continue
+            if any(k.lower() == key.lower() for k in copied):
+                repeated.append((key, item))  # several Set-Cookie headers: keep them all
+            else:
+                copied[key] = item
+        return Response(status, get_data(), headers.get("Content-Type") or "text/html; charset=utf-8", copied, repeated)
+    log.error("%s returned %r, which is not a response; continuing to the page asked for", what, type(value).__name__)
+    return None
+
+
+class ClerkViews:
+    """The routes of one :class:`~dash_auth_clerk.plugin.ClerkPlugin`."""
+
+    def __init__(self, plugin: ClerkPlugin) -> None:
+        self.plugin = plugin
+
+    # -- set-up -------------------------------------------------------------
+
+    def install(self, app: Any, auth: AuthStack) -> None:
+        plugin = self.plugin
+        routes = plugin.settings.routes
+        self._check_pages(routes.all())
+        for path in routes.all():
+            if auth.has_route(path):  # before adding any: a clash leaves nothing half-registered
+                raise ConfigurationError(f"two dash-auth views for {path}: give the Clerk one another route")
+        plugin.stack = auth
+        auth.add_route(routes.login, self.login_view, methods=("GET",), endpoint="clerk_login")
+        auth.add_route(routes.callback, self.callback_view, methods=("GET", "POST"), endpoint="clerk_callback")
+        auth.add_route(routes.state, self.state_view, methods=("GET",), endpoint="clerk_state")
+        auth.add_route(routes.sign_in, self.sign_in_view, methods=("GET",), endpoint="clerk_sign_in")
+        auth.add_route(routes.listener, self.listener_view, methods=("GET",), endpoint="clerk_listener")
+        auth.add_route(routes.signed_out, self.signed_out_view, methods=("GET",), endpoint="clerk_signed_out")
+        if plugin.settings.sign_in.startswith("/"):
+            auth.add_public_routes([plugin.settings.sign_in])  # the app's own sign-in page
+        auth.login_url = plugin.url(routes.login)
+        # clerk-js and the listener on every Dash page (``window.Clerk`` for the app's own code too).
+        scripts = app.config.external_scripts
+        for entry in (self._clerk_js_entry(), self._listener_entry()):
+            if entry not in scripts:
+                scripts.append(entry)
+        then = plugin.url(routes.signed_out) if plugin.settings.logout_page is not None else None
+        auth.add_logout_snippet(pages.signed_out_snippet(self._clerk_js_tag(), then))
+
+    @staticmethod
+    def _check_pages(paths: tuple[str, ...]) -> None:
+        import dash
+
+        prefixes = {"/" + p.strip("/").split("/")[0] for p in paths}
+        for page in dash.page_registry.values():
+            for key in ("path", "path_template"):
+                path = page.get(key)
+                if isinstance(path, str) and any(path == p or path.startswith(p + "/") for p in prefixes):
+                    raise ConfigurationError(
+                        f"the page {page.get('module')!r} at {path!r} lies under the Clerk routes "
+                        f"({', '.join(sorted(prefixes))}); move the page"
+                    )
+
+    def _clerk_js_entry(self) -> dict[str, str]:
+        config = self.plugin.config
+        return {
+            "src": config.clerk_js_url, "async": "async", "crossorigin": "anonymous",
+            "data-clerk-publishable-key": config.publishable_key, "type": "text/javascript",
+        }
+
+    def _clerk_js_tag(self) -> str:
+        return pages.clerk_js_tag(self.plugin.config.clerk_js_url, self.plugin.config.publishable_key)
+
+    def _listener_entry(self) -> dict[str, str]:
+        plugin = self.plugin
+        routes = plugin.settings.routes
+        mode = plugin.settings.sign_in
+        page = routes.sign_in if mode in ("hosted", "embedded") else mode
+        return pages.listener_attributes(
+            plugin.url(routes.listener), plugin.url(routes.callback), plugin.url(routes.state), plugin.url(page),
+        )
+
+    def scripts(self) -> str:
+        """clerk-js and the listener, as tags for the plugin's own pages."""
+        return self._clerk_js_tag() + pages.listener_tag(self._listener_entry())
+
+    # -- views --------------------------------------------------------------
+
+    def login_view(self, request: Request) -> Response:
+        remembered = request.session.get(NEXT_KEY) if request.has_session_cookie else None
+        target = self.plugin.next_url(request.args.get("next") or remembered)
+        return redirect(self.plugin.entry_url(request, target))
+
+    def state_view(self, request: Request) -> Response:
+        body = json.dumps({"state": csrf.token(request)})
+        return Response(200, body, "application/json", {"Cache-Control": "no-store"})
+
+    def listener_view(self, request: Request) -> Response:
+        return Response(200, pages.LISTENER_JS, "text/javascript; charset=utf-8", {"Cache-Control": "no-cache"})
+
+    def sign_in_view(self, request: Request) -> Response:
+        return pages.sign_in_page(self.scripts(), self.plugin.url("/"))
+
+    def signed_out_view(self, request: Request) -> Response:
+        page = self.plugin.settings.logout_page
+        if callable(page) and not isinstance(page, Response):
+            page = page()
+        response = native_response(page, "logout_page") if page is not None else None
+        if response is None:
+            response = html_page(200, "Signed out", f'<p>You are signed out.</p><p><a href="{self.plugin.url("/")}">'
+                                 "Back to the app</a></p>")
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    def callback_view(self, request: Request) -> Response:
+        wants_json = "application/json" in (request.header("Accept") or "")
+        if request.method == "POST":
+            return self._posted(request, wants_json)
+        plugin = self.plugin
+        next_url = self._next(request, request.args.get("next"))
+        token = session_cookie(request.cookies)
+        if token:
+            try:
+                return self._complete(request, token, next_url, wants_json=False, method="GET")
+            except TokenRejected as exc:
+                # A stale cookie (clerk-js refreshes it once the page runs): the page completes it.
+                log.info("Clerk callback: the __session cookie was not used (%s)", exc.reason)
+            except ClerkError as exc:
+                return self._failed(request, exc, wants_json, next_url)
+        return pages.callback_page(self.scripts(), with_next(plugin.url(plugin.settings.routes.login), next_url))
+
+    def _posted(self, request: Request, wants_json: bool) -> Response:
+        try:
+            form = request.form
+            token, state, next_value, page = form.get("token"), form.get("state"), form.get("next"), form.get("page")
+        except BadRequest:
+            token = state = next_value = page = None
+        next_url = self._next(request, next_value, page)
+        try:
+            if not csrf.check(request, state):
+                raise BadCallback(
+                    "This sign-in did not come from this site's page. Reload the page and try again.",
+                    reason="callback POST without this session's CSRF token, or from another origin",
+                    status=403,
+                )
+            if not isinstance(token, str) or not token:
+                raise BadCallback("The sign-in answer is incomplete.", reason="callback POST without a token")
+            return self._complete(request, token, next_url, wants_json=wants_json, method="POST")
+        except ClerkError as exc:
+            return self._failed(request, exc, wants_json, next_url)
+
+    def _next(self, request: Request, value: Any, page: Any = None) -> str:
+        """Where to continue: ``value`` (the ``?next=`` the sign-in page was given) when it is a page
+        of the app, else the page remembered when the challenge sent the browser to sign in, else
+        ``page`` (the page the sign-in happened on), else the root."""
+        remembered = request.session.pop(NEXT_KEY, None) if request.has_session_cookie else None
+        root = self.plugin._stack().requests_prefix
+        for candidate in (value, remembered, page):
+            if not isinstance(candidate, str) or not candidate:
+                continue
+            target = self.plugin.next_url(candidate)
+            if target != root or candidate.split("?", 1)[0] == root:
+                return target  # a page of the app (the root too, when asked for by name)
+        return root
+
+    def _failed(self, request: Request, exc: ClerkError, wants_json: bool, next_url: str) -> Response:
+        log.warning("Clerk sign-in refused: %s", exc.reason)
+        if wants_json:
+            answer = json_error(exc.status, type(exc).__name__, exc.message)
+        else:
+            retry = with_next(self.plugin.url(self.plugin.settings.routes.login), next_url)
+            answer = pages.error_page(exc.status, exc.title, exc.message, retry, self.plugin.url("/"))
+        if isinstance(exc, ClerkUnavailable):
+            answer.headers["Retry-After"] = "30"
+        return answer
+
+    # -- completing a sign-in --------------------------------------------------
+
+    def _complete(self, request: Request, token: str, next_url: str, *, wants_json: bool, method: str) -> Response:
+        plugin = self.plugin
+        if plugin.verifier.needs_network(token):
+            request.allow_blocking()
+        claims = plugin.verifier.verify(token)
+        sid, user_id = claims["sid"], claims["sub"]
+        if plugin.has_ended(sid):
+            raise TokenRejected("This Clerk session has ended. Sign in again.", reason=f"session {sid} ended here")
+        held = request.session.get(STATE_KEY) if request.has_session_cookie else None
+        if method == "GET" and isinstance(held, dict) and held.get("sid") == sid:
+            return redirect(next_url)  # a reload of the callback: this session is signed in already
+        if not plugin.mark_used(token, float(claims["exp"]), check_only=True):
+            raise BadCallback("This sign-in was used already. Sign in again.", reason=f"replayed token of {sid}")
+        request.allow_blocking()  # users.get: the Backend API, once per login
+        user = plugin.api.user(user_id)
+        fields = user_fields(user)
+        if fields.get("id") != user_id:
+            raise TokenRejected("Clerk described another user.", reason=f"users.get({user_id!r}) answered another id")
+        if fields.get("banned") or fields.get("locked"):
+            raise LoginRefused("This account is locked at Clerk.", reason=f"user {user_id} is banned or locked")
+        try:
+            identity = plugin.identity(fields, claims, auth_time=plugin.clock())
+        except Exception as exc:  # the app's user_groups failed: no login with unknown groups
+            log.exception("user_groups failed for %s", user_id)
+            raise ClerkError("Your groups could not be determined. Try again later.",
+                             reason=f"user_groups raised {type(exc).__name__}", status=503) from None
+        if not plugin.mark_used(token, float(claims["exp"])):
+            raise BadCallback("This sign-in was used already. Sign in again.", reason=f"replayed token of {sid}")
+        native = self._log_in(request, identity, user, sid)
+        plugin.confirmed(sid)
+        if plugin.settings.log_signins:
+            log.info("Clerk sign-in of %s (%s), session %s", identity.id, identity.email or "-", sid)
+        if wants_json:
+            target = next_url
+            if native is not None and native.is_redirect:
+                target = native.headers.get("Location") or next_url
+            return Response(200, json.dumps({"next": target}), "application/json", {"Cache-Control": "no-store"})
+        return native or redirect(next_url, 303 if method == "POST" else 302)
+
+    def _log_in(self, request: Request, identity: Identity, user: Any, sid: str) -> Response | None:
+        """Start the app's session; a seed-style ``login_user_callback(user, idp)`` may write it itself."""
+        stack = self.plugin._stack()
+        session = request.session
+        stack.end_replaced_login(request, identity)  # another user's login in this browser ends
+        state = {"sid": sid}
+        callback = self.plugin.settings.login_user_callback
+        if callback is None:
+            stack.login(identity, request, end_previous=False, session_data={STATE_KEY: state})
+            return None
+        session.clear()
+        try:
+            native = callback(user, PROVIDER) if arity(callback) >= 2 else callback(user)
+        except LoginRefused:
+            session.clear()
+            raise
+        written = session.get(SESSION_KEY)
+        kept = {k: v for k, v in session.items() if k != SESSION_KEY}
+        merged = {**identity.to_session(), **(dict(written) if isinstance(written, Mapping) else {})}
+        merged["auth_time"] = identity.auth_time  # the login's time, whatever the callback copied
+        merged["provider"] = PROVIDER
+        stored = stack.login(Identity.from_session(merged) or identity, request, end_previous=False,
+                             session_data={STATE_KEY: state})
+        for key, value in kept.items():
+            session.setdefault(key, value)
+        session[SESSION_KEY] = {**merged, "groups": list(stored.groups)}
+        return native_response(native, "login_user_callback")
+
