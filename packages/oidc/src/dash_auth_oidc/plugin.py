@@ -739,7 +739,10 @@ class OIDCPlugin:
                 checked = "state ok"
             except BadCallback as exc:
                 checked = exc.reason
-            self._check_issuer(request, provider)  # another provider's error is not shown as this one's
+            if provider.known_issuer is not None:
+                # Another provider's error is not shown as this one's; a provider that cannot be
+                # reached now is not asked just to show an error that logs nobody in.
+                self._check_issuer(request, provider)
             code = str(error)[:64]
             description = str(args.get("error_description") or "")[:200]
             reason = f"provider answered error={code!r} {description!r} ({checked})"
