@@ -3,7 +3,9 @@
 Logging out by GET would let any page log users out with an ``<img>`` tag, so
 the GET only shows a form; the POST checks the CSRF token, calls
 ``on_logout``, clears the session and shows the signed-out page (plus any
-snippets plugins add, such as Basic's credential-forgetting script).
+snippets plugins add, such as Basic's credential-forgetting script). Its
+second button signs out everywhere: every other login of the user ends too
+(:func:`~dash_auth_core.revoke_user`).
 """
 
 from __future__ import annotations
@@ -38,7 +40,11 @@ def install(stack: AuthStack) -> None:
                     "<p>This sign-out request did not come from this site's form.</p>"
                     f'<p><a href="{html.escape(url)}">Try again</a></p>',
                 )
-            stack.logout(request)
+            try:
+                everywhere = request.form.get("everywhere") == "1"
+            except BadRequest:
+                everywhere = False
+            stack.logout(request, everywhere=everywhere)
             snippets = "".join(stack.logout_snippets)
             return html_page(
                 200,
@@ -52,7 +58,9 @@ def install(stack: AuthStack) -> None:
             "Sign out?",
             f'<form method="post" action="{html.escape(url)}">'
             f'<input type="hidden" name="{csrf.FIELD}" value="{html.escape(token)}">'
-            '<button type="submit">Sign out</button></form>',
+            '<button type="submit" id="sign-out">Sign out</button> '
+            '<button type="submit" name="everywhere" value="1" id="sign-out-everywhere">'
+            "Sign out on every device</button></form>",
         )
 
     stack.add_route(stack.logout_route, view, methods=("GET", "POST"), public=True, endpoint="dash_auth_logout")

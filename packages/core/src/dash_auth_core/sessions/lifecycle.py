@@ -1,0 +1,86 @@
+"""How long a login in a session lasts: absolute lifetime, idle timeout, remember-me, revocation.
+
+The options live on the stack (``session_lifetime``, ``session_idle_timeout``,
+``remember_lifetime``); this module holds the checks every reader of a login
+in a session applies (the core's session reader, the OIDC plugin), so they
+agree:
+
+* a login without a login time (``auth_time``: a hand-written
+  ``session["user"]``) is expired whenever a lifetime is set;
+* a login older than its lifetime is expired: ``session_lifetime``, or
+  ``remember_lifetime`` for a remembered one (remember-me);
+* with signed cookies, a login idle for longer than ``session_idle_timeout``
+  is expired. The last request is noted in the session (``_dash_auth_seen``),
+  rewritten at most every twentieth of the timeout, so an active user's
+  cookie is re-sent every few minutes, not on every request. With a
+  server-side store the record's own expiry is the idle timeout (renewed by
+  every read), so nothing is written for it;
+* a login made at or before its user's revocation mark is void.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import MutableMapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..identity import Identity
+    from ..stack import AuthStack
+
+#: Session key: ``True`` when the login asked to be remembered (a persistent cookie).
+REMEMBER_KEY = "_dash_auth_remember"
+#: Session key: when the login was last used (signed cookies; for the idle timeout).
+SEEN_KEY = "_dash_auth_seen"
+
+
+def lifetime_of(stack: AuthStack, session: MutableMapping[str, Any]) -> float | None:
+    """The absolute lifetime that applies to the login in ``session``."""
+    if session.get(REMEMBER_KEY) is True:
+        return stack.remember_lifetime
+    return stack.session_lifetime
+
+
+def login_holds(stack: AuthStack, identity: Identity, session: MutableMapping[str, Any],
+                now: float | None = None) -> bool:
+    """Whether the login ``identity`` read from ``session`` still holds (and note this use of it)."""
+    now = time.time() if now is None else now
+    auth_time = identity.auth_time
+    remembered = session.get(REMEMBER_KEY) is True
+    lifetime = stack.remember_lifetime if remembered else stack.session_lifetime
+    if lifetime and (not auth_time or now - auth_time > lifetime):
+        return False
+    if stack.shared_state.revoked(identity.id, auth_time):
+        return False
+    idle = stack.session_idle_timeout
+    if idle and not remembered and stack.session_store is None:
+        seen = session.get(SEEN_KEY)
+        if not isinstance(seen, (int, float)):
+            seen = auth_time  # a session from before the idle timeout was set: since its login
+        if not seen or now - seen > idle:
+            return False
+        if now - seen > idle / 20:
+            session[SEEN_KEY] = now
+    return True
+
+
+def holds_until(stack: AuthStack, identity: Identity, session: MutableMapping[str, Any]) -> float | None:
+    """When the login in ``session`` stops holding if unused (for caches of it); ``None``: never."""
+    auth_time = identity.auth_time
+    lifetime = lifetime_of(stack, session)
+    until = auth_time + lifetime if lifetime and auth_time else None
+    idle = stack.session_idle_timeout
+    if idle and stack.session_store is None and session.get(REMEMBER_KEY) is not True:
+        seen = session.get(SEEN_KEY)
+        base = seen if isinstance(seen, (int, float)) else auth_time
+        if base:
+            until = base + idle if until is None else min(until, base + idle)
+    return until
+
+
+def start(stack: AuthStack, session: MutableMapping[str, Any], remember: bool, now: float) -> None:
+    """Mark a new login in ``session``: remembered or not, and used now."""
+    if remember:
+        session[REMEMBER_KEY] = True
+    if stack.session_idle_timeout and stack.session_store is None:
+        session[SEEN_KEY] = now

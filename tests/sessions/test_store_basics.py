@@ -1,0 +1,94 @@
+"""Server-side sessions in a real Redis: what the cookie carries, rotation, logout, bad ids."""
+
+from __future__ import annotations
+
+import json
+
+from session_support import call, form_app, new_client, session_cookie, sign_in
+
+from dash_auth_core.sessions import ids
+from dash_auth_core.testing import sign_out
+
+
+def records(redis_server):
+    client = redis_server.client()
+    return {key.decode(): client.get(key) for key in client.scan_iter("dash_auth:s:*")}
+
+
+def test_the_cookie_carries_a_random_id_and_the_record_is_json(redis_url, redis_server):
+    app, _ = form_app(session_store=redis_url)
+    client = new_client(app)
+    assert sign_in(client).status_code == 303
+    sid = session_cookie(client)
+    assert ids.well_formed(sid) and not ids.is_remembered(sid)
+    stored = records(redis_server)
+    assert list(stored) == ["dash_auth:s:" + ids.record_key(sid)]  # keyed by the id's hash, not the id
+    record = json.loads(next(iter(stored.values())))
+    assert record["u"] == "alice" and record["d"]["user"]["id"] == "alice"
+    assert sid not in json.dumps(record)
+    response = call(client, app)
+    assert response.status_code == 200 and "hello alice" in response.get_data(as_text=True)
+
+
+def test_login_rotates_the_id_and_drops_the_old_record(redis_url, redis_server):
+    app, _ = form_app(session_store=redis_url)
+    client = new_client(app)
+    client.get("/login")  # an anonymous session with a CSRF token
+    before = session_cookie(client)
+    assert ids.well_formed(before)
+    sign_in(client)
+    after = session_cookie(client)
+    assert after != before
+    assert list(records(redis_server)) == ["dash_auth:s:" + ids.record_key(after)]
+
+
+def test_a_planted_id_is_never_signed_in(redis_url, redis_server):
+    app, _ = form_app(session_store=redis_url)
+    attacker = new_client(app)
+    attacker.get("/login")
+    planted = session_cookie(attacker)
+    victim = new_client(app)
+    victim_cookies = {"Cookie": f"session={planted}"}
+    # The victim signs in with the attacker's id in their cookie jar.
+    token_page = victim.get("/login", headers=victim_cookies).get_data(as_text=True)
+    from session_support import form_token
+
+    response = victim.post("/login", headers=victim_cookies, data={
+        "csrf_token": form_token(token_page), "username": "alice", "password": "wonderland", "next": "/"})
+    assert response.status_code == 303
+    assert call(attacker, app).status_code == 401  # the planted id is not alice's session
+
+
+def test_forged_unknown_and_malformed_ids_are_anonymous(redis_url):
+    app, _ = form_app(session_store=redis_url)
+    for value in (ids.new_id(), ids.new_id(True), "x" * 44, "s" + "!" * 43, "", "null", "a" * 5000):
+        client = new_client(app)
+        response = client.post("/_dash-update-component", json={"output": "o.children"},
+                               headers={"Cookie": f"session={value}"})
+        assert response.status_code == 401, value
+
+
+def test_logout_deletes_the_record(redis_url, redis_server):
+    app, _ = form_app(session_store=redis_url)
+    client = new_client(app)
+    sign_in(client)
+    sid = session_cookie(client)
+    assert sign_out(client).status_code == 200
+    assert "dash_auth:s:" + ids.record_key(sid) not in records(redis_server)
+    replay = new_client(app)
+    response = replay.post("/_dash-update-component", json={"output": "o.children"},
+                           headers={"Cookie": f"session={sid}"})
+    assert response.status_code == 401
+
+
+def test_corrupted_and_oversized_records_are_refused(redis_url, redis_server):
+    app, _ = form_app(session_store=redis_url)
+    client = new_client(app)
+    sign_in(client)
+    sid = session_cookie(client)
+    key = "dash_auth:s:" + ids.record_key(sid)
+    raw = redis_server.client()
+    for bad in (b"\x80\x04\x95pickle", b"{not json", json.dumps({"v": 1, "d": []}).encode(),
+                json.dumps({"v": 1, "u": "alice", "d": {"user": {"id": "alice"}, "pad": "x" * 70_000}}).encode()):
+        raw.set(key, bad)
+        assert call(client, app).status_code == 401, bad[:20]
