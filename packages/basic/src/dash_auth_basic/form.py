@@ -102,14 +102,26 @@ class LoginFormPlugin:
             '<p><label>Username <input name="username" id="username" autocomplete="username" required></label></p>'
             '<p><label>Password <input name="password" id="password" type="password" '
             'autocomplete="current-password" required></label></p>'
+            f"{self._remember_box()}"
             '<p><button type="submit" id="login-submit">Sign in</button></p></form>',
         )
+
+    def _remember_box(self) -> str:
+        """The remember-me checkbox (when the app keeps remembered logins: ``remember_lifetime``)."""
+        assert self.stack is not None
+        days = (self.stack.remember_lifetime or 0) / 86400
+        if not days:
+            return ""
+        span = f"{days:g} days" if days >= 1 else "a while"
+        return ('<p><label><input type="checkbox" name="remember" value="1" id="remember"> '
+                f"Keep me signed in on this device for {html.escape(span)}</label></p>")
 
     def _submit(self, request: Request) -> Response:
         try:
             form = request.form
             username, password = form.get("username"), form.get("password")
             submitted, next_value = form.get(csrf.FIELD), form.get("next")
+            remember = form.get("remember") == "1" and bool(self.stack and self.stack.remember_lifetime)
         except BadRequest as exc:
             return html_page(exc.status, "Bad request", "<p>The sign-in form could not be read.</p>")
         next_url = self._next(next_value)
@@ -120,7 +132,8 @@ class LoginFormPlugin:
         try:
             # The same counts as the Basic header's: a username at an address, and the address.
             verified = self.throttle.check(
-                username, request.remote_addr, lambda: self.basic.verify_password(username, password)
+                username, request.remote_addr, lambda: self.basic.verify_password(username, password),
+                shared=self.basic._shared(),
             )
         except Throttled as exc:
             response = self._form(request, next_url, 429, "Too many failed sign-ins. Wait a minute and try again.")
@@ -129,5 +142,5 @@ class LoginFormPlugin:
         if verified is None:
             log.info("failed sign-in on the login form from %s", request.remote_addr)
             return self._form(request, next_url, 401, "Wrong username or password.")
-        self.basic.log_in(request, verified, PROVIDER)
+        self.basic.log_in(request, verified, PROVIDER, remember=remember)
         return redirect(next_url, 303)

@@ -71,7 +71,6 @@ class LocalState(SharedState):
         with self._lock:
             for key in keys:
                 self._counters.pop(key, None)
-                self._locks.pop(key, None)
 
     def lock(self, key: str, seconds: float) -> None:
         with self._lock:

@@ -167,7 +167,7 @@ class RedisState(SharedState):
             raise self._store.outage("counting a sign-in attempt", exc) from exc
 
     def delete(self, keys: Iterable[str]) -> None:
-        names = [self._key(p + key) for key in keys for p in ("c:", "l:")]
+        names = [self._key("c:" + key) for key in keys]
         if not names:
             return
         try:

@@ -90,7 +90,7 @@ class SharedState(abc.ABC):
 
     @abc.abstractmethod
     def delete(self, keys: Iterable[str]) -> None:
-        """Drop these counters and locks."""
+        """Drop these counters (their locks, if any, run out by themselves)."""
 
     @abc.abstractmethod
     def lock(self, key: str, seconds: float) -> None:
