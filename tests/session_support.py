@@ -55,3 +55,8 @@ def session_cookie(client: Any, name: str = "session") -> str | None:
 
 def new_client(app: Any) -> Any:
     return client_for(app)
+
+
+def jarless(app: Any) -> Any:
+    """A client without a cookie jar: requests carry exactly the headers given."""
+    return client_for(app, use_cookies=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from session_support import call, form_app, new_client, session_cookie, sign_in
+from session_support import call, form_app, jarless, new_client, session_cookie, sign_in
 
 from dash_auth_core.sessions import ids
 from dash_auth_core.testing import sign_out
@@ -47,7 +47,7 @@ def test_a_planted_id_is_never_signed_in(redis_url, redis_server):
     attacker = new_client(app)
     attacker.get("/login")
     planted = session_cookie(attacker)
-    victim = new_client(app)
+    victim = jarless(app)
     victim_cookies = {"Cookie": f"session={planted}"}
     # The victim signs in with the attacker's id in their cookie jar.
     token_page = victim.get("/login", headers=victim_cookies).get_data(as_text=True)
@@ -56,13 +56,18 @@ def test_a_planted_id_is_never_signed_in(redis_url, redis_server):
     response = victim.post("/login", headers=victim_cookies, data={
         "csrf_token": form_token(token_page), "username": "alice", "password": "wonderland", "next": "/"})
     assert response.status_code == 303
+    issued = [v for k, v in response.headers.items() if k.lower() == "set-cookie" and v.startswith("session=")]
+    assert issued and planted not in issued[-1]  # the victim got a new id
     assert call(attacker, app).status_code == 401  # the planted id is not alice's session
+    stolen = jarless(app).post("/_dash-update-component", json={"output": "o.children"},
+                               headers={"Cookie": f"session={planted}"})
+    assert stolen.status_code == 401
 
 
 def test_forged_unknown_and_malformed_ids_are_anonymous(redis_url):
     app, _ = form_app(session_store=redis_url)
     for value in (ids.new_id(), ids.new_id(True), "x" * 44, "s" + "!" * 43, "", "null", "a" * 5000):
-        client = new_client(app)
+        client = jarless(app)
         response = client.post("/_dash-update-component", json={"output": "o.children"},
                                headers={"Cookie": f"session={value}"})
         assert response.status_code == 401, value
@@ -75,7 +80,7 @@ def test_logout_deletes_the_record(redis_url, redis_server):
     sid = session_cookie(client)
     assert sign_out(client).status_code == 200
     assert "dash_auth:s:" + ids.record_key(sid) not in records(redis_server)
-    replay = new_client(app)
+    replay = jarless(app)
     response = replay.post("/_dash-update-component", json={"output": "o.children"},
                            headers={"Cookie": f"session={sid}"})
     assert response.status_code == 401
