@@ -174,7 +174,14 @@ def _rewrite(client, app, store, change):
     if store is None:
         with client.session_transaction() as session:
             data = dict(session)
-            change(data)
+        change(data)
+        if hasattr(app.server, "session_interface") and hasattr(client, "set_cookie"):
+            # Flask: sign the cookie directly (its save path would stamp a missing login time,
+            # as it does for a login the app writes by hand: this is a cookie from before).
+            serializer = app.server.session_interface.get_signing_serializer(app.server)
+            client.set_cookie("session", serializer.dumps(data))
+            return
+        with client.session_transaction() as session:
             session.clear()
             session.update(data)
         return

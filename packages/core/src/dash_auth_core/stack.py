@@ -720,10 +720,10 @@ class AuthStack:
         holds (a user removed from the app's table no longer does). Called on each such request."""
         self.login_checks[provider] = check
 
-    def login_holds(self, identity: Identity, request: Request) -> bool:
+    def login_holds(self, identity: Identity, request: Request, now: float | None = None) -> bool:
         """Whether a login read from ``request``'s session still holds: its lifetime, idle time,
         revocation mark and provider check (see :mod:`dash_auth_core.sessions.lifecycle`)."""
-        if not lifecycle.login_holds(self, identity, request.session):
+        if not lifecycle.login_holds(self, identity, request.session, now):
             return False
         checks = self.login_checks
         if checks:
@@ -735,6 +735,10 @@ class AuthStack:
                     log.exception("the login check of provider %r failed; the login is refused", identity.provider)
                     return False
         return True
+
+    def login_ends(self, identity: Identity, request: Request) -> float | None:
+        """When the login read from ``request``'s session ends if unused (for a cache of it)."""
+        return lifecycle.holds_until(self, identity, request.session)
 
     def is_revoked(self, identity: Identity) -> bool:
         """Whether ``identity``'s login was revoked (``revoke_user``, ``forget``) since it was made."""

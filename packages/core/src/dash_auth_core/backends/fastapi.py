@@ -45,6 +45,7 @@ from werkzeug.http import parse_options_header
 from ..context import IDENTITY_ATTRIBUTE
 from ..errors import BadRequest, ConfigurationError
 from ..responses import Response, json_error
+from ..sessions.lifecycle import stamp
 from . import (
     BackendAdapter,
     GuardFunc,
@@ -366,6 +367,7 @@ class SessionCookieMiddleware(SessionMiddleware):
         headers = MutableHeaders(scope=message)
         headers.add_vary_header("Cookie")
         if session:
+            stamp(session)
             data = self.signer.sign(b64encode(json.dumps(dict(session)).encode("utf-8"))).decode("utf-8")
             # A browser-session cookie, except for a remembered login (remember-me).
             until = remembered_until(session, self.remember_lifetime())

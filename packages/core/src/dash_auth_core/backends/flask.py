@@ -14,6 +14,7 @@ from werkzeug import exceptions as wz
 
 from ..errors import BadRequest
 from ..responses import Response
+from ..sessions.lifecycle import stamp
 from . import (
     BackendAdapter,
     GuardFunc,
@@ -204,6 +205,11 @@ class _SessionInterface(SerializerCache, SecureCookieSessionInterface):
 
     def open_session(self, app: flask.Flask, request: flask.Request) -> SecureCookieSession | None:
         return self.lazy_session(app, request, LazySession)
+
+    def save_session(self, app: flask.Flask, session: Any, response: flask.Response) -> None:
+        if session.modified:
+            stamp(session)
+        super().save_session(app, session, response)
 
 
 class _ServerSessionInterface(SessionInterface):

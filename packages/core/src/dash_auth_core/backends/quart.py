@@ -27,6 +27,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..errors import BadRequest
 from ..responses import Response
+from ..sessions.lifecycle import stamp
 from . import (
     BackendAdapter,
     GuardFunc,
@@ -218,6 +219,8 @@ class _SessionInterface(SerializerCache, SecureCookieSessionInterface):
     async def save_session(self, app: quart.Quart, session: Any, response: Any) -> None:
         if response is None:
             return  # a websocket: no cookie can be set (Quart would log an error)
+        if session.modified:
+            stamp(session)
         await super().save_session(app, session, response)
 
 

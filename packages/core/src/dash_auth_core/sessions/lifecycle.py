@@ -78,6 +78,15 @@ def holds_until(stack: AuthStack, identity: Identity, session: MutableMapping[st
     return until
 
 
+def stamp(session: Any) -> None:
+    """Give a login written into ``session`` by hand (seed-style ``session["user"] = {...}``,
+    without ``auth_time``) the time it was written: sessions are stamped as they are saved,
+    so such a login expires like any other, and one read without a time is expired."""
+    user = dict.get(session, "user")
+    if type(user) is dict and not isinstance(user.get("auth_time"), (int, float)):
+        user["auth_time"] = time.time()
+
+
 def start(stack: AuthStack, session: MutableMapping[str, Any], remember: bool, now: float) -> None:
     """Mark a new login in ``session``: remembered or not, and used now."""
     if remember:

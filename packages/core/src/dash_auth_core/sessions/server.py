@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import ids, records
-from .lifecycle import REMEMBER_KEY
+from .lifecycle import REMEMBER_KEY, stamp
 from .store import SessionStore, StoreUnavailable
 
 if TYPE_CHECKING:
@@ -164,6 +164,8 @@ class ServerSessions:
         handle = handle_of(session)
         if handle is None or not _loaded(session):
             return None
+        if getattr(session, "modified", True):
+            stamp(session)
         data = dict(session)
         if not data:
             if handle.sid is None:
