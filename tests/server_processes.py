@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 import requests
-
 from live_servers import free_port
 
 HERE = Path(__file__).resolve().parent
@@ -37,7 +36,7 @@ class ServerProcess:
         self.backend = backend
         self.port = free_port()
         self.env = {**os.environ, **env, "DASH_AUTH_TEST_BACKEND": backend, "PYTHONPATH": str(HERE)}
-        self.log = tempfile.NamedTemporaryFile(prefix=f"dash-auth-{backend}-", suffix=".log", delete=False)
+        self.log = tempfile.NamedTemporaryFile(prefix=f"dash-auth-{backend}-", suffix=".log", delete=False)  # noqa: SIM115
         self.process: subprocess.Popen[bytes] | None = None
 
     @property

@@ -204,6 +204,9 @@ class AuthStack:
 
         logout.install(self)
         browser.install(app)
+        from . import background
+
+        background.install(self)  # Celery workers check the login again when a job starts
         self.chain.hook.setup.call_historic(kwargs={"app": app, "auth": self})
         self._set_up = True
         self._refresh_impl_counts()
