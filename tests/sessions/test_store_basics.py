@@ -97,3 +97,24 @@ def test_corrupted_and_oversized_records_are_refused(redis_url, redis_server):
                 json.dumps({"v": 1, "u": "alice", "d": {"user": {"id": "alice"}, "pad": "x" * 70_000}}).encode()):
         raw.set(key, bad)
         assert call(client, app).status_code == 401, bad[:20]
+
+
+def test_an_active_sessions_record_is_renewed_without_a_write_per_request(redis_url, redis_server):
+    app, _ = form_app(session_store=redis_url, session_idle_timeout=3600)
+    client = new_client(app)
+    sign_in(client)
+    key = "dash_auth:s:" + ids.record_key(session_cookie(client))
+    raw = redis_server.client()
+    written = raw.get(key)
+    assert call(client, app).status_code == 200
+    assert raw.get(key) == written  # a fresh record is not written again
+    assert 3500 < raw.ttl(key) <= 3600
+    # Ten minutes later (more than a twentieth of the idle timeout): the next request renews it.
+    record = json.loads(written)
+    record["w"] -= 600
+    raw.set(key, json.dumps(record), ex=3000)
+    assert call(client, app).status_code == 200
+    assert raw.ttl(key) > 3500 and json.loads(raw.get(key))["w"] > record["w"] + 500
+    # An idle session's record expires with the idle timeout: gone, it is anonymous.
+    raw.delete(key)
+    assert call(client, app).status_code == 401

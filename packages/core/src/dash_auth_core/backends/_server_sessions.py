@@ -47,10 +47,10 @@ def cookie_settings(interface: Any, app: Any, secure_request: bool) -> dict[str,
 
 def apply(response: Any, name: str, change: CookieChange | None, settings: dict[str, Any]) -> None:
     """Add the ``Set-Cookie`` for ``change`` (if any) to a Flask or Quart response."""
+    response.vary.add("Cookie")  # the answer depends on the session the cookie names
     if change is None:
         return
     response.headers.add("Set-Cookie", cookie_header(name, change, **settings))
-    response.vary.add("Cookie")
 
 
 def refuse(response: Any, exc: StoreUnavailable) -> None:

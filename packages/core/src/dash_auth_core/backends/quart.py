@@ -240,7 +240,7 @@ class _ServerSessionInterface(SessionInterface):
 
     def is_null_session(self, obj: object) -> bool:
         handle = getattr(obj, "_dash_auth_handle", None)
-        return not getattr(obj, "loaded", False) and not (handle is not None and handle.rotate)
+        return not getattr(obj, "loaded", False) and not (handle is not None and (handle.rotate or handle.renew))
 
     async def save_session(self, app: quart.Quart, session: Any, response: Any) -> None:
         if response is None:

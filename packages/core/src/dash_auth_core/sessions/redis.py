@@ -14,10 +14,12 @@ throttle's counters and locks.
   request at most that, and the request is refused with a 503
   (:class:`~.store.StoreUnavailable`) and a log line. A connection error is
   retried once on a fresh connection (a restarted Redis), a timeout never.
-* A request that carries credentials costs one round trip: the session's
-  record (read with ``GETEX``, which also renews its idle expiry) and the
-  revocation epoch, pipelined. The marks themselves are read only when the
-  epoch moved (someone revoked a login somewhere).
+* A request that carries credentials costs one round trip and one command,
+  a read (``MGET`` of the session's record and the revocation epoch). The
+  marks themselves are read only when the epoch moved (someone revoked a login
+  somewhere). A record's idle expiry is renewed by rewriting it, at most every
+  twentieth of the idle timeout while it is used (see ``sessions/server.py``),
+  so the store (its append-only file, its replicas) sees no write per request.
 
 Keys (under ``prefix``, default ``dash_auth:``): ``s:<sha256 of the id>``
 records, ``u:<sha256 of the user id>`` each user's set of record keys,
@@ -265,57 +267,42 @@ class RedisStore(SessionStore):
 
     # -- records -----------------------------------------------------------------
 
-    def get(self, key: str, ttl: float | None) -> bytes | None:
+    def get(self, key: str) -> bytes | None:
         try:
-            if ttl:
-                value: bytes | None = self.client.getex(self._k(key), ex=expiry_in(ttl, 1))
-            else:
-                value = self.client.get(self._k(key))
+            value: bytes | None = self.client.get(self._k(key))
             return value
         except self.errors as exc:
             raise self.outage("reading a session", exc) from exc
 
-    async def aget(self, key: str, ttl: float | None) -> bytes | None:
-        client = self.async_client()
+    async def aget(self, key: str) -> bytes | None:
         try:
-            if ttl:
-                value: bytes | None = await client.getex(self._k(key), ex=expiry_in(ttl, 1))
-            else:
-                value = await client.get(self._k(key))
+            value: bytes | None = await self.async_client().get(self._k(key))
             return value
         except self.errors as exc:
             raise self.outage("reading a session", exc) from exc
 
-    def begin(self, session_id: str | None, ttl: float | None) -> bytes | None:
+    def _begin_keys(self, session_id: str | None) -> list[str]:
+        epoch = self.prefix + "epoch"
+        return [epoch] if session_id is None else [epoch, self._k(ids.record_key(session_id))]
+
+    def begin(self, session_id: str | None) -> bytes | None:
+        # One command (MGET), reads only: the cheapest round trip redis-py makes.
         try:
-            pipe = self.client.pipeline(transaction=False)
-            self._queue_begin(pipe, session_id, ttl)
-            replies = pipe.execute()
+            replies = self.client.mget(self._begin_keys(session_id))
         except self.errors as exc:
             raise self.outage("reading a session", exc) from exc
         if not self._state.seen_epoch(replies[0]):
             self._state.refresh()
         return replies[1] if session_id is not None else None
 
-    async def abegin(self, session_id: str | None, ttl: float | None) -> bytes | None:
+    async def abegin(self, session_id: str | None) -> bytes | None:
         try:
-            pipe = self.async_client().pipeline(transaction=False)
-            self._queue_begin(pipe, session_id, ttl)
-            replies = await pipe.execute()
+            replies = await self.async_client().mget(self._begin_keys(session_id))
         except self.errors as exc:
             raise self.outage("reading a session", exc) from exc
         if not self._state.seen_epoch(replies[0]):
             await self._state.arefresh()
         return replies[1] if session_id is not None else None
-
-    def _queue_begin(self, pipe: Any, session_id: str | None, ttl: float | None) -> None:
-        pipe.get(self.prefix + "epoch")
-        if session_id is not None:
-            key = self._k(ids.record_key(session_id))
-            if ttl:
-                pipe.getex(key, ex=expiry_in(ttl, 1))
-            else:
-                pipe.get(key)
 
     def _queue_put(self, pipe: Any, key: str, record: bytes, ttl: float, new: bool, user: str | None,
                    drop: str | None) -> None:

@@ -61,6 +61,8 @@ class Handle:
     rotate: bool = False
     #: The outage that a begin run ahead of the guard met (the guard refuses with it).
     error: StoreUnavailable | None = None
+    #: The record's expiry is due for renewal: it is written back even if unchanged.
+    renew: bool = False
 
 
 @dataclass
@@ -106,9 +108,12 @@ class ServerSessions:
 
     def _loaded(self, handle: Handle, raw: bytes | None) -> dict[str, Any] | None:
         handle.begun = True
-        data = records.decode(raw, self.store.max_record_bytes)
+        data, written = records.decode_with_time(raw, self.store.max_record_bytes)
         handle.known = data is not None
-        handle.user = records.user_of(data) if data is not None else None
+        if data is not None:
+            handle.user = records.user_of(data)
+            # The record expires ``ttl`` after it was written: renew it once a twentieth has passed.
+            handle.renew = time.time() - written > self.ttl(handle.sid) / 20
         return data
 
     def begin(self, session: Any) -> None:
@@ -118,8 +123,7 @@ class ServerSessions:
             if handle is not None and handle.error is not None:
                 raise handle.error
             return
-        sid = handle.sid
-        data = self._loaded(handle, self.store.begin(sid, self.ttl(sid)))
+        data = self._loaded(handle, self.store.begin(handle.sid))
         _feed(session, data)
 
     async def abegin(self, session: Any) -> None:
@@ -127,9 +131,8 @@ class ServerSessions:
         handle = handle_of(session)
         if handle is None or handle.begun:
             return
-        sid = handle.sid
         try:
-            data = self._loaded(handle, await self.store.abegin(sid, self.ttl(sid)))
+            data = self._loaded(handle, await self.store.abegin(handle.sid))
         except StoreUnavailable as exc:
             handle.error = exc
             handle.begun = True
@@ -143,7 +146,7 @@ class ServerSessions:
         handle = handle_of(session)
         if handle is None or handle.sid is None:
             return
-        data = self._loaded(handle, await self.store.abegin(handle.sid, self.ttl(handle.sid)))
+        data = self._loaded(handle, await self.store.abegin(handle.sid))
         if not _loaded(session):
             _feed(session, data)
             return
@@ -155,15 +158,18 @@ class ServerSessions:
         """A lazy session's loader when begin did not run (a route the guard let through unread)."""
         if handle.sid is None:
             return None
-        return self._loaded(handle, self.store.get(ids.record_key(handle.sid), self.ttl(handle.sid)))
+        return self._loaded(handle, self.store.get(ids.record_key(handle.sid)))
 
     # -- finish --------------------------------------------------------------------
 
     def _plan(self, session: Any) -> tuple[str, Any] | None:
         """What to do with the store: (``"new"``/``"update"``/``"delete"``, details), or ``None``."""
         handle = handle_of(session)
-        if handle is None or not _loaded(session):
+        if handle is None or not (_loaded(session) or handle.renew):
             return None
+        load = getattr(session, "_load", None)
+        if load is not None:
+            load()  # a record read ahead but not used: loaded to be written back (renewed)
         if getattr(session, "modified", True):
             stamp(session)
         data = dict(session)
@@ -175,7 +181,7 @@ class ServerSessions:
             remembered = data.get(REMEMBER_KEY) is True
             new = ids.new_id(remembered)
             return "new", (handle, new, data, self.ttl(new))
-        if getattr(session, "modified", True):
+        if getattr(session, "modified", True) or handle.renew:
             return "update", (handle, handle.sid, data, self.ttl(handle.sid))
         return None
 

@@ -114,8 +114,8 @@ class SessionStore(abc.ABC):
     # -- what a backend implements ---------------------------------------------
 
     @abc.abstractmethod
-    def get(self, key: str, ttl: float | None) -> bytes | None:
-        """The record under ``key`` (``None`` if none); a ``ttl`` renews its expiry to that many seconds."""
+    def get(self, key: str) -> bytes | None:
+        """The record under ``key`` (``None`` if none). A read only: expiries are renewed by :meth:`put`."""
 
     @abc.abstractmethod
     def put(self, key: str, record: bytes, ttl: float, *, new: bool, user: str | None,
@@ -140,8 +140,8 @@ class SessionStore(abc.ABC):
     def shared_state(self) -> SharedState:
         """The :class:`SharedState` kept in this store (one object per store)."""
 
-    async def aget(self, key: str, ttl: float | None) -> bytes | None:
-        return await asyncio.to_thread(self.get, key, ttl)
+    async def aget(self, key: str) -> bytes | None:
+        return await asyncio.to_thread(self.get, key)
 
     async def aput(self, key: str, record: bytes, ttl: float, *, new: bool, user: str | None,
                    drop: str | None = None) -> bool:
@@ -150,28 +150,28 @@ class SessionStore(abc.ABC):
     async def aremove(self, key: str, user: str | None) -> None:
         await asyncio.to_thread(self.remove, key, user)
 
-    def begin(self, session_id: str | None, ttl: float | None) -> bytes | None:
+    def begin(self, session_id: str | None) -> bytes | None:
         """A request starts: refresh the shared state and read the session's record.
 
-        Stores that can (Redis) do both in one round trip.
+        Stores that can (Redis) do both in one round trip, and one command.
         """
         self.shared_state().refresh()
-        return None if session_id is None else self.get(ids.record_key(session_id), ttl)
+        return None if session_id is None else self.get(ids.record_key(session_id))
 
-    async def abegin(self, session_id: str | None, ttl: float | None) -> bytes | None:
+    async def abegin(self, session_id: str | None) -> bytes | None:
         await self.shared_state().arefresh()
-        return None if session_id is None else await self.aget(ids.record_key(session_id), ttl)
+        return None if session_id is None else await self.aget(ids.record_key(session_id))
 
     def close(self) -> None:  # noqa: B027 - optional
         """Release connections (tests; a server just exits)."""
 
     # -- what callers use ------------------------------------------------------
 
-    def load(self, session_id: str, ttl: float | None = None) -> dict[str, Any] | None:
+    def load(self, session_id: str) -> dict[str, Any] | None:
         """The data of session ``session_id``; ``None`` if unknown, expired, oversized or corrupted."""
         if not ids.well_formed(session_id):
             return None
-        return records.decode(self.get(ids.record_key(session_id), ttl), self.max_record_bytes)
+        return records.decode(self.get(ids.record_key(session_id)), self.max_record_bytes)
 
     def save(self, session_id: str, data: Mapping[str, Any], ttl: float, *, new: bool = False,
              replaces: str | None = None) -> bool:
