@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from session_support import call, form_app, jarless, new_client, session_cookie, sign_in
 
 from dash_auth_core.sessions import ids
@@ -118,3 +119,53 @@ def test_an_active_sessions_record_is_renewed_without_a_write_per_request(redis_
     # An idle session's record expires with the idle timeout: gone, it is anonymous.
     raw.delete(key)
     assert call(client, app).status_code == 401
+
+
+def test_a_change_of_groups_rotates_the_id_and_the_old_one_fades_out(redis_url, redis_server):
+    groups = {"alice": ["readers"]}
+    app, _ = form_app(session_store=redis_url, user_groups=lambda user: groups.get(user, []), user_groups_ttl=0)
+    client = new_client(app)
+    sign_in(client)
+    before = session_cookie(client)
+    assert call(client, app).status_code == 200 and session_cookie(client) == before
+    groups["alice"] = ["readers", "admins"]
+    assert call(client, app).status_code == 200
+    after = session_cookie(client)
+    assert after != before and ids.well_formed(after)
+    raw = redis_server.client()
+    old_key = "dash_auth:s:" + ids.record_key(before)
+    assert 0 < raw.ttl(old_key) <= 10  # a callback sent in parallel with the old cookie still works ...
+    parallel = jarless(app).post("/_dash-update-component", json=__import__("dash_auth_core.testing",
+                                 fromlist=["callback_body"]).callback_body(app, "o.children", [1]),
+                                 headers={"Cookie": f"session={before}"})
+    assert parallel.status_code == 200
+    stored = json.loads(raw.get("dash_auth:s:" + ids.record_key(after)))
+    assert stored["d"]["user"]["groups"] == ["readers", "admins"]  # ... and the new record holds the change
+
+
+def test_bad_store_options_fail_at_start_up():
+    import pytest
+
+    from dash_auth_core import ConfigurationError
+
+    for bad in ("memcached://127.0.0.1", "redis//nope", 42, object()):
+        with pytest.raises(ConfigurationError):
+            form_app(session_store=bad)
+
+
+@pytest.mark.backends("fastapi", reason="Starlette's SessionMiddleware is FastAPI's own session layer")
+def test_fastapi_refuses_its_own_session_middleware_next_to_a_store(redis_url):
+    from dash import html
+    from helpers import SECRET
+    from starlette.middleware.sessions import SessionMiddleware
+
+    from dash_auth_basic import BasicAuth
+    from dash_auth_core import ConfigurationError
+    from dash_auth_core.testing import make_dash
+
+    app = make_dash(__name__)
+    app.layout = html.Div("x")
+    app.server.add_middleware(SessionMiddleware, secret_key=SECRET)
+    BasicAuth(app, {"alice": "wonderland"}, secret_key=SECRET, session_store=redis_url)
+    with pytest.raises(ConfigurationError, match="remove the app's own SessionMiddleware"):
+        app.server.build_middleware_stack()

@@ -29,7 +29,7 @@ from .resources import Resource
 from .responses import Response
 from .routes import PublicRoutes
 from .sessions import LocalState, SessionStore, SharedState, lifecycle, store_from
-from .sessions.server import ServerSessions
+from .sessions.server import PRIVILEGE_GRACE, ServerSessions
 from .sessions.server import rotate as rotate_session
 
 if TYPE_CHECKING:
@@ -811,7 +811,7 @@ def _store_groups(identity: Identity, request: Request) -> None:
         and stored.get("groups") != list(identity.groups)
     ):
         session[SESSION_KEY] = {**stored, "groups": list(identity.groups)}
-        rotate_session(session)  # a change of privileges: a new id, server-side
+        rotate_session(session, PRIVILEGE_GRACE)  # a change of privileges: a new id, server-side
 
 
 def _provider_groups(identity: Identity) -> tuple[str, ...]:

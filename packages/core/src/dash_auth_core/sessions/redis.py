@@ -46,6 +46,8 @@ from .store import SessionStore, SharedState, StoreUnavailable, expiry_in
 log = logging.getLogger("dash_auth")
 
 DEFAULT_TIMEOUT = 1.0
+#: Seconds a user's index of sessions is kept at least (longer than a remembered login, by default).
+INDEX_TTL = 32 * 24 * 3600
 _DECR = "local v = tonumber(redis.call('GET', KEYS[1]) or '0') if v > 0 then return redis.call('DECR', KEYS[1]) end return 0"
 
 
@@ -305,31 +307,35 @@ class RedisStore(SessionStore):
         return replies[1] if session_id is not None else None
 
     def _queue_put(self, pipe: Any, key: str, record: bytes, ttl: float, new: bool, user: str | None,
-                   drop: str | None) -> None:
+                   drop: str | None, drop_after: float = 0.0) -> None:
         seconds = expiry_in(ttl, 1)
         pipe.set(self._k(key), record, ex=seconds, nx=new, xx=not new)
         if user is not None:
             index = self._u(user)
             pipe.sadd(index, key)
-            pipe.expire(index, seconds, nx=True)
-            pipe.expire(index, seconds, gt=True)
+            # (Plain EXPIRE, for Redis 6 too: an index that expires before a long-lived record
+            # of its user leaves that record to the revocation mark, which voids it as well.)
+            pipe.expire(index, max(seconds, INDEX_TTL))
         if drop is not None:
-            pipe.delete(self._k(drop))
+            if drop_after:
+                pipe.expire(self._k(drop), expiry_in(drop_after, 1))
+            else:
+                pipe.delete(self._k(drop))
 
     def put(self, key: str, record: bytes, ttl: float, *, new: bool, user: str | None,
-            drop: str | None = None) -> bool:
+            drop: str | None = None, drop_after: float = 0.0) -> bool:
         try:
             pipe = self.client.pipeline(transaction=False)
-            self._queue_put(pipe, key, record, ttl, new, user, drop)
+            self._queue_put(pipe, key, record, ttl, new, user, drop, drop_after)
             return bool(pipe.execute()[0])
         except self.errors as exc:
             raise self.outage("writing a session", exc) from exc
 
     async def aput(self, key: str, record: bytes, ttl: float, *, new: bool, user: str | None,
-                   drop: str | None = None) -> bool:
+                   drop: str | None = None, drop_after: float = 0.0) -> bool:
         try:
             pipe = self.async_client().pipeline(transaction=False)
-            self._queue_put(pipe, key, record, ttl, new, user, drop)
+            self._queue_put(pipe, key, record, ttl, new, user, drop, drop_after)
             return bool((await pipe.execute())[0])
         except self.errors as exc:
             raise self.outage("writing a session", exc) from exc

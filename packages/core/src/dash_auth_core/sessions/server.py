@@ -59,6 +59,9 @@ class Handle:
     begun: bool = False
     #: A login asked for a fresh id.
     rotate: bool = False
+    #: Seconds the rotated-out id keeps working (a change of privileges: requests the browser
+    #: sent in parallel with the old cookie still find it); 0 for a login (never).
+    grace: float = 0.0
     #: The outage that a begin run ahead of the guard met (the guard refuses with it).
     error: StoreUnavailable | None = None
     #: The record's expiry is due for renewal: it is written back even if unchanged.
@@ -78,10 +81,17 @@ def handle_of(session: Any) -> Handle | None:
     return getattr(session, HANDLE, None)
 
 
-def rotate(session: MutableMapping[str, Any]) -> None:
-    """Give the session a new id when the response goes out (a login, a change of privileges)."""
+#: Seconds an id rotated out at a change of privileges keeps working.
+PRIVILEGE_GRACE = 10.0
+
+
+def rotate(session: MutableMapping[str, Any], grace: float = 0.0) -> None:
+    """Give the session a new id when the response goes out: at a login (the old id ends at once),
+    or at a change of privileges (``grace``: the old id ends a few seconds later, so the callbacks a
+    page sent in parallel with the old cookie are not refused)."""
     handle = handle_of(session)
     if handle is not None:
+        handle.grace = grace if not handle.rotate else min(handle.grace, grace)
         handle.rotate = True
 
 
@@ -209,7 +219,8 @@ class ServerSessions:
         record = records.encode(data, records.user_of(data), store.max_record_bytes)
         if kind == "new":
             drop = ids.record_key(handle.sid) if handle.sid is not None else None
-            store.put(ids.record_key(sid), record, ttl, new=True, user=records.user_of(data), drop=drop)
+            store.put(ids.record_key(sid), record, ttl, new=True, user=records.user_of(data), drop=drop,
+                      drop_after=handle.grace)
             return self._cookie(sid, data)
         if not store.put(ids.record_key(sid), record, ttl, new=False, user=records.user_of(data)):
             return CookieChange(None)  # ended elsewhere meanwhile: stays ended
@@ -228,7 +239,8 @@ class ServerSessions:
         record = records.encode(data, records.user_of(data), store.max_record_bytes)
         if kind == "new":
             drop = ids.record_key(handle.sid) if handle.sid is not None else None
-            await store.aput(ids.record_key(sid), record, ttl, new=True, user=records.user_of(data), drop=drop)
+            await store.aput(ids.record_key(sid), record, ttl, new=True, user=records.user_of(data), drop=drop,
+                             drop_after=handle.grace)
             return self._cookie(sid, data)
         if not await store.aput(ids.record_key(sid), record, ttl, new=False, user=records.user_of(data)):
             return CookieChange(None)

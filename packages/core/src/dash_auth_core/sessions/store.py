@@ -19,8 +19,8 @@ an outage.
 Adding a store: subclass :class:`SessionStore`, implement ``get``, ``put``,
 ``remove``, ``remove_user`` and ``shared_state`` (and the ``a...`` variants if
 the backend has an asyncio client), and pass an instance as
-``session_store=``. ``tests/core/test_session_store_contract.py`` runs the
-contract against any store.
+``session_store=``. ``docs/deployment.md`` shows a complete one (its tests
+run the session flows against it).
 """
 
 from __future__ import annotations
@@ -119,13 +119,15 @@ class SessionStore(abc.ABC):
 
     @abc.abstractmethod
     def put(self, key: str, record: bytes, ttl: float, *, new: bool, user: str | None,
-            drop: str | None = None) -> bool:
+            drop: str | None = None, drop_after: float = 0.0) -> bool:
         """Store ``record`` under ``key`` for ``ttl`` seconds; ``False`` if it was not stored.
 
         ``new=True``: only if no record has that key (a fresh id). ``new=False``:
         only if one still has (a session revoked or signed out elsewhere meanwhile
         is not brought back). ``user`` adds the key to that user's index;
-        ``drop`` is the key of the record this one replaces (a rotated id), removed too.
+        ``drop`` is the key of the record this one replaces (a rotated id), removed
+        too, at once or, with ``drop_after``, that many seconds later (a store that
+        cannot delay may remove it at once).
         """
 
     @abc.abstractmethod
@@ -144,8 +146,9 @@ class SessionStore(abc.ABC):
         return await asyncio.to_thread(self.get, key)
 
     async def aput(self, key: str, record: bytes, ttl: float, *, new: bool, user: str | None,
-                   drop: str | None = None) -> bool:
-        return await asyncio.to_thread(lambda: self.put(key, record, ttl, new=new, user=user, drop=drop))
+                   drop: str | None = None, drop_after: float = 0.0) -> bool:
+        return await asyncio.to_thread(
+            lambda: self.put(key, record, ttl, new=new, user=user, drop=drop, drop_after=drop_after))
 
     async def aremove(self, key: str, user: str | None) -> None:
         await asyncio.to_thread(self.remove, key, user)
