@@ -42,7 +42,7 @@ def install(stack: AuthStack) -> None:
     apps = _celery_apps(stack)
     if not apps:
         return
-    from celery import signals
+    from celery import signals  # type: ignore[import-untyped]
 
     for celery_app in apps:
         guard_tasks(stack, celery_app)
@@ -57,8 +57,9 @@ def install(stack: AuthStack) -> None:
 def _celery_apps(stack: AuthStack) -> list[Any]:
     app = stack.app
     managers = getattr(app, "_background_managers", None)
-    found = managers() if callable(managers) else [getattr(app, "_background_manager", None)]
-    return [m.handle for m in found if type(m).__name__ == "CeleryManager" and getattr(m, "handle", None)]
+    found: list[Any] = managers() if callable(managers) else [getattr(app, "_background_manager", None)]
+    return [m.handle for m in found if m is not None and type(m).__name__ == "CeleryManager"
+            and getattr(m, "handle", None) is not None]
 
 
 def guard_tasks(stack: AuthStack, celery_app: Any) -> int:
