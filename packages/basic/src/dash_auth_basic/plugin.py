@@ -86,8 +86,8 @@ class BasicAuthPlugin:
     def setup(self, app: Any, auth: AuthStack) -> None:
         self.stack = auth
         # A login read from a session ends when its user leaves the table the app passed.
-        auth.add_login_check(PROVIDER, self.still_a_user)
-        auth.add_login_check("form", self.still_a_user)
+        auth.add_login_check(PROVIDER, self._login_check)
+        auth.add_login_check("form", self._login_check)
         auth.add_route(FORGET_ROUTE, self._forget_view, methods=("GET",), public=True,
                        endpoint="dash_auth_basic_forget")
         auth.add_logout_snippet(self._forget_script(auth.url_for(FORGET_ROUTE)))
@@ -185,6 +185,13 @@ class BasicAuthPlugin:
         stack = self.stack
         return stack is not None and stack.is_revoked(identity)
 
+    def _login_check(self, identity: Identity) -> bool:
+        # The usual case first: one live table (a dict), holding the user under their own name.
+        live = self._single_live
+        if live is not None and live.get(identity.id) is not None:
+            return True
+        return self.still_a_user(identity)
+
     def still_a_user(self, identity: Identity) -> bool:
         """Whether a user signed in here is still in the tables the app passed (``True`` when a
         source cannot tell: an ``auth_func``)."""
@@ -210,6 +217,9 @@ class BasicAuthPlugin:
         if users is None and auth_func is None:
             raise ValueError("BasicAuth needs username_password_list or auth_func")
         self._sources.append((users, auth_func))
+        #: The app's dict when it is the only source (the login check's fast path).
+        only = self._sources[0][0] if len(self._sources) == 1 else None
+        self._single_live = only.live if only is not None else None
 
     def log_in(self, request: Request, username: str, provider: str, remember: bool = False) -> Identity:
         """Start a session for a verified ``username``; the stack adds ``user_groups``."""

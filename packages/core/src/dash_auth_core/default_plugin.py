@@ -12,6 +12,7 @@ from .hookspecs import hookimpl
 from .identity import SESSION_KEY, Identity
 from .resources import Resource
 from .responses import Response, refusal
+from .sessions.lifecycle import login_holds
 
 
 @hookimpl(trylast=True)
@@ -26,7 +27,7 @@ def authenticate(request: Request) -> Identity | None:
     if identity is None:
         return None
     stack = request.auth  # set by the guard; without it, no lifetime applies
-    if stack is not None and not stack.login_holds(identity, request):
+    if stack is not None and not login_holds(stack, identity, request.session):
         return None  # expired, idle too long, revoked, or its user is gone
     return identity
 

@@ -726,18 +726,7 @@ class AuthStack:
     def login_holds(self, identity: Identity, request: Request, now: float | None = None) -> bool:
         """Whether a login read from ``request``'s session still holds: its lifetime, idle time,
         revocation mark and provider check (see :mod:`dash_auth_core.sessions.lifecycle`)."""
-        if not lifecycle.login_holds(self, identity, request.session, now):
-            return False
-        checks = self.login_checks
-        if checks:
-            check = checks.get(identity.provider)
-            if check is not None:
-                try:
-                    return check(identity) is True
-                except Exception:
-                    log.exception("the login check of provider %r failed; the login is refused", identity.provider)
-                    return False
-        return True
+        return lifecycle.login_holds(self, identity, request.session, now)
 
     def login_ends(self, identity: Identity, request: Request) -> float | None:
         """When the login read from ``request``'s session ends if unused (for a cache of it)."""

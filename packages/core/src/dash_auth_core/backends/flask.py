@@ -117,7 +117,9 @@ class FlaskRequest(Request):
 
     @property
     def session(self) -> MutableMapping[str, Any]:
-        return flask.session
+        # The request context's own session object (what ``flask.session`` proxies to).
+        session: MutableMapping[str, Any] = self.context_key.session
+        return session
 
     @property
     def scheme(self) -> str:

@@ -20,6 +20,7 @@ agree:
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import MutableMapping
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ..identity import Identity
     from ..stack import AuthStack
+
+log = logging.getLogger("dash_auth")
+_time = time.time
 
 #: Session key: ``True`` when the login asked to be remembered (a persistent cookie).
 REMEMBER_KEY = "_dash_auth_remember"
@@ -43,24 +47,44 @@ def lifetime_of(stack: AuthStack, session: MutableMapping[str, Any]) -> float | 
 
 def login_holds(stack: AuthStack, identity: Identity, session: MutableMapping[str, Any],
                 now: float | None = None) -> bool:
-    """Whether the login ``identity`` read from ``session`` still holds (and note this use of it)."""
-    now = time.time() if now is None else now
+    """Whether the login ``identity`` read from ``session`` still holds (and note this use of it).
+
+    ``session`` has been read already (it holds ``identity``): a framework's lazy
+    session is then a loaded dict, read here without its per-access wrapper.
+    Runs on every request a session signs in: kept to plain look-ups.
+    """
+    if issubclass(type(session), dict):  # (a proxy to one is not)
+        remembered = dict.get(session, REMEMBER_KEY)
+        seen = dict.get(session, SEEN_KEY)
+    else:
+        remembered = session.get(REMEMBER_KEY)
+        seen = session.get(SEEN_KEY)
+    if now is None:
+        now = _time()
     auth_time = identity.auth_time
-    remembered = session.get(REMEMBER_KEY) is True
-    lifetime = stack.remember_lifetime if remembered else stack.session_lifetime
+    lifetime = stack.remember_lifetime if remembered is True else stack.session_lifetime
     if lifetime and (not auth_time or now - auth_time > lifetime):
         return False
-    if stack.shared_state.revoked(identity.id, auth_time):
+    marks = stack.shared_state.marks
+    if marks and auth_time <= marks.get(identity.id, -1.0):
         return False
     idle = stack.session_idle_timeout
-    if idle and not remembered and stack.session_store is None:
-        seen = session.get(SEEN_KEY)
-        if not isinstance(seen, (int, float)):
+    if idle and remembered is not True and stack.session_store is None:
+        if seen is None or seen.__class__ not in (float, int):
             seen = auth_time  # a session from before the idle timeout was set: since its login
         if not seen or now - seen > idle:
             return False
         if now - seen > idle / 20:
             session[SEEN_KEY] = now
+    checks = stack.login_checks
+    if checks:
+        check = checks.get(identity.provider)
+        if check is not None:
+            try:
+                return check(identity) is True
+            except Exception:
+                log.exception("the login check of provider %r failed; the login is refused", identity.provider)
+                return False
     return True
 
 
