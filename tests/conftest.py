@@ -22,6 +22,30 @@ from dash_auth_core.testing import reset_dash_globals as _reset_dash_globals
 os.environ.setdefault("DASH_AUTH_DISABLE_PLUGINS", "1")
 
 
+@pytest.fixture(scope="session")
+def redis_server():
+    """A private redis-server for this test run (see tests/redis_server.py); tests flush it freely."""
+    from redis_server import RedisServer
+
+    server = RedisServer()
+    if server.executable is None:
+        if os.environ.get("CI") or os.environ.get("DASH_AUTH_REQUIRE_REDIS"):
+            pytest.fail("redis-server is missing: .ci/run installs it (apt-get install redis-server)")
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    server.start()
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture
+def redis_url(redis_server):
+    """The private Redis's URL, its data flushed, and a server that is up (a test may have stopped it)."""
+    if redis_server.process is None:
+        redis_server.start()
+    redis_server.client().flushall()
+    return redis_server.url
+
+
 @pytest.fixture(autouse=True)
 def clean_dash_globals():
     """Dash keeps callbacks, pages and hooks in module globals; isolate every test."""
@@ -39,11 +63,6 @@ def clean_dash_globals():
         before = saved.get(name, [])
         kept = [h for h in found if h in before or getattr(h.func, "__module__", "").startswith("dash_auth")]
         hooks._ns[name] = kept
-
-
-
-
-
 
 def pytest_configure(config):
     config.addinivalue_line(

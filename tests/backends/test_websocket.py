@@ -16,13 +16,14 @@ import struct
 
 import dash
 import pytest
+import redis
 import requests
 from dash import Input, Output, dcc, html
 from helpers import SECRET
 from ws_client import Socket
 
 from dash_auth_basic import BasicAuth
-from dash_auth_core import current_user, public_callback
+from dash_auth_core import current_user, public_callback, revoke_user
 from dash_auth_core.browser import BROWSER_COOKIE
 from dash_auth_core.testing import basic_header, callback_body, make_dash, router_body
 from dash_auth_core.websocket import CLOSE_AUTH, CLOSE_RECONNECT, LOGIN_REQUIRED
@@ -732,3 +733,50 @@ def test_overlapping_re_checks_never_close_a_valid_socket(backend, live, socket_
     finally:
         ws.ws.close()
     assert on_loop == []
+
+
+# -- sessions in Redis ---------------------------------------------------------
+# The socket's session is read again for every message, so a logout or revocation made
+# anywhere (here: another instance's, by deleting the record) ends it.
+
+
+def test_a_socket_runs_as_the_stored_sessions_user_and_closes_at_logout(backend, live, socket_to, redis_url):
+    ran = []
+    app = make_app(ran, session_store=redis_url)
+    server = live(app)
+    session = sign_in(server, ALICE)
+    assert len(session.cookies.get("session")) == 44  # an id
+    ws = socket_to(server, headers={"Cookie": f"session={session.cookies.get('session')}"})
+    assert output_of(ws.call(callback_body(app, "out.children", [1])), "out") == "private 1 for alice"
+    _logout(server, session)
+    closed = ws.wait_closed()
+    assert closed.code == CLOSE_AUTH
+    assert ran == [("private", 1, "alice")]
+
+
+def test_a_record_deleted_elsewhere_ends_the_socket_at_its_next_message(backend, live, socket_to, redis_url):
+    ran = []
+    app = make_app(ran, public=False, session_store=redis_url)
+    server = live(app)
+    session = sign_in(server, ALICE)
+    ws = socket_to(server, headers=cookie_header(session))
+    assert output_of(ws.call(callback_body(app, "out.children", [1])), "out") == "private 1 for alice"
+    client = redis.Redis.from_url(redis_url)
+    for key in client.scan_iter("dash_auth:s:*"):
+        client.delete(key)  # what a logout on another instance does
+    ws.send({"type": "callback_request", "rendererId": "r", "requestId": "r-2",
+             "payload": callback_body(app, "out.children", [2])})
+    closed = ws.wait_closed()
+    assert closed.code == CLOSE_AUTH
+    assert ran == [("private", 1, "alice")]
+
+
+def test_revoke_user_closes_the_users_sockets(backend, live, socket_to, redis_url):
+    ran = []
+    app = make_app(ran, session_store=redis_url)
+    server = live(app)
+    session = sign_in(server, ALICE)
+    ws = socket_to(server, headers=cookie_header(session))
+    assert output_of(ws.call(callback_body(app, "out.children", [1])), "out") == "private 1 for alice"
+    revoke_user(app, "alice")
+    assert ws.wait_closed().code == CLOSE_AUTH

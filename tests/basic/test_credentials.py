@@ -53,7 +53,13 @@ def call(app, headers=None):
 
 
 def session_user(app, headers):
-    """Sign in with ``headers`` on a fresh cookie-keeping client; ``session["user"]``."""
+    """Sign in with ``headers`` on a fresh cookie-keeping client; ``session["user"]``.
+
+    The header is checked afresh (a header verified before serves a client without
+    a session statelessly, without writing one)."""
+    from dash_auth_core import AuthStack
+
+    AuthStack.get(app).get_plugin("dash_auth_basic").forget()
     client = client_for(app)
     response = client.get("/", headers=headers)
     assert response.status_code == 200, response.data[:200]

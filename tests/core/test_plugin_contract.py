@@ -431,7 +431,7 @@ def test_first_party_packages_import_only_the_public_api():
 
     import dash_auth_core
 
-    public_modules = {"dash_auth_core", "dash_auth_core.testing", "dash_auth_core.plugins",
+    public_modules = {"dash_auth_core", "dash_auth_core.testing", "dash_auth_core.plugins", "dash_auth_core.sessions",
                       "dash_auth_core.hookspecs", "dash_auth_core.protocols", "dash_auth_core.csrf",
                       "dash_auth_core.ui", "dash_auth_core.components"}
     root = pathlib.Path(__file__).parents[2] / "packages"

@@ -13,8 +13,9 @@ right before a block steers it:
 
 ``https://idp.example`` in a snippet is a real OpenID provider on 127.0.0.1.
 After each page, every app it built answers ``GET /`` without a server error.
-docs/plugins.md is run by tests/core/test_docs.py; the API reference pages hold
-no snippets.
+docs/plugins.md is run by tests/core/test_plugin_docs.py and docs/deployment.md
+by tests/sessions/test_deployment_doc.py (with a Redis server); the API
+reference pages hold no snippets.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from oidc_support import ThreadProvider
 from dash_auth_core.testing import client_for, stop_all
 
 DOCS = pathlib.Path(__file__).parents[2] / "docs"
-SKIP = {"plugins.md"}  # tests/core/test_docs.py
+SKIP = {"plugins.md", "deployment.md"}  # tests/core/test_plugin_docs.py, tests/sessions/test_deployment_doc.py
 PAGES = sorted(p for p in DOCS.rglob("*.md") if p.name not in SKIP and "reference" not in p.parts)
 
 _BLOCK = re.compile(r"(?:<!--\s*snippet:\s*(?P<directive>[^>]*?)\s*-->\s*\n)?```python\n(?P<code>.*?)```", re.S)

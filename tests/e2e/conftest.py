@@ -345,3 +345,21 @@ def serve_live() -> Iterator[Callable[[Any], LiveServer]]:
     yield start
     for live in running:
         live.stop()
+
+
+@pytest.fixture
+def restartable_browser(tmp_path) -> Iterator[Callable[[], Page]]:
+    """``start()`` opens a new Chromium process on the same profile each time (the previous one is
+    quit first, as a user closing the browser): what a profile keeps on disk survives, the rest not."""
+    require_browser()
+    drivers: list[Any] = []
+
+    def start() -> Page:
+        if drivers:
+            drivers[-1].quit()
+        drivers.append(start_chromium(tmp_path))
+        return Page(drivers[-1])
+
+    yield start
+    if drivers:
+        drivers[-1].quit()

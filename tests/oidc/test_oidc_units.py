@@ -491,3 +491,41 @@ def test_check_issuer_rfc_9207():
     with pytest.raises(BadCallback) as refused:
         check_issuer([], ISS, True, "p")
     assert "without 'iss'" in refused.value.reason
+
+
+def test_keys_expire_so_a_withdrawn_key_stops_being_trusted_without_a_restart(monkeypatch):
+    """Keys are fetched again after keys_max_age; a key the provider withdrew then fails."""
+    from dash_auth_oidc import provider as provider_module
+
+    published = [jwk.KeySet([KEY])]
+    monkeypatch.setattr(provider_module.Provider, "_fetch_keys", lambda self: published[0])
+    provider = _provider()
+    token = sign(claims())
+    check_with = {"keys": provider.keys}
+    assert check(token, **check_with)["sub"] == "u1"
+    published[0] = jwk.KeySet([OTHER])  # the provider withdrew k1
+    assert check(token, **check_with)["sub"] == "u1"  # still within the keys' lifetime
+    now = time.monotonic()
+    monkeypatch.setattr(provider_module.time, "monotonic", lambda: now + provider.keys_max_age + 1)
+    with pytest.raises(TokenValidationError, match="not signed by the provider"):
+        check(token, **check_with)
+    assert check(sign(claims(), OTHER, kid="k2"), **check_with)["sub"] == "u1"
+
+
+def test_expired_keys_are_kept_through_a_short_outage_but_not_a_long_one(monkeypatch):
+    from dash_auth_oidc import ProviderUnavailable
+    from dash_auth_oidc import provider as provider_module
+
+    def down(self):
+        raise ProviderUnavailable("down", reason="key set unreachable")
+
+    provider = _provider()
+    provider._keys = held = jwk.KeySet([KEY])
+    monkeypatch.setattr(provider_module.Provider, "_fetch_keys", down)
+    now = time.monotonic()
+    monkeypatch.setattr(provider_module.time, "monotonic", lambda: now + provider.keys_max_age + 1)
+    assert provider.keys() is held  # an hour old, the provider down: still used (logged)
+    monkeypatch.setattr(provider_module.time, "monotonic", lambda: now + provider.keys_max_stale + 100)
+    with pytest.raises(ProviderUnavailable):
+        provider.keys()
+    assert provider._keys is None

@@ -129,8 +129,9 @@ def test_no_extra_repeats_a_base_dependency():
 def test_what_dash_auth_core_imports_it_declares():
     """Every third-party module the core imports at its top level is a declared dependency."""
     declared = {canonicalize_name(Requirement(s).name) for s in _project(ROOT / "packages" / "core")["project"]["dependencies"]}
-    # extras: imported by their adapters only, and pytest by the test kit's pytest plugin ([testing])
-    backends = {"quart", "hypercorn", "starlette", "fastapi", "uvicorn", "pytest"}
+    # extras: imported by their adapters only, pytest by the test kit's pytest plugin ([testing]),
+    # redis by the Redis session store ([redis]), celery only where the app runs Celery itself
+    backends = {"quart", "hypercorn", "starlette", "fastapi", "uvicorn", "pytest", "redis", "celery"}
     imported = set()
     for path in (ROOT / "packages" / "core" / "src").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):

@@ -89,11 +89,15 @@ class BasicAuth(UserDataMethods):
             self.stack.register(LoginFormPlugin(self.plugin, login_route), name=FORM_PLUGIN_NAME)
 
     def forget(self, username: str | None = None) -> None:
-        """Check ``username``'s password again at their next request (everyone's without one).
+        """Check ``username``'s password again at their next request, and end their logins.
 
         A verified header is trusted for ``identity_ttl`` seconds (default 300)
-        without asking the table or ``auth_func`` again; call this when a
-        password changes or a user is removed, so the old one stops working now.
+        without asking ``auth_func`` again (a dict table is read live); call this
+        when a password changes, so the old one stops working now. With a
+        ``username``, that user's sessions end too (``revoke_user``: on every
+        worker and instance with a ``session_store``, in this process without).
+        Without one, every cached header of this process is checked again.
+        Revoking with a store makes a Redis call: from async code, run it in a thread.
         """
         self.plugin.forget(username)
 

@@ -17,7 +17,7 @@ import secrets
 import threading
 import unicodedata
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -68,9 +68,16 @@ def is_hashed(password: str) -> bool:
 
 
 class UserTable:
-    """Usernames and passwords (plain or hashed) with cached verification."""
+    """Usernames and passwords (plain or hashed) with cached verification.
+
+    A dict (any mutable mapping) is read live: a user the app removes from it
+    (or whose password it changes) fails from the next check on, and a user it
+    adds can sign in. A list of pairs is copied.
+    """
 
     def __init__(self, users: Mapping[str, str] | Iterable[Iterable[str]]) -> None:
+        #: The app's own mapping, read on every check (``None``: a fixed table).
+        self.live: MutableMapping[str, str] | None = users if isinstance(users, MutableMapping) else None
         pairs = users.items() if isinstance(users, Mapping) else users
         table: dict[str, str] = {}
         for pair in pairs:
@@ -93,14 +100,48 @@ class UserTable:
         # own method), so a slow hash does not tell which usernames exist.
         method = next((p.split("$", 1)[0] for p in table.values() if is_hashed(p)), None)
         self._decoy = generate_password_hash(secrets.token_urlsafe(16), method=method) if method else None
-        self._cache: OrderedDict[bytes, str] = OrderedDict()
+        self._cache: OrderedDict[bytes, tuple[str, object]] = OrderedDict()
         self._lock = threading.Lock()
+        # NFC name -> the live mapping's own key, for keys written in another normal form.
+        self._keys: dict[str, str] = {}
+        self._indexed = -1
+        self._reindex()
+
+    def _reindex(self) -> None:
+        live = self.live
+        if live is not None:
+            self._keys = {nfc(k): k for k in list(live) if isinstance(k, str) and nfc(k) != k}
+            self._indexed = len(live)
+
+    def key(self, username: str) -> str:
+        """The key ``username`` (NFC) has in the live mapping (itself, unless written in another form)."""
+        return self._keys.get(username, username)
+
+    def raw(self, username: str) -> object:
+        """What the table holds for ``username`` (NFC) right now, as given (``None`` if nobody)."""
+        live = self.live
+        if live is None:
+            return self._users.get(username)
+        value = live.get(self._keys.get(username, username))
+        if value is None and len(live) != self._indexed:
+            self._reindex()
+            value = live.get(self._keys.get(username, username))
+        return value
+
+    def _stored(self, username: str) -> str | None:
+        """``username``'s password (NFC unless hashed), from the live mapping when there is one."""
+        if self.live is None:
+            return self._users.get(username)
+        value = self.raw(username)
+        if not isinstance(value, str):
+            return None
+        return value if is_hashed(value) else nfc(value)
 
     def __contains__(self, username: object) -> bool:
-        return username in self._users
+        return isinstance(username, str) and self._stored(nfc(username)) is not None
 
     def __len__(self) -> int:
-        return len(self._users)
+        return len(self.live) if self.live is not None else len(self._users)
 
     def check_password(self, username: str, password: str) -> bool:
         """Constant-time check of one username/password pair.
@@ -109,7 +150,7 @@ class UserTable:
         made from whatever form its author typed, so the password is tried as
         sent and in its NFC and NFD forms.
         """
-        stored = self._users.get(nfc(username))
+        stored = self._stored(nfc(username))
         if stored is None:
             # Spend the same time on unknown users, so timing does not reveal them.
             if self._decoy is not None:
@@ -129,13 +170,13 @@ class UserTable:
         """The username a Basic header proves, or ``None``."""
         digest = hashlib.sha256(header.encode("utf-8", "surrogatepass")).digest()
         cached = self._cache.get(digest)
-        if cached is not None:
-            return cached
+        if cached is not None and self.raw(cached[0]) is cached[1]:
+            return cached[0]  # verified before, and the table still holds the same password
         text = decode_header(header)
         username = self._verify_text(text)
         if username is not None:
             with self._lock:
-                self._cache[digest] = username
+                self._cache[digest] = (username, self.raw(username))
                 self._cache.move_to_end(digest)
                 while len(self._cache) > CACHE_SIZE:
                     self._cache.popitem(last=False)
@@ -150,7 +191,7 @@ class UserTable:
             if index < 0:
                 return None
             username, password = nfc(text[:index]), text[index + 1 :]
-            if (username in self._users or start == 0) and self.check_password(username, password):
+            if (start == 0 or self._stored(username) is not None) and self.check_password(username, password):
                 return username
             start = index + 1
 

@@ -107,13 +107,21 @@ class LoginFormPlugin:
             action=self.stack.login_url or "", csrf_token=csrf.token(request), next_url=next_url,
             username=username[:256] if isinstance(username, str) else None, error=error,
             retry_after=None if retry_after is None else int(headers["Retry-After"]), user=None,
+            remember_days=self._remember_days(),
         )
+
+    def _remember_days(self) -> int | None:
+        """Days a remembered login lasts, for the form's checkbox (``None``: the app keeps none)."""
+        assert self.stack is not None
+        lifetime = self.stack.remember_lifetime or 0
+        return max(1, round(lifetime / 86400)) if lifetime else None
 
     def _submit(self, request: Request) -> Response:
         try:
             form = request.form
             username, password = form.get("username"), form.get("password")
             submitted, next_value = form.get(csrf.FIELD), form.get("next")
+            remember = form.get("remember") == "1" and bool(self.stack and self.stack.remember_lifetime)
         except BadRequest as exc:
             return error_page(request, exc.status, translate(request, "The sign-in form could not be read."),
                               retry_url=self.stack.login_url if self.stack else None, stack=self.stack)
@@ -127,12 +135,13 @@ class LoginFormPlugin:
         try:
             # The same counts as the Basic header's: a username at an address, and the address.
             verified = self.throttle.check(
-                username, request.remote_addr, lambda: self.basic.verify_password(username, password)
+                username, request.remote_addr, lambda: self.basic.verify_password(username, password),
+                shared=self.basic._shared(),
             )
         except Throttled as exc:
             return self._form(request, next_url, 429, "too_many", typed, retry_after=exc.retry_after)
         if verified is None:
             log.info("failed sign-in on the login form from %s", request.remote_addr)
             return self._form(request, next_url, 401, "wrong_credentials", typed)
-        self.basic.log_in(request, verified, PROVIDER)
+        self.basic.log_in(request, verified, PROVIDER, remember=remember)
         return redirect(next_url, 303)

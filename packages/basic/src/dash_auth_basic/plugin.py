@@ -67,7 +67,8 @@ class BasicAuthPlugin:
         # fast digest of them would not protect a weak password from anyone who
         # can read this process's memory, and would cost more than the lookup.
         self.identity_ttl = identity_ttl
-        self._identities: OrderedDict[str, tuple[Identity, float]] = OrderedDict()
+        # header -> (identity, expiry, the live user mapping or None, its key, the value verified against)
+        self._identities: OrderedDict[str, tuple[Identity, float, Any, str, object]] = OrderedDict()
         self._lock = threading.Lock()
         self._generation = 0  # bumped by forget()
         self._sources: list[tuple[UserTable | None, AuthFunc | None]] = []
@@ -84,6 +85,9 @@ class BasicAuthPlugin:
     @hookimpl
     def setup(self, app: Any, auth: AuthStack) -> None:
         self.stack = auth
+        # A login read from a session ends when its user leaves the table the app passed.
+        auth.add_login_check(PROVIDER, self._login_check)
+        auth.add_login_check("form", self._login_check)
         auth.add_route(FORGET_ROUTE, self._forget_view, methods=("GET",), public=True,
                        endpoint="dash_auth_basic_forget")
         auth.add_logout_snippet(self._forget_script(auth.url_for(FORGET_ROUTE)))
@@ -94,12 +98,14 @@ class BasicAuthPlugin:
         # Only verified "Basic" headers are cached: no header, or another scheme, misses.
         cached = self._identities.get(header)
         if cached is not None and cached[1] > monotonic():
-            if not request.has_session_cookie:
-                # Verified and announced before; this client (a script, a new
-                # browser) just has no session yet: give it one, quietly.
-                assert self.stack is not None
-                self.stack.login(cached[0], request, notify=False)
-            return cached[0]
+            # Still valid unless the app's user mapping changed that user (removed,
+            # new password) or the login was revoked since (forget(), revoke_user).
+            # A client without a session (a script) is served without writing one.
+            table = cached[2]
+            if table is None or table.get(cached[3]) is cached[4]:
+                marks = self.stack.shared_state.marks  # type: ignore[union-attr] # set up before any request
+                if not marks or not self._revoked(cached[0]):
+                    return cached[0]
         if not header or (
             not header.startswith("Basic ") and header[:6].lower() != "basic " and header.strip().lower() != "basic"
         ):
@@ -115,7 +121,7 @@ class BasicAuthPlugin:
             stored = None
         try:
             verified = self.throttle.check(
-                username, request.remote_addr, lambda: self._verify_once(header),
+                username, request.remote_addr, lambda: self._verify_once(header), shared=self._shared(),
                 # A browser signed in as this user proves its password again: others'
                 # failures at a shared address do not lock it out.
                 count_address=not (username and stored is not None and stored.get("id") == nfc(username)),
@@ -135,13 +141,16 @@ class BasicAuthPlugin:
             identity = Identity.from_session(stored)
             # Kept only while the session's own lifetime lasts: a new login re-reads user_groups.
             lifetime = self.stack.session_lifetime if self.stack is not None else None
-            if identity is not None and lifetime and time.time() - (identity.auth_time or 0) > lifetime:
+            if identity is not None and (
+                (lifetime and time.time() - (identity.auth_time or 0) > lifetime) or self._revoked(identity)
+            ):
                 identity = None
         if identity is None:
             identity = self.log_in(request, verified, PROVIDER)
+        live, key, value = self._verified_against(verified)
         with self._lock:
             if generation == self._generation:
-                self._identities[header] = (identity, monotonic() + self.identity_ttl)
+                self._identities[header] = (identity, monotonic() + self.identity_ttl, live, key, value)
                 while len(self._identities) > IDENTITY_CACHE_SIZE:
                     self._identities.popitem(last=False)
         return identity
@@ -156,23 +165,61 @@ class BasicAuthPlugin:
         )
 
     def forget(self, username: str | None = None) -> None:
-        """Drop verified headers (``username``'s, or all) so they are checked again."""
+        """Drop verified headers (``username``'s, or all) so they are checked again; with a
+        ``username``, end that user's logins too (sessions included, on every worker that
+        shares the session store)."""
         with self._lock:
             self._generation += 1  # a check under way now must not cache what it verified
             if username is None:
                 self._identities.clear()
-                return
-            name = nfc(username)
-            for header in [h for h, (identity, _) in self._identities.items() if identity.id == name]:
-                del self._identities[header]
+            else:
+                name = nfc(username)
+                for header in [h for h, entry in self._identities.items() if entry[0].id == name]:
+                    del self._identities[header]
+        if username is not None and self.stack is not None:
+            self.stack.revoke(nfc(username))
+
+    def _revoked(self, identity: Identity) -> bool:
+        stack = self.stack
+        return stack is not None and stack.is_revoked(identity)
+
+    def _login_check(self, identity: Identity) -> bool:
+        # The usual case first: one live table (a dict), holding the user under their own name.
+        live = self._single_live
+        if live is not None and live.get(identity.id) is not None:
+            return True
+        return self.still_a_user(identity)
+
+    def still_a_user(self, identity: Identity) -> bool:
+        """Whether a user signed in here is still in the tables the app passed (``True`` when a
+        source cannot tell: an ``auth_func``)."""
+        return any(users is None or users.raw(identity.id) is not None for users, _auth_func in self._sources)
+
+    def _verified_against(self, username: str) -> tuple[Any, str, object]:
+        """The live mapping that holds ``username``, its key there and its value (``None``s if none)."""
+        for users, _auth_func in self._sources:
+            if users is not None and users.live is not None:
+                value = users.raw(username)
+                if value is not None:
+                    return users.live, users.key(username), value
+        return None, "", None
+
+    def _shared(self) -> Any:
+        """The shared state the throttle counts in (``None``: this process's own)."""
+        stack = self.stack
+        state = stack.shared_state if stack is not None else None
+        return state if state is not None and state.shared else None
 
     def add_source(self, users: UserTable | None, auth_func: AuthFunc | None) -> None:
         """Accept another user table or ``auth_func`` (a second ``BasicAuth`` on the same app)."""
         if users is None and auth_func is None:
             raise ValueError("BasicAuth needs username_password_list or auth_func")
         self._sources.append((users, auth_func))
+        #: The app's dict when it is the only source (the login check's fast path).
+        only = self._sources[0][0] if len(self._sources) == 1 else None
+        self._single_live = only.live if only is not None else None
 
-    def log_in(self, request: Request, username: str, provider: str) -> Identity:
+    def log_in(self, request: Request, username: str, provider: str, remember: bool = False) -> Identity:
         """Start a session for a verified ``username``; the stack adds ``user_groups``."""
         identity = Identity(
             id=username,
@@ -181,7 +228,7 @@ class BasicAuthPlugin:
             provider=provider,
         )
         assert self.stack is not None
-        return self.stack.login(identity, request)
+        return self.stack.login(identity, request, remember=remember)
 
     def verify_password(self, username: str, password: str) -> str | None:
         """The username if a form's username and password match any source."""
@@ -207,7 +254,10 @@ class BasicAuthPlugin:
     def _verify_once(self, header: str) -> str | None:
         """The header's username if it verifies (or a parallel request just verified it)."""
         cached = self._identities.get(header)
-        if cached is not None and cached[1] > monotonic():
+        if (
+            cached is not None and cached[1] > monotonic() and not self._revoked(cached[0])
+            and (cached[2] is None or cached[2].get(cached[3]) is cached[4])
+        ):
             return cached[0].id
         try:
             return self._verify(header)

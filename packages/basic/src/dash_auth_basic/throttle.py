@@ -1,7 +1,8 @@
 """Login throttling: slow down password guessing through the header and the form.
 
-Failures are counted in a bounded in-memory table (one process), under two
-keys per attempt:
+Failures are counted in a bounded in-memory table (one process), or, when the
+app has a session store, in the store (every worker and instance counts
+together; see ``_check_shared``), under two keys per attempt:
 
 * the username at the client's address: after ``max_failures`` within
   ``window`` seconds, that username is refused from that address for
@@ -26,8 +27,8 @@ import ipaddress
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
-from typing import TypeVar
+from collections.abc import Callable, Iterable, Iterator
+from typing import Protocol, TypeVar
 
 from .credentials import nfc
 
@@ -35,6 +36,16 @@ T = TypeVar("T")
 
 #: How many locked entries one eviction may move aside to drop an unlocked one instead.
 _EVICTION_SCAN = 1024
+
+
+class SharedCounters(Protocol):
+    """Counters with an expiry and locks kept by a session store (``auth.shared_state``)."""
+
+    def incr(self, keys: Iterable[str], window: float) -> list[int]: ...
+    def decr(self, keys: Iterable[str]) -> None: ...
+    def delete(self, keys: Iterable[str]) -> None: ...
+    def lock(self, key: str, seconds: float) -> None: ...
+    def locked_for(self, keys: Iterable[str]) -> float: ...
 
 
 class Throttled(Exception):
@@ -80,14 +91,19 @@ class LoginThrottle:
         return f"user:{nfc(username).casefold()[:256]}@{where}", f"addr:{where}"
 
     def check(
-        self, username: str, address: str | None, verify: Callable[[], T | None], *, count_address: bool = True
+        self, username: str, address: str | None, verify: Callable[[], T | None], *, count_address: bool = True,
+        shared: SharedCounters | None = None,
     ) -> T | None:
         """``verify()`` unless throttled (then :class:`Throttled`); its ``None`` counts as a failure.
 
         ``count_address=False`` leaves the address's count alone (a browser signed in
         as ``username`` proving its password again): others' failures at a shared
-        address do not lock out a user who already signed in there.
+        address do not lock out a user who already signed in there. ``shared``
+        (the session store's shared state) counts in the store instead of in
+        this process, so every worker and instance shares the limits.
         """
+        if shared is not None:
+            return self._check_shared(shared, username, address, verify, count_address)
         user_key, address_key = self.keys(username, address)
         counted = address_key if count_address else None
         with self._one_at_a_time(user_key):
@@ -106,6 +122,45 @@ class LoginThrottle:
             else:
                 self._give_back(counted)
                 self.success(user_key)
+            return result
+
+    def _check_shared(
+        self, shared: SharedCounters, username: str, address: str | None, verify: Callable[[], T | None],
+        count_address: bool,
+    ) -> T | None:
+        """:meth:`check` with counts and locks in the store, shared by every worker.
+
+        Each attempt is counted before the check, for the username at the address
+        and for the address, so parallel guesses on several workers cannot pass
+        the limits either: an attempt beyond them waits a second (429). A failure
+        at a limit locks that key for ``lockout`` seconds; a success clears the
+        username's count and gives the address's back.
+        """
+        user_key, address_key = self.keys(username, address)
+        keys = [user_key, address_key] if count_address else [user_key]
+        limits = [self.max_failures, self.max_address_failures]
+        with self._one_at_a_time(user_key):  # this process's checks of one key take turns
+            wait = shared.locked_for(keys)
+            if wait:
+                raise Throttled(wait)
+            counts = shared.incr(keys, self.window)
+            if any(count > limit for count, limit in zip(counts, limits, strict=False)):
+                shared.decr(keys)  # attempts under way elsewhere fill the allowance
+                raise Throttled(1.0)
+            try:
+                result = verify()
+            except BaseException:
+                shared.decr(keys)
+                raise
+            if result is None:
+                for key, count, limit in zip(keys, counts, limits, strict=False):
+                    if count >= limit:
+                        shared.lock(key, self.lockout)
+                        shared.delete([key])
+            else:
+                shared.delete([user_key])
+                if count_address:
+                    shared.decr([address_key])
             return result
 
     def retry_after(self, *keys: str, now: float | None = None) -> float:

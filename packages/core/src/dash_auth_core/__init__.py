@@ -22,6 +22,7 @@ from .pages import PAGE_ALLOWED_KEY, sample_path
 from .plugins import register_default_plugin
 from .resources import Kind, Resource
 from .responses import Response, html_page, json_error, redirect, safe_next, with_next
+from .revocation import revoke_user
 from .stack import PROVIDER_GROUPS_CLAIM, AuthStack, add_public_routes
 from .userdata import UserDataMethods, get_user_data, get_username, set_user_data
 
@@ -59,6 +60,7 @@ __all__ = [
     "register_adapter",
     "register_default_plugin",
     "request_was_judged",
+    "revoke_user",
     "safe_next",
     "sample_path",
     "set_user_data",

@@ -112,6 +112,17 @@ def current_user() -> Identity | None:
     return Identity.from_session(data)
 
 
+def identity_in(context: Any) -> Identity | None:
+    """The identity a queued job's callback context carries (see ``_custom_data``), if any."""
+    try:
+        data = (context or {}).get("custom_data", {}).get(CUSTOM_DATA_NAMESPACE)
+    except AttributeError:
+        return None
+    if isinstance(data, Identity):
+        return data
+    return Identity.from_session(data)
+
+
 def _custom_data(_ctx: Any) -> dict[str, Any] | None:
     # Runs before every server callback. The request's own identity only, as in
     # current_user(), but never the custom_data fallback this hook itself feeds.

@@ -7,13 +7,12 @@ only when no other plugin vouched for anyone.
 
 from __future__ import annotations
 
-import time
-
 from .backends import Request
 from .hookspecs import hookimpl
 from .identity import SESSION_KEY, Identity
 from .resources import Resource
 from .responses import Response, refusal
+from .sessions.lifecycle import login_holds
 from .ui import pages as pages_ui
 
 
@@ -29,9 +28,8 @@ def authenticate(request: Request) -> Identity | None:
     if identity is None:
         return None
     stack = request.auth  # set by the guard; without it, no lifetime applies
-    lifetime = None if stack is None else stack.session_lifetime
-    if lifetime and identity.auth_time and time.time() - identity.auth_time > lifetime:
-        return None
+    if stack is not None and not login_holds(stack, identity, request.session):
+        return None  # expired, idle too long, revoked, or its user is gone
     return identity
 
 

@@ -339,6 +339,8 @@ class Guard:
         if id(resource) in _NO_IDENTITY_NEEDED:
             return None
         try:
+            if stack.server_sessions is not None:
+                stack.begin_request(request)  # the session's record and the shared state, one round trip
             identity = self._authenticate(request)
         except RequestRefused as exc:
             # A browser's page gets a page (429 with the wait, 503), callbacks and scripts JSON.

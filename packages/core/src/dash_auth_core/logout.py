@@ -3,7 +3,9 @@
 Logging out by GET would let any page log users out with an ``<img>`` tag, so
 the GET only shows a form; the POST checks the CSRF token, calls
 ``on_logout``, clears the session and shows the signed-out page (plus any
-snippets plugins add, such as Basic's credential-forgetting script).
+snippets plugins add, such as Basic's credential-forgetting script). Its
+second button signs out everywhere: every other login of the user ends too
+(:func:`~dash_auth_core.revoke_user`).
 """
 
 from __future__ import annotations
@@ -31,9 +33,13 @@ def install(stack: AuthStack) -> None:
             except BadRequest:
                 submitted = None
             if not csrf.check(request, submitted):
-                return confirmation_page(request, stack, url, status=403, error="csrf")
-            stack.logout(request)
+                return confirmation_page(request, stack, url, status=403, error="csrf", everywhere=True)
+            try:
+                everywhere = request.form.get("everywhere") == "1"
+            except BadRequest:
+                everywhere = False
+            stack.logout(request, everywhere=everywhere)
             return signed_out_page(request, stack)
-        return confirmation_page(request, stack, url)
+        return confirmation_page(request, stack, url, everywhere=True)
 
     stack.add_route(stack.logout_route, view, methods=("GET", "POST"), public=True, endpoint="dash_auth_logout")

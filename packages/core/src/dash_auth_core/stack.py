@@ -28,6 +28,9 @@ from .identity import SESSION_KEY, Identity
 from .resources import Resource
 from .responses import Response
 from .routes import PublicRoutes
+from .sessions import LocalState, SessionStore, SharedState, lifecycle, store_from
+from .sessions.server import PRIVILEGE_GRACE, ServerSessions
+from .sessions.server import rotate as rotate_session
 
 if TYPE_CHECKING:
     import dash
@@ -37,6 +40,8 @@ log = logging.getLogger("dash_auth")
 MIN_SECRET_LENGTH = 16
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
 DEFAULT_SESSION_LIFETIME = 12 * 3600
+DEFAULT_IDLE_TIMEOUT = 3600
+DEFAULT_REMEMBER_LIFETIME = 30 * 24 * 3600
 
 _STACK_ATTR = "_dash_auth_stack"
 #: Claim keeping a provider's own groups when ``user_groups`` adds to them.
@@ -75,7 +80,20 @@ class AuthStack:
     ``max_body_size``
         Largest callback request body in bytes (default 16 MiB); larger ones get 413.
     ``session_lifetime``
-        Seconds a login stored in the session stays valid (default 12 hours).
+        Seconds a login stored in the session stays valid (default 12 hours),
+        however active; a login without a login time counts as expired.
+    ``session_idle_timeout``
+        Seconds a login may go unused before it ends (default 1 hour; ``None``
+        for none). Remembered logins have none but their lifetime.
+    ``remember_lifetime``
+        Seconds a remembered login lasts (remember-me on the login form;
+        default 30 days); only such a login gets a cookie that outlives the browser.
+    ``session_store``
+        Keep sessions server-side: a ``redis://`` URL or a
+        :class:`~dash_auth_core.sessions.SessionStore`. The cookie then carries
+        a random id only, logins can be revoked everywhere, and the security
+        state (revocations, the login throttle) is shared by every worker and
+        instance. Default: signed cookies, that state per process.
     ``user_groups``
         Groups for every provider's users: a dict ``{user id: [groups]}`` or a
         callable ``user_groups(identity_id) -> groups``, resolved at login. A
@@ -115,6 +133,9 @@ class AuthStack:
         "logout_route",
         "max_body_size",
         "session_lifetime",
+        "session_idle_timeout",
+        "remember_lifetime",
+        "session_store",
         "user_groups",
         "user_groups_ttl",
         "page_container",
@@ -139,11 +160,21 @@ class AuthStack:
             )
         self.app = app
         self.adapter: BackendAdapter = adapter_for(app)
+        self.adapter.stack = self  # the adapter reads session options (remember_lifetime) from it
         self.public_routes = PublicRoutes()
         self.public_assets: tuple[str, ...] = ("favicon.ico",)
         self.logout_route = "/logout"
         self.max_body_size: int | None = DEFAULT_MAX_BODY
         self.session_lifetime: float | None = DEFAULT_SESSION_LIFETIME
+        self.session_idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT
+        self.remember_lifetime: float | None = DEFAULT_REMEMBER_LIFETIME
+        #: The server-side session store (``None``: signed cookies), and its glue for the adapters.
+        self.session_store: SessionStore | None = None
+        self.server_sessions: ServerSessions | None = None
+        #: Revocation marks and counters: per process, or the store's (shared by every worker).
+        self.shared_state: SharedState = LocalState()
+        #: provider -> a check that a login it made, read from a session, still holds (see add_login_check).
+        self.login_checks: dict[str, Any] = {}
         self.user_groups: Any = None
         #: provider name -> the ``user_groups`` a front door gave for its own users.
         self.provider_user_groups: dict[str, Any] = {}
@@ -183,6 +214,9 @@ class AuthStack:
         logout.install(self)
         ui_routes.install(self)
         browser.install(app)
+        from . import background
+
+        background.install(self)  # Celery workers check the login again when a job starts
         self.chain.hook.setup.call_historic(kwargs={"app": app, "auth": self})
         self._set_up = True
         self._refresh_impl_counts()
@@ -239,11 +273,14 @@ class AuthStack:
             if size is not None and (not isinstance(size, int) or size <= 0):
                 raise ConfigurationError("max_body_size must be a positive number of bytes or None")
             self.max_body_size = size
-        if "session_lifetime" in options:
-            life = options["session_lifetime"]
-            if life is not None and (not isinstance(life, (int, float)) or life <= 0):
-                raise ConfigurationError("session_lifetime must be a positive number of seconds or None")
-            self.session_lifetime = life
+        for name in ("session_lifetime", "session_idle_timeout", "remember_lifetime"):
+            if name in options:
+                life = options[name]
+                if life is not None and (isinstance(life, bool) or not isinstance(life, (int, float)) or life <= 0):
+                    raise ConfigurationError(f"{name} must be a positive number of seconds or None")
+                setattr(self, name, life)
+        if options.get("session_store") is not None:
+            self._set_store(options["session_store"])
         if options.get("secret_key") is not None:
             self._set_secret(_check_secret(options["secret_key"]))
         if options.get("user_groups") is not None:
@@ -623,7 +660,7 @@ class AuthStack:
 
     def login(
         self, identity: Identity, request: Request, *, notify: bool = True,
-        session_data: dict[str, Any] | None = None, end_previous: bool = True,
+        session_data: dict[str, Any] | None = None, end_previous: bool = True, remember: bool = False,
     ) -> Identity:
         """Start a session for ``identity``: fresh session, then ``on_login``.
 
@@ -631,15 +668,20 @@ class AuthStack:
         ``session_data`` is written into the new session before ``on_login``
         runs (a provider's token state, say). ``notify=False`` only writes the
         session (a provider re-issuing the session of a login it already announced).
+        ``remember=True`` keeps the login for ``remember_lifetime`` in a cookie
+        that outlives the browser (remember-me). With a session store the
+        session gets a new id.
         """
         identity = self.groups_for(identity)
         session = request.session
         if notify and end_previous:
             self.end_replaced_login(request, identity)
         session.clear()  # a new session for the new login (no fixation, fresh CSRF token)
+        rotate_session(session)  # and, server-side, a new id
         if session_data:
             session.update(session_data)
         session[SESSION_KEY] = identity.to_session()
+        lifecycle.start(self, session, remember, identity.auth_time)
         context.set_current_user(identity, request)
         if notify:
             self.chain.hook.on_login(identity=identity, request=request)
@@ -668,6 +710,58 @@ class AuthStack:
         except Exception:
             log.exception("an on_logout hook failed for the login a new one replaces")
 
+    # -- sessions and revocation ------------------------------------------------
+
+    def _set_store(self, option: Any) -> None:
+        store = store_from(option)
+        if store is None or store is self.session_store:
+            return
+        if self.session_store is not None:
+            raise ConfigurationError("two different session_store values were given for one app")
+        self.session_store = store
+        self.shared_state = store.shared_state()
+        self.server_sessions = ServerSessions(self, store)
+        self.adapter.use_session_store(self.server_sessions)
+
+    def begin_request(self, request: Request) -> None:
+        """Read the request's session record and the shared state (one round trip; the guard calls
+        this when a store is configured). Raises :class:`~dash_auth_core.sessions.StoreUnavailable`."""
+        sessions = self.server_sessions
+        if sessions is not None and (request.has_session_cookie or request.header("Authorization")):
+            sessions.begin(request.session)
+
+    def add_login_check(self, provider: str, check: Any) -> None:
+        """``check(identity) -> bool``: whether a login ``provider`` made, read from a session, still
+        holds (a user removed from the app's table no longer does). Called on each such request."""
+        self.login_checks[provider] = check
+
+    def login_holds(self, identity: Identity, request: Request, now: float | None = None) -> bool:
+        """Whether a login read from ``request``'s session still holds: its lifetime, idle time,
+        revocation mark and provider check (see :mod:`dash_auth_core.sessions.lifecycle`)."""
+        return lifecycle.login_holds(self, identity, request.session, now)
+
+    def login_ends(self, identity: Identity, request: Request) -> float | None:
+        """When the login read from ``request``'s session ends if unused (for a cache of it)."""
+        return lifecycle.holds_until(self, identity, request.session)
+
+    def is_revoked(self, identity: Identity) -> bool:
+        """Whether ``identity``'s login was revoked (``revoke_user``, ``forget``) since it was made."""
+        return self.shared_state.revoked(identity.id, identity.auth_time)
+
+    def revoke(self, user_id: str) -> None:
+        """End every login of ``user_id`` made until now, on every worker and instance that share the
+        store (in this process only without one): sessions, cached credentials, open sockets."""
+        if not isinstance(user_id, str) or not user_id:
+            raise ValueError("revoke needs a user id (a non-empty string)")
+        keep = max(x for x in (self.session_lifetime, self.remember_lifetime, 24 * 3600.0) if x)
+        self.shared_state.revoke(user_id, time.time(), keep)
+        if self.session_store is not None:
+            self.session_store.delete_user(user_id)
+        from . import websocket
+
+        websocket.registry(self).revoke_user(user_id)
+        log.info("revoked every login of %r", user_id)
+
     def close_sockets(self, identity: Identity) -> None:
         """End ``identity``'s login on WebSocket callbacks: its open sockets close (4001), and
         its cookie opens none. For a login a provider ended outside a logout."""
@@ -675,9 +769,14 @@ class AuthStack:
 
         websocket.registry(self).revoke(identity, self.session_lifetime)
 
-    def logout(self, request: Request) -> Identity | None:
-        """Call ``on_logout`` for the current user, then clear the session."""
+    def logout(self, request: Request, *, everywhere: bool = False) -> Identity | None:
+        """Call ``on_logout`` for the current user, then clear the session.
+
+        ``everywhere=True`` also ends the user's other sessions (:meth:`revoke`).
+        """
         identity = self.authenticate(request)
+        if everywhere and identity is not None:
+            self.revoke(identity.id)
         try:
             self.chain.hook.on_logout(identity=identity, request=request)
         except WouldBlock:
@@ -713,6 +812,7 @@ def _store_groups(identity: Identity, request: Request) -> None:
         and stored.get("groups") != list(identity.groups)
     ):
         session[SESSION_KEY] = {**stored, "groups": list(identity.groups)}
+        rotate_session(session, PRIVILEGE_GRACE)  # a change of privileges: a new id, server-side
 
 
 def _provider_groups(identity: Identity) -> tuple[str, ...]:

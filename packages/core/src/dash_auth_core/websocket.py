@@ -51,6 +51,7 @@ from .context import set_current_user, set_in_context
 from .hookspecs import hookimpl
 from .identity import Identity
 from .resources import Kind, Resource
+from .sessions.store import StoreUnavailable
 
 if TYPE_CHECKING:
     from .responses import Response
@@ -125,6 +126,14 @@ class _Registry:
         for conn in targets:
             # Once the login's response has set the cookie the reconnection sends.
             conn.close_soon(CLOSE_RECONNECT, "dash-auth: reconnect with the new sign-in", delay=LOGOUT_CLOSE_DELAY)
+
+    def revoke_user(self, user_id: str) -> None:
+        """Close every open socket of ``user_id`` (a revocation: their logins are void everywhere)."""
+        with self.lock:
+            targets = [c for c in self.connections if c.identity is not None and c.identity.id == user_id]
+        for conn in targets:
+            conn.signed_out = True
+            conn.close_soon(CLOSE_AUTH, AUTH_REASON_PREFIX + "signed out", delay=LOGOUT_CLOSE_DELAY)
 
     def revoke(self, identity: Identity, lifetime: float | None) -> None:
         """Refuse this login on sockets from now on and close the open ones."""
@@ -368,12 +377,26 @@ class Connection:
 
     # checks while the socket is open
 
+    async def _reload_session(self) -> bool:
+        """With a session store: read the socket's session again (a logout or revocation elsewhere
+        deleted it). ``False`` if the store cannot be reached."""
+        sessions = self.stack.server_sessions
+        if sessions is None or self.request is None:
+            return True
+        try:
+            await sessions.areload(self.request.session)
+        except StoreUnavailable:
+            return False
+        return True
+
     async def _recheck(self) -> bool:
         """Whether the socket's login still holds (its frozen handshake, judged again)."""
         request = self.request
         if request is None:
             return False
         async with self.recheck_lock:
+            if not await self._reload_session():
+                return True  # the store is down: nothing is served meanwhile (see on_callback)
             result = await run_guard(self.stack.guard, lambda: _fresh(request))
             identity = request.state.get("identity")
         if self.identity is None:
@@ -532,6 +555,9 @@ class Connection:
             await self.close(1011, "dash-auth: internal error")
             return False
         stack = self.stack
+        if not await self._reload_session():
+            await self._callback_error(request_id, renderer, "dash-auth: 503 the session store is unavailable")
+            return False
         request = _MessageRequest(base, payload, self.update_path, anonymous=self.revoked)
         result = await run_guard(stack.guard, lambda: request)
         authenticated = "identity" in request.state  # a malformed payload is refused before that

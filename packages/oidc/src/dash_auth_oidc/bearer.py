@@ -85,7 +85,9 @@ class BearerTokenPlugin:
         now = self.clock()
         cached = self._cache.get(digest)
         if cached is not None and cached[1] > now:
-            return cached[0]
+            stack = request.auth
+            if stack is None or not stack.shared_state.marks or not stack.is_revoked(cached[0]):
+                return cached[0]
         allow_blocking(request)  # the key set may have to be fetched: off the event loop on async backends
         try:
             _header, claims = peek(token)
@@ -98,6 +100,11 @@ class BearerTokenPlugin:
             identity = self._to_identity(verified, provider)
         except LoginError as exc:
             log.info("bearer token refused on %s %s: %s", request.method, request.path, exc.reason)
+            return REJECT
+        stack = request.auth
+        if stack is not None and stack.is_revoked(identity):
+            log.info("bearer token refused on %s %s: issued before %r's logins were revoked",
+                     request.method, request.path, identity.id)
             return REJECT
         until = min(float(verified["exp"]), now + CACHE_SECONDS)
         with self._lock:

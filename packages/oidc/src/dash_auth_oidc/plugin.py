@@ -416,8 +416,11 @@ class OIDCPlugin:
         if not raw:
             return None
         now = self._clock()
-        hit = self._identities.get(raw)
-        if hit is not None and hit[1] > now:
+        stack = self._stack()
+        # With a session store the record may have been deleted elsewhere (a logout on another
+        # instance): it is read each time (in the request's one round trip), not remembered here.
+        hit = self._identities.get(raw) if stack.session_store is None else None
+        if hit is not None and hit[1] > now and not (stack.shared_state.marks and stack.is_revoked(hit[0])):
             return hit[0]
         if not request.has_session_cookie:
             return None
@@ -447,11 +450,13 @@ class OIDCPlugin:
         until = now + IDENTITY_CACHE_SECONDS
         if isinstance(refresh_at, (int, float)):
             until = min(until, refresh_at)
-        lifetime = self._stack().session_lifetime
-        if lifetime and identity.auth_time:
-            if now - identity.auth_time > lifetime:
-                return None  # expired login: the core's reader refuses it too
-            until = min(until, identity.auth_time + lifetime)
+        if not stack.login_holds(identity, request, now):
+            return None  # expired, idle, revoked: the core's reader refuses it too
+        ends = stack.login_ends(identity, request)
+        if ends is not None:
+            until = min(until, ends)
+        if stack.session_store is not None:
+            return identity
         with self._identities_lock:
             self._identities[raw] = (identity, until)
             while len(self._identities) > IDENTITY_CACHE_SIZE:

@@ -37,6 +37,12 @@ DEFAULT_SCOPE = "openid email profile"
 WELL_KNOWN = "/.well-known/openid-configuration"
 #: A token naming an unknown key fetches the key set again at most this often (seconds).
 JWKS_MIN_REFETCH = 30.0
+#: Keys are trusted this long after they were fetched, then fetched again: a key the
+#: provider withdrew stops being trusted without a restart.
+JWKS_MAX_AGE = 3600.0
+#: While the provider cannot be reached, keys older than JWKS_MAX_AGE are still used up to
+#: this age (a short outage does not sign everybody out); past it, nothing is trusted.
+JWKS_MAX_STALE = 6 * 3600.0
 #: After the provider failed to answer (discovery, keys), requests fail at once for this long.
 FAILURE_BACKOFF = 10.0
 #: Keys a provider's metadata must have.
@@ -93,6 +99,10 @@ class Provider:
             self._check_metadata(self._metadata)
         self._keys: KeySet | None = None
         self._keys_fetched = 0.0
+        #: When the keys held were fetched (monotonic); they expire JWKS_MAX_AGE later.
+        self._keys_good = time.monotonic()
+        self.keys_max_age = JWKS_MAX_AGE
+        self.keys_max_stale = JWKS_MAX_STALE
         self._down_until = 0.0  # discovery or the key set failed: don't ask again before this
         self._down_reason = ""
         self._timeout = config.request_kwargs.get("timeout", 10.0)
@@ -174,10 +184,17 @@ class Provider:
         return ("RS256",)  # the OpenID Connect default
 
     def keys(self, force: bool = False) -> KeySet:
-        """The provider's signing keys (cached; ``force`` fetches them again, rate-limited)."""
+        """The provider's signing keys (cached; ``force`` fetches them again, rate-limited).
+
+        Keys expire ``keys_max_age`` seconds after they were fetched (an hour) and
+        are fetched again, so a key the provider withdrew is no longer trusted; a
+        token naming an unknown ``kid`` fetches them at once (at most every 30 s).
+        """
         keys = self._keys
         if keys is not None and not force:
-            return keys
+            if time.monotonic() - self._keys_good < self.keys_max_age:
+                return keys
+            force = True  # expired: fetched again below (rate-limited like an unknown kid)
         if keys is not None and time.monotonic() - self._keys_fetched < JWKS_MIN_REFETCH and not self._lock.locked():
             return keys  # fetched moments ago, and no fetch under way whose keys to wait for
         if keys is None:
@@ -195,12 +212,17 @@ class Provider:
             try:
                 keyset = self._fetch_keys()
             except ProviderUnavailable as exc:
-                if self._keys is not None:
+                if self._keys is not None and time.monotonic() - self._keys_good < self.keys_max_stale:
                     log.warning("OIDC provider %r: key set not refreshed: %s", self.name, exc.reason)
                     return self._keys
+                if self._keys is not None:
+                    log.error("OIDC provider %r: its keys are %d s old and cannot be fetched again; no token "
+                              "is trusted until they are", self.name, time.monotonic() - self._keys_good)
+                    self._keys = None
                 self._mark_down(exc)
                 raise
             self._keys = keyset
+            self._keys_good = time.monotonic()
             return keyset
         finally:
             self._lock.release()

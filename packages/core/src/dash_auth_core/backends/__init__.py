@@ -186,6 +186,8 @@ class BackendAdapter(abc.ABC):
     """How the stack plugs into one server framework."""
 
     name: str = "custom"
+    #: The app's :class:`~dash_auth_core.stack.AuthStack` (set when it is created).
+    stack: Any = None
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -217,6 +219,11 @@ class BackendAdapter(abc.ABC):
     def server_secret(self) -> str | bytes | None:
         """The secret the server signs its sessions with, when the app set one itself (for ``auth.sign``)."""
         return None
+
+    def use_session_store(self, sessions: Any) -> None:
+        """Keep sessions server-side through ``sessions`` (a :class:`~dash_auth_core.sessions.server.ServerSessions`):
+        the cookie carries its id only. Adapters without server-side sessions refuse the option."""
+        raise ConfigurationError(f"the {self.name} adapter does not support session_store")
 
 
 def dash_setup_index(funcs: list[Any]) -> int | None:

@@ -101,9 +101,12 @@ class SerializerCache:
                cfg.get("PERMANENT_SESSION_LIFETIME"))
         state = self.__dict__.get("_state")
         if state is None or state[0] != key:
-            # Built again only when the app's session settings change.
+            # Built again only when the app's session settings change. A remembered login's
+            # cookie is signed at its login and must still be read at the end of its lifetime
+            # (``remember_lifetime`` as it is when the first cookie is read).
+            remember = getattr(self, "remember_lifetime", lambda: None)()
             serializer = self.get_signing_serializer(app)
-            max_age = int(app.permanent_session_lifetime.total_seconds())
+            max_age = max(int(app.permanent_session_lifetime.total_seconds()), int(remember or 0))
             state = self._state = (key, serializer, self.get_cookie_name(app), max_age)  # type: ignore[attr-defined]
         _, serializer, name, max_age = state
         if serializer is None:

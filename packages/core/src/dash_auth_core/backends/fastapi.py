@@ -25,6 +25,7 @@ import io
 import json
 import logging
 import re
+import time
 from base64 import b64decode, b64encode
 from collections.abc import Mapping, MutableMapping
 from contextvars import ContextVar
@@ -46,6 +47,7 @@ from .._private.dash import is_fastapi_index_route as _is_dash_index
 from ..context import IDENTITY_ATTRIBUTE
 from ..errors import BadRequest, ConfigurationError
 from ..responses import Response, json_error
+from ..sessions.lifecycle import stamp
 from . import (
     BackendAdapter,
     GuardFunc,
@@ -72,6 +74,7 @@ from ._aio import (
     run_guard,
 )
 from ._sessions import decoded_cookie, lazy_session_class
+from .flask import remember_lifetime_of, remembered_until
 
 log = logging.getLogger("dash_auth")
 
@@ -358,8 +361,11 @@ class SessionCookieMiddleware(SessionMiddleware):
         headers = MutableHeaders(scope=message)
         headers.add_vary_header("Cookie")
         if session:
+            stamp(session)
             data = self.signer.sign(b64encode(json.dumps(dict(session)).encode("utf-8"))).decode("utf-8")
-            max_age = f"Max-Age={self.max_age}; " if self.max_age is not None else ""
+            # A browser-session cookie, except for a remembered login (remember-me).
+            until = remembered_until(session, self.remember_lifetime())
+            max_age = f"Max-Age={max(0, int(until.timestamp() - time.time()))}; " if until is not None else ""
             headers.append("Set-Cookie", f"{name}={data}; path={self.path}; {max_age}{flags}")
         elif not getattr(session, "initially_empty", False):
             expires = "expires=Thu, 01 Jan 1970 00:00:00 GMT; "
@@ -369,8 +375,69 @@ class SessionCookieMiddleware(SessionMiddleware):
         raw = cookie_parser(ScopeHeaders({"headers": headers}).get("cookie", "")).get(self.session_cookie)
         return decoded_cookie(raw, self._decode, (BadSignature, ValueError, TypeError))
 
+    #: The app's remember-me lifetime (set by the adapter).
+    remember_lifetime: Any = staticmethod(lambda: None)
+
     def _decode(self, raw: str) -> Any:
-        return json.loads(b64decode(self.signer.unsign(raw.encode("utf-8"), max_age=self.max_age)))
+        # Signed at the last write: a remembered login's cookie must still read at the end of its lifetime.
+        max_age = self.max_age and max(self.max_age, int(self.remember_lifetime() or 0))
+        return json.loads(b64decode(self.signer.unsign(raw.encode("utf-8"), max_age=max_age)))
+
+
+class ServerCookieSessions:
+    """The stack's sessions kept in a server-side store: the cookie carries an id (see
+    :mod:`dash_auth_core.sessions.server`). The record is read before the guard runs, with the
+    store's asyncio client, and written as the response starts; an outage while writing
+    replaces the response with a JSON 503."""
+
+    def __init__(self, sessions: Any, cookie: str = "session", path: str = "/") -> None:
+        self.sessions = sessions
+        self.session_cookie = cookie
+        self.path = path
+
+    async def aopen(self, scope: dict[str, Any], send: Any) -> Any:
+        from ..sessions.records import RecordTooLarge
+        from ..sessions.server import cookie_header
+        from ..sessions.store import StoreUnavailable
+
+        sessions = self.sessions
+        raw = raw_headers(scope)
+        cookie_value = cookie_parser(header_value(raw, "cookie") or "").get(self.session_cookie)
+        session = LazySession(None)
+        handle = sessions.attach(session, cookie_value)
+        session._loader = functools.partial(sessions.load, handle)
+        scope["session"] = session
+        if cookie_value or b"authorization" in raw:
+            await sessions.abegin(session)
+        if scope["type"] != "http":
+            return send  # a websocket's session is its handshake's: nothing is written back
+        failed = False
+        name, path = self.session_cookie, self.path
+
+        async def send_wrapper(message: dict[str, Any]) -> None:
+            nonlocal failed
+            if failed:
+                return  # the response was replaced by a 503
+            if message["type"] == "http.response.start":
+                try:
+                    change = await sessions.afinish(session)
+                except StoreUnavailable as exc:
+                    failed = True
+                    refusal = json_error(503, exc.error, exc.message)
+                    refusal.headers.update(exc.headers)
+                    await send_response(send, refusal)
+                    return
+                except RecordTooLarge as exc:
+                    log.error("a session was not saved: %s", exc)
+                    change = None
+                if change is not None:
+                    headers = MutableHeaders(scope=message)
+                    headers.add_vary_header("Cookie")
+                    secure = scope.get("scheme") == "https"
+                    headers.append("Set-Cookie", cookie_header(name, change, path=path, secure=secure))
+            await send(message)
+
+        return send_wrapper
 
 
 class GuardMiddleware:
@@ -381,7 +448,8 @@ class GuardMiddleware:
     """
 
     def __init__(
-        self, app: Any, adapter: FastAPIAdapter, guard: GuardFunc, sessions: SessionCookieMiddleware | None = None,
+        self, app: Any, adapter: FastAPIAdapter, guard: GuardFunc,
+        sessions: SessionCookieMiddleware | ServerCookieSessions | None = None,
     ) -> None:
         self.app = app
         self.adapter = adapter
@@ -405,8 +473,12 @@ class GuardMiddleware:
             # first request, which on FastAPI happens after this middleware.
             await dash_setup(self.dash_app)
             self.ready = True
-        if self.sessions is not None:
-            send = self.sessions.open(scope, send)
+        sessions = self.sessions
+        if sessions is not None:
+            if type(sessions) is ServerCookieSessions:
+                send = await sessions.aopen(scope, send)
+            else:
+                send = sessions.open(scope, send)  # type: ignore[union-attr]
         token = _handling.set(Handling(scope))
         try:
             if kind == "websocket":
@@ -495,6 +567,7 @@ class FastAPIAdapter(BackendAdapter):
         self._guard: GuardFunc | None = None
         self.request_class: type[FastAPIRequest] = FastAPIRequest
         self._installed = False
+        self._server_sessions: Any = None
 
     # -- the middleware stack ------------------------------------------------
 
@@ -532,7 +605,16 @@ class FastAPIAdapter(BackendAdapter):
             # forged Host gets a 400, never a login challenge built from it.
             hosts = [m for m in saved if isinstance(m.cls, type) and issubclass(m.cls, TrustedHostMiddleware)]
             rest = [_reusing_parsed_body(m) for m in saved if m is not user_session and m not in hosts]
-            if user_session is not None:
+            sessions: SessionCookieMiddleware | ServerCookieSessions | None
+            if self._server_sessions is not None:
+                if user_session is not None:
+                    raise ConfigurationError(
+                        "session_store keeps sessions server-side: remove the app's own SessionMiddleware"
+                    )
+                outer = hosts
+                sessions = ServerCookieSessions(self._server_sessions)
+                cookie = sessions.session_cookie
+            elif user_session is not None:
                 # The app's own, just outside the guard so that the guard sees the session.
                 outer = [*hosts, user_session]
                 sessions = None
@@ -543,6 +625,7 @@ class FastAPIAdapter(BackendAdapter):
                 secret = self._secret.decode() if isinstance(self._secret, bytes) else self._secret
                 outer = hosts
                 sessions = SessionCookieMiddleware(None, secret_key=secret, same_site="lax")
+                sessions.remember_lifetime = remember_lifetime_of(self)
                 cookie = sessions.session_cookie
             self.request_class = type(
                 "FastAPIRequest", (FastAPIRequest,),
@@ -595,6 +678,19 @@ class FastAPIAdapter(BackendAdapter):
         if secret_key:
             self._secret = secret_key
         return had
+
+    def use_session_store(self, sessions: Any) -> None:
+        from ..sessions.store import StoreUnavailable
+
+        self._check_not_started()
+        self._server_sessions = sessions
+
+        async def store_unavailable(request: Any, exc: Exception) -> StarletteResponse:
+            refusal = json_error(503, "unavailable", str(exc))
+            refusal.headers.update(getattr(exc, "headers", {}))
+            return to_starlette(refusal)
+
+        self.server.add_exception_handler(StoreUnavailable, store_unavailable)
 
 
 register_adapter("fastapi", FastAPIAdapter)

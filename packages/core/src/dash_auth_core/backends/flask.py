@@ -8,13 +8,14 @@ from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 import flask
-from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionInterface
 from werkzeug import exceptions as wz
 
 from .._private.dash import index_endpoints as dash_index_endpoints
 from .._private.flask import cv_request
 from ..errors import BadRequest
 from ..responses import Response
+from ..sessions.lifecycle import stamp
 from . import (
     BackendAdapter,
     GuardFunc,
@@ -25,6 +26,7 @@ from . import (
     declared_length,
     register_adapter,
 )
+from . import _server_sessions as server_side
 from ._sessions import SerializerCache, lazy_session_class
 
 
@@ -115,7 +117,9 @@ class FlaskRequest(Request):
 
     @property
     def session(self) -> MutableMapping[str, Any]:
-        return flask.session
+        # The request context's own session object (what ``flask.session`` proxies to).
+        session: MutableMapping[str, Any] = self.context_key.session
+        return session
 
     @property
     def scheme(self) -> str:
@@ -187,6 +191,13 @@ class _SessionInterface(SerializerCache, SecureCookieSessionInterface):
             return True
         return flask.has_request_context() and flask.request.is_secure
 
+    #: The app's remember-me lifetime (set by the adapter).
+    remember_lifetime: Any = staticmethod(lambda: None)
+
+    def get_expiration_time(self, app: flask.Flask, session: Any) -> Any:
+        # A browser-session cookie, except for a remembered login (see ``remembered_until``).
+        return remembered_until(session, self.remember_lifetime()) or super().get_expiration_time(app, session)
+
     def is_null_session(self, obj: object) -> bool:
         # The framework saves only sessions that are not "null": one of ours that
         # nothing read has nothing to save, so the save step is skipped altogether.
@@ -196,6 +207,37 @@ class _SessionInterface(SerializerCache, SecureCookieSessionInterface):
 
     def open_session(self, app: flask.Flask, request: flask.Request) -> SecureCookieSession | None:
         return self.lazy_session(app, request, LazySession)
+
+    def save_session(self, app: flask.Flask, session: Any, response: flask.Response) -> None:
+        if session.modified:
+            stamp(session)
+        super().save_session(app, session, response)
+
+
+class _ServerSessionInterface(SessionInterface):
+    """Sessions in a server-side store: the cookie carries an id (see ``_server_sessions``)."""
+
+    def __init__(self, sessions: Any) -> None:
+        self.sessions = sessions
+
+    def open_session(self, app: flask.Flask, request: flask.Request) -> Any:
+        return server_side.open_lazy(self.sessions, LazySession, request.cookies.get(self.get_cookie_name(app)))
+
+    def is_null_session(self, obj: object) -> bool:
+        handle = getattr(obj, "_dash_auth_handle", None)
+        return not getattr(obj, "loaded", False) and not (handle is not None and (handle.rotate or handle.renew))
+
+    def save_session(self, app: flask.Flask, session: Any, response: flask.Response) -> None:
+        try:
+            change = self.sessions.finish(session)
+        except server_side.StoreUnavailable as exc:
+            server_side.refuse(response, exc)
+            return
+        except server_side.RecordTooLarge as exc:
+            server_side.too_large(exc)
+            return
+        settings = server_side.cookie_settings(self, app, flask.request.is_secure)
+        server_side.apply(response, self.get_cookie_name(app), change, settings)
 
 
 def to_flask(response: Response) -> flask.Response:
@@ -207,8 +249,36 @@ def to_flask(response: Response) -> flask.Response:
     return native
 
 
+def remembered_until(session: Any, lifetime: float | None) -> Any:
+    """When a remembered login's cookie expires (its login time plus ``lifetime``), else ``None``."""
+    from datetime import datetime, timezone
+
+    from ..sessions.lifecycle import REMEMBER_KEY
+
+    if session.get(REMEMBER_KEY) is not True:
+        return None
+    user = session.get("user")
+    auth_time = user.get("auth_time") if isinstance(user, dict) else None
+    if not isinstance(auth_time, (int, float)) or not lifetime:
+        return None
+    return datetime.fromtimestamp(auth_time + lifetime, tz=timezone.utc)
+
+
+def remember_lifetime_of(adapter: BackendAdapter) -> Any:
+    """A function giving the app's current ``remember_lifetime`` (for the cookie's expiry)."""
+    return lambda: getattr(getattr(adapter, "stack", None), "remember_lifetime", None)
+
+
 class FlaskAdapter(BackendAdapter):
     name = "flask"
+
+    def use_session_store(self, sessions: Any) -> None:
+        self.server.session_interface = _ServerSessionInterface(sessions)
+
+        def store_unavailable(exc: Exception) -> flask.Response:
+            return to_flask(_refusal(exc))
+
+        self.server.register_error_handler(server_side.StoreUnavailable, store_unavailable)
 
     def native_response(self, response: Response) -> flask.Response:
         return to_flask(response)
@@ -269,8 +339,17 @@ class FlaskAdapter(BackendAdapter):
             config["SESSION_COOKIE_SAMESITE"] = "Lax"
         config["SESSION_COOKIE_HTTPONLY"] = True
         if type(self.server.session_interface) is SecureCookieSessionInterface:
-            self.server.session_interface = _SessionInterface()
+            interface = self.server.session_interface = _SessionInterface()
+            interface.remember_lifetime = remember_lifetime_of(self)
         return had
+
+
+def _refusal(exc: Any) -> Response:
+    from ..responses import json_error
+
+    response = json_error(exc.status, exc.error, exc.message)
+    response.headers.update(exc.headers)
+    return response
 
 
 register_adapter("flask", FlaskAdapter)

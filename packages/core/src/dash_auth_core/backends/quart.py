@@ -20,13 +20,14 @@ from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
 import quart
-from quart.sessions import SecureCookieSessionInterface
+from quart.sessions import SecureCookieSessionInterface, SessionInterface
 from quart.wrappers import Websocket
 
 from .._private.dash import index_endpoints as dash_index_endpoints
 from .._private.quart import CACHED_JSON, cv_request, cv_websocket, read_body
 from ..errors import BadRequest
 from ..responses import Response
+from ..sessions.lifecycle import stamp
 from . import (
     BackendAdapter,
     GuardFunc,
@@ -38,6 +39,7 @@ from . import (
     declared_length,
     register_adapter,
 )
+from . import _server_sessions as server_side
 from ._aio import (
     _HEADER_KEYS,
     guard_in_thread,
@@ -50,7 +52,7 @@ from ._aio import (
     run_guard,
 )
 from ._sessions import SerializerCache
-from .flask import LazySession
+from .flask import LazySession, remember_lifetime_of, remembered_until
 
 _UPDATE = "_dash-update-component"
 _WEBSOCKET = "_dash-ws-callback"
@@ -206,10 +208,53 @@ class _SessionInterface(SerializerCache, SecureCookieSessionInterface):
     async def open_session(self, app: quart.Quart, request: Any) -> Any:
         return self.lazy_session(app, request, LazySession)
 
+    #: The app's remember-me lifetime (set by the adapter).
+    remember_lifetime: Any = staticmethod(lambda: None)
+
+    def get_expiration_time(self, app: quart.Quart, session: Any) -> Any:
+        # A browser-session cookie, except for a remembered login.
+        return remembered_until(session, self.remember_lifetime()) or super().get_expiration_time(app, session)
+
     async def save_session(self, app: quart.Quart, session: Any, response: Any) -> None:
         if response is None:
             return  # a websocket: no cookie can be set (Quart would log an error)
+        if session.modified:
+            stamp(session)
         await super().save_session(app, session, response)
+
+
+class _ServerSessionInterface(SessionInterface):
+    """Sessions in a server-side store: the cookie carries an id; the record is read ahead of the guard
+    (without blocking the event loop) when the request carries credentials."""
+
+    def __init__(self, sessions: Any) -> None:
+        self.sessions = sessions
+
+    async def open_session(self, app: quart.Quart, request: Any) -> Any:
+        cookie = request.cookies.get(self.get_cookie_name(app))
+        session = server_side.open_lazy(self.sessions, LazySession, cookie)
+        if cookie or request.headers.get("Authorization"):
+            await self.sessions.abegin(session)
+        return session
+
+    def is_null_session(self, obj: object) -> bool:
+        handle = getattr(obj, "_dash_auth_handle", None)
+        return not getattr(obj, "loaded", False) and not (handle is not None and (handle.rotate or handle.renew))
+
+    async def save_session(self, app: quart.Quart, session: Any, response: Any) -> None:
+        if response is None:
+            return  # a websocket: no cookie can be set
+        try:
+            change = await self.sessions.afinish(session)
+        except server_side.StoreUnavailable as exc:
+            server_side.refuse(response, exc)
+            return
+        except server_side.RecordTooLarge as exc:
+            server_side.too_large(exc)
+            return
+        ctx = cv_request.get(None)
+        secure = ctx is not None and ctx.request.scheme == "https"
+        server_side.apply(response, self.get_cookie_name(app), change, server_side.cookie_settings(self, app, secure))
 
 
 def to_quart(response: Response) -> quart.Response:
@@ -357,9 +402,22 @@ class QuartAdapter(BackendAdapter):
             config["SESSION_COOKIE_SAMESITE"] = "Lax"
         config["SESSION_COOKIE_HTTPONLY"] = True
         if type(self.server.session_interface) is SecureCookieSessionInterface:
-            self.server.session_interface = _SessionInterface()
+            interface = self.server.session_interface = _SessionInterface()
+            interface.remember_lifetime = remember_lifetime_of(self)
         self._request_class = self._make_request_class()
         return had
+
+    def use_session_store(self, sessions: Any) -> None:
+        self.server.session_interface = _ServerSessionInterface(sessions)
+
+        async def store_unavailable(exc: Exception) -> quart.Response:
+            from ..responses import json_error
+
+            refusal = json_error(503, "unavailable", str(exc))
+            refusal.headers.update(getattr(exc, "headers", {}))
+            return to_quart(refusal)
+
+        self.server.register_error_handler(server_side.StoreUnavailable, store_unavailable)
 
 
 register_adapter("quart", QuartAdapter)

@@ -109,12 +109,15 @@ def _seconds(value: str | None) -> float | None:
 
 def confirmation_page(
     request: Request, stack: AuthStack, action: str, *, status: int = 200, error: str | None = None,
-    button_id: str = "dash-auth-logout",
+    button_id: str = "dash-auth-logout", everywhere: bool = False,
 ) -> Response:
-    """The GET page (``logout_confirm.html``): a form that signs out with a POST to ``action``."""
+    """The GET page (``logout_confirm.html``): a form that signs out with a POST to ``action``.
+
+    ``everywhere`` adds a second button that ends every session of the user (``everywhere=1``).
+    """
     return render_page(
         request, "logout_confirm.html", status, stack=stack,
-        action=action, csrf_token=csrf.token(request), error=error, button_id=button_id,
+        action=action, csrf_token=csrf.token(request), error=error, button_id=button_id, everywhere=everywhere,
     )
 
 

@@ -1,0 +1,67 @@
+"""Server-side sessions in Flask's and Quart's session interfaces (the cookie carries an id).
+
+Both frameworks open the session before any ``before_request`` function and
+save it as the response goes out. The session object is the adapter's own
+lazy class (Flask's ``SecureCookieSession``, decoded on first use), so code
+that reads ``flask.session`` or ``quart.session`` sees no difference; only
+where the data lives changes (see :mod:`dash_auth_core.sessions.server`).
+
+A store outage while saving cannot raise (the framework would answer 500):
+the response is replaced by a JSON 503 instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from typing import Any
+
+from ..sessions.records import RecordTooLarge
+from ..sessions.server import CookieChange, ServerSessions, cookie_header
+from ..sessions.store import StoreUnavailable
+
+__all__ = ["RecordTooLarge", "StoreUnavailable", "apply", "cookie_settings", "open_lazy", "refuse", "too_large"]
+
+log = logging.getLogger("dash_auth")
+
+
+def open_lazy(sessions: ServerSessions, session_class: type, cookie_value: str | None) -> Any:
+    """A lazy session of ``session_class`` for the cookie's id, loading its record on first use."""
+    session = session_class(None)
+    handle = sessions.attach(session, cookie_value)
+    session._loader = functools.partial(sessions.load, handle)
+    return session
+
+
+def cookie_settings(interface: Any, app: Any, secure_request: bool) -> dict[str, Any]:
+    """The cookie attributes the app configured, as the framework's interface reads them."""
+    samesite = interface.get_cookie_samesite(app)
+    return {
+        "path": interface.get_cookie_path(app) or "/",
+        "domain": interface.get_cookie_domain(app) or None,
+        "secure": bool(interface.get_cookie_secure(app) or secure_request),
+        "samesite": samesite if samesite is not None else "Lax",
+    }
+
+
+def apply(response: Any, name: str, change: CookieChange | None, settings: dict[str, Any]) -> None:
+    """Add the ``Set-Cookie`` for ``change`` (if any) to a Flask or Quart response."""
+    response.vary.add("Cookie")  # the answer depends on the session the cookie names
+    if change is None:
+        return
+    response.headers.add("Set-Cookie", cookie_header(name, change, **settings))
+
+
+def refuse(response: Any, exc: StoreUnavailable) -> None:
+    """Turn ``response`` into the 503 of a store outage met while saving its session."""
+    response.status_code = 503
+    response.headers["Content-Type"] = "application/json"
+    for key, value in exc.headers.items():
+        response.headers[key] = value
+    response.headers.pop("Set-Cookie", None)
+    response.set_data(json.dumps({"error": exc.error, "message": exc.message}))
+
+
+def too_large(exc: RecordTooLarge) -> None:
+    log.error("a session was not saved: %s", exc)

@@ -1,0 +1,375 @@
+"""Sessions and shared security state in Redis, through redis-py.
+
+``session_store="redis://127.0.0.1:6379/0"`` (or ``RedisStore(url)``, or
+``RedisStore(client=...)``) keeps sessions in Redis and shares the security
+state of every worker and instance that use the same Redis database: session
+records, each user's index of sessions, the revocation marks, and the login
+throttle's counters and locks.
+
+* Flask and worker threads use redis-py's sync client; Quart and FastAPI use
+  its asyncio client (one per event loop), so their event loop never waits on
+  a socket.
+* Every connection has a ``socket_timeout`` and a ``socket_connect_timeout``
+  (1 s unless the URL says otherwise): a Redis that is down or frozen costs a
+  request at most that, and the request is refused with a 503
+  (:class:`~.store.StoreUnavailable`) and a log line. A connection error is
+  retried once on a fresh connection (a restarted Redis), a timeout never.
+* A request that carries credentials costs one round trip and one command,
+  a read (``MGET`` of the session's record and the revocation epoch). The
+  marks themselves are read only when the epoch moved (someone revoked a login
+  somewhere). A record's idle expiry is renewed by rewriting it, at most every
+  twentieth of the idle timeout while it is used (see ``sessions/server.py``),
+  so the store (its append-only file, its replicas) sees no write per request.
+
+Keys (under ``prefix``, default ``dash_auth:``): ``s:<sha256 of the id>``
+records, ``u:<sha256 of the user id>`` each user's set of record keys,
+``epoch`` and ``marks`` the revocation marks, ``c:<key>``/``l:<key>`` the
+throttle's counters and locks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+import weakref
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from ..errors import ConfigurationError
+from . import ids
+from .store import SessionStore, SharedState, StoreUnavailable, expiry_in
+
+log = logging.getLogger("dash_auth")
+
+DEFAULT_TIMEOUT = 1.0
+#: Seconds a user's index of sessions is kept at least (longer than a remembered login, by default).
+INDEX_TTL = 32 * 24 * 3600
+_DECR = "local v = tonumber(redis.call('GET', KEYS[1]) or '0') if v > 0 then return redis.call('DECR', KEYS[1]) end return 0"
+
+
+def _redis() -> Any:
+    try:
+        import redis
+    except ImportError as exc:  # pragma: no cover - an install without the extra
+        raise ConfigurationError(
+            "session_store='redis://...' needs redis-py: pip install 'dash-auth-core[redis]'"
+        ) from exc
+    return redis
+
+
+class _Outage:
+    """Logs a store outage clearly, once per few seconds rather than once per request."""
+
+    def __init__(self) -> None:
+        self._last = 0.0
+        self._hidden = 0
+
+    def __call__(self, what: str, exc: BaseException) -> StoreUnavailable:
+        now = time.monotonic()
+        if now - self._last >= 5.0:
+            more = f" ({self._hidden} more since)" if self._hidden else ""
+            log.error("session store unavailable while %s: %s: %s; requests that need it get a 503%s",
+                      what, type(exc).__name__, exc, more)
+            self._last, self._hidden = now, 0
+        else:
+            self._hidden += 1
+        return StoreUnavailable()
+
+
+class RedisState(SharedState):
+    """Revocation marks and throttle counters in Redis."""
+
+    shared = True
+
+    def __init__(self, store: RedisStore) -> None:
+        super().__init__()
+        self._store = store
+        self._epoch: bytes | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def _client(self) -> Any:
+        return self._store.client
+
+    def _key(self, name: str) -> str:
+        return self._store.prefix + name
+
+    def revoke(self, user_id: str, at: float, keep: float) -> None:
+        now = time.time()
+        try:
+            pipe = self._client.pipeline(transaction=False)
+            pipe.hset(self._key("marks"), user_id, f"{at!r}:{now + keep!r}")
+            pipe.incr(self._key("epoch"))
+            pipe.execute()
+        except self._store.errors as exc:
+            raise self._store.outage("revoking a login", exc) from exc
+        self.refresh(force=True)
+
+    def refresh(self, force: bool = False) -> None:
+        try:
+            epoch = self._client.get(self._key("epoch"))
+            if force or epoch != self._epoch:
+                self._apply(epoch, self._client.hgetall(self._key("marks")))
+        except self._store.errors as exc:
+            raise self._store.outage("reading the revocation marks", exc) from exc
+
+    async def arefresh(self) -> None:
+        client = self._store.async_client()
+        try:
+            epoch = await client.get(self._key("epoch"))
+            if epoch != self._epoch:
+                self._apply(epoch, await client.hgetall(self._key("marks")))
+        except self._store.errors as exc:
+            raise self._store.outage("reading the revocation marks", exc) from exc
+
+    def seen_epoch(self, epoch: bytes | None) -> bool:
+        """Whether ``epoch`` (read with a session) is the one this view is current with."""
+        return epoch == self._epoch
+
+    def _apply(self, epoch: bytes | None, raw: dict[bytes, bytes]) -> None:
+        now = time.time()
+        marks: dict[str, float] = {}
+        expired = []
+        for user, value in raw.items():
+            try:
+                at, _, until = value.decode().partition(":")
+                if float(until) < now:
+                    expired.append(user)
+                    continue
+                marks[user.decode("utf-8", "surrogatepass")] = float(at)
+            except (ValueError, UnicodeDecodeError):
+                log.error("a malformed revocation mark in the session store was ignored")
+        with self._lock:
+            self.marks, self._epoch = marks, epoch
+        if expired:
+            with contextlib.suppress(*self._store.errors):  # pruned next time
+                self._store.client.hdel(self._key("marks"), *expired)
+
+    # -- counters ------------------------------------------------------------
+
+    def incr(self, keys: Iterable[str], window: float) -> list[int]:
+        keys = list(keys)
+        try:
+            pipe = self._client.pipeline(transaction=False)
+            for key in keys:
+                pipe.incr(self._key("c:" + key))
+                pipe.expire(self._key("c:" + key), expiry_in(window, 1), nx=True)
+            replies = pipe.execute()
+        except self._store.errors as exc:
+            raise self._store.outage("counting a sign-in attempt", exc) from exc
+        return [int(replies[2 * i]) for i in range(len(keys))]
+
+    def decr(self, keys: Iterable[str]) -> None:
+        try:
+            for key in keys:
+                self._store.decr_script(keys=[self._key("c:" + key)])
+        except self._store.errors as exc:
+            raise self._store.outage("counting a sign-in attempt", exc) from exc
+
+    def delete(self, keys: Iterable[str]) -> None:
+        names = [self._key("c:" + key) for key in keys]
+        if not names:
+            return
+        try:
+            self._client.delete(*names)
+        except self._store.errors as exc:
+            raise self._store.outage("clearing a sign-in count", exc) from exc
+
+    def lock(self, key: str, seconds: float) -> None:
+        try:
+            self._client.set(self._key("l:" + key), b"1", px=max(1, int(seconds * 1000)))
+        except self._store.errors as exc:
+            raise self._store.outage("locking a sign-in", exc) from exc
+
+    def locked_for(self, keys: Iterable[str]) -> float:
+        keys = list(keys)
+        try:
+            pipe = self._client.pipeline(transaction=False)
+            for key in keys:
+                pipe.pttl(self._key("l:" + key))
+            replies = pipe.execute()
+        except self._store.errors as exc:
+            raise self._store.outage("checking a sign-in lock", exc) from exc
+        return max([r / 1000 for r in replies if isinstance(r, int) and r > 0], default=0.0)
+
+
+class RedisStore(SessionStore):
+    """Sessions in Redis. ``url`` is a redis-py URL; ``client`` a ready ``redis.Redis`` (then
+    ``async_client`` may give the asyncio one, else one is built from ``url``)."""
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        client: Any = None,
+        prefix: str = "dash_auth:",
+        timeout: float = DEFAULT_TIMEOUT,
+        connect_timeout: float = DEFAULT_TIMEOUT,
+        max_record_bytes: int | None = None,
+    ) -> None:
+        redis = _redis()
+        if url is None and client is None:
+            raise ConfigurationError("RedisStore needs a redis:// URL or a redis.Redis client")
+        if url is not None and (not isinstance(url, str) or urlsplit(url).scheme not in ("redis", "rediss", "unix")):
+            raise ConfigurationError(f"session_store: {url!r} is not a redis://, rediss:// or unix:// URL")
+        self.url = url
+        self.prefix = prefix
+        if max_record_bytes is not None:
+            self.max_record_bytes = max_record_bytes
+        self._options = self._connection_options(url, timeout, connect_timeout)
+        self.client = client if client is not None else redis.Redis.from_url(url, **self._options)
+        self.errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
+        self.outage = _Outage()
+        self.decr_script = self.client.register_script(_DECR)
+        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
+        self._state = RedisState(self)
+
+    @staticmethod
+    def _connection_options(url: str | None, timeout: float, connect_timeout: float) -> dict[str, Any]:
+        from redis.backoff import NoBackoff
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.retry import Retry
+
+        given = parse_qs(urlsplit(url).query) if url else {}
+        options: dict[str, Any] = {"retry": Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,))}
+        if "socket_timeout" not in given:
+            options["socket_timeout"] = timeout
+        if "socket_connect_timeout" not in given:
+            options["socket_connect_timeout"] = connect_timeout
+        return options
+
+    def async_client(self) -> Any:
+        """redis-py's asyncio client for the running event loop (connections belong to one loop)."""
+        loop = asyncio.get_running_loop()
+        client = self._async.get(loop)
+        if client is None:
+            if self.url is None:
+                raise ConfigurationError("RedisStore(client=...) on an async backend needs a url too")
+            import redis.asyncio
+            from redis.asyncio.retry import Retry
+            from redis.backoff import NoBackoff
+            from redis.exceptions import ConnectionError as RedisConnectionError
+
+            options = dict(self._options, retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)))
+            client = self._async[loop] = redis.asyncio.Redis.from_url(self.url, **options)
+        return client
+
+    def shared_state(self) -> RedisState:
+        return self._state
+
+    def _k(self, key: str) -> str:
+        return self.prefix + "s:" + key
+
+    def _u(self, user: str) -> str:
+        return self.prefix + "u:" + ids.user_key(user)
+
+    # -- records -----------------------------------------------------------------
+
+    def get(self, key: str) -> bytes | None:
+        try:
+            value: bytes | None = self.client.get(self._k(key))
+            return value
+        except self.errors as exc:
+            raise self.outage("reading a session", exc) from exc
+
+    async def aget(self, key: str) -> bytes | None:
+        try:
+            value: bytes | None = await self.async_client().get(self._k(key))
+            return value
+        except self.errors as exc:
+            raise self.outage("reading a session", exc) from exc
+
+    def _begin_keys(self, session_id: str | None) -> list[str]:
+        epoch = self.prefix + "epoch"
+        return [epoch] if session_id is None else [epoch, self._k(ids.record_key(session_id))]
+
+    def begin(self, session_id: str | None) -> bytes | None:
+        # One command (MGET), reads only: the cheapest round trip redis-py makes.
+        try:
+            replies = self.client.mget(self._begin_keys(session_id))
+        except self.errors as exc:
+            raise self.outage("reading a session", exc) from exc
+        if not self._state.seen_epoch(replies[0]):
+            self._state.refresh()
+        return replies[1] if session_id is not None else None
+
+    async def abegin(self, session_id: str | None) -> bytes | None:
+        try:
+            replies = await self.async_client().mget(self._begin_keys(session_id))
+        except self.errors as exc:
+            raise self.outage("reading a session", exc) from exc
+        if not self._state.seen_epoch(replies[0]):
+            await self._state.arefresh()
+        return replies[1] if session_id is not None else None
+
+    def _queue_put(self, pipe: Any, key: str, record: bytes, ttl: float, new: bool, user: str | None,
+                   drop: str | None, drop_after: float = 0.0) -> None:
+        seconds = expiry_in(ttl, 1)
+        pipe.set(self._k(key), record, ex=seconds, nx=new, xx=not new)
+        if user is not None:
+            index = self._u(user)
+            pipe.sadd(index, key)
+            # (Plain EXPIRE, for Redis 6 too: an index that expires before a long-lived record
+            # of its user leaves that record to the revocation mark, which voids it as well.)
+            pipe.expire(index, max(seconds, INDEX_TTL))
+        if drop is not None:
+            if drop_after:
+                pipe.expire(self._k(drop), expiry_in(drop_after, 1))
+            else:
+                pipe.delete(self._k(drop))
+
+    def put(self, key: str, record: bytes, ttl: float, *, new: bool, user: str | None,
+            drop: str | None = None, drop_after: float = 0.0) -> bool:
+        try:
+            pipe = self.client.pipeline(transaction=False)
+            self._queue_put(pipe, key, record, ttl, new, user, drop, drop_after)
+            return bool(pipe.execute()[0])
+        except self.errors as exc:
+            raise self.outage("writing a session", exc) from exc
+
+    async def aput(self, key: str, record: bytes, ttl: float, *, new: bool, user: str | None,
+                   drop: str | None = None, drop_after: float = 0.0) -> bool:
+        try:
+            pipe = self.async_client().pipeline(transaction=False)
+            self._queue_put(pipe, key, record, ttl, new, user, drop, drop_after)
+            return bool((await pipe.execute())[0])
+        except self.errors as exc:
+            raise self.outage("writing a session", exc) from exc
+
+    def remove(self, key: str, user: str | None) -> None:
+        try:
+            pipe = self.client.pipeline(transaction=False)
+            pipe.delete(self._k(key))
+            if user is not None:
+                pipe.srem(self._u(user), key)
+            pipe.execute()
+        except self.errors as exc:
+            raise self.outage("deleting a session", exc) from exc
+
+    async def aremove(self, key: str, user: str | None) -> None:
+        try:
+            pipe = self.async_client().pipeline(transaction=False)
+            pipe.delete(self._k(key))
+            if user is not None:
+                pipe.srem(self._u(user), key)
+            await pipe.execute()
+        except self.errors as exc:
+            raise self.outage("deleting a session", exc) from exc
+
+    def remove_user(self, user: str) -> int:
+        index = self._u(user)
+        try:
+            members = self.client.smembers(index)
+            names = [self._k(m.decode("ascii", "replace")) for m in members]
+            deleted = int(self.client.delete(*names)) if names else 0
+            self.client.delete(index)
+            return deleted
+        except self.errors as exc:
+            raise self.outage("ending a user's sessions", exc) from exc
+
+    def close(self) -> None:
+        self.client.close()
