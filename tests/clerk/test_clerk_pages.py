@@ -143,3 +143,39 @@ def test_clerk_auth_has_the_user_data_helpers(make_app, clerk):
     client, _ = signed_in(clerk, app)
     answer = client.post("/_dash-update-component", json=callback_body(app, "data.children", [1]))
     assert answer.status_code == 200 and "user_alice|dark" in answer.get_data(as_text=True)
+
+
+def test_every_refusal_of_a_callback_is_json_within_the_plugin_contract(make_app, clerk, caplog):
+    """The challenge contract: a JSON resource gets JSON 4xx/5xx (from Clerk's ``challenge`` or, when
+    it returns ``None``, from the core), never a redirect or a page, and no contract breach is logged."""
+    from .test_clerk_flow import Clock
+
+    app, auth = make_app(session_check_interval=30, api_timeout=0.5)
+    clock = Clock()
+    auth.plugin.clock = clock
+    body = callback_body(app, "out.children", [1])
+    html_accept = {"Accept": "text/html,application/xhtml+xml"}  # a browser's header must not turn it into a page
+    answers = {}
+    with caplog.at_level("ERROR", logger="dash_auth"):
+        answers["anonymous"] = client_for(app).post("/_dash-update-component", json=body, headers=html_accept)
+        answers["bad bearer"] = client_for(app, use_cookies=False).post(
+            "/_dash-update-component", json=body, headers={"Authorization": "Bearer " + "x" * 40, **html_accept})
+        forged = clerk.token(clerk.create_session("user_bob"), lifetime=-120)
+        answers["expired bearer"] = client_for(app, use_cookies=False).post(
+            "/_dash-update-component", json=body, headers={"Authorization": f"Bearer {forged}", **html_accept})
+        client, sid = signed_in(clerk, app)
+        clerk.mode = "error"
+        clock.advance(61)
+        answers["outage"] = client.post("/_dash-update-component", json=body, headers=html_accept)
+        clerk.mode = "up"
+        ended, _ = signed_in(clerk, app, user="user_bob")
+        ended.delete_cookie("__session")  # signed out of Clerk in this browser
+        answers["ended"] = ended.post("/_dash-update-component", json=body, headers=html_accept)
+    for name, answer in answers.items():
+        assert answer.status_code in (401, 503), (name, answer.status_code)
+        assert answer.headers["Content-Type"].startswith("application/json"), name
+        assert "error" in answer.get_json(), name
+    assert answers["expired bearer"].headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
+    assert answers["anonymous"].get_json()["login_url"] == "/clerk/login"
+    assert answers["outage"].get_json()["error"] == "clerk_unavailable"
+    assert "outside the contract" not in caplog.text
