@@ -57,7 +57,7 @@ COMBINATIONS: list[tuple[str, list[str], str]] = [
     ("core[quart]+basic", ["dash-auth-core[quart]", "dash-auth-basic"], "basic-quart"),
     ("core[fastapi]+basic", ["dash-auth-core[fastapi]", "dash-auth-basic"], "basic-fastapi"),
     ("core[async]+basic", ["dash-auth-core[async]", "dash-auth-basic"], "basic-async"),
-    # ("core+clerk", ["dash-auth-core", "dash-auth-clerk"], "clerk"),  # with packages/clerk and its scenario
+    ("core+clerk", ["dash-auth-core", "dash-auth-clerk"], "clerk"),
 ]
 
 CLASSIFIERS_REQUIRED = [

@@ -6,6 +6,7 @@
     python smoke_app.py basic-async      # an async callback on Flask, dash-auth-core[async]
     python smoke_app.py groups           # dash-auth-groups' page rules, users from dash-auth-basic
     python smoke_app.py oidc             # dash-auth-oidc against a local stand-in provider (bearer tokens)
+    python smoke_app.py clerk            # dash-auth-clerk: tokens verified with CLERK_JWT_KEY, users from a stand-in
 
 Each scenario builds a small app, serves it on 127.0.0.1 (a free port) with
 the server its backend uses, and checks over HTTP that an anonymous request
@@ -286,6 +287,142 @@ def scenario_oidc() -> None:
     provider.server.shutdown()
 
 
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class _ClerkAPI:
+    """A stand-in for Clerk's Backend API on 127.0.0.1 (``users.get``, ``sessions.get``), and session
+    tokens signed here with the key whose public half is ``CLERK_JWT_KEY``: nothing leaves the machine."""
+
+    SECRET_KEY = "sk_test_" + "smoke" + "0" * 27
+    FRONTEND_HOST = "clerk.smoke.invalid"  # never contacted: verification uses CLERK_JWT_KEY
+    USER = "user_smoke"
+
+    def __init__(self) -> None:
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def env(self) -> dict[str, str]:
+        from cryptography.hazmat.primitives import serialization
+
+        pem = self.key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                 serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+        return {
+            "CLERK_SECRET_KEY": self.SECRET_KEY,
+            "CLERK_PUBLISHABLE_KEY": "pk_test_" + base64.b64encode(f"{self.FRONTEND_HOST}$".encode()).decode().rstrip("="),
+            "CLERK_JWT_KEY": pem,
+            "CLERK_API_URL": self.url,
+        }
+
+    def token(self, sid: str, key: Any = None) -> str:
+        """A session token as Clerk's Frontend API issues it (RS256)."""
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        now = int(time.time())
+        header = {"alg": "RS256", "typ": "JWT", "kid": "ins_smoke"}
+        payload = {"iss": f"https://{self.FRONTEND_HOST}", "sub": self.USER, "sid": sid, "iat": now,
+                   "nbf": now - 5, "exp": now + 60, "v": 2}
+        signing_input = f"{_b64url(json.dumps(header).encode())}.{_b64url(json.dumps(payload).encode())}"
+        signature = (key or self.key).sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
+        return f"{signing_input}.{_b64url(signature)}"
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+                now = int(time.time() * 1000)
+                parts = self.path.split("?")[0].strip("/").split("/")
+                if self.headers.get("Authorization") != f"Bearer {api.SECRET_KEY}":
+                    status, body = 401, {"errors": [{"message": "unauthorized", "code": "authentication_invalid"}]}
+                elif parts == ["v1", "users", api.USER]:
+                    status, body = 200, _clerk_user(api.USER, now)
+                elif len(parts) == 3 and parts[:2] == ["v1", "sessions"]:
+                    status, body = 200, {
+                        "object": "session", "id": parts[2], "user_id": api.USER, "client_id": "client_smoke",
+                        "status": "active", "last_active_at": now, "expire_at": now + 86_400_000,
+                        "abandon_at": now + 86_400_000, "updated_at": now, "created_at": now}
+                else:
+                    status, body = 404, {"errors": [{"message": "not found", "code": "resource_not_found"}]}
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        return Handler
+
+
+def _clerk_user(user_id: str, now: int) -> dict[str, Any]:
+    """A user in the shape of Clerk's Backend API (the fields clerk-backend-api's model requires)."""
+    address = {"id": "idn_smoke", "object": "email_address", "email_address": "smoke@example.org", "reserved": False,
+               "verification": {"object": "verification_otp", "status": "verified", "strategy": "email_code",
+                                "attempts": 1, "expire_at": None},
+               "linked_to": [], "created_at": now, "updated_at": now}
+    return {
+        "id": user_id, "object": "user", "external_id": None, "primary_email_address_id": "idn_smoke",
+        "primary_phone_number_id": None, "primary_web3_wallet_id": None, "username": None,
+        "first_name": "Smoke", "last_name": "Test", "image_url": "", "has_image": False,
+        "public_metadata": {}, "private_metadata": {}, "unsafe_metadata": {}, "email_addresses": [address],
+        "phone_numbers": [], "web3_wallets": [], "passkeys": [], "password_enabled": True,
+        "two_factor_enabled": False, "totp_enabled": False, "backup_code_enabled": False,
+        "mfa_enabled_at": None, "mfa_disabled_at": None, "external_accounts": [], "saml_accounts": [],
+        "enterprise_accounts": [], "last_sign_in_at": now, "banned": False, "locked": False,
+        "lockout_expires_in_seconds": None, "verification_attempts_remaining": None, "updated_at": now,
+        "created_at": now, "delete_self_enabled": True, "create_organization_enabled": True,
+        "last_active_at": now, "legal_accepted_at": None,
+    }
+
+
+def scenario_clerk() -> None:
+    import os
+
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from dash import Dash, html
+
+    from dash_auth_clerk import ClerkAuth
+
+    api = _ClerkAPI()
+    os.environ.update(api.env())
+    app = Dash(__name__)
+    app.layout = html.Div("the private layout")
+    ClerkAuth(app, secret_key=SECRET)
+    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    with serve(app) as base:
+        expect("clerk: anonymous layout", request(base, "/_dash-layout")[0], 401)
+        status, headers, _ = request(base, "/")
+        expect("clerk: anonymous page goes to the hosted sign-in", status, 302)
+        if not headers.get("Location", "").startswith("https://accounts.smoke.invalid/sign-in?redirect_url="):
+            raise SystemExit(f"smoke: clerk: the page does not go to Clerk's sign-in: {dict(headers)}")
+        forged = {"Authorization": "Bearer " + api.token("sess_forged", key=stranger)}
+        expect("clerk: a token signed with another key", request(base, "/_dash-layout", forged)[0], 401)
+        status, _, text = request(base, "/_dash-layout", {"Authorization": "Bearer " + api.token("sess_script")})
+        expect("clerk: a session token as a Bearer token", status, 200, text)
+        if "the private layout" not in text:
+            raise SystemExit(f"smoke: clerk: the layout is not the app's: {text[:200]}")
+        # A browser back from the hosted sign-in: the __session cookie signs it in, then its own session serves.
+        token = api.token("sess_browser")
+        status, headers, text = request(base, "/clerk/callback?next=/", {"Cookie": f"__session={token}"})
+        expect("clerk: the hosted sign-in's return", status, 302, text)
+        cookies = [c.split(";", 1)[0] for c in headers.get_all("Set-Cookie") or []]
+        jar = "; ".join([*cookies, f"__session={token}"])
+        status, _, text = request(base, "/_dash-layout", {"Cookie": jar})
+        expect("clerk: the signed-in browser's layout", status, 200, text)
+        expect("clerk: the __session cookie alone, outside the callback",
+               request(base, "/_dash-layout", {"Cookie": f"__session={api.token('sess_other')}"})[0], 401)
+    api.server.shutdown()
+
+
 SCENARIOS: dict[str, Callable[[], None]] = {
     "basic": scenario_basic,
     "basic-quart": lambda: scenario_basic("quart"),
@@ -293,6 +430,7 @@ SCENARIOS: dict[str, Callable[[], None]] = {
     "basic-async": scenario_basic_async,
     "groups": scenario_groups,
     "oidc": scenario_oidc,
+    "clerk": scenario_clerk,
 }
 
 

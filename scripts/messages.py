@@ -30,7 +30,7 @@ DOMAIN = "dash_auth"
 FIXED_DATE = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
 
 #: Calls whose string arguments are messages: gettext's names, the UI helpers, and
-#: the OIDC errors whose first argument is shown to the user.
+#: the OIDC and Clerk errors whose first argument is shown to the user.
 KEYWORDS = {
     "_": None,
     "N_": None,
@@ -44,6 +44,10 @@ KEYWORDS = {
     "UnknownProvider": None,
     "LoginRefused": None,
     "LoginError": None,
+    "ClerkError": None,
+    "TokenRejected": None,
+    "ClerkRefused": None,
+    "ClerkUnavailable": None,
 }
 METHODS = [("**/templates/**.html", "jinja2"), ("**.py", "python")]
 OPTIONS = {"**/templates/**.html": {"trimmed": "true", "newstyle_gettext": "true"}}
@@ -63,6 +67,8 @@ PACKAGES = [
             ROOT / "packages/basic/src/dash_auth_basic/locale"),
     Package("dash-auth-oidc", ROOT / "packages/oidc/src/dash_auth_oidc",
             ROOT / "packages/oidc/src/dash_auth_oidc/locale"),
+    Package("dash-auth-clerk", ROOT / "packages/clerk/src/dash_auth_clerk",
+            ROOT / "packages/clerk/src/dash_auth_clerk/locale"),
 ]
 
 

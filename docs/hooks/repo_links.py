@@ -19,6 +19,7 @@ PAGES = {
     "packages/core/README.md": "reference/core.md",
     "packages/basic/README.md": "providers/basic.md",
     "packages/oidc/README.md": "providers/oidc.md",
+    "packages/clerk/README.md": "providers/clerk.md",
     "packages/groups/README.md": "groups.md",
     "bench/README.md": "performance.md",
 }

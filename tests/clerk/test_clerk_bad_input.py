@@ -216,9 +216,13 @@ def test_an_outage_during_the_session_check(make_app, clerk, backend):
     assert who(client, app)[0] == 200  # confirmed 31 s ago: holds while Clerk is down
     clock.advance(31)
     refused = client.post("/_dash-update-component", json=callback_body(app, "out.children", [1]))
-    assert refused.status_code == 503 and refused.headers["Retry-After"]
-    page = client.get("/")
-    assert page.status_code == 503 and "cannot be reached" in page.get_data(as_text=True)
+    assert refused.status_code == 503 and refused.headers["Retry-After"] == "15"
+    assert refused.get_json()["error"] == "clerk_unavailable"  # RequestRefused: JSON for a callback
+    assert "cannot be reached" in refused.get_json()["message"]
+    page = client.get("/", headers={"Accept": "text/html"})  # ... and the unavailable page for a browser
+    text = page.get_data(as_text=True)
+    assert page.status_code == 503 and page.headers["Retry-After"] == "15"
+    assert "dash-auth-card" in text and "Try again in 15 seconds." in text and "private content" not in text
     clerk.mode = "up"
     clock.advance(20)
     assert who(client, app)[0] == 200  # Clerk answers again: the login goes on
@@ -231,7 +235,8 @@ def test_bearer_tokens_while_clerk_is_down_get_503(make_app, clerk):
     refused = client_for(app, use_cookies=False).post(
         "/_dash-update-component", json=callback_body(app, "out.children", [1]),
         headers={"Authorization": f"Bearer {token}"})
-    assert refused.status_code == 503
+    assert refused.status_code == 503 and refused.get_json()["error"] == "clerk_unavailable"
+    assert refused.headers["Retry-After"] == "15"
 
 
 def test_a_malformed_login_state_ends_the_login(make_app, clerk):

@@ -145,6 +145,9 @@ def test_a_failing_built_in_template_still_answers_with_the_status(monkeypatch, 
                        "dash_auth_core/ui/locale/de/LC_MESSAGES/dash_auth.mo"]),
     ("packages/basic", ["dash_auth_basic/templates/login.html", "dash_auth_basic/locale/de/LC_MESSAGES/dash_auth.mo"]),
     ("packages/oidc", ["dash_auth_oidc/templates/oidc_choose.html", "dash_auth_oidc/locale/de/LC_MESSAGES/dash_auth.mo"]),
+    ("packages/clerk", ["dash_auth_clerk/templates/clerk_sign_in.html", "dash_auth_clerk/templates/clerk_callback.html",
+                        "dash_auth_clerk/templates/clerk_scripts.html",
+                        "dash_auth_clerk/locale/de/LC_MESSAGES/dash_auth.mo"]),
 ])
 def test_wheels_carry_the_templates_and_compiled_catalogues(tmp_path, folder, files):
     done = subprocess.run([sys.executable, "-m", "hatchling", "build", "-t", "wheel", "-d", str(tmp_path)],

@@ -11,7 +11,9 @@ right before a block steers it:
   guide's own import map (so the map is what makes the old app run);
 * ``<!-- snippet: raises ConfigurationError -->`` expects that exception.
 
-``https://idp.example`` in a snippet is a real OpenID provider on 127.0.0.1.
+``https://idp.example`` in a snippet is a real OpenID provider on 127.0.0.1, and
+``ClerkAuth`` finds its ``CLERK_*`` variables set for the local stand-in for Clerk's
+cloud (tests/clerk_support.py).
 After each page, every app it built answers ``GET /`` without a server error.
 docs/plugins.md is run by tests/core/test_plugin_docs.py and docs/deployment.md
 by tests/sessions/test_deployment_doc.py (with a Redis server); the API
@@ -26,6 +28,7 @@ from collections.abc import Iterator
 
 import dash
 import pytest
+from clerk_support import ClerkStandIn
 from oidc_support import ThreadProvider
 
 from dash_auth_core.testing import client_for, stop_all
@@ -53,7 +56,8 @@ def blocks(page: pathlib.Path) -> list[tuple[str, str]]:
 
 def test_the_guides_hold_snippets():
     pages = {p.relative_to(DOCS).as_posix(): len(blocks(p)) for p in PAGES}
-    for guide in ("getting-started.md", "migrating.md", "groups.md", "providers/basic.md", "providers/oidc.md"):
+    for guide in ("getting-started.md", "migrating.md", "groups.md", "providers/basic.md", "providers/oidc.md",
+                  "providers/clerk.md"):
         assert pages.get(guide, 0) > 0, (guide, pages)
 
 
@@ -113,6 +117,24 @@ def idp() -> Iterator[ThreadProvider]:
     provider.stop()
 
 
+@pytest.fixture(scope="module")
+def clerk_standin() -> Iterator[ClerkStandIn]:
+    standin = ClerkStandIn()
+    standin.add_user("alice", "alice@example.com", first_name="Alice")
+    yield standin
+    standin.stop()
+
+
+@pytest.fixture
+def clerk_env(clerk_standin: ClerkStandIn, monkeypatch: pytest.MonkeyPatch) -> ClerkStandIn:
+    """``CLERK_*`` as a reader of the Clerk guide sets them (for the stand-in, offline)."""
+    for name, value in clerk_standin.env().items():
+        monkeypatch.setenv(name, value)
+    for name in ("CLERK_JWT_KEY", "CLERK_ALLOWED_PARTIES"):
+        monkeypatch.delenv(name, raising=False)
+    return clerk_standin
+
+
 def _fresh() -> dict:
     namespace: dict = {"__name__": "docs_snippet"}
     exec(PREAMBLE, namespace)
@@ -120,7 +142,7 @@ def _fresh() -> dict:
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[p.relative_to(DOCS).as_posix() for p in PAGES])
-def test_page_snippets_run(page, idp):
+def test_page_snippets_run(page, idp, clerk_env):
     apps = []
     namespace = _fresh()
     try:

@@ -1,7 +1,8 @@
 """The pages and components in headless Chromium: sign in and out with ``CurrentUser`` and
 ``LogoutButton`` (Dash Pages, a URL prefix, Basic's form and OpenID Connect), a session that
 expires while a page is open, switching language, keyboard use on a phone-sized window, and
-every built-in page in light and dark mode: a screenshot of each (written to
+every built-in page in light and dark mode (Clerk's embedded sign-in and callback pages too,
+against the local stand-in for Clerk's cloud): a screenshot of each (written to
 ``docs/screenshots/``, or to ``$DASH_AUTH_SCREENSHOTS``) and an axe-core check with no
 serious or critical finding.
 
@@ -19,11 +20,13 @@ from typing import Any
 
 import dash
 import pytest
+from clerk_support import ClerkStandIn
 from dash import Dash, Input, Output, dcc, html
 from oidc_support import CLIENT_ID, CLIENT_SECRET, ProcessProvider
 
 import dash_auth_core
 from dash_auth_basic import BasicAuth, LoginThrottle
+from dash_auth_clerk import ClerkAuth
 from dash_auth_core import AuthStack, BadRequest, current_user
 from dash_auth_core.components import CurrentUser, LogoutButton
 from dash_auth_oidc import OIDCAuth
@@ -376,7 +379,7 @@ def test_keyboard_focus_is_visible_and_the_form_fits_a_phone(serve, page):
         page.driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
 
-def test_every_page_in_light_and_dark_passes_axe(serve, shots_page):
+def test_every_page_in_light_and_dark_passes_axe(serve, shots_page, provider):
     page = shots_page
     reports = serve(reports_app())
     page.attach(reports)
@@ -430,9 +433,9 @@ def test_every_page_in_light_and_dark_passes_axe(serve, shots_page):
     page.wait(lambda d: d.title.startswith("Sign-in required"), lambda: page.driver.title)
     capture(page, "sign-in-required")
 
-    # OpenID Connect: two providers (never reached: one is down), the chooser, 424 and a refusal.
+    # OpenID Connect: two providers (one is down), the chooser, 424 and a refusal.
     down = "http://127.0.0.1:9/.well-known/openid-configuration"
-    oidc = serve(oidc_app({"corporate": down, "partners": down}, lazy=True))
+    oidc = serve(oidc_app({"corporate": down, "partners": provider.metadata_url}, lazy=True))
     page.attach(oidc)
     page.open("/oidc/login?next=/")
     page.wait(lambda d: by_css(page, "a.oidc-provider"), lambda: "no chooser")
@@ -440,6 +443,51 @@ def test_every_page_in_light_and_dark_passes_axe(serve, shots_page):
     page.open("/oidc/corporate/login?next=/")
     page.wait(lambda d: d.title.startswith("Sign-in service unavailable"), lambda: page.driver.title)
     capture(page, "oidc-unavailable")
-    page.open("/oidc/corporate/callback?error=access_denied")
+    # (at a provider that answers: a callback reads the provider's metadata first, and one that
+    # failed is not asked again for 10 s, so the down one's callback would be another 424)
+    page.open("/oidc/partners/callback?error=access_denied")
     page.wait(lambda d: d.title.startswith("Sign-in was not completed"), lambda: page.driver.title)
     capture(page, "oidc-error")
+
+
+@pytest.fixture(scope="module")
+def clerk_standin() -> Iterator[ClerkStandIn]:
+    standin = ClerkStandIn()
+    standin.add_user("alice", "alice@example.org", first_name="Alice")
+    yield standin
+    standin.stop()
+
+
+def test_clerk_pages_in_light_and_dark_pass_axe(clerk_standin, serve, shots_page, monkeypatch):
+    """Clerk's embedded sign-in page (with the stand-in's form mounted by clerk-js) and the callback
+    page once the listener found no Clerk session: themed, translated, accessible."""
+    page = shots_page
+    for name, value in clerk_standin.env().items():
+        monkeypatch.setenv(name, value)
+    for name in ("CLERK_JWT_KEY", "CLERK_ALLOWED_PARTIES"):
+        monkeypatch.delenv(name, raising=False)
+    app = Dash(__name__, title="Quarterly Reports")
+    app.layout = html.Div("private", id="private")
+    ClerkAuth(app, secret_key=SECRET, sign_in="embedded")
+    server = serve(app)
+    page.attach(server)
+
+    page.open("/reports")
+    page.wait(lambda d: d.current_url == server.url("/clerk/sign-in?next=/reports"),
+              lambda: f"not on the embedded sign-in page; at {page.driver.current_url}")
+    page.wait(lambda d: by_css(page, "#clerk-sign-in .cl-rootBox #clerk-identifier"),
+              lambda: "clerk-js did not mount its sign-in form")
+    assert page.driver.title == "Sign in · Quarterly Reports"
+    assert not page.find("clerk-sign-in-error").is_displayed()  # no empty alert box
+    capture(page, "clerk-sign-in")
+
+    # The hosted page's return without a Clerk session: the listener says so, in the page's words.
+    page.open("/clerk/callback?next=/reports")
+    wait_css_text(page, "#clerk-sign-in-error", "You are not signed in at Clerk.")
+    page.wait(lambda d: page.find("clerk-sign-in-again").is_displayed(), lambda: "no link to sign in again")
+    assert not by_css(page, "[data-dash-auth-clerk-callback]")[0].is_displayed()  # no "Signing you in" now
+    capture(page, "clerk-callback")
+    set_language(page, "de-DE,de")
+    page.open("/clerk/callback?next=/reports")
+    wait_css_text(page, "#clerk-sign-in-error", "Sie sind bei Clerk nicht angemeldet.")
+    assert page.driver.title.startswith("Anmeldung läuft · ")

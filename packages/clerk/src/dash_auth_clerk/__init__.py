@@ -10,6 +10,7 @@ Seed-compatible imports::
 from __future__ import annotations
 
 from dash_auth_core import add_public_routes, current_user, public_callback
+from dash_auth_core.ui import register_package
 
 from .api import BackendAPI
 from .auth import ClerkAuth
@@ -18,6 +19,8 @@ from .config import ClerkConfig
 from .errors import BadCallback, ClerkError, ClerkRefused, ClerkUnavailable, LoginRefused, TokenRejected
 from .plugin import ClerkPlugin, ClerkSettings
 from .tokens import KeySet, Verifier
+
+register_package(__name__)  # the embedded sign-in and callback pages' templates, the messages' translations
 
 __all__ = [
     "BackendAPI",

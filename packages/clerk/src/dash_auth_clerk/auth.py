@@ -7,7 +7,7 @@ from typing import Any
 
 import dash
 
-from dash_auth_core import AuthStack, ConfigurationError, Identity
+from dash_auth_core import AuthStack, ConfigurationError, Identity, UserDataMethods
 
 from . import config as clerk_config
 from .api import BackendAPI
@@ -18,7 +18,7 @@ from .tokens import KeySet, Verifier
 PLUGIN_NAME = "dash_auth_clerk"
 
 
-class ClerkAuth:
+class ClerkAuth(UserDataMethods):
     """Sign users in to a Dash app with Clerk.
 
     ``ClerkAuth(app, secret_key=...)`` reads Clerk's keys from the
@@ -48,8 +48,14 @@ class ClerkAuth:
     given the e-mail), plus ``organization_groups=True`` (``"<org slug>:<role>"``
     of the session's active organization) and ``metadata_groups_key="groups"``
     (a list in the user's ``public_metadata``). Other options (``public_routes``,
-    ``auth_protect_layouts``, ``page_container``, ``session_lifetime``, ...) are
-    those of :class:`~dash_auth_core.AuthStack`.
+    ``auth_protect_layouts``, ``page_container``, ``session_lifetime``, and
+    the pages' ``theme``, ``language`` and ``templates_folder``, ...) are
+    those of :class:`~dash_auth_core.AuthStack`: the embedded sign-in page
+    (``clerk_sign_in.html``), the callback page (``clerk_callback.html``) and
+    the error pages follow the app's theme and the user's language.
+
+    ``get_username()``, ``get_user_data()`` and ``set_user_data(data)`` are
+    PlotlyAuth's user-data helpers, as on the other front doors.
     """
 
     def __init__(

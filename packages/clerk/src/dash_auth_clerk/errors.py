@@ -3,20 +3,30 @@
 A :class:`ClerkError` carries the HTTP status of the page or JSON the user
 sees, a message shown to them and a reason that is logged. Views and hooks
 turn them into 4xx/503 answers; nothing here is ever a 500.
+
+Messages and titles are English source strings of the package's gettext
+catalogue (``hatch run messages`` collects the messages from the exception
+calls themselves): the pages show them in the user's language.
 """
 
 from __future__ import annotations
+
+
+def N_(message: str) -> str:  # noqa: N802 - gettext's name for "mark for translation, translate later"
+    """Mark ``message`` for the catalogue; it is translated where it is shown."""
+    return message
 
 
 class ClerkError(Exception):
     """Base class of this package's errors.
 
     ``status`` is the HTTP status of the answer, ``message`` is shown to the
-    user (escaped), ``reason`` is logged (it defaults to ``message``).
+    user (escaped, translated when the catalogue has it), ``reason`` is
+    logged (it defaults to ``message``).
     """
 
     status = 400
-    title = "Sign-in failed"
+    title = N_("Sign-in failed")
 
     def __init__(self, message: str, *, reason: str | None = None, status: int | None = None) -> None:
         super().__init__(message)
@@ -36,7 +46,7 @@ class BadCallback(ClerkError):
     """A call of the callback route that is malformed, cross-site or replayed (400/403)."""
 
     status = 400
-    title = "Sign-in could not be completed"
+    title = N_("Sign-in could not be completed")
 
 
 class ClerkUnavailable(ClerkError):
@@ -48,7 +58,7 @@ class ClerkUnavailable(ClerkError):
     """
 
     status = 424
-    title = "Sign-in service unavailable"
+    title = N_("Sign-in service unavailable")
 
 
 class ClerkRefused(ClerkError):
@@ -61,7 +71,7 @@ class LoginRefused(ClerkError):
     """Raised by a ``login_user_callback`` to refuse a user Clerk accepted (403)."""
 
     status = 403
-    title = "Sign-in refused"
+    title = N_("Sign-in refused")
 
-    def __init__(self, message: str = "You may not sign in to this app.", **kwargs: object) -> None:
+    def __init__(self, message: str = N_("You may not sign in to this app."), **kwargs: object) -> None:
         super().__init__(message, **kwargs)  # type: ignore[arg-type]

@@ -1,4 +1,4 @@
-"""What the browser gets: clerk-js, the listener that completes sign-ins, and the small pages.
+"""What the browser gets: clerk-js, the listener that completes sign-ins, and the logout snippet.
 
 clerk-js (Clerk's frontend script) signs the user in at Clerk and keeps the
 current session token in the ``__session`` cookie. The *listener*
@@ -12,15 +12,19 @@ session goes away (signed out in another tab, or through Clerk's own UI) it
 resets the flag and reloads, and the server, which sees the ``__session``
 cookie gone, answers anonymously.
 
-Each page's HTML is one small function here, so templates can replace them.
+The plugin's pages (the embedded sign-in page ``clerk_sign_in.html``, the
+callback page ``clerk_callback.html``) are Jinja2 templates in this
+package's ``templates/`` folder, rendered by :func:`dash_auth_core.ui.render_page`
+in the app's theme and the user's language; an app replaces them by name.
+The listener shows its messages in the page's ``#clerk-sign-in-error``
+element, in the words of that element's ``data-*`` attributes (translated
+by the template), or of the server's JSON answer.
 """
 
 from __future__ import annotations
 
 import html
 import json
-
-from dash_auth_core import Response, html_page
 
 #: The localStorage flag the seed library's listener kept (documented there for custom logouts).
 FLAG = "clerk_logged_in"
@@ -30,7 +34,10 @@ var me=document.currentScript;if(!me||window.__dashAuthClerk)return;window.__das
 var d=me.dataset,FLAG="@FLAG@",busy=false;
 function flag(){try{return localStorage.getItem(FLAG);}catch(e){return null;}}
 function setFlag(v){try{localStorage.setItem(FLAG,v);}catch(e){}}
-function said(text){var el=document.getElementById('clerk-sign-in-error');if(el){el.textContent=text;}
+var EN={rejected:'The sign-in was not accepted.',failed:'The sign-in could not be completed. Reload the page to try again.',
+ absent:'You are not signed in at Clerk.',unloaded:'Clerk could not be loaded. Reload the page to try again.'};
+function said(key,text){var el=document.getElementById('clerk-sign-in-error');
+ text=text||(el&&el.getAttribute('data-'+key))||EN[key];if(el){el.textContent=text;}
  if(window.console)console.warn('dash-auth-clerk: '+text);}
 function nextUrl(){return new URLSearchParams(location.search).get('next')||'';}
 function signInPage(){return !!document.querySelector('[data-dash-auth-clerk-page]')||(d.signIn&&location.pathname===d.signIn);}
@@ -46,19 +53,20 @@ function complete(s){
  .then(function(r){return r.json().then(function(j){return [r.status,j];});})
  .then(function(a){
   if(a[0]===200&&a[1].next){setFlag('true');try{sessionStorage.removeItem(k);}catch(e){}location.assign(a[1].next);return;}
-  try{sessionStorage.setItem(k,s.id);}catch(e){}busy=false;said((a[1]&&a[1].message)||'The sign-in was not accepted.');})
- .catch(function(){try{sessionStorage.setItem(k,s.id);}catch(e){}busy=false;said('The sign-in could not be completed. Reload to try again.');});
+  try{sessionStorage.setItem(k,s.id);}catch(e){}busy=false;said('rejected',a[1]&&a[1].message);})
+ .catch(function(){try{sessionStorage.setItem(k,s.id);}catch(e){}busy=false;said('failed');});
 }
 function check(ev){
  var C=window.Clerk,s=ev&&('session' in ev)?ev.session:C.session;
  if(s){if(flag()!=='true'||signInPage())complete(s);}
  else if(flag()==='true'){setFlag('false');if(!signInPage())location.reload();}
- else if(document.querySelector('[data-dash-auth-clerk-callback]')){said('You are not signed in at Clerk.');var a=document.getElementById('clerk-sign-in-again');if(a)a.hidden=false;}
+ else{var cb=document.querySelector('[data-dash-auth-clerk-callback]');
+  if(cb){cb.hidden=true;said('absent');var a=document.getElementById('clerk-sign-in-again');if(a)a.hidden=false;}}
 }
 var tries=0;(function wait(){
  var C=window.Clerk;
  if(!C||typeof C.load!=='function'){if(++tries<400)setTimeout(wait,50);return;}
- Promise.resolve(C.load()).then(function(){C.addListener(check);check(null);},function(){said('Clerk could not be loaded.');});
+ Promise.resolve(C.load()).then(function(){C.addListener(check);check(null);},function(){said('unloaded');});
 })();
 })();""".replace('"@FLAG@"', json.dumps(FLAG))
 
@@ -81,35 +89,6 @@ def listener_attributes(listener_url: str, callback_url: str, state_url: str, si
     }
 
 
-def listener_tag(attributes: dict[str, str]) -> str:
-    return "<script " + " ".join(f'{k}="{v}"' for k, v in attributes.items()) + "></script>"
-
-
-def sign_in_page(scripts: str, home: str) -> Response:
-    """The built-in embedded sign-in page: Clerk's sign-in form mounted on the app's own page."""
-    return html_page(
-        200,
-        "Sign in",
-        '<div id="clerk-sign-in" data-dash-auth-clerk-page></div>'
-        '<p id="clerk-sign-in-error" role="alert"></p>'
-        f'<p><a href="{html.escape(home)}">Back to the app</a></p>{scripts}'
-        "<script>(function m(n){var C=window.Clerk,el=document.getElementById('clerk-sign-in');"
-        "if(!C||!C.loaded){if(n<400)setTimeout(function(){m(n+1);},50);return;}"
-        "if(!C.session&&!el.firstChild)C.mountSignIn(el);})(0);</script>",
-    )
-
-
-def callback_page(scripts: str, sign_in_url: str) -> Response:
-    """Where the hosted sign-in returns: clerk-js finds the session and the listener completes it."""
-    return html_page(
-        200,
-        "Signing you in",
-        '<p data-dash-auth-clerk-callback>Signing you in...</p>'
-        '<p id="clerk-sign-in-error" role="alert"></p>'
-        f'<p id="clerk-sign-in-again" hidden><a href="{html.escape(sign_in_url)}">Sign in again</a></p>{scripts}',
-    )
-
-
 def signed_out_snippet(clerk_tag: str, then: str | None) -> str:
     """Added to the stack's signed-out page: sign the browser out of Clerk too.
 
@@ -126,12 +105,4 @@ def signed_out_snippet(clerk_tag: str, then: str | None) -> str:
         f"{go}return;}}"
         "Promise.resolve(C.load()).then(function(){return C.signOut();}).catch(function(){})"
         f".then(function(){{{go}}});}})();}})();</script>"
-    )
-
-
-def error_page(status: int, title: str, message: str, retry_url: str | None, home: str) -> Response:
-    retry = f'<p><a id="clerk-retry" href="{html.escape(retry_url)}">Sign in again</a></p>' if retry_url else ""
-    return html_page(
-        status, title,
-        f"<p>{html.escape(message)}</p>{retry}<p><a href=\"{html.escape(home)}\">Back to the app</a></p>",
     )

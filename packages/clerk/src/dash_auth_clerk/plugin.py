@@ -45,10 +45,10 @@ from dash_auth_core import (
     Identity,
     Reject,
     Request,
+    RequestRefused,
     Resource,
     Response,
     hookimpl,
-    html_page,
     json_error,
     redirect,
     safe_next,
@@ -76,9 +76,11 @@ USER_CACHE_SECONDS = 300.0
 #: After a session check could not reach Clerk, wait this long before asking again (seconds).
 CHECK_RETRY_SECONDS = 15.0
 
-#: ``request.state`` keys: why this plugin refused (its ``challenge`` answers accordingly).
-_UNAVAILABLE = "dash_auth_clerk.unavailable"
+#: ``request.state`` key: why this plugin refused a Bearer token (its ``challenge`` answers with it).
 _BAD_BEARER = "dash_auth_clerk.bad_bearer"
+#: What a request gets while Clerk cannot be asked (a 503 with ``Retry-After``: the unavailable
+#: page for a browser's page, JSON ``{"error": "clerk_unavailable"}`` for callbacks and scripts).
+UNAVAILABLE_MESSAGE = "Clerk cannot be reached to check this sign-in. Try again in a moment."
 
 SIGN_IN_MODES = ("hosted", "embedded")
 
@@ -298,7 +300,8 @@ class ClerkPlugin:
         """Ask Clerk whether session ``sid`` is still active, when the last answer is old enough.
 
         Returns until when the answer holds (``None``: no checks configured),
-        or ``REJECT`` when the session ended or Clerk cannot say in time.
+        or ``REJECT`` when the session ended; raises ``RequestRefused`` (503)
+        when Clerk has not been able to say for too long.
         """
         interval = self.settings.session_check_interval
         if interval is None:
@@ -323,14 +326,14 @@ class ClerkPlugin:
         self._confirmed.put(sid, now)
         return float(now + interval)
 
-    def _outage(self, request: Request, sid: str, last: float, now: float, interval: float, reason: str) -> float | Reject:
-        """While Clerk cannot be asked, a login confirmed within two intervals holds (briefly)."""
+    def _outage(self, request: Request, sid: str, last: float, now: float, interval: float, reason: str) -> float:
+        """While Clerk cannot be asked, a login confirmed within two intervals holds (briefly);
+        after that the request is refused with a 503 (:class:`~dash_auth_core.RequestRefused`)."""
         if now - last < 2 * interval:
             log.warning("Clerk session %s not checked, the login holds for now: %s", sid, reason)
             return float(min(now + CHECK_RETRY_SECONDS, last + 2 * interval))
         log.warning("Clerk session %s could not be checked for too long; refused: %s", sid, reason)
-        request.state[_UNAVAILABLE] = True
-        return REJECT
+        raise _unavailable()
 
     def _bearer(self, request: Request, token: str) -> AuthResult:
         """A session token sent by a script; ``None`` when it is not this instance's (another provider's)."""
@@ -358,8 +361,7 @@ class ClerkPlugin:
             return REJECT
         except ClerkUnavailable as exc:
             log.warning("Clerk Bearer token not checked: %s", exc.reason)
-            request.state[_UNAVAILABLE] = True
-            return REJECT
+            raise _unavailable() from None
         iat = claims.get("iat")
         identity = self.identity(fields, claims, auth_time=float(iat) if isinstance(iat, (int, float)) else now)
         identity = self._stack().groups_for(identity)
@@ -408,16 +410,13 @@ class ClerkPlugin:
 
     @hookimpl(tryfirst=True)
     def challenge(self, request: Request, resource: Resource, reason: str, refused_by: Any) -> Response | None:
+        """A refused Bearer token gets JSON 401; a browser's page without a login goes to sign in.
+
+        Callbacks and other JSON resources (``resource.wants_json``) are left
+        to the core's JSON 401 with the ``login_url`` (``None`` here), and so
+        are requests with another provider's credentials.
+        """
         if refused_by is self:
-            if request.state.get(_UNAVAILABLE):
-                message = "Clerk cannot be reached to check this sign-in. Try again in a moment."
-                answer: Response
-                if resource.wants_json:
-                    answer = json_error(503, "clerk_unavailable", message)
-                else:
-                    answer = html_page(503, "Sign-in service unavailable", f"<p>{message}</p>")
-                answer.headers["Retry-After"] = str(int(CHECK_RETRY_SECONDS))
-                return answer
             bad = request.state.get(_BAD_BEARER)
             if bad:
                 answer = json_error(401, "invalid_token", str(bad))
@@ -501,3 +500,8 @@ class ClerkPlugin:
 
     def has_ended(self, sid: str) -> bool:
         return sid in self._ended
+
+
+def _unavailable() -> RequestRefused:
+    """The refusal while Clerk cannot be asked: 503, ``Retry-After``, whichever resource it is."""
+    return RequestRefused(UNAVAILABLE_MESSAGE, 503, error="clerk_unavailable", retry_after=CHECK_RETRY_SECONDS)

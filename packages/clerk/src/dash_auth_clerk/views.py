@@ -12,10 +12,16 @@
 Logout is the stack's own CSRF-checked ``POST /logout``: the plugin's
 ``on_logout`` revokes the Clerk session, and the signed-out page signs the
 browser out of Clerk (see :func:`.pages.signed_out_snippet`).
+
+Pages are the package's templates (``clerk_sign_in.html``,
+``clerk_callback.html``) and the core's (``error.html``,
+``unavailable.html``, ``signed_out.html``), rendered through
+:mod:`dash_auth_core.ui`: themed, translated, escaped, replaceable by name.
 """
 
 from __future__ import annotations
 
+import html
 import inspect
 import json
 import logging
@@ -31,11 +37,11 @@ from dash_auth_core import (
     Request,
     Response,
     csrf,
-    html_page,
     json_error,
     redirect,
     with_next,
 )
+from dash_auth_core.ui import error_page, render_page, translate, unavailable_page
 
 from . import pages
 from .claims import PROVIDER, user_fields
@@ -137,25 +143,32 @@ class ClerkViews:
     def _clerk_js_entry(self) -> dict[str, str]:
         config = self.plugin.config
         return {
-            "src": config.clerk_js_url, "async": "async", "crossorigin": "anonymous",
-            "data-clerk-publishable-key": config.publishable_key, "type": "text/javascript",
+            "src": html.escape(config.clerk_js_url), "async": "async", "crossorigin": "anonymous",
+            "data-clerk-publishable-key": html.escape(config.publishable_key), "type": "text/javascript",
         }
 
     def _clerk_js_tag(self) -> str:
         return pages.clerk_js_tag(self.plugin.config.clerk_js_url, self.plugin.config.publishable_key)
 
-    def _listener_entry(self) -> dict[str, str]:
+    def _listener_urls(self) -> dict[str, str]:
         plugin = self.plugin
         routes = plugin.settings.routes
         mode = plugin.settings.sign_in
         page = routes.sign_in if mode in ("hosted", "embedded") else mode
-        return pages.listener_attributes(
-            plugin.url(routes.listener), plugin.url(routes.callback), plugin.url(routes.state), plugin.url(page),
-        )
+        return {
+            "src": plugin.url(routes.listener), "callback": plugin.url(routes.callback),
+            "state": plugin.url(routes.state), "sign_in": plugin.url(page),
+        }
 
-    def scripts(self) -> str:
-        """clerk-js and the listener, as tags for the plugin's own pages."""
-        return self._clerk_js_tag() + pages.listener_tag(self._listener_entry())
+    def _listener_entry(self) -> dict[str, str]:
+        urls = self._listener_urls()
+        return pages.listener_attributes(urls["src"], urls["callback"], urls["state"], urls["sign_in"])
+
+    def script_context(self) -> dict[str, Any]:
+        """What ``clerk_scripts.html`` needs: clerk-js and the listener, for the plugin's own pages."""
+        config = self.plugin.config
+        return {"clerk_js_url": config.clerk_js_url, "publishable_key": config.publishable_key,
+                "listener": self._listener_urls()}
 
     # -- views --------------------------------------------------------------
 
@@ -172,16 +185,22 @@ class ClerkViews:
         return Response(200, pages.LISTENER_JS, "text/javascript; charset=utf-8", {"Cache-Control": "no-cache"})
 
     def sign_in_view(self, request: Request) -> Response:
-        return pages.sign_in_page(self.scripts(), self.plugin.url("/"))
+        """The built-in embedded sign-in page (``clerk_sign_in.html``): Clerk's form, mounted by clerk-js."""
+        return render_page(request, "clerk_sign_in.html", 200, stack=self.plugin._stack(), **self.script_context())
 
     def signed_out_view(self, request: Request) -> Response:
+        """The app's ``logout_page``, once the signed-out page has signed the browser out of Clerk.
+
+        Without one (or when it answers nothing usable) the core's signed-out
+        page, without the plugins' snippets: Clerk's would come back here.
+        """
         page = self.plugin.settings.logout_page
         if callable(page) and not isinstance(page, Response):
             page = page()
         response = native_response(page, "logout_page") if page is not None else None
         if response is None:
-            response = html_page(200, "Signed out", f'<p>You are signed out.</p><p><a href="{self.plugin.url("/")}">'
-                                 "Back to the app</a></p>")
+            response = render_page(request, "signed_out.html", 200, stack=self.plugin._stack(), snippets="",
+                                   message_id="dash-auth-signed-out", user=None)
         response.headers.setdefault("Cache-Control", "no-store")
         return response
 
@@ -200,7 +219,8 @@ class ClerkViews:
                 log.info("Clerk callback: the __session cookie was not used (%s)", exc.reason)
             except ClerkError as exc:
                 return self._failed(request, exc, wants_json, next_url)
-        return pages.callback_page(self.scripts(), with_next(plugin.url(plugin.settings.routes.login), next_url))
+        return render_page(request, "clerk_callback.html", 200, stack=plugin._stack(), **self.script_context(),
+                           sign_in_url=with_next(plugin.url(plugin.settings.routes.login), next_url))
 
     def _posted(self, request: Request, wants_json: bool) -> Response:
         try:
@@ -237,15 +257,27 @@ class ClerkViews:
         return root
 
     def _failed(self, request: Request, exc: ClerkError, wants_json: bool, next_url: str) -> Response:
+        """A sign-in that did not complete: JSON for the listener (which shows the message), else a page.
+
+        The message is in the user's language either way; an outage (424,
+        503) gets the unavailable page with ``Retry-After``.
+        """
         log.warning("Clerk sign-in refused: %s", exc.reason)
+        stack = self.plugin._stack()
+        message = translate(request, exc.message, stack)
+        retry_after = 30 if isinstance(exc, ClerkUnavailable) or exc.status == 503 else None
         if wants_json:
-            answer = json_error(exc.status, type(exc).__name__, exc.message)
-        else:
-            retry = with_next(self.plugin.url(self.plugin.settings.routes.login), next_url)
-            answer = pages.error_page(exc.status, exc.title, exc.message, retry, self.plugin.url("/"))
-        if isinstance(exc, ClerkUnavailable):
-            answer.headers["Retry-After"] = "30"
-        return answer
+            answer = json_error(exc.status, type(exc).__name__, message)
+            if retry_after is not None:
+                answer.headers["Retry-After"] = str(retry_after)
+            return answer
+        retry = with_next(self.plugin.url(self.plugin.settings.routes.login), next_url)
+        heading = translate(request, exc.title, stack)
+        if retry_after is not None:
+            return unavailable_page(request, exc.status, message=message, heading=heading,
+                                    retry_after=retry_after, retry_url=retry)
+        return error_page(request, exc.status, message, heading=heading, retry_url=retry, retry_id="clerk-retry",
+                          stack=stack)
 
     # -- completing a sign-in --------------------------------------------------
 
