@@ -245,6 +245,25 @@ def test_an_authorize_that_raises_denies():
         assert client_for(app).get("/", headers=ALICE).status_code == 403
 
 
+def test_request_refused_from_authorize_answers_with_its_status_not_a_500():
+    """A rule store that is down refuses with 503 from ``authorize`` too (the chain lets it through)."""
+
+    class Rules:
+        @hookimpl
+        def authorize(self, resource):
+            raise RequestRefused("the rules store is unreachable", 503, retry_after=5)
+
+    app = make_app()
+    with registered(app, Rules()):
+        client = client_for(app)
+        for response in (client.get("/", headers=ALICE), call_back(client, app, ALICE), client.get("/")):
+            assert response.status_code == 503
+            assert response.headers["Retry-After"] == "5"
+            assert response.get_json() == {"error": "unavailable", "message": "the rules store is unreachable"}
+        page = client.get("/", headers={**ALICE, "Accept": "text/html"})
+        assert page.status_code == 503 and page.headers["Content-Type"].startswith("text/html")
+
+
 def test_a_challenge_outside_the_contract_is_skipped():
     class BadChallenges:
         @hookimpl(tryfirst=True)
