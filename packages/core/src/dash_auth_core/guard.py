@@ -183,7 +183,10 @@ class Guard:
         it, so its layout (and the callbacks' list) must load for anyone; logged once per rule set."""
         publishing = []
         for rule in routes.rules:
-            answers = pages.index_answers(self._app, self.routes_prefix + pages.rule_sample(rule).lstrip("/"))
+            sample = pages.rule_sample(rule)
+            if sample is None:  # no path of the rule's own can be made: it publishes nothing known
+                continue
+            answers = pages.index_answers(self._app, self.routes_prefix + sample.lstrip("/"))
             if answers or (answers is None and rule == "/"):
                 publishing.append(rule)
         if publishing and tuple(publishing) != self._single_layout_warned:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import re
 from typing import Any
 
 from dash.development.base_component import Component
@@ -249,6 +250,28 @@ def index_answers(app: Any, path: str) -> bool | None:
     return None
 
 
-def rule_sample(rule: str) -> str:
-    """A path a public route's rule matches: each ``<variable>`` segment as ``x``."""
-    return "/" + "/".join("x" if part.startswith("<") else part for part in rule.strip("/").split("/"))
+#: A value of each werkzeug converter's type, for :func:`rule_sample` (``any(...)``: its first choice).
+_CONVERTER_SAMPLES = {None: "x", "string": "x", "default": "x", "path": "x", "int": "1", "float": "1.0",
+                      "uuid": "00000000-0000-0000-0000-000000000000"}
+_RULE_VARIABLE = re.compile(r"<(?:(\w+)(?:\(([^)]*)\))?:)?(\w+)>")
+
+
+def rule_sample(rule: str) -> str | None:
+    """A path that the public route's ``rule`` itself matches (each variable a value of its
+    converter's type: ``/api/<int:item>`` gives ``/api/1``), or ``None`` if none can be made.
+
+    A sample the rule does not match (``/api/x`` for ``<int:item>``) would ask the server
+    about a path nobody may open as public: the index's catch-all answers it, while every
+    path the rule does match goes to a server route.
+    """
+
+    def value(match: re.Match[str]) -> str:
+        converter, args = match.group(1), match.group(2)
+        if converter == "any" and args:
+            return args.split(",")[0].strip().strip("'\"")
+        return _CONVERTER_SAMPLES.get(converter, "x")
+
+    sample = _RULE_VARIABLE.sub(value, rule)
+    from .routes import PublicRoutes
+
+    return sample if PublicRoutes([rule]).test(sample) else None
