@@ -116,3 +116,23 @@ def test_a_typed_public_route_the_index_answers_still_serves_the_layout():
     assert client.get("/year/2024").status_code == 200
     layout = client.get("/_dash-layout")
     assert layout.status_code == 200 and b"THE ONE LAYOUT" in layout.data
+
+
+def test_a_public_post_only_server_route_does_not_publish_the_layout(caplog):
+    """A public webhook (``POST /webhook``): a GET of its path falls to Dash's catch-all, but the
+    rule was written for the server route, so the layout stays private (it became public)."""
+    app = make_dash(__name__)
+    app.layout = html.Div("THE ONE LAYOUT")
+
+    @server_route(app, "/webhook", methods=("POST",))
+    def webhook():
+        return "hooked"
+
+    BasicAuth(app, USERS, public_routes=["/webhook"], secret_key=SECRET)
+    client = client_for(app, use_cookies=False)
+    with caplog.at_level(logging.WARNING, logger="dash_auth"):
+        assert client.post("/webhook").data == b"hooked"
+        layout = client.get("/_dash-layout")
+    assert layout.status_code == 401 and b"THE ONE LAYOUT" not in layout.data
+    assert client.get("/_dash-dependencies").status_code == 401
+    assert "now public" not in caplog.text

@@ -218,7 +218,8 @@ def _without_page_meta(app: Any) -> Any:
 
 
 def index_answers(app: Any, path: str) -> bool | None:
-    """Whether Dash's index view (the page shell) answers a GET of the server path ``path``.
+    """Whether Dash's index view (the page shell) answers a GET of the server path ``path``, and
+    no server route of the app's own serves that path (with another method: a ``POST`` webhook).
 
     Asked of the server's own router, without a request: Flask's and Quart's
     URL map, Starlette's route list. ``None`` when the server is of another
@@ -230,23 +231,38 @@ def index_answers(app: Any, path: str) -> bool | None:
         from werkzeug.exceptions import HTTPException
         from werkzeug.routing import RequestRedirect
 
+        index = dash_private.index_endpoints(app)
+        adapter = url_map.bind("localhost")
         try:
-            endpoint, _args = url_map.bind("localhost").match(path, method="GET")
+            endpoint, _args = adapter.match(path, method="GET")
         except (HTTPException, RequestRedirect):  # nothing, or a redirect to another path
             return False
         except Exception:  # a router that cannot match without a request
             return None
-        return endpoint in dash_private.index_endpoints(app)
+        if endpoint not in index:
+            return False
+        for method in ("POST", "PUT", "PATCH", "DELETE"):
+            try:
+                other, _args = adapter.match(path, method=method)
+            except Exception:  # nothing answers that method there
+                continue
+            if other not in index:
+                return False  # the path is a server route's; Dash's catch-all only takes its GETs
+        return True
     router = getattr(server, "router", None)
     if router is not None and hasattr(router, "routes"):
         from starlette.routing import Match
 
         scope = {"type": "http", "path": path, "root_path": "", "method": "GET", "headers": [], "query_string": b""}
+        first = None
+        owned = False  # a server route serves the path with another method
         for route in router.routes:
             match, _child = route.matches(scope)
-            if match is Match.FULL:
-                return dash_private.is_fastapi_index_route(route)
-        return False
+            if match is Match.FULL and first is None:
+                first = route
+            elif match is Match.PARTIAL and not dash_private.is_fastapi_index_route(route):
+                owned = True
+        return first is not None and not owned and dash_private.is_fastapi_index_route(first)
     return None
 
 
