@@ -8,8 +8,10 @@ provider asked earlier in the chain never reached.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import re
 import time
 
 import pytest
@@ -262,6 +264,34 @@ def test_request_refused_from_authorize_answers_with_its_status_not_a_500():
             assert response.get_json() == {"error": "unavailable", "message": "the rules store is unreachable"}
         page = client.get("/", headers={**ALICE, "Accept": "text/html"})
         assert page.status_code == 503 and page.headers["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.parametrize("error", [RequestRefused("the session store is unreachable", 503), RuntimeError("audit down")],
+                         ids=["refused", "raises"])
+@pytest.mark.parametrize("way", ["header", "form"])
+def test_a_login_whose_on_login_fails_does_not_stand(error, way):
+    """An ``on_login`` that fails (a store that must record the login is down) leaves nobody
+    signed in: the refused answer used to carry a session cookie holding the login."""
+
+    class Recorder:
+        @hookimpl
+        def on_login(self, identity, request):
+            raise error
+
+    app = make_dash(__name__)
+    app.layout = html.Div("THE PRIVATE LAYOUT")
+    BasicAuth(app, {"alice": "wonderland"}, secret_key=SECRET, login_form=way == "form")
+    with registered(app, Recorder()):
+        client = client_for(app)
+        if way == "header":
+            assert client.get("/", headers=ALICE).status_code in (401, 503)
+        else:
+            token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True))
+            with contextlib.suppress(Exception):  # a test client may re-raise the view's error
+                client.post("/login", data={"csrf_token": token.group(1), "username": "alice",
+                                            "password": "wonderland", "next": "/"})
+        layout = client.get("/_dash-layout")  # the session cookie alone, no credentials
+        assert layout.status_code == 401 and b"THE PRIVATE LAYOUT" not in layout.data
 
 
 def test_a_challenge_outside_the_contract_is_skipped():
