@@ -80,6 +80,21 @@ def test_an_async_hook_is_refused_at_registration(hook):
     assert client_for(app).get("/").status_code == 401
 
 
+@pytest.mark.parametrize("hook", ["on_logout", "authenticate"])
+def test_a_default_plugin_with_an_async_hook_is_refused_too(hook, monkeypatch):
+    """``register_default_plugin``: stacks created later check it as ``register`` does (its
+    ``async def on_logout`` would silently never run: no revocation at sign-out)."""
+    from dash_auth_core import plugins
+
+    monkeypatch.setattr(plugins, "DEFAULT_PLUGINS", plugins.DEFAULT_PLUGINS)  # restored after the test
+    with contextlib.suppress(ConfigurationError):  # stacks alive from earlier tests refuse it at once
+        plugins.register_default_plugin(_async_plugin(hook), name="async-default")
+    app = make_dash(__name__)
+    app.layout = html.Div("x")
+    with pytest.raises(ConfigurationError, match=f"implements {hook} with 'async def'"):
+        AuthStack.of(app, secret_key=SECRET)
+
+
 def test_every_hook_works_in_its_plain_form():
     seen: list[str] = []
 
