@@ -780,3 +780,31 @@ def test_revoke_user_closes_the_users_sockets(backend, live, socket_to, redis_ur
     assert output_of(ws.call(callback_body(app, "out.children", [1])), "out") == "private 1 for alice"
     revoke_user(app, "alice")
     assert ws.wait_closed().code == CLOSE_AUTH
+
+
+def test_a_socket_closes_once_a_hook_refuses_its_login_with_request_refused(backend, live, socket_to):
+    """An ``authorize`` hook that refuses at once (a rules store down: 503) refuses each message,
+    and a re-check of the socket (a heartbeat) closes it: a refusal is no valid login."""
+    from dash_auth_core import AuthStack, RequestRefused, hookimpl
+
+    class Rules:
+        down = False
+
+        @hookimpl
+        def authorize(self, resource):
+            if self.down:
+                raise RequestRefused("the rules store is unreachable", 503, retry_after=5)
+
+    ran = []
+    app = make_app(ran)
+    rules = Rules()
+    AuthStack.of(app).register(rules)
+    with socket_to(live(app), headers=ALICE) as ws:
+        assert output_of(ws.call(callback_body(app, "out.children", [1])), "out") == "private 1 for alice"
+        rules.down = True
+        refused = ws.call(callback_body(app, "out.children", [2]))
+        assert refused["status"] == "error" and "503" in refused["message"]
+        ws.send({"type": "heartbeat"})
+        closed = ws.wait_closed()
+        assert closed.code == CLOSE_AUTH
+    assert ran == [("private", 1, "alice")]

@@ -280,3 +280,19 @@ def test_with_the_jwt_key_no_keys_are_fetched(make_app, clerk):
     client, _ = signed_in(clerk, app)
     assert who(client, app)[0] == 200
     assert "GET /v1/jwks" not in clerk.calls
+
+
+def test_a_login_user_callback_that_fails_after_writing_the_session_signs_nobody_in(make_app, clerk):
+    """A seed-style callback (Flask's session) that writes ``session["user"]`` and then fails: the
+    500 used to carry a session holding that user, signed in for good (no Clerk state, no expiry)."""
+    from flask import session
+
+    def callback(user, idp):
+        session["user"] = {"id": "user_alice", "email": "alice@example.org"}
+        raise RuntimeError("user database down")
+
+    app, _ = make_app(login_user_callback=callback)
+    client = client_for(app)
+    client.set_cookie("__session", clerk.token(clerk.create_session("user_alice")))
+    assert client.get("/clerk/callback?next=/").status_code == 500
+    assert who(client, app)[0] == 401

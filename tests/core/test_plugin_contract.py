@@ -8,8 +8,10 @@ provider asked earlier in the chain never reached.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import re
 import time
 
 import pytest
@@ -76,6 +78,21 @@ def test_an_async_hook_is_refused_at_registration(hook):
         AuthStack.of(make_dash("another"), secret_key=SECRET, plugins=[_async_plugin(hook)])
     # The app is as private as before.
     assert client_for(app).get("/").status_code == 401
+
+
+@pytest.mark.parametrize("hook", ["on_logout", "authenticate"])
+def test_a_default_plugin_with_an_async_hook_is_refused_too(hook, monkeypatch):
+    """``register_default_plugin``: stacks created later check it as ``register`` does (its
+    ``async def on_logout`` would silently never run: no revocation at sign-out)."""
+    from dash_auth_core import plugins
+
+    monkeypatch.setattr(plugins, "DEFAULT_PLUGINS", plugins.DEFAULT_PLUGINS)  # restored after the test
+    with contextlib.suppress(ConfigurationError):  # stacks alive from earlier tests refuse it at once
+        plugins.register_default_plugin(_async_plugin(hook), name="async-default")
+    app = make_dash(__name__)
+    app.layout = html.Div("x")
+    with pytest.raises(ConfigurationError, match=f"implements {hook} with 'async def'"):
+        AuthStack.of(app, secret_key=SECRET)
 
 
 def test_every_hook_works_in_its_plain_form():
@@ -243,6 +260,53 @@ def test_an_authorize_that_raises_denies():
     app = make_app()
     with registered(app, Boom()):
         assert client_for(app).get("/", headers=ALICE).status_code == 403
+
+
+def test_request_refused_from_authorize_answers_with_its_status_not_a_500():
+    """A rule store that is down refuses with 503 from ``authorize`` too (the chain lets it through)."""
+
+    class Rules:
+        @hookimpl
+        def authorize(self, resource):
+            raise RequestRefused("the rules store is unreachable", 503, retry_after=5)
+
+    app = make_app()
+    with registered(app, Rules()):
+        client = client_for(app)
+        for response in (client.get("/", headers=ALICE), call_back(client, app, ALICE), client.get("/")):
+            assert response.status_code == 503
+            assert response.headers["Retry-After"] == "5"
+            assert response.get_json() == {"error": "unavailable", "message": "the rules store is unreachable"}
+        page = client.get("/", headers={**ALICE, "Accept": "text/html"})
+        assert page.status_code == 503 and page.headers["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.parametrize("error", [RequestRefused("the session store is unreachable", 503), RuntimeError("audit down")],
+                         ids=["refused", "raises"])
+@pytest.mark.parametrize("way", ["header", "form"])
+def test_a_login_whose_on_login_fails_does_not_stand(error, way):
+    """An ``on_login`` that fails (a store that must record the login is down) leaves nobody
+    signed in: the refused answer used to carry a session cookie holding the login."""
+
+    class Recorder:
+        @hookimpl
+        def on_login(self, identity, request):
+            raise error
+
+    app = make_dash(__name__)
+    app.layout = html.Div("THE PRIVATE LAYOUT")
+    BasicAuth(app, {"alice": "wonderland"}, secret_key=SECRET, login_form=way == "form")
+    with registered(app, Recorder()):
+        client = client_for(app)
+        if way == "header":
+            assert client.get("/", headers=ALICE).status_code in (401, 503)
+        else:
+            token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True))
+            with contextlib.suppress(Exception):  # a test client may re-raise the view's error
+                client.post("/login", data={"csrf_token": token.group(1), "username": "alice",
+                                            "password": "wonderland", "next": "/"})
+        layout = client.get("/_dash-layout")  # the session cookie alone, no credentials
+        assert layout.status_code == 401 and b"THE PRIVATE LAYOUT" not in layout.data
 
 
 def test_a_challenge_outside_the_contract_is_skipped():

@@ -86,3 +86,53 @@ def test_a_pages_app_is_unchanged():
     app.layout = html.Div([dash.page_container])
     BasicAuth(app, USERS, public_routes=["/nothing-here/<x>"], secret_key=SECRET)
     assert client_for(app, use_cookies=False).get("/_dash-layout").status_code == 401
+
+
+def test_a_public_server_route_with_typed_variables_does_not_publish_the_layout(caplog):
+    """``/api/<int:item>`` for a server route: every path the rule matches is the route's, so
+    the layout stays private (it was published: ``/api/x`` was asked, which the route refuses)."""
+    for rule in ("/api/<int:item>", "/v/<uuid:key>", "/rate/<float:value>", "/report-<int:year>"):
+        dash.page_registry.clear()
+        app = make_dash(__name__)
+        app.layout = html.Div("THE ONE LAYOUT")
+
+        @server_route(app, rule)
+        def api(**_values):
+            return "api"
+
+        BasicAuth(app, USERS, public_routes=[rule], secret_key=SECRET)
+        client = client_for(app, use_cookies=False)
+        with caplog.at_level(logging.WARNING, logger="dash_auth"):
+            layout = client.get("/_dash-layout")
+        assert layout.status_code == 401 and b"THE ONE LAYOUT" not in layout.data, rule
+        assert client.get("/_dash-dependencies").status_code == 401, rule
+        assert "now public" not in caplog.text, rule
+
+
+def test_a_typed_public_route_the_index_answers_still_serves_the_layout():
+    """The same rules with no server route behind them open Dash's index: the layout loads."""
+    app = single_layout_app(["/year/<int:year>", "/when/<float:at>"])
+    client = client_for(app, use_cookies=False)
+    assert client.get("/year/2024").status_code == 200
+    layout = client.get("/_dash-layout")
+    assert layout.status_code == 200 and b"THE ONE LAYOUT" in layout.data
+
+
+def test_a_public_post_only_server_route_does_not_publish_the_layout(caplog):
+    """A public webhook (``POST /webhook``): a GET of its path falls to Dash's catch-all, but the
+    rule was written for the server route, so the layout stays private (it became public)."""
+    app = make_dash(__name__)
+    app.layout = html.Div("THE ONE LAYOUT")
+
+    @server_route(app, "/webhook", methods=("POST",))
+    def webhook():
+        return "hooked"
+
+    BasicAuth(app, USERS, public_routes=["/webhook"], secret_key=SECRET)
+    client = client_for(app, use_cookies=False)
+    with caplog.at_level(logging.WARNING, logger="dash_auth"):
+        assert client.post("/webhook").data == b"hooked"
+        layout = client.get("/_dash-layout")
+    assert layout.status_code == 401 and b"THE ONE LAYOUT" not in layout.data
+    assert client.get("/_dash-dependencies").status_code == 401
+    assert "now public" not in caplog.text

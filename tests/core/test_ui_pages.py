@@ -368,3 +368,32 @@ def test_sign_in_route_with_junk_next_values_never_fails():
     for junk in ("", "%00", "/\r\nSet-Cookie: x=1", "/" + "a" * 5000, "/../../etc/passwd"):
         hop = client.get("/_dash-auth/sign-in", query_string={"next": junk}, headers=ALICE)
         assert hop.status_code == 303 and hop.headers["Location"] == "/", junk
+
+
+def _origins_of_links(body: str, base: str) -> set[str]:
+    """The origins the page's links lead to, as a browser resolves them (``\\`` is ``/`` in http URLs)."""
+    from urllib.parse import urljoin, urlsplit
+
+    found = set()
+    for href in re.findall(r'href="([^"]*)"', body):
+        resolved = urljoin(base, href.replace("&amp;", "&").replace("\\", "/"))
+        parts = urlsplit(resolved)
+        found.add(f"{parts.scheme}://{parts.netloc}")
+    return found
+
+
+@pytest.mark.parametrize("prefix", ["/", "/app/"])
+@pytest.mark.parametrize("path", ["/%5Cevil.example/x", "/%2Fevil.example/x", "/%5C%5Cevil.example"])
+def test_try_again_links_never_lead_to_another_site(prefix, path):
+    """The 401 and 429 pages' "Try again" reloads the path asked for: a path that a browser reads
+    as another host (``/\\evil.example``, ``//evil.example``) must not become that link."""
+    app = make_dash(__name__, url_base_pathname=prefix)
+    app.layout = html.Div("the app")
+    BasicAuth(app, {"alice": "wonderland"}, secret_key=SECRET)
+    AuthStack.of(app).register(Refuse())
+    client = client_for(app)
+    for headers in ({"Accept": "text/html"}, {"Accept": "text/html", "X-Refuse": "429"}):
+        for asked in (path, prefix.rstrip("/") + path):
+            page = client.get(asked, headers=headers)
+            assert page.status_code in (401, 429), asked
+            assert _origins_of_links(text(page), "http://localhost/") == {"http://localhost"}, (asked, text(page))

@@ -1141,3 +1141,22 @@ def test_a_refresh_never_lets_a_stale_email_verified_vouch_for_a_new_address(idp
     idp.set_user("mallory", email="boss@corp.example", groups=["staff"])
     _due(app, client, clock)
     assert who(app, client) == (200, "mallory|oidc:idp|staff")
+
+
+@pytest.mark.parametrize("error", [LoginRefused("not on the list"), RuntimeError("user database down")],
+                         ids=["refused", "raises"])
+def test_a_login_user_callback_that_fails_after_writing_the_session_signs_nobody_in(idp, make_app, error):
+    """A seed-style callback writes ``session["user"]`` and then refuses the user (or fails):
+    the 403 (or 500) used to carry a session cookie holding that user, who was then signed in."""
+    from flask import session
+
+    def callback(user_info, idp=None):
+        session["user"] = user_info
+        raise error
+
+    app, _auth = make_app(idp, login_user_callback=callback)
+    client = app.server.test_client()
+    dance = sign_in(client)
+    assert dance.response.status_code == (403 if isinstance(error, LoginRefused) else 500)
+    assert client.get("/_dash-layout").status_code == 401
+    assert "user" not in session_of(app, client)

@@ -333,7 +333,7 @@ class ClerkViews:
         session.clear()
         try:
             native = callback(user, PROVIDER) if arity(callback) >= 2 else callback(user)
-        except LoginRefused:
+        except BaseException:  # a refusal, or a failure: what it wrote before signs nobody in
             session.clear()
             raise
         written = session.get(SESSION_KEY)

@@ -73,6 +73,8 @@ class Chain:
         self.session_reader: Callable[[Request], Any] | None = None
         self._owners: dict[int, Any] = {}  # id(call) -> its plugin
         self.authorizers: list[tuple[Callable[..., Any], Any]] = []
+        for plugin in pm.get_plugins():  # the default plugins the manager came with are held to it too
+            self.check(plugin, pm.get_name(plugin))
         self.refresh()
 
     # -- joining ------------------------------------------------------------

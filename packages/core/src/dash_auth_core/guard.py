@@ -183,7 +183,10 @@ class Guard:
         it, so its layout (and the callbacks' list) must load for anyone; logged once per rule set."""
         publishing = []
         for rule in routes.rules:
-            answers = pages.index_answers(self._app, self.routes_prefix + pages.rule_sample(rule).lstrip("/"))
+            sample = pages.rule_sample(rule)
+            if sample is None:  # no path of the rule's own can be made: it publishes nothing known
+                continue
+            answers = pages.index_answers(self._app, self.routes_prefix + sample.lstrip("/"))
             if answers or (answers is None and rule == "/"):
                 publishing.append(rule)
         if publishing and tuple(publishing) != self._single_layout_warned:
@@ -343,15 +346,15 @@ class Guard:
                 stack.begin_request(request)  # the session's record and the shared state, one round trip
             identity = self._authenticate(request)
         except RequestRefused as exc:
-            # A browser's page gets a page (429 with the wait, 503), callbacks and scripts JSON.
-            if resource.wants_json or "text/html" not in (request.header("Accept") or ""):
-                return _bad_request(exc)
-            return refusal_page(request, exc.status, exc.message, exc.headers)
+            return _refused_now(request, resource, exc)
         if identity is not None and stack.user_groups_ttl is not None:
             identity = stack.refresh_groups(identity, request)
         state["identity"] = identity  # the WebSocket layer keeps it for the socket
         set_current_user(identity, request)
-        verdict = stack.authorize(identity, resource, request) if stack.has_authorizers else None
+        try:
+            verdict = stack.authorize(identity, resource, request) if stack.has_authorizers else None
+        except RequestRefused as exc:  # an authorize hook may refuse at once too (a rules store down)
+            return _refused_now(request, resource, exc)
         if not (verdict is True or (verdict is None and (resource.public or identity is not None))):
             return self._refuse(request, resource, identity)
         if info is None:
@@ -428,6 +431,14 @@ def _publishes_a_page(rule: str, routes: PublicRoutes) -> bool:
 def _depth(path: str) -> int:
     """How many segments a path (or a page's template) has."""
     return len(path.strip("/").split("/"))
+
+
+def _refused_now(request: Request, resource: Resource, exc: RequestRefused) -> Response:
+    """A hook's :class:`RequestRefused`: a browser's page gets a page (429 with the wait, 503),
+    callbacks and scripts JSON."""
+    if resource.wants_json or "text/html" not in (request.header("Accept") or ""):
+        return _bad_request(exc)
+    return refusal_page(request, exc.status, exc.message, exc.headers)
 
 
 def _bad_request(exc: RequestRefused) -> Response:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import re
 from typing import Any
 
 from dash.development.base_component import Component
@@ -217,7 +218,8 @@ def _without_page_meta(app: Any) -> Any:
 
 
 def index_answers(app: Any, path: str) -> bool | None:
-    """Whether Dash's index view (the page shell) answers a GET of the server path ``path``.
+    """Whether Dash's index view (the page shell) answers a GET of the server path ``path``, and
+    no server route of the app's own serves that path (with another method: a ``POST`` webhook).
 
     Asked of the server's own router, without a request: Flask's and Quart's
     URL map, Starlette's route list. ``None`` when the server is of another
@@ -229,26 +231,63 @@ def index_answers(app: Any, path: str) -> bool | None:
         from werkzeug.exceptions import HTTPException
         from werkzeug.routing import RequestRedirect
 
+        index = dash_private.index_endpoints(app)
+        adapter = url_map.bind("localhost")
         try:
-            endpoint, _args = url_map.bind("localhost").match(path, method="GET")
+            endpoint, _args = adapter.match(path, method="GET")
         except (HTTPException, RequestRedirect):  # nothing, or a redirect to another path
             return False
         except Exception:  # a router that cannot match without a request
             return None
-        return endpoint in dash_private.index_endpoints(app)
+        if endpoint not in index:
+            return False
+        for method in ("POST", "PUT", "PATCH", "DELETE"):
+            try:
+                other, _args = adapter.match(path, method=method)
+            except Exception:  # nothing answers that method there
+                continue
+            if other not in index:
+                return False  # the path is a server route's; Dash's catch-all only takes its GETs
+        return True
     router = getattr(server, "router", None)
     if router is not None and hasattr(router, "routes"):
         from starlette.routing import Match
 
         scope = {"type": "http", "path": path, "root_path": "", "method": "GET", "headers": [], "query_string": b""}
+        first = None
+        owned = False  # a server route serves the path with another method
         for route in router.routes:
             match, _child = route.matches(scope)
-            if match is Match.FULL:
-                return dash_private.is_fastapi_index_route(route)
-        return False
+            if match is Match.FULL and first is None:
+                first = route
+            elif match is Match.PARTIAL and not dash_private.is_fastapi_index_route(route):
+                owned = True
+        return first is not None and not owned and dash_private.is_fastapi_index_route(first)
     return None
 
 
-def rule_sample(rule: str) -> str:
-    """A path a public route's rule matches: each ``<variable>`` segment as ``x``."""
-    return "/" + "/".join("x" if part.startswith("<") else part for part in rule.strip("/").split("/"))
+#: A value of each werkzeug converter's type, for :func:`rule_sample` (``any(...)``: its first choice).
+_CONVERTER_SAMPLES = {None: "x", "string": "x", "default": "x", "path": "x", "int": "1", "float": "1.0",
+                      "uuid": "00000000-0000-0000-0000-000000000000"}
+_RULE_VARIABLE = re.compile(r"<(?:(\w+)(?:\(([^)]*)\))?:)?(\w+)>")
+
+
+def rule_sample(rule: str) -> str | None:
+    """A path that the public route's ``rule`` itself matches (each variable a value of its
+    converter's type: ``/api/<int:item>`` gives ``/api/1``), or ``None`` if none can be made.
+
+    A sample the rule does not match (``/api/x`` for ``<int:item>``) would ask the server
+    about a path nobody may open as public: the index's catch-all answers it, while every
+    path the rule does match goes to a server route.
+    """
+
+    def value(match: re.Match[str]) -> str:
+        converter, args = match.group(1), match.group(2)
+        if converter == "any" and args:
+            return args.split(",")[0].strip().strip("'\"")
+        return _CONVERTER_SAMPLES.get(converter, "x")
+
+    sample = _RULE_VARIABLE.sub(value, rule)
+    from .routes import PublicRoutes
+
+    return sample if PublicRoutes([rule]).test(sample) else None

@@ -684,7 +684,14 @@ class AuthStack:
         lifecycle.start(self, session, remember, identity.auth_time)
         context.set_current_user(identity, request)
         if notify:
-            self.chain.hook.on_login(identity=identity, request=request)
+            try:
+                self.chain.hook.on_login(identity=identity, request=request)
+            except BaseException:
+                # A login whose on_login failed (a store that must record it is down) does not
+                # stand: the answer, whatever it is, must not carry a session that holds it.
+                session.clear()
+                context.set_current_user(None, request)
+                raise
         return identity
 
     def end_replaced_login(self, request: Request, identity: Identity | None = None) -> None:

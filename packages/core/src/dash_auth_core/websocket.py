@@ -401,7 +401,7 @@ class Connection:
             identity = request.state.get("identity")
         if self.identity is None:
             return True  # an anonymous socket stays anonymous; messages are judged one by one
-        if result is not None and result.status in (401, 403):
+        if result is not None:  # refused now (401, 403, or at once: a RequestRefused's 429/503)
             return False
         if identity is None or identity.id != self.identity.id or registry(self.stack).is_revoked(identity):
             return False

@@ -812,7 +812,11 @@ class OIDCPlugin:
         if callback is not None:
             # Seed-style mixed logins: the callback writes the session itself.
             session.clear()
-            native = callback(user, idp) if _arity(callback) >= 2 else callback(user)
+            try:
+                native = callback(user, idp) if _arity(callback) >= 2 else callback(user)
+            except BaseException:
+                session.clear()  # what it wrote before refusing (or failing) signs nobody in
+                raise
             written = session.get("user")
             kept = {k: v for k, v in session.items() if k != "user"}
             merged = {**identity.to_session(), **extras, **(dict(written) if isinstance(written, Mapping) else {})}

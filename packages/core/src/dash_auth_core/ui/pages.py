@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from markupsafe import Markup
 
 from .. import csrf
-from ..responses import Response
+from ..responses import Response, safe_next
 from . import render_page
 
 if TYPE_CHECKING:
@@ -30,7 +30,8 @@ def _retry_url(request: Request, stack: AuthStack | None) -> str:
     from urllib.parse import urlencode
 
     query = urlencode(request.query_pairs)
-    return f"{target}?{query}" if query else target
+    # A path a browser reads as another host (``/\\evil.example``, ``//evil.example``) is no retry link.
+    return safe_next(f"{target}?{query}" if query else target, prefix="/", default=stack.requests_prefix)
 
 
 def sign_in_required_page(request: Request, *, basic: bool = False, headers: dict[str, str] | None = None) -> Response:
