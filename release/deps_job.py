@@ -60,12 +60,20 @@ TEST_REQUIREMENTS = [
     "diskcache>=5.6",
     "multiprocess>=0.70.16",
     "psutil>=5.9",
+    # The pages' catalogues and wheel contents are checked; a seed example uses Flask-Login.
+    "babel>=2.12",
+    "hatchling>=1.27",
+    "flask-login>=0.6.3",
+    # Sessions in Redis: a real Celery worker and real multi-worker servers in the tests.
+    "celery>=5.3",
+    "gunicorn>=21.2",
 ]
 
-#: The unit tests: everything but the browser tests (Chromium runs in the main suite) and the
-#: benchmarks (they measure this machine, not the dependencies).
+#: The unit tests: everything but the browser tests (Chromium runs in the main suite), the
+#: benchmarks (they measure this machine, not the dependencies) and the documentation site's
+#: build (the main suite builds it; its tools are not the packages' dependencies).
 PYTEST_ARGS = [
-    "tests", "--ignore=tests/e2e", "--ignore=tests/bench", "-q",
+    "tests", "--ignore=tests/e2e", "--ignore=tests/bench", "--ignore=tests/docs", "-q",
     # The root pyproject's addopts, less --headless (an option of dash[testing]'s browser plugin).
     "-o", "addopts=--import-mode=importlib -p no:cacheprovider",
 ]

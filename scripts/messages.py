@@ -49,7 +49,9 @@ KEYWORDS = {
     "ClerkRefused": None,
     "ClerkUnavailable": None,
 }
-METHODS = [("**/templates/**.html", "jinja2"), ("**.py", "python")]
+# Jinja2's extractor named by its import path: older Babel finds the "jinja2" entry point only through
+# pkg_resources, which a fresh virtual environment may not have.
+METHODS = [("**/templates/**.html", "jinja2.ext:babel_extract"), ("**.py", "python")]
 OPTIONS = {"**/templates/**.html": {"trimmed": "true", "newstyle_gettext": "true"}}
 
 
