@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import gettext
 import io
 import sys
 from dataclasses import dataclass
@@ -119,6 +120,16 @@ def compiled(catalog: Catalog) -> bytes:
     return buffer.getvalue()
 
 
+def translations(data: bytes) -> dict[object, str]:
+    """What a compiled catalogue says (msgid -> msgstr, plurals by (msgid, n)), its header left out.
+
+    Compared instead of the bytes: Babel releases lay out the same catalogue differently.
+    """
+    found = dict(gettext.GNUTranslations(io.BytesIO(data))._catalog)  # noqa: SLF001 - the parsed table
+    found.pop("", None)
+    return found
+
+
 def problems(package: Package, language: str, template: Catalog) -> list[str]:
     """What is wrong with one language of one package (empty: nothing)."""
     path = po_path(package, language)
@@ -142,7 +153,7 @@ def problems(package: Package, language: str, template: Catalog) -> list[str]:
         for error in message.check(catalog):
             found.append(f"{path}: {message.id!r}: {error}")
     mo = path.with_suffix(".mo")
-    if not mo.is_file() or mo.read_bytes() != compiled(catalog):
+    if not mo.is_file() or translations(mo.read_bytes()) != translations(compiled(catalog)):
         found.append(f"{mo} is missing or not compiled from {path.name} (run: hatch run messages)")
     return found
 
