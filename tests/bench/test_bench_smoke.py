@@ -106,10 +106,11 @@ def test_a_bare_app_is_measured_without_the_stacks_process_wide_hook():
     """Dash's hooks are process-wide: the bare app must not pay for the stack's ``custom_data`` hook."""
     from dash._hooks import hooks
 
-    from dash_auth_core.context import CUSTOM_DATA_NAMESPACE
+    from dash_auth_core.context import CUSTOM_DATA_NAMESPACE, install_custom_data_hook
 
     bench = _load_bench()
-    bare, auth = bench.build_app(False), bench.build_app(True)  # the auth app installs the hook
+    bare, auth = bench.build_app(False), bench.build_app(True)
+    install_custom_data_hook()  # what a guard does for an app with background callbacks
 
     def ours() -> int:
         return sum(h.data.get("namespace") == CUSTOM_DATA_NAMESPACE for h in hooks.get_hooks("custom_data"))

@@ -22,7 +22,7 @@ from dash.fingerprint import check_fingerprint
 from . import pages
 from .backends import Request
 from .callbacks import PAGES_ROUTER_ID, CallbackInfo, describe_callbacks
-from .context import set_current_user
+from .context import install_custom_data_hook, set_current_user
 from .errors import BadRequest, RequestRefused
 from .resources import Kind, Resource
 from .responses import Response, json_error, refusal
@@ -150,6 +150,11 @@ class Guard:
             has_public_callbacks=any(info.public for info in callbacks.values()),
             hook_routes=hook_routes,
         )
+        if any(info.entry is not None and info.entry.get("background") for info in callbacks.values()):
+            # Background callbacks run where current_user() cannot see the request:
+            # Dash ships them callback_context.custom_data, which this hook fills.
+            # Decided here, where the registry is complete; other apps never pay for it.
+            install_custom_data_hook()
         self._close_index_leak()
         if self._snapshot is None:  # the first request: settings nobody reads are most likely a typo
             unused = self.stack.unused_plugin_config()
