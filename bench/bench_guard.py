@@ -211,13 +211,18 @@ def oidc_session_cookie(app: Dash) -> str:
 
 
 def callback_body(output_id: str, prop: str = "children") -> bytes:
+    """The body Dash's renderer posts for a callback with one input and no state.
+
+    The renderer leaves ``state`` out when a callback has none, and sends
+    ``parsedChangedPropsIds`` next to ``changedPropIds``.
+    """
     return json.dumps(
         {
             "output": f"{output_id}.{prop}",
             "outputs": {"id": output_id, "property": prop},
             "inputs": [{"id": "btn", "property": "n_clicks", "value": 1}],
-            "state": [],
             "changedPropIds": ["btn.n_clicks"],
+            "parsedChangedPropsIds": ["btn.n_clicks"],
         },
         separators=(",", ":"),
     ).encode()

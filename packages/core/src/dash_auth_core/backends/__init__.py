@@ -144,6 +144,15 @@ class Request(abc.ABC):
     def current_context_key() -> Any:
         """The ``context_key`` of the request handled in this context, if any."""
 
+    def remember_user(self, identity: Any) -> None:
+        """Make ``identity`` what ``current_user()`` gives while this request is handled (the guard calls it).
+
+        Adapters may answer faster (see :func:`dash_auth_core.context.key_setter`).
+        """
+        from ..context import set_current_user
+
+        set_current_user(identity, self)
+
     @property
     def has_session_cookie(self) -> bool:
         """Whether the client sent a session cookie (without decoding it)."""

@@ -12,6 +12,7 @@ from flask.globals import _cv_request  # Flask >= 2.2; Dash 4 pins Flask < 3.2
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from werkzeug import exceptions as wz
 
+from ..context import key_setter
 from ..errors import BadRequest
 from ..responses import Response
 from . import (
@@ -123,6 +124,8 @@ class FlaskRequest(Request):
 
     #: The request context being handled in this context, if any (a C call).
     current_context_key = staticmethod(functools.partial(_cv_request.get, None))
+    #: ``set_current_user(identity, self)``, in fewer steps: the key is the request context.
+    remember_user = key_setter(current_context_key.__func__)
 
     @property
     def has_session_cookie(self) -> bool:
