@@ -291,6 +291,28 @@ def cookie_header_has(raw: str | None, name: str) -> bool:
     return False
 
 
+def cookie_probe(name: str) -> Callable[[str | None], bool]:
+    """``cookie_header_has(raw, name)`` as a function of ``raw`` alone, for one cookie name.
+
+    Adapters ask it on nearly every request (``has_session_cookie``): the
+    usual header, with the session cookie first, is answered in a few steps.
+    """
+    needle = name + "="
+    start, end = len(needle), len(needle) + 1
+
+    def has_cookie(raw: str | None) -> bool:
+        if raw and raw.startswith(needle) and raw[start:end] not in ";":
+            return True  # first, and not empty (a slice past the end is "", which is "in" any string)
+        return cookie_header_has(raw, name)
+
+    return has_cookie
+
+
+def session_cookie_attributes(name: str) -> dict[str, Any]:
+    """Class attributes of a request class whose framework names the session cookie ``name``."""
+    return {"session_cookie_name": name, "session_cookie_in": staticmethod(cookie_probe(name))}
+
+
 _adapters: dict[str, Callable[[Any], BackendAdapter]] = {}
 
 

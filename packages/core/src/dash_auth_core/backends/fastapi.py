@@ -50,9 +50,10 @@ from . import (
     Request,
     ViewFunc,
     WouldBlock,
-    cookie_header_has,
+    cookie_probe,
     declared_length,
     register_adapter,
+    session_cookie_attributes,
 )
 from ._aio import (
     _HEADER_KEYS,
@@ -111,6 +112,8 @@ class FastAPIRequest(Request):
 
     #: The session cookie's name, set by the adapter.
     session_cookie_name = "session"
+    #: Whether a raw ``Cookie`` header carries it (see ``cookie_probe``; set with the name).
+    session_cookie_in = staticmethod(cookie_probe("session"))
     #: The app's router (set by the adapter; ``None``: unknown).
     router: Any = None
 
@@ -205,7 +208,7 @@ class FastAPIRequest(Request):
 
     @property
     def has_session_cookie(self) -> bool:
-        return cookie_header_has(self.header("cookie"), self.session_cookie_name)
+        return self.session_cookie_in(self.header("cookie"))
 
     @property
     def is_websocket(self) -> bool:
@@ -589,7 +592,7 @@ class FastAPIAdapter(BackendAdapter):
                 cookie = sessions.session_cookie
             self.request_class = type(
                 "FastAPIRequest", (FastAPIRequest,),
-                {"__slots__": (), "session_cookie_name": cookie, "router": server.router},
+                {"__slots__": (), **session_cookie_attributes(cookie), "router": server.router},
             )
             guard_middleware = Middleware(GuardMiddleware, adapter=self, guard=guard, sessions=sessions)
             server.user_middleware = [*outer, guard_middleware, *rest]

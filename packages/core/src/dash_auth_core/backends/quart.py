@@ -34,11 +34,12 @@ from . import (
     Request,
     ViewFunc,
     WouldBlock,
-    cookie_header_has,
+    cookie_probe,
     dash_index_endpoints,
     dash_setup_index,
     declared_length,
     register_adapter,
+    session_cookie_attributes,
 )
 from ._aio import (
     _HEADER_KEYS,
@@ -71,6 +72,8 @@ class QuartRequest(Request):
 
     #: The session cookie's name, set by the adapter (``SESSION_COOKIE_NAME``).
     session_cookie_name = "session"
+    #: Whether a raw ``Cookie`` header carries it (see ``cookie_probe``; set with the name).
+    session_cookie_in = staticmethod(cookie_probe("session"))
     #: Endpoints of Dash's index and catch-all views (set by the adapter; ``None``: unknown).
     index_endpoints: frozenset[str] | None = None
 
@@ -164,7 +167,7 @@ class QuartRequest(Request):
     @property
     def has_session_cookie(self) -> bool:
         # A cheap look at the raw header; the cookie itself is parsed only if used.
-        return cookie_header_has(self.header("Cookie"), self.session_cookie_name)
+        return self.session_cookie_in(self.header("Cookie"))
 
     def json(self, max_bytes: int | None) -> Any:
         cached = getattr(self._req, "_cached_json", None)
@@ -205,11 +208,14 @@ class _SessionInterface(SerializerCache, SecureCookieSessionInterface):
         # The framework saves only sessions that are not "null": one of ours that
         # nothing read has nothing to save, so the save step is skipped altogether.
         if type(obj) is LazySession:
-            return not obj.loaded  # type: ignore[attr-defined]
+            return obj._loader is not None  # type: ignore[attr-defined]  # not ``loaded``: a property call less
         return super().is_null_session(obj)
 
     async def open_session(self, app: quart.Quart, request: Any) -> Any:
-        return self.lazy_session(app, request, LazySession)
+        # SerializerCache.lazy_session, inline (Quart opens a session for every request).
+        if not app.config.get("SECRET_KEY"):
+            return None  # as Quart's interface: no key, no session
+        return LazySession(functools.partial(self._load_cookie, app, request))
 
     async def save_session(self, app: quart.Quart, session: Any, response: Any) -> None:
         if response is None:
@@ -292,7 +298,7 @@ class QuartAdapter(BackendAdapter):
     def _make_request_class(self) -> type[QuartRequest]:
         cookie_name = self.server.config.get("SESSION_COOKIE_NAME") or "session"
         return type("QuartRequest", (QuartRequest,), {
-            "__slots__": (), "session_cookie_name": cookie_name, "index_endpoints": dash_index_endpoints(self.app),
+            "__slots__": (), **session_cookie_attributes(cookie_name), "index_endpoints": dash_index_endpoints(self.app),
         })
 
     def install_guard(self, guard: GuardFunc) -> None:
