@@ -303,6 +303,26 @@ def describe_callbacks(app: dash.Dash, page_container: str | None = None) -> dic
     says which callback routes and where its pathname is.
     """
     infos: dict[str, CallbackInfo] = {}
+    # Apps with thousands of callbacks share most dependencies (one button, many outputs):
+    # each distinct (id, property) is read once.
+    known: dict[Any, Dependency] = {}
+
+    def dependency(spec: Mapping[str, Any]) -> Dependency:
+        key = (spec.get("id"), spec.get("property"))
+        try:
+            found = known.get(key)
+        except TypeError:  # an unhashable id: not worth remembering
+            return Dependency.from_spec(spec)
+        if found is None:
+            found = known[key] = Dependency.from_spec(spec)
+        return found
+
+    def output_dependency(output: Any) -> Dependency:
+        component_id = getattr(output, "component_id", None)
+        if isinstance(component_id, str):  # to_dict() would give it as it is
+            return dependency({"id": component_id, "property": output.component_property})
+        return dependency(output.to_dict())
+
     for cid, entry in list(app.callback_map.items()):
         if "callback" not in entry:  # clientside entries have nothing to run
             continue
@@ -322,9 +342,9 @@ def describe_callbacks(app: dash.Dash, page_container: str | None = None) -> dic
         infos[cid] = CallbackInfo(
             id=cid,
             public=is_public_function(entry.get("callback")),
-            inputs=tuple(Dependency.from_spec(spec) for spec in inputs),
-            state=tuple(Dependency.from_spec(spec) for spec in entry.get("state") or []),
-            outputs=tuple(Dependency.from_spec(o.to_dict()) for o in outputs if hasattr(o, "to_dict")),
+            inputs=tuple(map(dependency, inputs)),
+            state=tuple(map(dependency, entry.get("state") or ())),
+            outputs=tuple(output_dependency(o) for o in outputs if hasattr(o, "to_dict")),
             multi_output=multi,
             no_output=bool(entry.get("no_output")),
             is_router=is_router,

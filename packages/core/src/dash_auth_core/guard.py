@@ -175,8 +175,12 @@ class Guard:
                 return True
         # A public route for one instance of a template page (``/team/public`` under ``/team/<id>``),
         # unless the stack's own view answers that path (a login form under a catch-all page).
-        return any(
+        # Resolving a path walks every page (Dash's own resolver): only rules that some
+        # template page could be resolved for are judged (thousands of rules and pages).
+        templates = pages.TemplateIndex(dash.page_registry.values())
+        return bool(templates) and any(
             "<" not in rule
+            and templates.may_resolve(rule)
             and self.stack.plugin_route_public(self.routes_prefix + rule.lstrip("/")) is None
             and _publishes_a_page(rule, routes)
             for rule in routes.rules
@@ -401,7 +405,7 @@ def judge_page(rel: str, routes: PublicRoutes) -> tuple[Any, bool]:
         return page, public
     template = "/" + str(template).strip("/")
     sample = pages.sample_path(page)
-    public = template in routes.rules or (sample is not None and routes.test(sample))
+    public = routes.has_rule(template) or (sample is not None and routes.test(sample))
     if not public:
         log.warning("%s is not public: Dash renders the template page %s for it, %s; make %s public "
                     "to publish it", rel, template, why, template)
