@@ -183,7 +183,7 @@ def registration_ratio(count: int, rounds: int) -> dict[str, Any]:
             # CPU time of this process: on a shared machine, time spent waiting for a core
             # would otherwise land in one block or the other.
             started = time.process_time()
-            for output, function in zip(outputs, functions):
+            for output, function in zip(outputs, functions, strict=True):
                 register(output, trigger)(function)
             elapsed = time.process_time() - started
         finally:
@@ -201,7 +201,7 @@ def registration_ratio(count: int, rounds: int) -> dict[str, Any]:
     finally:
         reset_dash_globals()
     plain_us, public_us = statistics.median(plain) * 1e6, statistics.median(public) * 1e6
-    paired = statistics.median(b / a for a, b in zip(plain, public))
+    paired = statistics.median(b / a for a, b in zip(plain, public, strict=True))
     return {"count": count, "rounds": rounds, "dash_callback_us": plain_us, "public_callback_us": public_us,
             "ratio": public_us / plain_us, "paired_ratio": paired, "target": TARGET_REGISTRATION_RATIO}
 
