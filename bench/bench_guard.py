@@ -22,7 +22,6 @@ to the numbers and leaves the judgement to the reader.
 from __future__ import annotations
 
 import argparse
-import base64
 import gc
 import http.client
 import io
@@ -44,16 +43,31 @@ from typing import Any
 # Third-party plugins from entry points would make the numbers depend on what
 # happens to be installed; the hatch env sets this too.
 os.environ.setdefault("DASH_AUTH_DISABLE_PLUGINS", "1")
+# The benchmark's own modules (logins, servers, start-up), also when loaded from a test.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from dash import Dash, Input, Output, html  # noqa: E402
+from logins import (  # noqa: E402
+    AUTH_HEADER,
+    OIDC_CLIENT_ID,
+    OIDC_CLIENT_SECRET,
+    OIDC_TIMEOUT,
+    PASSWORD,
+    SECRET,
+    USER,
+    OIDCProvider,
+    attach,
+    make_public_routes,
+    make_users,
+    oidc_sign_in,
+)
 from werkzeug.test import EnvironBuilder  # noqa: E402
 
-from dash_auth_basic import BasicAuth  # noqa: E402
 from dash_auth_core import AuthStack, mark_public  # noqa: E402
 
-SECRET = "bench-secret-key-" + "x" * 32
-USER, PASSWORD = "alice", "wonderland"
-AUTH_HEADER = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+#: Names kept here for the scripts and tests that read them from this module.
+__all__ = ["OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET", "OIDC_TIMEOUT", "PASSWORD", "SECRET", "OIDCProvider", "make_public_routes",
+           "make_users"]
 UPDATE = "/_dash-update-component"
 
 #: Printed next to the results; never asserted.
@@ -94,30 +108,9 @@ class Settings:
 # -- the apps -----------------------------------------------------------------
 
 
-def make_users(n: int) -> dict[str, str]:
-    users = {USER: PASSWORD}
-    for i in range(n - 1):
-        users[f"user{i:05d}"] = f"password-{i}"
-    return users
-
-
-def make_public_routes(n: int) -> list[str]:
-    """``n`` rules, half static, half with converters; none of them is ``/``."""
-    rules = []
-    for i in range(n):
-        if i % 4 == 0:
-            rules.append(f"/docs/page-{i}")
-        elif i % 4 == 1:
-            rules.append(f"/reports/{i}/<report_id>")
-        elif i % 4 == 2:
-            rules.append(f"/static-{i}/about")
-        else:
-            rules.append(f"/items/<int:item_id>/part-{i}")
-    return rules
-
-
-def build_app(auth: bool, n_callbacks: int = 10, n_users: int = 10, n_routes: int = 10) -> Dash:
-    """The benchmark app; ``auth`` adds BasicAuth and nothing else changes.
+def build_app(auth: bool | str, n_callbacks: int = 10, n_users: int = 10, n_routes: int = 10,
+              metadata_url: str | None = None) -> Dash:
+    """The benchmark app; ``auth`` adds BasicAuth (or another login's front door, by name) and nothing else.
 
     ``n_callbacks`` counts every server callback (the private ``out`` one, the
     public ``pub`` one and ``n_callbacks - 2`` more on distinct outputs).
@@ -142,72 +135,35 @@ def build_app(auth: bool, n_callbacks: int = 10, n_users: int = 10, n_routes: in
 
         app.callback(Output(f"extra-{i}", "children"), Input("btn", "n_clicks"))(extra)
     if auth:
-        BasicAuth(app, make_users(n_users), public_routes=make_public_routes(n_routes), secret_key=SECRET)
+        attach(app, "basic" if auth is True else auth, metadata_url=metadata_url, n_users=n_users, n_routes=n_routes)
     return app
 
 
 # -- the OIDC row -------------------------------------------------------------
 # The same app behind OIDCAuth, with a session cookie from a real sign-in at a
 # real OpenID provider (oidc-provider-mock) that the benchmark starts on
-# 127.0.0.1. A signed-in user's request never calls the provider: its tokens are
-# refreshed only near expiry (an hour away here).
-
-OIDC_CLIENT_ID, OIDC_CLIENT_SECRET = "bench-client", "bench-client-secret"
-#: Seconds the provider's start-up and the sign-in may take at most.
-OIDC_TIMEOUT = 15.0
-
-
-class OIDCProvider:
-    """oidc-provider-mock on ``127.0.0.1:<free port>`` in a thread of the benchmark."""
-
-    def __init__(self) -> None:
-        import oidc_provider_mock  # a test dependency (hatch env); the row is skipped without it
-        from werkzeug.serving import make_server
-
-        self._server = make_server("127.0.0.1", 0, oidc_provider_mock.app(require_nonce=True), threaded=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name="bench-oidc-provider", daemon=True)
-        self._thread.start()
-        self.metadata_url = f"http://127.0.0.1:{self._server.server_port}/.well-known/openid-configuration"
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+# 127.0.0.1 (see logins.py). A signed-in user's request never calls the
+# provider: its tokens are refreshed only near expiry (an hour away here).
 
 
 def build_oidc_app(metadata_url: str) -> Dash:
     """The benchmark app behind ``OIDCAuth`` (and nothing else) instead of ``BasicAuth``."""
-    from dash_auth_oidc import OIDCAuth
-
-    app = build_app(auth=False)
-    auth = OIDCAuth(app, public_routes=make_public_routes(10), secret_key=SECRET, entry_point_providers=False)
-    auth.register_provider("idp", client_id=OIDC_CLIENT_ID, client_secret=OIDC_CLIENT_SECRET,
-                           server_metadata_url=metadata_url)
-    return app
+    return build_app("oidc", metadata_url=metadata_url)
 
 
 def oidc_session_cookie(app: Dash) -> str:
     """Sign in through the provider (app -> provider form -> callback); return ``session=...``."""
-    from urllib.parse import urlsplit
+    return oidc_sign_in(wsgi_call(app))
 
-    import requests
 
-    client = app.server.test_client()
-    start = client.get("/oidc/idp/login")
-    if start.status_code != 302:
-        raise RuntimeError(f"the OIDC login route answered {start.status_code}")
-    form = requests.post(start.headers["Location"], data={"sub": USER}, allow_redirects=False, timeout=OIDC_TIMEOUT)
-    if form.status_code != 302:
-        raise RuntimeError(f"the provider's sign-in form answered {form.status_code}")
-    back = urlsplit(form.headers["Location"])
-    done = client.get(f"{back.path}?{back.query}")
-    if done.status_code != 302:
-        raise RuntimeError(f"the OIDC callback answered {done.status_code}: {done.get_data(as_text=True)[:200]}")
-    cookie = client.get_cookie("session")
-    if cookie is None:
-        raise RuntimeError("the OIDC sign-in set no session cookie")
-    return f"session={cookie.value}"
+def wsgi_call(app: Dash) -> Any:
+    """A :class:`logins.Call` into a Flask app, in-process."""
+
+    def call(method: str, path: str, headers: tuple[tuple[str, str], ...], body: bytes = b"") -> tuple[int, Any]:
+        status, found = call_once(app, Req(method, path, headers, body))
+        return int(status.split()[0]), found
+
+    return call
 
 
 def callback_body(output_id: str, prop: str = "children") -> bytes:
@@ -729,8 +685,10 @@ def format_groups(rows: list[dict[str, Any]]) -> str:
 ASYNC_BACKENDS = ("quart", "fastapi")
 
 
-def build_backend_app(backend: str, auth: bool) -> Dash:
-    """The benchmark app (``private`` and public ``pub`` callbacks) on ``backend``."""
+def build_backend_app(backend: str, auth: bool | str, metadata_url: str | None = None) -> Dash:
+    """The benchmark app (``private`` and public ``pub`` callbacks) on ``backend``; ``auth`` as in ``build_app``."""
+    if backend == "flask":
+        return build_app(auth, metadata_url=metadata_url)
     app = Dash(__name__, backend=backend)
     app.layout = html.Div([html.Button("go", id="btn"), html.Div(id="out"), html.Div(id="pub")])
 
@@ -743,7 +701,7 @@ def build_backend_app(backend: str, auth: bool) -> Dash:
     app.callback(Output("out", "children"), Input("btn", "n_clicks"))(private)
     app.callback(Output("pub", "children"), Input("btn", "n_clicks"))(mark_public(public))
     if auth:
-        BasicAuth(app, make_users(10), public_routes=make_public_routes(10), secret_key=SECRET)
+        attach(app, "basic" if auth is True else auth, metadata_url=metadata_url)
     return app
 
 
@@ -805,6 +763,14 @@ class AsgiLoop:
         status, headers = self.run(_asgi_call(app, _scope(req), req.body))
         return status, headers
 
+    def call(self, app: Dash) -> Any:
+        """A :class:`logins.Call` into ``app`` on this loop."""
+
+        def call(method: str, path: str, headers: tuple[tuple[str, str], ...], body: bytes = b"") -> Any:
+            return self.call_once(app, Req(method, path, headers, body))
+
+        return call
+
     def runner(self, app: Dash, req: Req, expect: int) -> Runner:
         scope = _scope(req)
         body = req.body
@@ -840,10 +806,11 @@ def _scope(req: Req) -> dict[str, Any]:
     headers.append((b"host", b"127.0.0.1"))
     if req.body:
         headers.append((b"content-length", str(len(req.body)).encode()))
+    path, _, query = req.path.partition("?")
     return {
         "type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}, "http_version": "1.1",
-        "method": req.method, "scheme": "http", "path": req.path, "raw_path": req.path.encode(),
-        "query_string": b"", "root_path": "", "headers": headers, "client": ("127.0.0.1", 50000),
+        "method": req.method, "scheme": "http", "path": path, "raw_path": path.encode(),
+        "query_string": query.encode("latin-1"), "root_path": "", "headers": headers, "client": ("127.0.0.1", 50000),
         "server": ("127.0.0.1", 80), "state": {}, "extensions": {},
     }
 
