@@ -92,11 +92,19 @@ class Settings:
     scale_rounds: int = 21
     scale_requests: int = 300
     sizes: tuple[int, ...] = (10, 1_000, 10_000)
+    scale_backends: tuple[str, ...] = ("flask", "quart", "fastapi")
     server: str = "waitress"
     clock: str = "cpu"  # in-process: "cpu" (the thread's CPU time) or "wall"
     http: bool = True
     oidc: bool = True
     backends: bool = True
+    servers: bool = True
+    server_repeats: int = 7
+    server_seconds: float = 3.0
+    server_connections: int = 4
+    startup: bool = True
+    startup_repeats: int = 3
+    startup_sizes: tuple[int, int, int] = (10_000, 2_000, 5_000)  # routes, pages, callbacks
     profile: bool = False
     quick: bool = False
 
@@ -104,7 +112,8 @@ class Settings:
     def quick_defaults(cls) -> Settings:
         return cls(
             rounds=5, requests=60, warmup=40, copies=2, http_rounds=5, http_requests=30, http_block_seconds=1.0,
-            http_budget_seconds=20.0, scale_rounds=5, scale_requests=60, quick=True,
+            http_budget_seconds=20.0, scale_rounds=5, scale_requests=60, server_repeats=1, server_seconds=1.0,
+            startup_repeats=1, startup_sizes=(1_000, 100, 500), quick=True,
         )
 
 
@@ -598,46 +607,10 @@ def run_http(bare: Dash, apps: dict[str, Dash], scs: list[Scenario], s: Settings
 
 
 def run_scaling(s: Settings, log: Callable[[str], None]) -> list[dict[str, Any]]:
-    """Authenticated callback cost as routes, users and callbacks grow, each from the first size."""
-    req = post_callback("out").with_headers(("Authorization", AUTH_HEADER))
-    rows = []
-    for dim in ("routes", "users", "callbacks"):
-        t0 = time.monotonic()
-        targets: dict[str, Runner] = {}
-        for size in s.sizes:
-            kwargs = {"n_routes": s.sizes[0], "n_users": s.sizes[0], "n_callbacks": s.sizes[0]}
-            kwargs[f"n_{dim}"] = size
-            app = build_app(auth=True, **kwargs)
-            cookie = session_cookie(app, req)
-            targets[f"auth/{size}"] = inprocess_runner(app, req.with_headers(("Cookie", cookie)), 200)
-            if dim == "callbacks":  # Dash's own cost may grow with the registry: measure it too
-                targets[f"bare/{size}"] = inprocess_runner(build_app(auth=False, n_callbacks=size),
-                                                           req.with_headers(("Cookie", cookie)), 200)
-        build_s = time.monotonic() - t0
-        _settle()
-        series = measure(targets, s.scale_rounds, s.scale_requests, s.warmup)
-        base = series[f"auth/{s.sizes[0]}"]
-        for size in s.sizes:
-            auth = series[f"auth/{size}"]
-            row = {
-                "dimension": dim,
-                "size": size,
-                "auth_us": auth.median / 1000,
-                "ratio_to_first": auth.median / base.median,
-                "paired_ratio_to_first": paired_ratio(auth, base),
-                "target": TARGET_SCALING_RATIO,
-                "rounds": len(auth.per_round),
-                "build_seconds": build_s,
-            }
-            bare = series.get(f"bare/{size}")
-            if bare is not None:
-                bare_base = series[f"bare/{s.sizes[0]}"]
-                row["bare_us"] = bare.median / 1000
-                row["bare_ratio_to_first"] = bare.median / bare_base.median
-                row["auth_over_bare"] = auth.median / bare.median
-            rows.append(row)
-        log(f"  scaling/{dim}: apps built in {build_s:.1f}s, measured in {time.monotonic() - t0 - build_s:.1f}s")
-    return rows
+    """Per-request cost as routes, users, callbacks and pages grow, on every backend (see scaling.py)."""
+    import scaling
+
+    return scaling.run_scaling(s, log)
 
 
 def run_groups(s: Settings, log: Callable[[str], None]) -> list[dict[str, Any]]:
@@ -695,10 +668,13 @@ def format_groups(rows: list[dict[str, Any]]) -> str:
 ASYNC_BACKENDS = ("quart", "fastapi")
 
 
-def build_backend_app(backend: str, auth: bool | str, metadata_url: str | None = None) -> Dash:
-    """The benchmark app (``private`` and public ``pub`` callbacks) on ``backend``; ``auth`` as in ``build_app``."""
+def build_backend_app(backend: str, auth: bool | str, metadata_url: str | None = None, n_callbacks: int = 2,
+                      n_users: int = 10, n_routes: int = 10) -> Dash:
+    """The benchmark app (``private`` and public ``pub`` callbacks, ``n_callbacks`` in all) on ``backend``;
+    ``auth`` as in ``build_app`` (which builds the Flask one, with 10 callbacks unless told)."""
     if backend == "flask":
-        return build_app(auth, metadata_url=metadata_url)
+        return build_app(auth, metadata_url=metadata_url, n_users=n_users, n_routes=n_routes,
+                         **({"n_callbacks": n_callbacks} if n_callbacks != 2 else {}))
     app = Dash(__name__, backend=backend)
     app.layout = html.Div([html.Button("go", id="btn"), html.Div(id="out"), html.Div(id="pub")])
 
@@ -710,8 +686,14 @@ def build_backend_app(backend: str, auth: bool | str, metadata_url: str | None =
 
     app.callback(Output("out", "children"), Input("btn", "n_clicks"))(private)
     app.callback(Output("pub", "children"), Input("btn", "n_clicks"))(mark_public(public))
+    for i in range(max(0, n_callbacks - 2)):
+
+        def extra(n: Any, _i: int = i) -> str:
+            return f"extra {_i} {n}"
+
+        app.callback(Output(f"extra-{i}", "children"), Input("btn", "n_clicks"))(extra)
     if auth:
-        attach(app, "basic" if auth is True else auth, metadata_url=metadata_url)
+        attach(app, "basic" if auth is True else auth, metadata_url=metadata_url, n_users=n_users, n_routes=n_routes)
     return app
 
 
@@ -968,13 +950,15 @@ def format_pairs(title: str, rows: list[dict[str, Any]]) -> str:
 
 
 def format_scaling(rows: list[dict[str, Any]]) -> str:
-    lines = ["Scaling: authenticated callback (in-process), ratio to the smallest size",
-             f"  {'dimension':<10} {'size':>7} {'auth us':>9} {'vs first':>9} {'paired':>8}  "
+    lines = ["Scaling: authenticated callback (pages: the Pages routing callback), in-process, ratio to the "
+             "smallest size",
+             f"  {'backend':<8} {'dimension':<10} {'size':>7} {'auth us':>9} {'vs first':>9} {'paired':>8}  "
              f"{'bare us':>9} {'bare vs first':>13} {'auth/bare':>9}  target"]
     for r in rows:
         bare = (f"{r['bare_us']:>9.1f} {_fmt_ratio(r['bare_ratio_to_first']):>13} {_fmt_ratio(r['auth_over_bare']):>9}"
                 if "bare_us" in r else f"{'':>9} {'':>13} {'':>9}")
-        lines.append(f"  {r['dimension']:<10} {r['size']:>7,} {r['auth_us']:>9.1f} {_fmt_ratio(r['ratio_to_first']):>9} "
+        lines.append(f"  {r.get('backend', 'flask'):<8} {r['dimension']:<10} {r['size']:>7,} {r['auth_us']:>9.1f} "
+                     f"{_fmt_ratio(r['ratio_to_first']):>9} "
                      f"{_fmt_ratio(r['paired_ratio_to_first']):>8}  {bare}  "
                      f"<= {r['target']:.2f}x {_verdict(r['ratio_to_first'], r['target'])}")
     return "\n".join(lines)
@@ -1022,11 +1006,19 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Settings, str | None]:
     p.add_argument("--no-http", action="store_true", help="skip the HTTP section")
     p.add_argument("--no-oidc", action="store_true", help="skip the OIDC row (no provider is started)")
     p.add_argument("--no-backends", action="store_true", help="skip the Quart and FastAPI rows")
+    p.add_argument("--scale-backends", help="comma-separated backends for the scaling runs (default all three)")
+    p.add_argument("--no-servers", action="store_true",
+                   help="skip the production servers section (gunicorn, hypercorn, uvicorn under load)")
+    p.add_argument("--server-repeats", type=int, help="blocks of load per app and login (default 7)")
+    p.add_argument("--server-seconds", type=float, help="seconds of load per block (default 3)")
+    p.add_argument("--no-startup", action="store_true", help="skip the start-up section (fresh processes)")
+    p.add_argument("--startup-repeats", type=int, help="fresh processes per app and backend (default 3)")
+    p.add_argument("--startup-sizes", help="routes,pages,callbacks for the start-up section (default 10000,2000,5000)")
     p.add_argument("--profile", action="store_true", help="print a cProfile of the authenticated callback")
     a = p.parse_args(argv)
     s = Settings.quick_defaults() if a.quick else Settings()
     for name in ("rounds", "requests", "warmup", "copies", "http_rounds", "http_requests", "scale_rounds",
-                 "scale_requests", "server", "clock"):
+                 "scale_requests", "server", "clock", "server_repeats", "server_seconds", "startup_repeats"):
         value = getattr(a, name)
         if value is not None:
             setattr(s, name, value)
@@ -1044,6 +1036,15 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Settings, str | None]:
         s.oidc = False
     if a.no_backends:
         s.backends = False
+    if a.scale_backends:
+        s.scale_backends = tuple(x.strip() for x in a.scale_backends.split(",") if x.strip())
+    if a.no_servers:
+        s.servers = False
+    if a.no_startup:
+        s.startup = False
+    if a.startup_sizes:
+        routes, pages, callbacks = (int(x) for x in a.startup_sizes.split(","))
+        s.startup_sizes = (routes, pages, callbacks)
     s.profile = a.profile
     return s, a.json
 
@@ -1136,6 +1137,30 @@ def _run_all(
                 out(format_pairs(f"{backend} backend (in-process ASGI call, auth app vs bare {backend} app), "
                                  f"median us per request", rows))
             out(f"  [{time.monotonic() - t:.0f}s]")
+
+        if settings.servers:
+            import servers
+
+            out("")
+            t = time.monotonic()
+            server_settings = servers.Settings(repeats=settings.server_repeats, seconds=settings.server_seconds,
+                                               connections=settings.server_connections)
+            results["servers"] = servers.run_servers(server_settings, out,
+                                                     providers[0].metadata_url if providers else None)
+            out(servers.format_servers(results["servers"]) + f"\n  [{time.monotonic() - t:.0f}s]")
+
+        if settings.startup:
+            import startup
+
+            out("")
+            t = time.monotonic()
+            routes, pages, callbacks = settings.startup_sizes
+            sizes = {"routes": routes, "pages": pages, "callbacks": callbacks}
+            results["startup"] = startup.run_startup(("flask", "quart", "fastapi"), sizes, settings.startup_repeats, out)
+            results["registration"] = startup.registration_ratio(500 if not settings.quick else 50,
+                                                                 21 if not settings.quick else 3)
+            out(startup.format_startup(results["startup"], results["registration"])
+                + f"\n  [{time.monotonic() - t:.0f}s]")
 
         if settings.profile:
             out("")

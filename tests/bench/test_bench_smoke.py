@@ -39,7 +39,8 @@ def test_quick_run_produces_numbers_for_every_scenario(tmp_path):
             "--quick", "--rounds", "2", "--requests", "3", "--warmup", "3", "--copies", "2",
             "--http-rounds", "2", "--http-requests", "3", "--http-budget", "10",
             "--scale-rounds", "2", "--scale-requests", "3",
-            "--sizes", ",".join(map(str, SIZES)),
+            "--sizes", ",".join(map(str, SIZES)), "--scale-backends", "flask",
+            "--no-servers", "--no-startup",  # (smoke-tested on their own below)
             "--json", str(out_path),
         ],
         out=lines.append,
@@ -56,12 +57,13 @@ def test_quick_run_produces_numbers_for_every_scenario(tmp_path):
                 assert _positive(row["ratio"]) and _positive(row["paired_ratio"]), (mode, key, row)
         assert rows["rejected"]["auth_status"] == 401
 
-    scaling = {(row["dimension"], row["size"]): row for row in results["scaling"]}
-    assert set(scaling) == {(dim, size) for dim in ("routes", "users", "callbacks") for size in SIZES}
+    scaling = {(row["backend"], row["dimension"], row["size"]): row for row in results["scaling"]}
+    assert set(scaling) == {("flask", dim, size) for dim in ("routes", "users", "callbacks", "pages") for size in SIZES}
     for key, row in scaling.items():
         assert _positive(row["auth_us"]) and _positive(row["ratio_to_first"]), key
     for size in SIZES:
-        assert _positive(scaling[("callbacks", size)]["bare_us"])
+        assert _positive(scaling[("flask", "callbacks", size)]["bare_us"])
+        assert _positive(scaling[("flask", "pages", size)]["bare_us"])
 
     written = json.loads(out_path.read_text(encoding="utf-8"))
     assert {"environment", "inprocess", "http", "scaling"} <= set(written)
