@@ -7,16 +7,18 @@ smallest size:
 * ``users``: entries in the ``BasicAuth`` dict;
 * ``callbacks``: server callbacks on distinct outputs (the bare app with as
   many callbacks is measured too: Dash's own cost may grow with them);
-* ``pages``: Dash Pages registered with path templates. The request is the
-  Pages routing callback for a path of the page registered last (the page
-  Dash's resolver finds last), on a bare and a protected app alike.
+* ``pages``: Dash Pages registered with path templates; the bare app with as
+  many pages is measured too. ``pages-router`` is the Pages routing callback
+  for a path of the page registered last (the page Dash's resolver finds
+  last): Dash's router walks the whole registry for it, so there the bare
+  app's cost grows with the pages, and the row to read is ``auth/bare``.
 
 The request is the authenticated callback (header and session cookie) except
-for ``pages``. All sizes of a dimension run interleaved in the same rounds,
-except ``pages``: Dash keeps its page registry in one process-wide dict, so
-its sizes are measured one after the other (the registry grows between
-them), each with the bare app interleaved. ``vs first`` divides a size's
-median by the smallest size's (target at most 1.10x).
+for ``pages-router``. All sizes of a dimension run interleaved in the same
+rounds, except for pages: Dash keeps its page registry in one process-wide
+dict, so those sizes are measured one after the other (the registry grows
+between them), each with the bare app interleaved. ``vs first`` divides a
+size's median by the smallest size's (target at most 1.10x).
 
 Dash's ``register_page`` sorts the whole registry at every call (quadratic:
 10,000 pages would take minutes), so the pages beyond the first are copies
@@ -32,7 +34,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-#: The dimensions, in table order.
+#: The dimensions, in table order (``pages`` also gives the ``pages-router`` rows).
 DIMENSIONS = ("routes", "users", "callbacks", "pages")
 _FIRST_PAGE = "bench_section_0"
 
@@ -126,11 +128,16 @@ def _page_layout(item: str | None = None, **_: Any) -> Any:
 def build_pages_app(b: Any, backend: str, auth: bool) -> Any:
     """A Dash Pages app (the registry is Dash's, shared by every app in the process)."""
     import dash
-    from dash import Dash, html
+    from dash import Dash, Input, Output, html
 
     kwargs: dict[str, Any] = {"use_async": False} if backend == "flask" else {"backend": backend}
     app = Dash(__name__, use_pages=True, pages_folder="", suppress_callback_exceptions=True, **kwargs)
-    app.layout = html.Div([dash.page_container])
+    app.layout = html.Div([html.Button("go", id="btn"), html.Div(id="out"), dash.page_container])
+
+    def private(n: Any) -> str:
+        return f"private {n}"
+
+    app.callback(Output("out", "children"), Input("btn", "n_clicks"))(private)
     if auth:
         b.attach(app, "basic")
     return app
@@ -164,18 +171,31 @@ def _pages(b: Any, backend: str, s: Any, loop: Any) -> list[dict[str, Any]]:
         auth = _start(loop, build_pages_app(b, backend, True))
         build_s = time.monotonic() - t0
         series: dict[str, Any] = {}
+        routed: dict[str, Any] = {}
+        callback = b.post_callback("out").with_headers(("Authorization", b.AUTH_HEADER))
+        callback = callback.with_headers(("Cookie", _cookie(b, loop, auth, callback)))
         for size in s.sizes:
             grow_pages(size)
-            path = f"/section-{size - 1}/item-7"  # the page registered last
-            req = b.Req("POST", b.UPDATE, (("Content-Type", "application/json"), ("Authorization", b.AUTH_HEADER)),
-                        json.dumps(router_body(path), separators=(",", ":")).encode())
-            sent = req.with_headers(("Cookie", _cookie(b, loop, auth, req)))
-            b._settle()  # noqa: SLF001
-            found = b.measure({"bare": _runner(b, loop, bare, sent), "auth": _runner(b, loop, auth, sent)},
+            b._settle()  # noqa: SLF001 - the benchmark's own helper
+            # The authenticated callback, in an app with this many pages.
+            found = b.measure({"bare": _runner(b, loop, bare, callback), "auth": _runner(b, loop, auth, callback)},
                               s.scale_rounds, s.scale_requests, s.warmup)
             series[f"bare/{size}"], series[f"auth/{size}"] = found["bare"], found["auth"]
-        return [_row(b, backend, "pages", size, series, f"auth/{s.sizes[0]}", f"bare/{s.sizes[0]}", build_s)
-                for size in s.sizes]
+            # The Pages routing callback for the page registered last. Dash's router walks the
+            # registry for every request (about 10 us a page, in both apps): fewer requests
+            # per block as it grows.
+            scale = max(1, size // s.sizes[0])
+            path = f"/section-{size - 1}/item-7"
+            router = b.Req("POST", b.UPDATE, callback.headers,
+                           json.dumps(router_body(path), separators=(",", ":")).encode())
+            found = b.measure({"bare": _runner(b, loop, bare, router), "auth": _runner(b, loop, auth, router)},
+                              s.scale_rounds, max(3, s.scale_requests // scale), max(3, s.warmup // scale))
+            routed[f"bare/{size}"], routed[f"auth/{size}"] = found["bare"], found["auth"]
+        first, bare_first = f"auth/{s.sizes[0]}", f"bare/{s.sizes[0]}"
+        return [
+            *(_row(b, backend, "pages", size, series, first, bare_first, build_s) for size in s.sizes),
+            *(_row(b, backend, "pages-router", size, routed, first, bare_first, build_s) for size in s.sizes),
+        ]
     finally:
         dash.page_registry.clear()
         dash.page_registry.update(saved)

@@ -98,9 +98,9 @@ def test_scaling_runs_every_dimension_on_the_async_backends():
     rows = bench.run_scaling(settings, lambda line: None)
     found = {(row["backend"], row["dimension"], row["size"]) for row in rows}
     assert found == {(backend, dim, size) for backend in ("quart", "fastapi")
-                     for dim in ("routes", "users", "callbacks", "pages") for size in (3, 5)}
+                     for dim in ("routes", "users", "callbacks", "pages", "pages-router") for size in (3, 5)}
     for row in rows:
         assert _positive(row["auth_us"]) and _positive(row["ratio_to_first"]), row
-        if row["dimension"] in ("callbacks", "pages"):
+        if row["dimension"] in ("callbacks", "pages", "pages-router"):
             assert _positive(row["bare_us"]), row
     assert "fastapi" in bench.format_scaling(rows)

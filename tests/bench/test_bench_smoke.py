@@ -58,12 +58,14 @@ def test_quick_run_produces_numbers_for_every_scenario(tmp_path):
         assert rows["rejected"]["auth_status"] == 401
 
     scaling = {(row["backend"], row["dimension"], row["size"]): row for row in results["scaling"]}
-    assert set(scaling) == {("flask", dim, size) for dim in ("routes", "users", "callbacks", "pages") for size in SIZES}
+    dims = ("routes", "users", "callbacks", "pages", "pages-router")
+    assert set(scaling) == {("flask", dim, size) for dim in dims for size in SIZES}
     for key, row in scaling.items():
         assert _positive(row["auth_us"]) and _positive(row["ratio_to_first"]), key
     for size in SIZES:
         assert _positive(scaling[("flask", "callbacks", size)]["bare_us"])
         assert _positive(scaling[("flask", "pages", size)]["bare_us"])
+        assert _positive(scaling[("flask", "pages-router", size)]["auth_over_bare"])
 
     written = json.loads(out_path.read_text(encoding="utf-8"))
     assert {"environment", "inprocess", "http", "scaling"} <= set(written)
