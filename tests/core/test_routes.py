@@ -91,3 +91,35 @@ def test_has_rule_is_about_the_rule_text():
     routes = PublicRoutes(["/reports/<report_id>"])
     assert routes.has_rule("/reports/<report_id>")
     assert not routes.has_rule("/reports/1") and routes.test("/reports/1")
+
+
+def test_a_large_batch_pauses_the_collector_and_restores_it(monkeypatch):
+    """Thousands of rules allocate hundreds of thousands of small objects, none of them garbage:
+    the collector is paused for the batch (two thirds of the time went to it), then on again."""
+    import gc
+
+    from dash_auth_core import _bulk
+
+    seen = []
+    original = Map.add
+
+    def add(self, rule):
+        seen.append(gc.isenabled())
+        return original(self, rule)
+
+    monkeypatch.setattr(Map, "add", add)
+    assert gc.isenabled()
+    PublicRoutes([f"/r/{i}/<x>" for i in range(_bulk.THRESHOLD)])
+    assert seen and not any(seen) and gc.isenabled()
+    seen.clear()
+    PublicRoutes(["/small/<x>"])  # a small batch leaves it alone
+    assert seen == [True]
+    with pytest.raises(ConfigurationError):
+        PublicRoutes([*(f"/r/{i}/<x>" for i in range(_bulk.THRESHOLD)), "/bad/<x"])
+    assert gc.isenabled()  # also after a failing batch
+    gc.disable()
+    try:
+        PublicRoutes([f"/r/{i}/<x>" for i in range(_bulk.THRESHOLD)])
+        assert not gc.isenabled()  # an app that turned it off keeps it off
+    finally:
+        gc.enable()

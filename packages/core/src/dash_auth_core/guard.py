@@ -20,6 +20,7 @@ from urllib.parse import unquote
 from dash.fingerprint import check_fingerprint
 
 from . import pages
+from ._bulk import collector_paused
 from .backends import Request
 from .callbacks import PAGES_ROUTER_ID, CallbackInfo, describe_callbacks
 from .context import install_custom_data_hook
@@ -119,7 +120,7 @@ class Guard:
             and snap.routes_version == self._public_routes.version
         ):
             return snap
-        with self._lock:
+        with self._lock, collector_paused(len(self._app.callback_map)):
             snap = self._build_snapshot()
             self._snapshot = snap
         return snap

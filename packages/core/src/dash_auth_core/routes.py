@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 
 from werkzeug.routing import Map, Rule
 
+from ._bulk import collector_paused
 from .errors import ConfigurationError
 
 _CACHE_LIMIT = 4096
@@ -86,7 +87,7 @@ class PublicRoutes:
                 new[rule] = None
         if not new:
             return
-        with self._lock:
+        with self._lock, collector_paused(len(new)):
             fresh = [rule for rule in new if rule not in self._rules]
             for index, text in enumerate(fresh):
                 try:
