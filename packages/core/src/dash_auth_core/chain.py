@@ -133,7 +133,7 @@ class Chain:
         self.authenticators, self.session_reader, self._owners = authenticators, reader, owners
         if len(authenticators) == 1:
             # One provider (the usual app): a function of its own, fewer steps per request.
-            self.authenticate = self._authenticate_one(authenticators[0])  # type: ignore[method-assign]
+            self.authenticate = self._authenticate_one(authenticators[0])  # type: ignore[assignment]
         else:
             self.__dict__.pop("authenticate", None)  # the general method
         self.authorizers = [
@@ -177,7 +177,8 @@ class Chain:
         except (WouldBlock, RequestRefused):
             raise
         except Exception:
-            return self._failed(request, call)
+            self._failed(request, call)
+            return None
 
     def _authenticate_one(self, call: Callable[[Request], Any]) -> Callable[[Request], Identity | None]:
         """:meth:`authenticate` for a chain of one provider (and the session reader): the same answers."""
@@ -190,7 +191,8 @@ class Chain:
             except (WouldBlock, RequestRefused):
                 raise
             except Exception:
-                return failed(request, call)
+                failed(request, call)
+                return None
             if type(result) is Identity:
                 return result  # the usual answer, at once
             return after(request, call, result)
@@ -213,7 +215,8 @@ class Chain:
         except (WouldBlock, RequestRefused):
             raise
         except Exception:
-            return self._failed(request, reader)
+            self._failed(request, reader)
+            return None
         if result is None or type(result) is Identity:
             return result
         self._refused(request, reader, result)

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ConfigurationError
 
 if TYPE_CHECKING:
+    from ..identity import Identity
     from ..responses import Response
 
 #: The guard's entry point: given a request, ``None`` to let it through or a response.
@@ -144,7 +145,7 @@ class Request(abc.ABC):
     def current_context_key() -> Any:
         """The ``context_key`` of the request handled in this context, if any."""
 
-    def remember_user(self, identity: Any) -> None:
+    def remember_user(self, identity: Identity | None) -> None:
         """Make ``identity`` what ``current_user()`` gives while this request is handled (the guard calls it).
 
         Adapters may answer faster (see :func:`dash_auth_core.context.key_setter`).

@@ -225,7 +225,7 @@ class FastAPIRequest(Request):
     #: The :class:`Handling` of the request handled in this context, if any (a C call).
     current_context_key = staticmethod(_handling.get)
     #: ``set_current_user(identity, self)``, in fewer steps: the key is the request's :class:`Handling`.
-    remember_user = key_setter(current_context_key.__func__)
+    remember_user = key_setter(current_context_key.__func__)  # type: ignore[assignment]  # a function: binds as a method
 
 
 def parse_form(body: bytes, content_type: str | None) -> tuple[Mapping[str, str] | None, BadRequest | None]:
@@ -592,7 +592,7 @@ class FastAPIAdapter(BackendAdapter):
                 cookie = sessions.session_cookie
             self.request_class = type(
                 "FastAPIRequest", (FastAPIRequest,),
-                {"__slots__": (), **session_cookie_attributes(cookie), "router": server.router},
+                {"__slots__": (), **session_cookie_attributes(str(cookie)), "router": server.router},
             )
             guard_middleware = Middleware(GuardMiddleware, adapter=self, guard=guard, sessions=sessions)
             server.user_middleware = [*outer, guard_middleware, *rest]

@@ -128,7 +128,7 @@ class FlaskRequest(Request):
     #: The request context being handled in this context, if any (a C call).
     current_context_key = staticmethod(functools.partial(_cv_request.get, None))
     #: ``set_current_user(identity, self)``, in fewer steps: the key is the request context.
-    remember_user = key_setter(current_context_key.__func__)
+    remember_user = key_setter(current_context_key.__func__)  # type: ignore[assignment]  # a function: binds as a method
 
     @property
     def has_session_cookie(self) -> bool:

@@ -64,6 +64,15 @@ _WEBSOCKET = "_dash-ws-callback"
 _QUART_ADDED = (b"host", b"remote-addr")
 
 
+def _current_context_key() -> Any:
+    """The Quart request (or websocket) being handled in this context, if any."""
+    ctx = _cv_request.get(None)
+    if ctx is not None:
+        return ctx.request
+    ctx = _cv_websocket.get(None)
+    return ctx.websocket if ctx is not None else None
+
+
 class QuartRequest(Request):
     """A :class:`Request` over a Quart request (or websocket) and its session."""
 
@@ -183,16 +192,9 @@ class QuartRequest(Request):
     def context_key(self) -> Any:
         return self._req
 
-    @staticmethod
-    def current_context_key() -> Any:
-        ctx = _cv_request.get(None)
-        if ctx is not None:
-            return ctx.request
-        ctx = _cv_websocket.get(None)
-        return ctx.websocket if ctx is not None else None
-
+    current_context_key = staticmethod(_current_context_key)
     #: ``set_current_user(identity, self)``, in fewer steps: the key is the Quart request (or websocket).
-    remember_user = key_setter(current_context_key.__func__)
+    remember_user = key_setter(_current_context_key)  # type: ignore[assignment]  # a function: binds as a method
 
 
 class _SessionInterface(SerializerCache, SecureCookieSessionInterface):
