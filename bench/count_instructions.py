@@ -9,13 +9,11 @@ not counted. It prints instructions per request and their ratio.
 
     hatch run python bench/count_instructions.py            # about two minutes
     hatch run python bench/count_instructions.py --backends flask,quart,fastapi
+    hatch run python bench/count_instructions.py --opcodes --backends flask,quart,fastapi --logins basic,oidc
 
 Instructions are not time: the guard runs with caches that Dash's own work
 has just filled with other code and data, so its share of the time is larger
 than its share of the instructions (see the README's performance section).
-
-``--opcodes --clerk`` counts the same for the app behind ``ClerkAuth`` (Flask),
-signed in against a local stand-in for Clerk's cloud.
 
 ``--opcodes`` counts Python bytecode instructions instead, with a trace
 function and without valgrind (seconds, not minutes). The guard is many small
@@ -37,89 +35,100 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-APPS = ("bare", "auth")
 BACKENDS = ("flask", "quart", "fastapi")
+#: The logins counted by default (``--logins``); see bench/logins.py for all of them.
+DEFAULT_LOGINS = ("basic",)
 
 
-def build_runners(backends: list[str], provider: str = "basic") -> tuple[list[Any], Any]:
-    """Runners for the bare and the auth app of each backend, in that order, and the event loop if any.
+class Counted:
+    """The runners to count: for each backend and login, the bare app and the login's app, sent the very
+    same request (the bare app ignores the credentials, but Dash still reads the cookies)."""
 
-    ``provider="clerk"``: the auth app is behind ``ClerkAuth`` (Flask), signed in through its
-    callback route against the local stand-in for Clerk's cloud, the browser sending the app's
-    session cookie and clerk-js's ``__session`` cookie.
-    """
-    sys.path.insert(0, str(HERE))
-    import bench_guard as b
+    def __init__(self, backends: list[str], logins: list[str]) -> None:
+        sys.path.insert(0, str(HERE))
+        import bench_guard as b
+        import logins as lg
 
-    login = b.post_callback("out").with_headers(("Authorization", b.AUTH_HEADER))
-    runners = []
-    loop = None
-    if provider == "clerk":
-        standin = b.clerk_standin()
-        bare, auth = b.build_app(False), b.build_clerk_app(standin)
-        req = b.post_callback("out").with_headers(("Cookie", b.clerk_cookie(auth, standin)))
-        runners += [b.inprocess_runner(app, req, 200) for app in (bare, auth)]
-        for run in runners:
+        self.rows: list[tuple[str, str, Any]] = []  # (backend, login, runner): bare, then auth
+        self.loop: Any = None
+        self.provider: Any = None
+        if any(login in lg.NEEDS_PROVIDER for login in logins):
+            self.provider = lg.OIDCProvider()
+        metadata_url = self.provider.metadata_url if self.provider is not None else None
+        for backend in backends:
+            asgi = backend != "flask"
+            if asgi:
+                self.loop = self.loop or b.AsgiLoop()
+            apps: dict[str, Any] = {}
+            for kind in ("bare", *dict.fromkeys(lg.APP_OF[login] for login in logins)):
+                app = b.build_backend_app(backend, False if kind == "bare" else kind, metadata_url=metadata_url)
+                if asgi:
+                    self.loop.start(app)
+                apps[kind] = app
+            login_req = b.post_callback("out")
+            for name in logins:
+                app = apps[lg.APP_OF[name]]
+                call = self.loop.call(app) if asgi else b.wsgi_call(app)
+                req = login_req.with_headers(*lg.sign_in(name, call, b.UPDATE, login_req.body))
+                for counted in (apps["bare"], app):
+                    run = self.loop.runner(counted, req, 200) if asgi else b.inprocess_runner(counted, req, 200)
+                    self.rows.append((backend, name, run))
+        for _backend, _name, run in self.rows:
             run(50)
-        return runners, None
-    for backend in backends:
-        if backend == "flask":
-            bare, auth = b.build_app(False), b.build_app(True)
-            req = login.with_headers(("Cookie", b.session_cookie(auth, login)))
-            runners += [b.inprocess_runner(app, req, 200) for app in (bare, auth)]
-            continue
-        loop = loop or b.AsgiLoop()
-        bare, auth = b.build_backend_app(backend, False), b.build_backend_app(backend, True)
-        for app in (bare, auth):
-            loop.start(app)
-        req = login.with_headers(("Cookie", b.asgi_session_cookie(loop, auth, login)))
-        runners += [loop.runner(app, req, 200) for app in (bare, auth)]
-    for run in runners:
-        run(50)
-    return runners, loop
+
+    def close(self) -> None:
+        if self.loop is not None:
+            self.loop.close()
+        if self.provider is not None:
+            self.provider.close()
 
 
-def measure(requests: int, backends: list[str]) -> None:
+def measure(requests: int, backends: list[str], logins: list[str]) -> None:
     """Inside valgrind: one ``os.getppid()`` marks each phase (callgrind dumps before it)."""
-    runners, _loop = build_runners(backends)
+    counted = Counted(backends, logins)
     gc.collect()
     gc.disable()
-    for run in runners:
+    for _backend, _name, run in counted.rows:
         os.getppid()
         _, _, bad = run(requests)
         if bad:
             raise RuntimeError(f"{bad} requests did not answer 200")
     os.getppid()
-    os._exit(0)  # skip interpreter shutdown (and the event loop's thread)
+    os._exit(0)  # skip interpreter shutdown (and the event loop's and the provider's threads)
 
 
-def count_opcodes(requests: int, backends: list[str], provider: str = "basic") -> list[float]:
-    """Bytecode instructions per request for each runner (this thread and the event loop's)."""
-    runners, loop = build_runners(backends, provider)
+def count_opcodes(requests: int, backends: list[str], logins: list[str] | None = None) -> list[float]:
+    """Bytecode instructions per request for each runner (this thread and the event loop's).
+
+    The runners are, per backend and login, the bare app and the login's app (``Counted.rows``).
+    """
+    counted = Counted(backends, list(DEFAULT_LOGINS if logins is None else logins))
+    loop = counted.loop
     counts = []
-    for index, run in enumerate(runners):
-        total = [0]
-        trace = _opcode_counter(total)
-        # Trace the event loop's thread only for the ASGI apps: it runs asyncio's own
-        # bytecode even while the Flask apps are measured on this thread.
-        asgi = loop if backends[index // 2] != "flask" else None
-        gc.collect()
-        gc.disable()  # a collection would run finalizers' bytecode at random points
-        if asgi is not None:
-            asgi.run(_set_trace(trace))
-        sys.settrace(trace)
-        try:
-            _, _, bad = run(requests)
-        finally:
-            sys.settrace(None)
+    try:
+        for backend, _name, run in counted.rows:
+            total = [0]
+            trace = _opcode_counter(total)
+            # Trace the event loop's thread only for the ASGI apps: it runs asyncio's own
+            # bytecode even while the Flask apps are measured on this thread.
+            asgi = loop if backend != "flask" else None
+            gc.collect()
+            gc.disable()  # a collection would run finalizers' bytecode at random points
             if asgi is not None:
-                asgi.run(_set_trace(None))
-            gc.enable()
-        if bad:
-            raise RuntimeError(f"{bad} requests did not answer 200")
-        counts.append(total[0] / requests)
-    if loop is not None:
-        loop.close()
+                asgi.run(_set_trace(trace))
+            sys.settrace(trace)
+            try:
+                _, _, bad = run(requests)
+            finally:
+                sys.settrace(None)
+                if asgi is not None:
+                    asgi.run(_set_trace(None))
+                gc.enable()
+            if bad:
+                raise RuntimeError(f"{bad} requests did not answer 200")
+            counts.append(total[0] / requests)
+    finally:
+        counted.close()
     return counts
 
 
@@ -142,12 +151,14 @@ async def _set_trace(trace: Any) -> None:
     sys.settrace(trace)  # for the event loop's thread, where the ASGI apps run
 
 
-def report(kind: str, backends: list[str], per_request: list[float], provider: str = "basic") -> None:
-    for index, backend in enumerate(backends):
-        bare, auth = per_request[2 * index], per_request[2 * index + 1]
-        label = backend if provider == "basic" else f"{backend}+{provider}"
-        print(f"{label:8} bare {bare:12,.0f}  auth {auth:12,.0f} {kind} per authenticated callback"
-              f"  ratio {auth / bare:.3f}x")
+def report(kind: str, backends: list[str], logins: list[str], per_request: list[float]) -> None:
+    """One line per backend and login: the bare app's count, the auth app's, and their ratio."""
+    pairs = iter(per_request)
+    for backend in backends:
+        for login in logins:
+            bare, auth = next(pairs), next(pairs)
+            print(f"{backend:8} {login:16} bare {bare:12,.0f}  auth {auth:12,.0f} {kind} per authenticated callback"
+                  f"  ratio {auth / bare:.3f}x")
 
 
 def main() -> int:
@@ -155,24 +166,27 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--backends", default="flask",
                         help="comma-separated, from flask,quart,fastapi (default flask; each adds about a minute)")
+    parser.add_argument("--logins", default=",".join(DEFAULT_LOGINS),
+                        help="comma-separated logins (bench/logins.py): basic, basic-stateless, oidc (default basic)")
     parser.add_argument("--opcodes", action="store_true",
                         help="count Python bytecode instructions instead (no valgrind; seconds)")
-    parser.add_argument("--clerk", action="store_true",
-                        help="with --opcodes: the auth app behind ClerkAuth (Flask; a local stand-in for Clerk)")
     parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     backends = [name.strip() for name in args.backends.split(",") if name.strip()]
+    logins = [name.strip() for name in args.logins.split(",") if name.strip()]
     unknown = sorted(set(backends) - set(BACKENDS))
     if unknown or not backends:
         parser.error(f"--backends takes names from {', '.join(BACKENDS)} (got {args.backends!r})")
+    sys.path.insert(0, str(HERE))
+    from logins import LOGINS
+
+    if not logins or set(logins) - set(LOGINS):
+        parser.error(f"--logins takes names from {', '.join(LOGINS)} (got {args.logins!r})")
     if args.inside:
-        measure(args.requests, backends)
+        measure(args.requests, backends, logins)
         return 0
-    if args.clerk and (not args.opcodes or backends != ["flask"]):
-        parser.error("--clerk counts opcodes on Flask: use it with --opcodes and the default --backends")
     if args.opcodes:
-        provider = "clerk" if args.clerk else "basic"
-        report("opcodes", backends, count_opcodes(min(args.requests, 50), backends, provider), provider)
+        report("opcodes", backends, logins, count_opcodes(min(args.requests, 50), backends, logins))
         return 0
     valgrind = shutil.which("valgrind")
     if valgrind is None:
@@ -181,7 +195,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "callgrind.out"
         cmd = [valgrind, "--tool=callgrind", "--dump-before=getppid", f"--callgrind-out-file={out}",
-               sys.executable, __file__, "--inside", f"--requests={args.requests}", f"--backends={args.backends}"]
+               sys.executable, __file__, "--inside", f"--requests={args.requests}", f"--backends={args.backends}",
+               f"--logins={args.logins}"]
         done = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"},
                               timeout=3600, check=False)
         if done.returncode != 0:
@@ -194,8 +209,8 @@ def main() -> int:
                 if line.startswith(("summary:", "totals:")):
                     totals.append(int(line.split()[1]))
                     break
-    # Dump 0 is start-up; then one dump per timed phase: bare and auth for each backend.
-    report("instructions", backends, [total / args.requests for total in totals[1:]])
+    # Dump 0 is start-up; then one dump per timed phase: per backend and login, bare then auth.
+    report("instructions", backends, logins, [total / args.requests for total in totals[1:]])
     return 0
 
 

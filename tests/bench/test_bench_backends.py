@@ -24,11 +24,12 @@ def test_backend_rows_compare_each_backend_with_its_own_bare_app():
     assert set(results) == {"quart", "fastapi"}, lines
     for backend, rows in results.items():
         by_key = {row["scenario"]: row for row in rows}
-        assert set(by_key) == {"control", "auth_callback", "layout", "public_callback", "rejected"}, backend
+        assert set(by_key) == {"control", "auth_callback", "auth_callback_stateless", "layout", "public_callback",
+                               "rejected"}, backend
         for key, row in by_key.items():
             assert math.isfinite(row["bare_us"]) and row["bare_us"] > 0, (backend, key)
             assert math.isfinite(row["auth_us"]) and row["auth_us"] > 0, (backend, key)
         assert by_key["rejected"]["auth_status"] == 401
-        assert by_key["auth_callback"]["target"] == bench.TARGET_CALLBACK_RATIO
+        assert by_key["auth_callback"]["target"] == bench.TARGET_BACKEND_RATIOS[backend]
     text = bench.format_pairs("quart", results["quart"])
     assert "authenticated callback POST" in text

@@ -39,7 +39,8 @@ def test_quick_run_produces_numbers_for_every_scenario(tmp_path):
             "--quick", "--rounds", "2", "--requests", "3", "--warmup", "3", "--copies", "2",
             "--http-rounds", "2", "--http-requests", "3", "--http-budget", "10",
             "--scale-rounds", "2", "--scale-requests", "3",
-            "--sizes", ",".join(map(str, SIZES)),
+            "--sizes", ",".join(map(str, SIZES)), "--scale-backends", "flask",
+            "--no-servers", "--no-startup",  # (smoke-tested on their own below)
             "--json", str(out_path),
         ],
         out=lines.append,
@@ -56,12 +57,15 @@ def test_quick_run_produces_numbers_for_every_scenario(tmp_path):
                 assert _positive(row["ratio"]) and _positive(row["paired_ratio"]), (mode, key, row)
         assert rows["rejected"]["auth_status"] == 401
 
-    scaling = {(row["dimension"], row["size"]): row for row in results["scaling"]}
-    assert set(scaling) == {(dim, size) for dim in ("routes", "users", "callbacks") for size in SIZES}
+    scaling = {(row["backend"], row["dimension"], row["size"]): row for row in results["scaling"]}
+    dims = ("routes", "users", "callbacks", "pages", "pages-router")
+    assert set(scaling) == {("flask", dim, size) for dim in dims for size in SIZES}
     for key, row in scaling.items():
         assert _positive(row["auth_us"]) and _positive(row["ratio_to_first"]), key
     for size in SIZES:
-        assert _positive(scaling[("callbacks", size)]["bare_us"])
+        assert _positive(scaling[("flask", "callbacks", size)]["bare_us"])
+        assert _positive(scaling[("flask", "pages", size)]["bare_us"])
+        assert _positive(scaling[("flask", "pages-router", size)]["auth_over_bare"])
 
     written = json.loads(out_path.read_text(encoding="utf-8"))
     assert {"environment", "inprocess", "http", "scaling"} <= set(written)
@@ -106,10 +110,11 @@ def test_a_bare_app_is_measured_without_the_stacks_process_wide_hook():
     """Dash's hooks are process-wide: the bare app must not pay for the stack's ``custom_data`` hook."""
     from dash._hooks import hooks
 
-    from dash_auth_core.context import CUSTOM_DATA_NAMESPACE
+    from dash_auth_core.context import CUSTOM_DATA_NAMESPACE, install_custom_data_hook
 
     bench = _load_bench()
-    bare, auth = bench.build_app(False), bench.build_app(True)  # the auth app installs the hook
+    bare, auth = bench.build_app(False), bench.build_app(True)
+    install_custom_data_hook()  # what a guard does for an app with background callbacks
 
     def ours() -> int:
         return sum(h.data.get("namespace") == CUSTOM_DATA_NAMESPACE for h in hooks.get_hooks("custom_data"))

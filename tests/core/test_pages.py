@@ -329,3 +329,37 @@ def test_under_a_prefix_a_public_pages_index_never_describes_a_private_template_
     text = response.get_data(as_text=True)
     assert response.status_code == 200 and "PRIVATE" not in text and "<title>The App</title>" in text
     assert calls == []
+
+
+@pytest.mark.backends("flask", reason="a pure function over the page registry")
+def test_the_template_index_never_misses_a_template_page_dash_would_pick():
+    """The guard judges only the public rules some template page might be resolved for (thousands of
+    rules times thousands of pages would take minutes): a rule the index rules out must be one for which
+    Dash's own resolver picks no template page."""
+    import random
+
+    from dash_auth_core.pages import TemplateIndex, resolve
+
+    make_dash(__name__, use_pages=True, pages_folder="")
+    templates = ["/team/<tid>", "/team/<tid>/public", "/<slug>", "/a-<x>/b", "/r/<a>/<b>", "/[x]/<y>", "/docs/*/<z>"]
+    for index, template in enumerate(templates):
+        dash.register_page(f"t{index}", path_template=template, layout=html.Div())
+    dash.register_page("explicit", path="/elsewhere", path_template="/shown/<v>", layout=html.Div())
+    dash.register_page("plain", path="/about", layout=html.Div())
+    rng = random.Random(2326)
+    words = ["team", "public", "a-1", "b", "r", "x", "[x]", "docs", "*", "about", "elsewhere", "shown", ""]
+    paths = {"/" + "/".join(rng.choice(words) for _ in range(rng.randint(0, 4))) for _ in range(3000)}
+    for registry in (list(dash.page_registry.values()), [p for p in dash.page_registry.values() if p["module"] != "t2"]):
+        saved = dict(dash.page_registry)
+        dash.page_registry.clear()
+        dash.page_registry.update({p["module"]: p for p in registry})
+        try:
+            index = TemplateIndex(dash.page_registry.values())
+            for path in paths:
+                page = resolve(path)
+                if page is not None and page.get("path_template"):
+                    assert index.may_resolve(path), path
+        finally:
+            dash.page_registry.clear()
+            dash.page_registry.update(saved)
+    assert not TemplateIndex([{"path": "/about", "path_template": None}])

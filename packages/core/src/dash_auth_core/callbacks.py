@@ -153,8 +153,14 @@ class CallbackInfo:
     entry: Mapping[str, Any] | None = None
     #: For callbacks whose dependencies all have plain string ids (most of
     #: them): every ``(id, property)`` in body order, with ``_BREAK`` between
-    #: the inputs, the state and (several) outputs. See ``check_body``.
+    #: the inputs, the state and (several) outputs. See :func:`_body_checker`.
     _plain: tuple[Any, ...] | None = field(init=False, repr=False, compare=False)
+    #: ``check_body(body)`` refuses a body that does not match what the registry
+    #: declares (raises :class:`BadRequest`). Dash trusts the body's shape and
+    #: answers a mismatch with a 500; the guard checks every input, state and
+    #: output against the server's own record before any callback runs. A
+    #: function made for this callback's shape once (see :func:`_body_checker`).
+    check_body: Callable[[Mapping[str, Any]], None] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         plain = None
@@ -166,50 +172,88 @@ class CallbackInfo:
                 pairs += _pairs(self.outputs)
             plain = tuple(pairs)
         object.__setattr__(self, "_plain", plain)
-
-    def check_body(self, body: Mapping[str, Any]) -> None:
-        """Refuse a body that does not match what the registry declares (raises :class:`BadRequest`).
-
-        Dash trusts the body's shape and answers a mismatch with a 500; the
-        guard checks every input, state and output against the server's own
-        record before any callback runs.
-
-        Callbacks whose ids are all plain strings first try a fast path of
-        C-level steps: adding the lists raises for anything but lists,
-        ``_ID_PROP`` for anything but a mapping with both keys, ``"".join``
-        for anything but strings. The ``_BREAK`` items put between the lists
-        cannot come from JSON, so where they land proves each list's length.
-        Whatever the fast path does not accept goes to the full per-item
-        check, which says what is wrong.
-        """
-        plain = self._plain
-        if plain is not None:
-            get = body.get
-            inputs, state, changed = get("inputs"), get("state", _EMPTY), get("changedPropIds", _EMPTY)
-            try:
-                if self.multi_output:
-                    sent = inputs + _BREAK_ITEM + state + _BREAK_ITEM + get("outputs")
-                elif self.no_output:
-                    sent = inputs + _BREAK_ITEM + state
-                else:  # a single output is sent as one object, not a list
-                    sent = inputs + _BREAK_ITEM + state + [get("outputs")]
-                if tuple(map(_ID_PROP, sent)) == plain and type(changed) is list:
-                    "".join(changed)
-                    return
-            except (KeyError, TypeError):
-                pass
-        self._check_items(body)
+        object.__setattr__(self, "check_body", _body_checker(
+            plain, functools.partial(_check_all, self.inputs, self.state, self.outputs, self.multi_output,
+                                     self.no_output), self.multi_output, self.no_output,
+        ))
 
     def _check_items(self, body: Mapping[str, Any]) -> None:
         """The full check: every item against its declared dependency."""
-        _check_items("inputs", body.get("inputs"), self.inputs)
-        _check_items("state", body.get("state", _EMPTY), self.state)
-        changed = body.get("changedPropIds", _EMPTY)
-        if type(changed) is not list or not all(type(item) is str for item in changed):
-            raise BadRequest("'changedPropIds' must be a list of strings")
-        if not self.no_output:
-            outputs = body.get("outputs")
-            _check_items("outputs", outputs if self.multi_output else [outputs], self.outputs)
+        _check_all(self.inputs, self.state, self.outputs, self.multi_output, self.no_output, body)
+
+
+def _check_all(
+    inputs: tuple[Dependency, ...], state: tuple[Dependency, ...], outputs: tuple[Dependency, ...],
+    multi_output: bool, no_output: bool, body: Mapping[str, Any],
+) -> None:
+    """The full check of a callback body: every item against its declared dependency."""
+    _check_items("inputs", body.get("inputs"), inputs)
+    _check_items("state", body.get("state", _EMPTY), state)
+    changed = body.get("changedPropIds", _EMPTY)
+    if type(changed) is not list or not all(type(item) is str for item in changed):
+        raise BadRequest("'changedPropIds' must be a list of strings")
+    if not no_output:
+        sent = body.get("outputs")
+        _check_items("outputs", sent if multi_output else [sent], outputs)
+
+
+def _body_checker(
+    plain: tuple[Any, ...] | None, full: Callable[[Mapping[str, Any]], None], multi_output: bool, no_output: bool,
+) -> Callable[[Mapping[str, Any]], None]:
+    """The ``check_body`` function of one callback: ``full``, after a fast path when ``plain`` is given.
+
+    Callbacks whose ids are all plain strings first try a fast path of
+    C-level steps: adding the lists raises for anything but lists (so does
+    adding ``changedPropIds`` to an empty list), ``_ID_PROP`` for anything but
+    a mapping with both keys, ``"".join`` for anything but strings. The ``_BREAK`` items put between the lists cannot
+    come from JSON, so where they land proves each list's length. Whatever
+    the fast path does not accept goes to the full per-item check, which says
+    what is wrong. The guard runs it on every callback request: one function
+    per output shape (chosen here, once) keeps it to the fewest bytecode steps.
+    """
+    if plain is None:
+        return full
+    if multi_output:
+
+        def check_multi(body: Mapping[str, Any]) -> None:
+            get = body.get
+            try:
+                sent = get("inputs") + _BREAK_ITEM + get("state", _EMPTY) + _BREAK_ITEM + get("outputs")
+                if tuple(map(_ID_PROP, sent)) == plain:
+                    "".join(_EMPTY + get("changedPropIds", _EMPTY))
+                    return
+            except (KeyError, TypeError):
+                pass
+            full(body)
+
+        return check_multi
+    if no_output:
+
+        def check_no_output(body: Mapping[str, Any]) -> None:
+            get = body.get
+            try:
+                if tuple(map(_ID_PROP, get("inputs") + _BREAK_ITEM + get("state", _EMPTY))) == plain:
+                    "".join(_EMPTY + get("changedPropIds", _EMPTY))
+                    return
+            except (KeyError, TypeError):
+                pass
+            full(body)
+
+        return check_no_output
+
+    def check_single(body: Mapping[str, Any]) -> None:
+        get = body.get
+        try:
+            # A single output is sent as one object, not a list.
+            sent = get("inputs") + _BREAK_ITEM + get("state", _EMPTY) + [get("outputs")]
+            if tuple(map(_ID_PROP, sent)) == plain:
+                "".join(_EMPTY + get("changedPropIds", _EMPTY))
+                return
+        except (KeyError, TypeError):
+            pass
+        full(body)
+
+    return check_single
 
 
 _ID_PROP = operator.itemgetter("id", "property")
@@ -248,6 +292,26 @@ def describe_callbacks(app: dash.Dash, page_container: str | None = None) -> dic
     says which callback routes and where its pathname is.
     """
     infos: dict[str, CallbackInfo] = {}
+    # Apps with thousands of callbacks share most dependencies (one button, many outputs):
+    # each distinct (id, property) is read once.
+    known: dict[Any, Dependency] = {}
+
+    def dependency(spec: Mapping[str, Any]) -> Dependency:
+        key = (spec.get("id"), spec.get("property"))
+        try:
+            found = known.get(key)
+        except TypeError:  # an unhashable id: not worth remembering
+            return Dependency.from_spec(spec)
+        if found is None:
+            found = known[key] = Dependency.from_spec(spec)
+        return found
+
+    def output_dependency(output: Any) -> Dependency:
+        component_id = getattr(output, "component_id", None)
+        if isinstance(component_id, str):  # to_dict() would give it as it is
+            return dependency({"id": component_id, "property": output.component_property})
+        return dependency(output.to_dict())
+
     for cid, entry in list(app.callback_map.items()):
         if "callback" not in entry:  # clientside entries have nothing to run
             continue
@@ -267,9 +331,9 @@ def describe_callbacks(app: dash.Dash, page_container: str | None = None) -> dic
         infos[cid] = CallbackInfo(
             id=cid,
             public=is_public_function(entry.get("callback")),
-            inputs=tuple(Dependency.from_spec(spec) for spec in inputs),
-            state=tuple(Dependency.from_spec(spec) for spec in entry.get("state") or []),
-            outputs=tuple(Dependency.from_spec(o.to_dict()) for o in outputs if hasattr(o, "to_dict")),
+            inputs=tuple(map(dependency, inputs)),
+            state=tuple(map(dependency, entry.get("state") or ())),
+            outputs=tuple(output_dependency(o) for o in outputs if hasattr(o, "to_dict")),
             multi_output=multi,
             no_output=bool(entry.get("no_output")),
             is_router=is_router,

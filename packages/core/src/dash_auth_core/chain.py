@@ -133,6 +133,11 @@ class Chain:
             else:
                 authenticators.append(call)
         self.authenticators, self.session_reader, self._owners = authenticators, reader, owners
+        if len(authenticators) == 1:
+            # One provider (the usual app): a function of its own, fewer steps per request.
+            self.authenticate = self._authenticate_one(authenticators[0])  # type: ignore[assignment]
+        else:
+            self.__dict__.pop("authenticate", None)  # the general method
         self.authorizers = [
             (_picker(impl.function, impl.argnames, _AUTHORIZE_ARGS), impl.plugin)
             for impl in reversed(hook.authorize.get_hookimpls())
@@ -174,10 +179,56 @@ class Chain:
         except (WouldBlock, RequestRefused):
             raise
         except Exception:
-            plugin = self._owners.get(id(call))
-            log.exception("the authenticate hook of %s failed; the request is refused", self.label(plugin))
-            request.state[REFUSED_BY] = plugin
+            self._failed(request, call)
             return None
+
+    def _authenticate_one(self, call: Callable[[Request], Any]) -> Callable[[Request], Identity | None]:
+        """:meth:`authenticate` for a chain of one provider (and the session reader): the same answers."""
+        after = self._after_only_provider
+        failed = self._failed
+
+        def authenticate(request: Request) -> Identity | None:
+            try:
+                result = call(request)
+            except (WouldBlock, RequestRefused):
+                raise
+            except Exception:
+                failed(request, call)
+                return None
+            if type(result) is Identity:
+                return result  # the usual answer, at once
+            return after(request, call, result)
+
+        authenticate.__doc__ = Chain.authenticate.__doc__
+        return authenticate
+
+    def _after_only_provider(self, request: Request, call: Any, result: Any) -> Identity | None:
+        """The rest of :meth:`authenticate` once the only provider answered ``result``."""
+        if result is not None:
+            if isinstance(result, Identity):
+                return result
+            self._refused(request, call, result)
+            return None
+        reader = self.session_reader
+        if reader is None:
+            return None
+        try:
+            result = reader(request)
+        except (WouldBlock, RequestRefused):
+            raise
+        except Exception:
+            self._failed(request, reader)
+            return None
+        if result is None or type(result) is Identity:
+            return result
+        self._refused(request, reader, result)
+        return None
+
+    def _failed(self, request: Request, call: Any) -> None:
+        """An ``authenticate`` implementation raised (call it in the ``except`` block): refused, and logged."""
+        plugin = self._owners.get(id(call))
+        log.exception("the authenticate hook of %s failed; the request is refused", self.label(plugin))
+        request.state[REFUSED_BY] = plugin
 
     def _refused(self, request: Request, call: Any, result: Any) -> None:
         plugin = self._owners.get(id(call))

@@ -7,9 +7,18 @@ context into callbacks, layout functions and routes. A worker thread that
 serves the next request (or another app in the same process) finds another
 key, which carries that request's identity or none, so nothing has to be
 cleaned up after each request, and nothing outlives the request it belongs
-to. Our ``custom_data`` hook copies the identity into
-``callback_context.custom_data["dash_auth"]``, which Dash ships to background
-callbacks in other processes.
+to.
+
+A background callback runs in another process (a Celery worker, a
+``DiskcacheManager`` job) that has no request: there ``current_user()`` reads
+``callback_context.custom_data["dash_auth"]``, which Dash ships with the job.
+Our ``custom_data`` hook fills it, and only for apps that have background
+callbacks: the guard installs the hook when its snapshot of the callback
+registry finds one (:func:`install_custom_data_hook`). Dash's hooks are
+process-wide and its hook machinery costs about 60 bytecode steps per
+callback, with ours as many again, which an app without background callbacks
+would pay on every callback for nothing. Once installed, the hook fills the
+user in for background callbacks only.
 """
 
 from __future__ import annotations
@@ -53,6 +62,29 @@ def set_current_user(identity: Identity | None, request: Any = None) -> None:
     current_key = request.current_context_key
     if _current.get() is not current_key:
         _current.set(current_key)  # and unchanged for this thread's later requests
+
+
+def key_setter(current_context_key: Callable[[], Any]) -> Callable[[Any, Identity | None], None]:
+    """A fast :func:`set_current_user` for one adapter's request class, as its ``remember_user`` method.
+
+    For requests whose ``context_key`` always takes attributes and belongs to
+    this request alone (not shared by several tasks, as a WebSocket's is), and
+    whose ``current_context_key`` is ``current_context_key``: what
+    :func:`set_current_user` does for them, in the fewest steps (the guard
+    calls it on every request).
+    """
+    get, set_ = _current.get, _current.set
+
+    def remember_user(request: Any, identity: Identity | None) -> None:
+        try:
+            request.context_key._dash_auth_identity = identity  # IDENTITY_ATTRIBUTE
+        except AttributeError:  # no key after all (a request made outside the adapter's handling)
+            set_current_user(identity, request)
+            return
+        if get() is not current_context_key:
+            set_(current_context_key)  # and unchanged for this thread's later requests
+
+    return remember_user
 
 
 def set_in_context(identity: Identity | None, request: Any) -> None:
@@ -123,9 +155,15 @@ def identity_in(context: Any) -> Identity | None:
     return Identity.from_session(data)
 
 
-def _custom_data(_ctx: Any) -> dict[str, Any] | None:
-    # Runs before every server callback. The request's own identity only, as in
-    # current_user(), but never the custom_data fallback this hook itself feeds.
+def _custom_data(ctx: Any) -> dict[str, Any] | None:
+    # Runs before every server callback of every app in the process, once installed.
+    # Dash marks a background callback's context with its ``background`` spec under
+    # ``ignore_register_page`` (``None``/``False`` for any other callback); a context
+    # without the key (another Dash version) gets the user, to be safe.
+    if not ctx.get("ignore_register_page", True):
+        return None  # an ordinary callback: current_user() reads the request itself
+    # The request's own identity only, as in current_user(), but never the
+    # custom_data fallback this hook itself feeds.
     entry = _current.get()
     identity = None if entry is None else _own(entry)
     return None if identity is None else identity.to_session()
@@ -135,7 +173,12 @@ _installed = False
 
 
 def install_custom_data_hook() -> None:
-    """Register the process-wide ``custom_data`` hook once."""
+    """Register the process-wide ``custom_data`` hook once.
+
+    The guard calls it when an app has background callbacks (see the module's
+    docstring); calling it yourself ships the user with background callbacks
+    of apps the guard has not seen yet.
+    """
     global _installed
     if not _installed:
         dash.hooks.custom_data(CUSTOM_DATA_NAMESPACE)(_custom_data)

@@ -18,11 +18,12 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from . import pages
+from ._bulk import collector_paused
 from ._private import dash as dash_private
 from ._private.dash import check_fingerprint
 from .backends import Request
 from .callbacks import PAGES_ROUTER_ID, CallbackInfo, describe_callbacks
-from .context import set_current_user
+from .context import install_custom_data_hook
 from .errors import BadRequest, RequestRefused
 from .resources import Kind, Resource
 from .responses import Response, json_error, refusal
@@ -108,7 +109,6 @@ class Guard:
         self._mcp_path = None if mcp_path is None else p + mcp_path
         self._lock = threading.Lock()
         self._snapshot: Snapshot | None = None
-        self._authenticate = stack.chain.authenticate  # the chain's own, one call less per request
         self._single_layout_warned: tuple[str, ...] = ()
 
     # -- snapshot ---------------------------------------------------------
@@ -121,7 +121,7 @@ class Guard:
             and snap.routes_version == self._public_routes.version
         ):
             return snap
-        with self._lock:
+        with self._lock, collector_paused(len(self._app.callback_map)):
             snap = self._build_snapshot()
             self._snapshot = snap
         return snap
@@ -148,6 +148,11 @@ class Guard:
             has_public_callbacks=any(info.public for info in callbacks.values()),
             hook_routes=hook_routes,
         )
+        if any(info.entry is not None and info.entry.get("background") for info in callbacks.values()):
+            # Background callbacks run where current_user() cannot see the request:
+            # Dash ships them callback_context.custom_data, which this hook fills.
+            # Decided here, where the registry is complete; other apps never pay for it.
+            install_custom_data_hook()
         self._close_index_leak()
         if self._snapshot is None:  # the first request: settings nobody reads are most likely a typo
             unused = self.stack.unused_plugin_config()
@@ -171,8 +176,12 @@ class Guard:
                 return True
         # A public route for one instance of a template page (``/team/public`` under ``/team/<id>``),
         # unless the stack's own view answers that path (a login form under a catch-all page).
-        return any(
+        # Resolving a path walks every page (Dash's own resolver): only rules that some
+        # template page could be resolved for are judged (thousands of rules and pages).
+        templates = pages.TemplateIndex(dash.page_registry.values())
+        return bool(templates) and any(
             "<" not in rule
+            and templates.may_resolve(rule)
             and self.stack.plugin_route_public(self.routes_prefix + rule.lstrip("/")) is None
             and _publishes_a_page(rule, routes)
             for rule in routes.rules
@@ -325,8 +334,17 @@ class Guard:
     # -- the decision -----------------------------------------------------
 
     def __call__(self, request: Request) -> Response | None:
+        # Every request comes through here: each step is a bytecode dispatch that
+        # bench/count_instructions.py --opcodes counts, so the common case (a signed-in
+        # callback POST) takes the fewest. The rarer cases branch off early.
         stack = self.stack
-        snap = self.snapshot()
+        snap = self._snapshot
+        if (  # self.snapshot(), inline: the registries rarely change
+            snap is None
+            or snap.callback_map_size != len(self._app.callback_map)
+            or snap.routes_version != self._public_routes.version
+        ):
+            snap = self.snapshot()
         info = None
         try:
             # Callback POSTs are most of an app's traffic: read them here, not in classify().
@@ -339,23 +357,26 @@ class Guard:
         state = request.state
         state["resource"] = resource
         request.auth = stack
-        if id(resource) in _NO_IDENTITY_NEEDED:
+        if info is None and id(resource) in _NO_IDENTITY_NEEDED:  # (a known callback never is)
             return None
         try:
             if stack.server_sessions is not None:
                 stack.begin_request(request)  # the session's record and the shared state, one round trip
-            identity = self._authenticate(request)
+            identity = stack.chain.authenticate(request)  # the chain's own (its fast path with one provider)
         except RequestRefused as exc:
             return _refused_now(request, resource, exc)
         if identity is not None and stack.user_groups_ttl is not None:
             identity = stack.refresh_groups(identity, request)
         state["identity"] = identity  # the WebSocket layer keeps it for the socket
-        set_current_user(identity, request)
-        try:
-            verdict = stack.authorize(identity, resource, request) if stack.has_authorizers else None
-        except RequestRefused as exc:  # an authorize hook may refuse at once too (a rules store down)
-            return _refused_now(request, resource, exc)
-        if not (verdict is True or (verdict is None and (resource.public or identity is not None))):
+        request.remember_user(identity)  # what current_user() gives (set_current_user, or faster)
+        if stack.has_authorizers:
+            try:
+                verdict = stack.chain.authorize(identity, resource, request)
+            except RequestRefused as exc:  # an authorize hook may refuse at once too (a rules store down)
+                return _refused_now(request, resource, exc)
+            if not (verdict is True or (verdict is None and (resource.public or identity is not None))):
+                return self._refuse(request, resource, identity)
+        elif identity is None and not resource.public:  # no votes: a user, or a public resource
             return self._refuse(request, resource, identity)
         if info is None:
             if resource.kind is _CALLBACK:  # allowed to ask, but the server has no such callback
@@ -409,7 +430,7 @@ def judge_page(rel: str, routes: PublicRoutes) -> tuple[Any, bool]:
         return page, public
     template = "/" + str(template).strip("/")
     sample = pages.sample_path(page)
-    public = template in routes.rules or (sample is not None and routes.test(sample))
+    public = routes.has_rule(template) or (sample is not None and routes.test(sample))
     if not public:
         log.warning("%s is not public: Dash renders the template page %s for it, %s; make %s public "
                     "to publish it", rel, template, why, template)

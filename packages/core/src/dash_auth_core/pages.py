@@ -16,6 +16,7 @@ page the guard judged, and only when no plugin says the user may not see it.
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import inspect
 import re
 from typing import Any
@@ -71,6 +72,51 @@ def sample_path(page: Any) -> str | None:
         return "/" + "/".join("x" if part.startswith("<") else part for part in template.strip("/").split("/"))
     path = page.get("path")
     return path if isinstance(path, str) else None
+
+
+class TemplateIndex:
+    """Which template pages Dash's resolver could pick for a path, found without walking every page.
+
+    Dash resolves a path by walking the registry: the first page whose
+    template matches (``fnmatch`` of the template with each variable as
+    ``*``), or whose path equals it. This index answers whether any template
+    page might (:meth:`may_resolve`): a template whose first segment is plain
+    text is looked up by that segment; the others, and the template pages'
+    own paths, are checked for every path. A ``False`` is exact; a ``True``
+    is then settled by :func:`resolve`.
+    """
+
+    def __init__(self, registry: Any) -> None:
+        self._by_first: dict[str, list[str]] = {}
+        self._always: list[str] = []
+        self._paths: set[str] = set()
+        self._count = 0
+        for page in registry:
+            template = page.get("path_template")
+            if not template:
+                continue
+            self._count += 1
+            template_id = str(template).strip("/")
+            wildcard = re.sub("<.*?>", "*", template_id)  # as Dash's _parse_path_variables
+            first = template_id.split("/", 1)[0]
+            if any(char in first for char in "<*?["):
+                self._always.append(wildcard)
+            else:
+                self._by_first.setdefault(first, []).append(wildcard)
+            path = page.get("path")
+            if isinstance(path, str):
+                self._paths.add(path.strip("/"))
+
+    def __len__(self) -> int:
+        return self._count
+
+    def may_resolve(self, rel: str) -> bool:
+        """Whether Dash might render a template page for the app-relative path ``rel``."""
+        path_id = rel.strip("/")
+        if path_id in self._paths:
+            return True
+        candidates = self._by_first.get(path_id.split("/", 1)[0], ())
+        return any(fnmatch.fnmatch(path_id, wildcard) for wildcard in (*candidates, *self._always))
 
 
 def resolve(rel: str) -> Any:

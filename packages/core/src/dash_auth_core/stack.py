@@ -204,7 +204,8 @@ class AuthStack:
         self.guard = Guard(self)
         self.configure(**options)
         self._ensure_secret()
-        context.install_custom_data_hook()
+        # (The user reaches background callbacks through Dash's custom_data: the guard
+        # installs that hook when the app turns out to have any; see context.py.)
         self.adapter.install_guard(self.guard)
         from . import browser, logout, pages
         from .ui import routes as ui_routes

@@ -26,6 +26,7 @@ from .._private.dash import is_dash_function
 from ..errors import ConfigurationError
 
 if TYPE_CHECKING:
+    from ..identity import Identity
     from ..responses import Response
 
 #: The guard's entry point: given a request, ``None`` to let it through or a response.
@@ -144,6 +145,15 @@ class Request(abc.ABC):
     @abc.abstractmethod
     def current_context_key() -> Any:
         """The ``context_key`` of the request handled in this context, if any."""
+
+    def remember_user(self, identity: Identity | None) -> None:
+        """Make ``identity`` what ``current_user()`` gives while this request is handled (the guard calls it).
+
+        Adapters may answer faster (see :func:`dash_auth_core.context.key_setter`).
+        """
+        from ..context import set_current_user
+
+        set_current_user(identity, self)
 
     @property
     def has_session_cookie(self) -> bool:
@@ -282,6 +292,28 @@ def cookie_header_has(raw: str | None, name: str) -> bool:
                 return True
         at = raw.find(needle, at + 1)
     return False
+
+
+def cookie_probe(name: str) -> Callable[[str | None], bool]:
+    """``cookie_header_has(raw, name)`` as a function of ``raw`` alone, for one cookie name.
+
+    Adapters ask it on nearly every request (``has_session_cookie``): the
+    usual header, with the session cookie first, is answered in a few steps.
+    """
+    needle = name + "="
+    start, end = len(needle), len(needle) + 1
+
+    def has_cookie(raw: str | None) -> bool:
+        if raw and raw.startswith(needle) and raw[start:end] not in ";":
+            return True  # first, and not empty (a slice past the end is "", which is "in" any string)
+        return cookie_header_has(raw, name)
+
+    return has_cookie
+
+
+def session_cookie_attributes(name: str) -> dict[str, Any]:
+    """Class attributes of a request class whose framework names the session cookie ``name``."""
+    return {"session_cookie_name": name, "session_cookie_in": staticmethod(cookie_probe(name))}
 
 
 _adapters: dict[str, Callable[[Any], BackendAdapter]] = {}

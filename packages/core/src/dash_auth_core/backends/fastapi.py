@@ -44,7 +44,7 @@ from werkzeug.http import parse_options_header
 
 from .._private.dash import dash_middleware_reusing_body
 from .._private.dash import is_fastapi_index_route as _is_dash_index
-from ..context import IDENTITY_ATTRIBUTE
+from ..context import IDENTITY_ATTRIBUTE, key_setter
 from ..errors import BadRequest, ConfigurationError
 from ..responses import Response, json_error
 from ..sessions.lifecycle import stamp
@@ -54,9 +54,10 @@ from . import (
     Request,
     ViewFunc,
     WouldBlock,
-    cookie_header_has,
+    cookie_probe,
     declared_length,
     register_adapter,
+    session_cookie_attributes,
 )
 from ._aio import (
     _HEADER_KEYS,
@@ -108,6 +109,8 @@ class FastAPIRequest(Request):
 
     #: The session cookie's name, set by the adapter.
     session_cookie_name = "session"
+    #: Whether a raw ``Cookie`` header carries it (see ``cookie_probe``; set with the name).
+    session_cookie_in = staticmethod(cookie_probe("session"))
     #: The app's router (set by the adapter; ``None``: unknown).
     router: Any = None
 
@@ -202,7 +205,7 @@ class FastAPIRequest(Request):
 
     @property
     def has_session_cookie(self) -> bool:
-        return cookie_header_has(self.header("cookie"), self.session_cookie_name)
+        return self.session_cookie_in(self.header("cookie"))
 
     @property
     def is_websocket(self) -> bool:
@@ -218,6 +221,8 @@ class FastAPIRequest(Request):
 
     #: The :class:`Handling` of the request handled in this context, if any (a C call).
     current_context_key = staticmethod(_handling.get)
+    #: ``set_current_user(identity, self)``, in fewer steps: the key is the request's :class:`Handling`.
+    remember_user = key_setter(current_context_key.__func__)  # type: ignore[assignment]  # a function: binds as a method
 
 
 def parse_form(body: bytes, content_type: str | None) -> tuple[Mapping[str, str] | None, BadRequest | None]:
@@ -629,7 +634,7 @@ class FastAPIAdapter(BackendAdapter):
                 cookie = sessions.session_cookie
             self.request_class = type(
                 "FastAPIRequest", (FastAPIRequest,),
-                {"__slots__": (), "session_cookie_name": cookie, "router": server.router},
+                {"__slots__": (), **session_cookie_attributes(str(cookie)), "router": server.router},
             )
             guard_middleware = Middleware(GuardMiddleware, adapter=self, guard=guard, sessions=sessions)
             server.user_middleware = [*outer, guard_middleware, *rest]

@@ -13,6 +13,7 @@ from werkzeug import exceptions as wz
 
 from .._private.dash import index_endpoints as dash_index_endpoints
 from .._private.flask import cv_request
+from ..context import key_setter
 from ..errors import BadRequest
 from ..responses import Response
 from ..sessions.lifecycle import stamp
@@ -21,10 +22,11 @@ from . import (
     GuardFunc,
     Request,
     ViewFunc,
-    cookie_header_has,
+    cookie_probe,
     dash_setup_index,
     declared_length,
     register_adapter,
+    session_cookie_attributes,
 )
 from . import _server_sessions as server_side
 from ._sessions import SerializerCache, lazy_session_class
@@ -82,6 +84,8 @@ class FlaskRequest(Request):
 
     #: The session cookie's name, set by the adapter (``SESSION_COOKIE_NAME``).
     session_cookie_name = "session"
+    #: Whether a raw ``Cookie`` header carries it (see ``cookie_probe``; set with the name).
+    session_cookie_in = staticmethod(cookie_probe("session"))
 
     def __init__(self) -> None:
         # The request context itself, not werkzeug's proxy (a look-up per access);
@@ -127,11 +131,13 @@ class FlaskRequest(Request):
 
     #: The request context being handled in this context, if any (a C call).
     current_context_key = staticmethod(functools.partial(cv_request.get, None))
+    #: ``set_current_user(identity, self)``, in fewer steps: the key is the request context.
+    remember_user = key_setter(current_context_key.__func__)  # type: ignore[assignment]  # a function: binds as a method
 
     @property
     def has_session_cookie(self) -> bool:
         # A cheap look at the raw header; the cookie itself is parsed only if used.
-        return cookie_header_has(self._req.environ.get("HTTP_COOKIE"), self.session_cookie_name)
+        return self.session_cookie_in(self._req.environ.get("HTTP_COOKIE"))
 
     #: Endpoints of Dash's index and catch-all views (set by the adapter; ``None``: unknown).
     index_endpoints: frozenset[str] | None = None
@@ -156,8 +162,12 @@ class FlaskRequest(Request):
         try:
             if max_bytes is not None:
                 environ = req.environ
-                length = declared_length(environ.get("CONTENT_LENGTH"), environ.get("HTTP_TRANSFER_ENCODING"))
-                if length is not None:
+                length = environ.get("CONTENT_LENGTH")
+                # The usual body declares its size in ASCII digits (declared_length, inline).
+                if length and length.isdigit() and length.isascii() and "HTTP_TRANSFER_ENCODING" not in environ:
+                    if int(length) > max_bytes:
+                        raise BadRequest(f"request body is larger than {max_bytes} bytes", 413)
+                elif (length := declared_length(length, environ.get("HTTP_TRANSFER_ENCODING"))) is not None:
                     if length > max_bytes:
                         raise BadRequest(f"request body is larger than {max_bytes} bytes", 413)
                 else:
@@ -202,11 +212,14 @@ class _SessionInterface(SerializerCache, SecureCookieSessionInterface):
         # The framework saves only sessions that are not "null": one of ours that
         # nothing read has nothing to save, so the save step is skipped altogether.
         if type(obj) is LazySession:
-            return not obj.loaded  # type: ignore[attr-defined]
+            return obj._loader is not None  # type: ignore[attr-defined]  # not ``loaded``: a property call less
         return super().is_null_session(obj)
 
     def open_session(self, app: flask.Flask, request: flask.Request) -> SecureCookieSession | None:
-        return self.lazy_session(app, request, LazySession)
+        # SerializerCache.lazy_session, inline (Flask opens a session for every request).
+        if not app.config.get("SECRET_KEY"):
+            return None  # as Flask's interface: no key, no session
+        return LazySession(functools.partial(self._load_cookie, app, request))
 
     def save_session(self, app: flask.Flask, session: Any, response: flask.Response) -> None:
         if session.modified:
@@ -287,7 +300,7 @@ class FlaskAdapter(BackendAdapter):
         server = self.server
         cookie_name = server.config.get("SESSION_COOKIE_NAME") or "session"
         request_class = type("FlaskRequest", (FlaskRequest,), {
-            "__slots__": (), "session_cookie_name": cookie_name, "index_endpoints": dash_index_endpoints(self.app),
+            "__slots__": (), **session_cookie_attributes(cookie_name), "index_endpoints": dash_index_endpoints(self.app),
         })
         funcs = server.before_request_funcs.setdefault(None, [])
         # The guard takes the place of the last of Dash's own functions (see

@@ -25,6 +25,7 @@ from quart.wrappers import Websocket
 
 from .._private.dash import index_endpoints as dash_index_endpoints
 from .._private.quart import CACHED_JSON, cv_request, cv_websocket, read_body
+from ..context import key_setter
 from ..errors import BadRequest
 from ..responses import Response
 from ..sessions.lifecycle import stamp
@@ -34,10 +35,11 @@ from . import (
     Request,
     ViewFunc,
     WouldBlock,
-    cookie_header_has,
+    cookie_probe,
     dash_setup_index,
     declared_length,
     register_adapter,
+    session_cookie_attributes,
 )
 from . import _server_sessions as server_side
 from ._aio import (
@@ -63,6 +65,15 @@ _WEBSOCKET = "_dash-ws-callback"
 _QUART_ADDED = (b"host", b"remote-addr")
 
 
+def _current_context_key() -> Any:
+    """The Quart request (or websocket) being handled in this context, if any."""
+    ctx = cv_request.get(None)
+    if ctx is not None:
+        return ctx.request
+    ctx = cv_websocket.get(None)
+    return ctx.websocket if ctx is not None else None
+
+
 class QuartRequest(Request):
     """A :class:`Request` over a Quart request (or websocket) and its session."""
 
@@ -71,6 +82,8 @@ class QuartRequest(Request):
 
     #: The session cookie's name, set by the adapter (``SESSION_COOKIE_NAME``).
     session_cookie_name = "session"
+    #: Whether a raw ``Cookie`` header carries it (see ``cookie_probe``; set with the name).
+    session_cookie_in = staticmethod(cookie_probe("session"))
     #: Endpoints of Dash's index and catch-all views (set by the adapter; ``None``: unknown).
     index_endpoints: frozenset[str] | None = None
 
@@ -164,7 +177,7 @@ class QuartRequest(Request):
     @property
     def has_session_cookie(self) -> bool:
         # A cheap look at the raw header; the cookie itself is parsed only if used.
-        return cookie_header_has(self.header("Cookie"), self.session_cookie_name)
+        return self.session_cookie_in(self.header("Cookie"))
 
     def json(self, max_bytes: int | None) -> Any:
         cached = getattr(self._req, CACHED_JSON, None)
@@ -180,13 +193,9 @@ class QuartRequest(Request):
     def context_key(self) -> Any:
         return self._req
 
-    @staticmethod
-    def current_context_key() -> Any:
-        ctx = cv_request.get(None)
-        if ctx is not None:
-            return ctx.request
-        ctx = cv_websocket.get(None)
-        return ctx.websocket if ctx is not None else None
+    current_context_key = staticmethod(_current_context_key)
+    #: ``set_current_user(identity, self)``, in fewer steps: the key is the Quart request (or websocket).
+    remember_user = key_setter(_current_context_key)  # type: ignore[assignment]  # a function: binds as a method
 
 
 class _SessionInterface(SerializerCache, SecureCookieSessionInterface):
@@ -202,11 +211,14 @@ class _SessionInterface(SerializerCache, SecureCookieSessionInterface):
         # The framework saves only sessions that are not "null": one of ours that
         # nothing read has nothing to save, so the save step is skipped altogether.
         if type(obj) is LazySession:
-            return not obj.loaded  # type: ignore[attr-defined]
+            return obj._loader is not None  # type: ignore[attr-defined]  # not ``loaded``: a property call less
         return super().is_null_session(obj)
 
     async def open_session(self, app: quart.Quart, request: Any) -> Any:
-        return self.lazy_session(app, request, LazySession)
+        # SerializerCache.lazy_session, inline (Quart opens a session for every request).
+        if not app.config.get("SECRET_KEY"):
+            return None  # as Quart's interface: no key, no session
+        return LazySession(functools.partial(self._load_cookie, app, request))
 
     #: The app's remember-me lifetime (set by the adapter).
     remember_lifetime: Any = staticmethod(lambda: None)
@@ -312,7 +324,7 @@ class QuartAdapter(BackendAdapter):
     def _make_request_class(self) -> type[QuartRequest]:
         cookie_name = self.server.config.get("SESSION_COOKIE_NAME") or "session"
         return type("QuartRequest", (QuartRequest,), {
-            "__slots__": (), "session_cookie_name": cookie_name, "index_endpoints": dash_index_endpoints(self.app),
+            "__slots__": (), **session_cookie_attributes(cookie_name), "index_endpoints": dash_index_endpoints(self.app),
         })
 
     def install_guard(self, guard: GuardFunc) -> None:
