@@ -16,8 +16,9 @@ from dash_auth_core import AuthStack, ConfigurationError, Identity, UserDataMeth
 from .bearer import BearerTokenPlugin
 from .claims import DEFAULT_SESSION_CLAIMS, UserGroups, build_identity
 from .errors import LoginError
-from .plugin import OIDCPlugin, OIDCSettings, Routes
+from .plugin import OIDCPlugin
 from .provider import _REQUEST_KWARGS, DEFAULT_SCOPE, Provider, ProviderConfig
+from .settings import OIDCSettings, Routes
 from .store import EncryptedSessionTokenStore, TokenStore
 
 log = logging.getLogger("dash_auth.oidc")
