@@ -17,6 +17,7 @@ Session layout of a Clerk login::
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -24,13 +25,26 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from dash_auth_core import AuthStack, ConfigurationError, Identity, Request, safe_next, with_next
+from dash_auth_core import (
+    LOGIN_ENDED,
+    REJECT,
+    SESSION_KEY,
+    AuthStack,
+    ConfigurationError,
+    Identity,
+    Reject,
+    Request,
+    safe_next,
+    with_next,
+)
 
 from .api import BackendAPI
 from .claims import build_identity
 from .config import ClerkConfig
 from .settings import ClerkSettings
 from .tokens import Verifier
+
+log = logging.getLogger("dash_auth.clerk")
 
 #: The session key of a Clerk login.
 STATE_KEY = "_clerk"
@@ -79,6 +93,10 @@ class ClerkBase:
         self.stack: AuthStack | None = None
         #: Set by a seed-style ``ClerkAuth`` subclass that overrides ``login_request``.
         self.login_request: Callable[[], Any] | None = None
+        #: Cookie header -> (identity, valid until, Clerk session id): see ``ClerkPlugin.authenticate``.
+        self.identities = Bounded()
+        #: Clerk session ids whose login ended here (signed out, revoked): never accepted again.
+        self.ended_sessions = Bounded(16 * CACHE_SIZE)
 
     def identity(self, fields: dict[str, Any], claims: dict[str, Any], *, auth_time: float) -> Identity:
         settings = self.settings
@@ -148,3 +166,26 @@ class ClerkBase:
         target = self.next_url(self.browser_url(request))
         if target != self.require_stack().requests_prefix and wants_html(request):
             request.session[NEXT_KEY] = target
+
+    # -- the end of a login ---------------------------------------------------
+
+    def end_login(self, request: Request, reason: str) -> Reject:
+        """End this request's Clerk login: the session is cleared, open sockets close, ``REJECT``."""
+        log.info("Clerk login ended, the user must sign in again: %s", reason)
+        request.state[LOGIN_ENDED] = True
+        ended = Identity.from_session(request.session.get(SESSION_KEY)) if request.has_session_cookie else None
+        if ended is not None:
+            self.require_stack().close_sockets(ended)
+        self.forget_identity(request)
+        request.clear_session()
+        return REJECT
+
+    def forget_identity(self, request: Request) -> None:
+        """Forget the identity remembered for ``request``'s ``Cookie`` header."""
+        raw = request.header("Cookie")
+        if raw:
+            with self.identities.lock:
+                self.identities.pop(raw, None)
+
+    def has_ended(self, sid: str) -> bool:
+        return sid in self.ended_sessions

@@ -68,7 +68,11 @@ class ClerkPlugin(ClerkBase):
         raw = request.header("Cookie")
         if not raw:
             return None
-        return self.sessions.browser(request, raw)
+        now = self.clock()
+        hit = self.identities.get(raw)
+        if hit is not None and hit[1] > now and hit[2] not in self.ended_sessions:
+            return hit[0]  # these cookies were checked moments ago (the cost of most requests)
+        return self.sessions.browser(request, raw, now)
 
     @hookimpl(tryfirst=True)
     def challenge(self, request: Request, resource: Resource, reason: str, refused_by: Any) -> Response | None:
@@ -109,8 +113,8 @@ class ClerkPlugin(ClerkBase):
             return
         request.allow_blocking()  # the revocation calls Clerk: off the event loop, before any change
         self._before_logout(identity)
-        self.sessions.ended(sid)
-        self.sessions.forget(request)
+        self.ended_sessions.put(sid, self.clock())
+        self.forget_identity(request)
         try:
             self.api.revoke(sid)
             log.info("Clerk session %s revoked", sid)

@@ -14,8 +14,10 @@ Scripts send a session token as ``Authorization: Bearer``: verified on every
 new token (remembered until it expires), nothing stored.
 
 Everything here is per process: what Clerk last said of a session, the
-sessions that ended here, the tokens used to sign in (a replayed callback is
-refused), the user records fetched for Bearer tokens.
+tokens used to sign in (a replayed callback is refused), the user records
+fetched for Bearer tokens. The remembered ``Cookie`` headers and the sessions
+that ended here are :class:`~dash_auth_clerk.base.ClerkBase`'s: the plugin's
+``authenticate`` answers most requests from them without calling in here.
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ import logging
 from typing import Any
 
 from dash_auth_core import (
-    LOGIN_ENDED,
     REJECT,
     SESSION_KEY,
     AuthResult,
@@ -66,8 +67,6 @@ class ClerkSessions:
 
     def __init__(self, plugin: ClerkBase) -> None:
         self.plugin = plugin
-        #: Cookie header -> (identity, valid until, Clerk session id).
-        self._identities = Bounded()
         #: Bearer token -> (identity, valid until).
         self._bearers = Bounded()
         #: User id -> (fields of the user record, fetched at), for Bearer tokens.
@@ -76,20 +75,15 @@ class ClerkSessions:
         self._confirmed = Bounded(16 * CACHE_SIZE)
         #: Clerk session id -> when a failed check may be tried again.
         self._retry_at = Bounded()
-        #: Clerk session ids whose login ended here (signed out, revoked): never accepted again.
-        self._ended = Bounded(16 * CACHE_SIZE)
         #: Digests of tokens used to sign in (a replayed callback is refused) -> their expiry.
         self._used = Bounded(16 * CACHE_SIZE)
 
     # -- browsers -----------------------------------------------------------
 
-    def browser(self, request: Request, raw: str) -> AuthResult:
-        """The identity of the Clerk login in the session of ``request`` (its ``Cookie`` header: ``raw``)."""
+    def browser(self, request: Request, raw: str, now: float) -> AuthResult:
+        """The identity of the Clerk login in ``request``'s session, whose ``Cookie`` header (``raw``)
+        is not remembered yet (or no longer): checked, and remembered."""
         plugin = self.plugin
-        now = plugin.clock()
-        hit = self._identities.get(raw)
-        if hit is not None and hit[1] > now and hit[2] not in self._ended:
-            return hit[0]
         if not request.has_session_cookie:
             return None
         session = request.session
@@ -98,15 +92,15 @@ class ClerkSessions:
             return None  # not a Clerk login
         sid = state.get("sid") if type(state) is dict else None
         if not isinstance(sid, str) or not sid:
-            return self.end(request, "malformed Clerk session state")
-        if sid in self._ended:
-            return self.end(request, f"Clerk session {sid} has ended")
+            return plugin.end_login(request, "malformed Clerk session state")
+        if sid in plugin.ended_sessions:
+            return plugin.end_login(request, f"Clerk session {sid} has ended")
         cookie = session_cookie(request.cookies)
         if cookie is None:
-            return self.end(request, "the browser signed out of Clerk (no __session cookie)")
+            return plugin.end_login(request, "the browser signed out of Clerk (no __session cookie)")
         claims = peek(cookie)
         if claims is None or claims.get("sid") != sid:
-            return self.end(request, "the browser's Clerk session is another one now")
+            return plugin.end_login(request, "the browser's Clerk session is another one now")
         identity = Identity.from_session(session.get(SESSION_KEY))
         if identity is None:
             return None
@@ -121,7 +115,7 @@ class ClerkSessions:
             return REJECT
         if isinstance(confirmed, float):
             until = min(until, confirmed)
-        self._identities.put(raw, (identity, until, sid))
+        plugin.identities.put(raw, (identity, until, sid))
         return identity
 
     def _confirm(self, request: Request, sid: str, identity: Identity, now: float) -> float | Reject | None:
@@ -149,8 +143,8 @@ class ClerkSessions:
             self._retry_at.put(sid, now + CHECK_RETRY_SECONDS)
             return self._outage(sid, last, now, interval, exc.reason)
         if status not in LIVE_STATUSES:
-            self._ended.put(sid, now)
-            return self.end(request, f"Clerk session {sid} is {status}")
+            self.plugin.ended_sessions.put(sid, now)
+            return self.plugin.end_login(request, f"Clerk session {sid} is {status}")
         self._confirmed.put(sid, now)
         return float(now + interval)
 
@@ -171,7 +165,7 @@ class ClerkSessions:
         plugin = self.plugin
         now = plugin.clock()
         hit = self._bearers.get(token)
-        if hit is not None and hit[1] > now and hit[2] not in self._ended:
+        if hit is not None and hit[1] > now and hit[2] not in plugin.ended_sessions:
             return hit[0]
         unverified = peek(token)
         if unverified is None or unverified.get("iss") != plugin.issuer:
@@ -180,7 +174,7 @@ class ClerkSessions:
             if plugin.verifier.needs_network(token):
                 request.allow_blocking()
             claims = plugin.verifier.verify(token)
-            if claims["sid"] in self._ended:
+            if claims["sid"] in plugin.ended_sessions:
                 raise TokenRejected("This Clerk session has ended.", reason=f"session {claims['sid']} ended here")
             fields = self._user_fields(request, claims["sub"], now)
         except TokenRejected as exc:
@@ -212,33 +206,6 @@ class ClerkSessions:
             raise ClerkRefused("This account is locked at Clerk.", reason=f"user {user_id} is banned or locked")
         self._users.put(user_id, (fields, now))
         return fields
-
-    # -- the end of a login ---------------------------------------------------
-
-    def end(self, request: Request, reason: str) -> Reject:
-        """End this request's Clerk login: the session is cleared, open sockets close, ``REJECT``."""
-        log.info("Clerk login ended, the user must sign in again: %s", reason)
-        request.state[LOGIN_ENDED] = True
-        ended = Identity.from_session(request.session.get(SESSION_KEY)) if request.has_session_cookie else None
-        if ended is not None:
-            self.plugin.require_stack().close_sockets(ended)
-        self.forget(request)
-        request.clear_session()
-        return REJECT
-
-    def ended(self, sid: str) -> None:
-        """Session ``sid`` ended here (signed out): never accepted again by this process."""
-        self._ended.put(sid, self.plugin.clock())
-
-    def has_ended(self, sid: str) -> bool:
-        return sid in self._ended
-
-    def forget(self, request: Request) -> None:
-        """Forget the identity remembered for ``request``'s ``Cookie`` header."""
-        raw = request.header("Cookie")
-        if raw:
-            with self._identities.lock:
-                self._identities.pop(raw, None)
 
     # -- sign-ins -----------------------------------------------------------
 

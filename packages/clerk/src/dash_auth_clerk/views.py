@@ -248,7 +248,7 @@ class ClerkViews:
             request.allow_blocking()
         claims = plugin.verifier.verify(token)
         sid, user_id = claims["sid"], claims["sub"]
-        if self.sessions.has_ended(sid):
+        if plugin.has_ended(sid):
             raise TokenRejected("This Clerk session has ended. Sign in again.", reason=f"session {sid} ended here")
         held = request.session.get(STATE_KEY) if request.has_session_cookie else None
         if method == "GET" and isinstance(held, dict) and held.get("sid") == sid:
