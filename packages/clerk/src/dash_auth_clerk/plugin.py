@@ -11,8 +11,6 @@ calls in :mod:`.api`, the identity in :mod:`.claims`.
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
 from typing import Any
 
 from dash_auth_core import (
@@ -27,13 +25,10 @@ from dash_auth_core import (
     redirect,
 )
 
-from .api import BackendAPI
 from .base import STATE_KEY, ClerkBase
-from .config import ClerkConfig
 from .errors import ClerkError
 from .sessions import BAD_BEARER, ClerkSessions
-from .settings import ClerkSettings
-from .tokens import Verifier, bearer_token
+from .tokens import bearer_token
 from .user_code import arity, native_response
 from .views import ClerkViews
 
@@ -45,16 +40,14 @@ class ClerkPlugin(ClerkBase):
 
     requires_sessions = True
 
-    def __init__(
-        self, config: ClerkConfig, settings: ClerkSettings, api: BackendAPI, verifier: Verifier,
-        *, clock: Callable[[], float] = time.time,
-    ) -> None:
-        super().__init__(config, settings, api, verifier, clock=clock)
-        self.sessions = ClerkSessions(self)
-        self.views = ClerkViews(self, self.sessions)
+    #: The session look-ups and the routes, wired in by ``setup`` (both act for an app's stack).
+    sessions: ClerkSessions
+    views: ClerkViews
 
     @hookimpl
     def setup(self, app: Any, auth: AuthStack) -> None:
+        self.sessions = ClerkSessions(self)
+        self.views = ClerkViews(self, self.sessions)
         self.views.install(app, auth)
 
     @hookimpl

@@ -12,8 +12,6 @@ share is :class:`~dash_auth_oidc.base.OIDCBase`; the routes are
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -39,9 +37,8 @@ from .errors import LoginError
 from .flow import MAX_NEXT_LENGTH, NEXT_KEY
 from .provider import Provider
 from .renewal import TokenRenewal
-from .settings import OIDCSettings, Routes
+from .settings import Routes
 from .state import STATE_KEY, login_state
-from .store import TokenStore
 from .user_code import arity
 from .views import SignInViews
 
@@ -59,20 +56,9 @@ class OIDCPlugin(OIDCBase):
 
     requires_sessions = True
 
-    def __init__(
-        self,
-        settings: OIDCSettings,
-        token_store: TokenStore,
-        *,
-        max_pending_logins: int = 5,
-        login_timeout: float = 600.0,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        super().__init__(
-            settings, token_store, max_pending_logins=max_pending_logins, login_timeout=login_timeout, clock=clock
-        )
-        self.views = SignInViews(self)
-        self.renewal = TokenRenewal(self)
+    #: The routes and the token refresh, wired in by ``setup`` (both act for an app's stack).
+    views: SignInViews
+    renewal: TokenRenewal
 
     # -- hooks ------------------------------------------------------------
 
@@ -84,7 +70,8 @@ class OIDCPlugin(OIDCBase):
             if auth.has_route(path):  # before adding any: a clash leaves nothing half-registered
                 raise ConfigurationError(f"two dash-auth views for {path}: give the OIDC one another route")
         self.stack = auth
-        views = self.views
+        self.views = views = SignInViews(self)
+        self.renewal = TokenRenewal(self)
         auth.add_route(routes.choose, views.choose, methods=("GET",), public=True, endpoint="oidc_choose")
         auth.add_route(routes.login, views.login, methods=("GET",), public=True, endpoint="oidc_login")
         auth.add_route(routes.callback, views.callback, methods=("GET",), public=True, endpoint="oidc_callback")
