@@ -108,7 +108,7 @@ def test_a_socket_never_refreshes_the_tokens_the_browser_s_cookie_holds(idp, clo
     from dash_auth_core import current_user, public_callback
     from dash_auth_core.testing import callback_body, make_dash, use_backend
 
-    monkeypatch.setattr("dash_auth_oidc.plugin.REFRESH_REUSE_SECONDS", 0.0)
+    monkeypatch.setattr("dash_auth_oidc.renewal.REFRESH_REUSE_SECONDS", 0.0)
     front = _RotatingProxy(idp)
     use_backend(server_backend)
     server = None
@@ -174,7 +174,7 @@ def _socket_after_the_login_ended(provider, clock, monkeypatch, revoke):
     from dash_auth_core import current_user
     from dash_auth_core.testing import callback_body, make_dash, use_backend
 
-    monkeypatch.setattr("dash_auth_oidc.plugin.REFRESH_REUSE_SECONDS", 0.0)
+    monkeypatch.setattr("dash_auth_oidc.renewal.REFRESH_REUSE_SECONDS", 0.0)
     use_backend("fastapi")  # (the socket logic is the core's, shared with Quart)
     server = None
     try:

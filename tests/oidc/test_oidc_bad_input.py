@@ -32,7 +32,7 @@ from werkzeug.wrappers import Response as WzResponse
 from dash_auth_core import ConfigurationError
 from dash_auth_core.testing import callback_body, client_for, make_dash, use_backend
 from dash_auth_oidc import OIDCAuth
-from dash_auth_oidc.plugin import STATE_KEY
+from dash_auth_oidc.state import STATE_KEY
 
 LOGGER = "dash_auth.oidc"
 
@@ -532,7 +532,7 @@ def test_a_malformed_token_answer_at_sign_in_is_a_4xx(bad, idp, make_app, name):
 
 @pytest.mark.parametrize("name", list(PATCHES))
 def test_a_malformed_token_answer_at_refresh_is_a_4xx(bad, idp, make_app, clock, name, monkeypatch):
-    monkeypatch.setattr("dash_auth_oidc.plugin.REFRESH_REUSE_SECONDS", 0.0)
+    monkeypatch.setattr("dash_auth_oidc.renewal.REFRESH_REUSE_SECONDS", 0.0)
     app, auth = make_app(bad, register={"issuer": idp.url})
     auth.plugin.set_clock(clock)
     app.server.config["PROPAGATE_EXCEPTIONS"] = False
@@ -561,7 +561,7 @@ def _oidc_app(metadata_url: str, **register):
 
 @pytest.mark.parametrize("server", ["quart", "fastapi"])
 def test_a_malformed_token_answer_at_refresh_is_a_4xx_on_asgi(bad, idp, clock, server, monkeypatch):
-    monkeypatch.setattr("dash_auth_oidc.plugin.REFRESH_REUSE_SECONDS", 0.0)
+    monkeypatch.setattr("dash_auth_oidc.renewal.REFRESH_REUSE_SECONDS", 0.0)
     use_backend(server)
     try:
         app, auth = _oidc_app(bad.metadata_url, issuer=idp.url)

@@ -16,7 +16,7 @@ from oidc_support import CLIENT_ID, CLIENT_SECRET, SECRET, build_app, session_of
 from dash_auth_basic import BasicAuth
 from dash_auth_core.testing import basic_header, callback_body
 from dash_auth_oidc import OIDCAuth
-from dash_auth_oidc.plugin import STATE_KEY
+from dash_auth_oidc.state import STATE_KEY
 
 OUT = "out.children"
 
@@ -258,7 +258,7 @@ def test_entry_point_providers_follow_the_plugin_switches(company_sso):
 
 def test_a_refreshed_id_token_never_becomes_the_logout_hint_a_script_could_replay(proxy, idp, make_app, clock, monkeypatch):
     """Refreshed ID tokens often have no nonce: the logout URL keeps naming the login's (which has one)."""
-    monkeypatch.setattr("dash_auth_oidc.plugin.REFRESH_REUSE_SECONDS", 0.0)
+    monkeypatch.setattr("dash_auth_oidc.renewal.REFRESH_REUSE_SECONDS", 0.0)
     app, auth = make_app(proxy, register={"issuer": idp.url}, bearer_tokens=True)
     auth.plugin.set_clock(clock)
     client = app.server.test_client()

@@ -36,7 +36,7 @@ from oidc_support import (
 from dash_auth_core import AuthStack, ConfigurationError, hookimpl
 from dash_auth_core.testing import callback_body
 from dash_auth_oidc import LoginRefused, MemoryTokenStore, OIDCAuth
-from dash_auth_oidc.plugin import STATE_KEY
+from dash_auth_oidc.state import STATE_KEY
 from dash_auth_oidc.store import TOKENS_KEY
 
 OUT = "out.children"
@@ -446,7 +446,7 @@ def _signed_in(make_app, provider, clock, sub="alice", **options):
 @pytest.fixture
 def no_refresh_reuse(monkeypatch):
     """Each refresh asks the provider (the plugin shares one answer for 30 real seconds; the tests' clock is fake)."""
-    monkeypatch.setattr("dash_auth_oidc.plugin.REFRESH_REUSE_SECONDS", 0.0)
+    monkeypatch.setattr("dash_auth_oidc.renewal.REFRESH_REUSE_SECONDS", 0.0)
 
 
 def _due(app, client, clock) -> None:

@@ -23,8 +23,8 @@ from dash_auth_oidc import (
 )
 from dash_auth_oidc.claims import build_identity, merge_userinfo
 from dash_auth_oidc.flow import PendingLogins
-from dash_auth_oidc.plugin import coerce_response
 from dash_auth_oidc.tokens import at_hash
+from dash_auth_oidc.user_code import coerce_response
 
 ISS = "https://issuer.example"
 KEY = jwk.RSAKey.generate_key(2048, parameters={"kid": "k1"})
@@ -468,7 +468,7 @@ def test_front_door_start_up_errors():
 def test_a_seed_callback_response_keeps_all_its_cookies():
     import flask
 
-    from dash_auth_oidc.plugin import coerce_response
+    from dash_auth_oidc.user_code import coerce_response
 
     native = flask.Response("hi", status=302, headers={"Location": "/x"})
     native.set_cookie("one", "1")

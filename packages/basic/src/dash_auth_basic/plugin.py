@@ -67,8 +67,9 @@ class BasicAuthPlugin:
         # fast digest of them would not protect a weak password from anyone who
         # can read this process's memory, and would cost more than the lookup.
         self.identity_ttl = identity_ttl
-        # header -> (identity, expiry, the live user mapping or None, its key, the value verified against)
-        self._identities: OrderedDict[str, tuple[Identity, float, Any, str, object]] = OrderedDict()
+        # header -> (identity, expiry, the live user mapping or None, its key, the value verified against);
+        # looked up with the request's header as it came, ``None`` when there is none (a miss).
+        self._identities: OrderedDict[str | None, tuple[Identity, float, Any, str, object]] = OrderedDict()
         self._lock = threading.Lock()
         self._generation = 0  # bumped by forget()
         self._sources: list[tuple[UserTable | None, AuthFunc | None]] = []

@@ -17,7 +17,8 @@ from .auth import ClerkAuth
 from .claims import build_identity, user_fields
 from .config import ClerkConfig
 from .errors import BadCallback, ClerkError, ClerkRefused, ClerkUnavailable, LoginRefused, TokenRejected
-from .plugin import ClerkPlugin, ClerkSettings
+from .plugin import ClerkPlugin
+from .settings import ClerkSettings
 from .tokens import KeySet, Verifier
 
 register_package(__name__)  # the embedded sign-in and callback pages' templates, the messages' translations

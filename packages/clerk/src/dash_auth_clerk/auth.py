@@ -12,7 +12,8 @@ from dash_auth_core import AuthStack, ConfigurationError, Identity, UserDataMeth
 from . import config as clerk_config
 from .api import BackendAPI
 from .claims import UserGroups
-from .plugin import ClerkPlugin, ClerkSettings
+from .plugin import ClerkPlugin
+from .settings import ClerkSettings
 from .tokens import KeySet, Verifier
 
 PLUGIN_NAME = "dash_auth_clerk"

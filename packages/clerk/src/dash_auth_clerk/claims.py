@@ -10,12 +10,13 @@ active in the session (``"<org slug>:<role>"``) and a list in the user's
 
 from __future__ import annotations
 
-import inspect
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from dash_auth_core import Identity
+
+from .user_code import arity
 
 PROVIDER = "clerk"
 
@@ -76,16 +77,6 @@ def _as_groups(value: Any) -> list[str]:
     return []
 
 
-def _arity(func: Callable[..., Any]) -> int:
-    try:
-        params = inspect.signature(func).parameters.values()
-    except (TypeError, ValueError):
-        return 1
-    if any(p.kind is p.VAR_POSITIONAL for p in params):
-        return 2
-    return sum(1 for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
-
-
 def app_groups(fields: Mapping[str, Any], user_groups: UserGroups | None) -> list[str]:
     """Groups from ``user_groups``: keyed by the verified e-mail (as in the seed) or the user id.
 
@@ -96,7 +87,7 @@ def app_groups(fields: Mapping[str, Any], user_groups: UserGroups | None) -> lis
         return []
     email = fields.get("email") if fields.get("email_verified") else None
     if callable(user_groups):
-        found = user_groups(email, dict(fields)) if _arity(user_groups) >= 2 else user_groups(email)
+        found = user_groups(email, dict(fields)) if arity(user_groups) >= 2 else user_groups(email)
         return _as_groups(found)
     for key in (email, fields.get("id")):
         if isinstance(key, str) and key in user_groups:

@@ -22,11 +22,10 @@ Pages are the package's templates (``clerk_sign_in.html``,
 from __future__ import annotations
 
 import html
-import inspect
 import json
 import logging
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any
 
 from dash_auth_core import (
     SESSION_KEY,
@@ -44,60 +43,22 @@ from dash_auth_core import (
 from dash_auth_core.ui import error_page, render_page, translate, unavailable_page
 
 from . import pages
+from .base import NEXT_KEY, STATE_KEY, ClerkBase
 from .claims import PROVIDER, user_fields
 from .errors import BadCallback, ClerkError, ClerkUnavailable, LoginRefused, TokenRejected
-from .plugin import NEXT_KEY, STATE_KEY
+from .sessions import ClerkSessions
 from .tokens import session_cookie
-
-if TYPE_CHECKING:
-    from .plugin import ClerkPlugin
+from .user_code import arity, native_response
 
 log = logging.getLogger("dash_auth.clerk")
 
 
-def arity(func: Callable[..., Any]) -> int:
-    """How many positional arguments ``func`` takes (seed-style hooks come in several shapes)."""
-    try:
-        params = inspect.signature(func).parameters.values()
-    except (TypeError, ValueError):
-        return 1
-    if any(p.kind is p.VAR_POSITIONAL for p in params):
-        return 99
-    return sum(1 for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
-
-
-def native_response(value: Any, what: str) -> Response | None:
-    """A user hook's answer as a core :class:`Response`: a ``Response``, an HTML string,
-    ``(body, status)``, or a framework response object (Flask's ``redirect(...)`` in seed code)."""
-    if value is None:
-        return None
-    if isinstance(value, Response):
-        return value
-    if isinstance(value, (str, bytes)):
-        return Response(200, value, "text/html; charset=utf-8", {"Cache-Control": "no-store"})
-    if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], (str, bytes)) and isinstance(value[1], int):
-        return Response(value[1], value[0], "text/html; charset=utf-8", {"Cache-Control": "no-store"})
-    status, headers, get_data = (getattr(value, name, None) for name in ("status_code", "headers", "get_data"))
-    if isinstance(status, int) and headers is not None and callable(get_data):
-        copied: dict[str, str] = {}
-        repeated: list[tuple[str, str]] = []
-        for key, item in headers.items():
-            if key.lower() in ("content-length", "content-type"):
-                continue
-            if any(k.lower() == key.lower() for k in copied):
-                repeated.append((key, item))  # several Set-Cookie headers: keep them all
-            else:
-                copied[key] = item
-        return Response(status, get_data(), headers.get("Content-Type") or "text/html; charset=utf-8", copied, repeated)
-    log.error("%s returned %r, which is not a response; continuing to the page asked for", what, type(value).__name__)
-    return None
-
-
 class ClerkViews:
-    """The routes of one :class:`~dash_auth_clerk.plugin.ClerkPlugin`."""
+    """The routes of one :class:`~dash_auth_clerk.base.ClerkBase` (the plugin's ``setup`` installs them)."""
 
-    def __init__(self, plugin: ClerkPlugin) -> None:
+    def __init__(self, plugin: ClerkBase, sessions: ClerkSessions) -> None:
         self.plugin = plugin
+        self.sessions = sessions
 
     # -- set-up -------------------------------------------------------------
 
@@ -186,7 +147,7 @@ class ClerkViews:
 
     def sign_in_view(self, request: Request) -> Response:
         """The built-in embedded sign-in page (``clerk_sign_in.html``): Clerk's form, mounted by clerk-js."""
-        return render_page(request, "clerk_sign_in.html", 200, stack=self.plugin._stack(), **self.script_context())
+        return render_page(request, "clerk_sign_in.html", 200, stack=self.plugin.require_stack(), **self.script_context())
 
     def signed_out_view(self, request: Request) -> Response:
         """The app's ``logout_page``, once the signed-out page has signed the browser out of Clerk.
@@ -199,7 +160,7 @@ class ClerkViews:
             page = page()
         response = native_response(page, "logout_page") if page is not None else None
         if response is None:
-            response = render_page(request, "signed_out.html", 200, stack=self.plugin._stack(), snippets="",
+            response = render_page(request, "signed_out.html", 200, stack=self.plugin.require_stack(), snippets="",
                                    message_id="dash-auth-signed-out", user=None)
         response.headers.setdefault("Cache-Control", "no-store")
         return response
@@ -219,7 +180,7 @@ class ClerkViews:
                 log.info("Clerk callback: the __session cookie was not used (%s)", exc.reason)
             except ClerkError as exc:
                 return self._failed(request, exc, wants_json, next_url)
-        return render_page(request, "clerk_callback.html", 200, stack=plugin._stack(), **self.script_context(),
+        return render_page(request, "clerk_callback.html", 200, stack=plugin.require_stack(), **self.script_context(),
                            sign_in_url=with_next(plugin.url(plugin.settings.routes.login), next_url))
 
     def _posted(self, request: Request, wants_json: bool) -> Response:
@@ -247,7 +208,7 @@ class ClerkViews:
         of the app, else the page remembered when the challenge sent the browser to sign in, else
         ``page`` (the page the sign-in happened on), else the root."""
         remembered = request.session.pop(NEXT_KEY, None) if request.has_session_cookie else None
-        root = self.plugin._stack().requests_prefix
+        root = self.plugin.require_stack().requests_prefix
         for candidate in (value, remembered, page):
             if not isinstance(candidate, str) or not candidate:
                 continue
@@ -263,7 +224,7 @@ class ClerkViews:
         503) gets the unavailable page with ``Retry-After``.
         """
         log.warning("Clerk sign-in refused: %s", exc.reason)
-        stack = self.plugin._stack()
+        stack = self.plugin.require_stack()
         message = translate(request, exc.message, stack)
         retry_after = 30 if isinstance(exc, ClerkUnavailable) or exc.status == 503 else None
         if wants_json:
@@ -292,7 +253,7 @@ class ClerkViews:
         held = request.session.get(STATE_KEY) if request.has_session_cookie else None
         if method == "GET" and isinstance(held, dict) and held.get("sid") == sid:
             return redirect(next_url)  # a reload of the callback: this session is signed in already
-        if not plugin.mark_used(token, float(claims["exp"]), check_only=True):
+        if not self.sessions.mark_used(token, float(claims["exp"]), check_only=True):
             raise BadCallback("This sign-in was used already. Sign in again.", reason=f"replayed token of {sid}")
         request.allow_blocking()  # users.get: the Backend API, once per login
         user = plugin.api.user(user_id)
@@ -307,10 +268,10 @@ class ClerkViews:
             log.exception("user_groups failed for %s", user_id)
             raise ClerkError("Your groups could not be determined. Try again later.",
                              reason=f"user_groups raised {type(exc).__name__}", status=503) from None
-        if not plugin.mark_used(token, float(claims["exp"])):
+        if not self.sessions.mark_used(token, float(claims["exp"])):
             raise BadCallback("This sign-in was used already. Sign in again.", reason=f"replayed token of {sid}")
         native = self._log_in(request, identity, user, sid)
-        plugin.confirmed(sid)
+        self.sessions.confirmed(sid)
         if plugin.settings.log_signins:
             log.info("Clerk sign-in of %s (%s), session %s", identity.id, identity.email or "-", sid)
         if wants_json:
@@ -322,7 +283,7 @@ class ClerkViews:
 
     def _log_in(self, request: Request, identity: Identity, user: Any, sid: str) -> Response | None:
         """Start the app's session; a seed-style ``login_user_callback(user, idp)`` may write it itself."""
-        stack = self.plugin._stack()
+        stack = self.plugin.require_stack()
         session = request.session
         stack.end_replaced_login(request, identity)  # another user's login in this browser ends
         state = {"sid": sid}

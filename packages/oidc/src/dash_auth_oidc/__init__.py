@@ -16,6 +16,7 @@ from dash_auth_core.ui import register_package
 from .auth import PROVIDER_ENTRY_POINT_GROUP, OIDCAuth
 from .bearer import BearerTokenPlugin
 from .claims import build_identity
+from .config import ProviderConfig
 from .errors import (
     BadCallback,
     LoginError,
@@ -27,7 +28,7 @@ from .errors import (
     UnknownProvider,
 )
 from .plugin import OIDCPlugin
-from .provider import Provider, ProviderConfig
+from .provider import Provider
 from .store import EncryptedSessionTokenStore, MemoryTokenStore, TokenStore
 from .tokens import validate_jwt
 

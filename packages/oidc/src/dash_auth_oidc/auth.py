@@ -15,9 +15,11 @@ from dash_auth_core import AuthStack, ConfigurationError, Identity, UserDataMeth
 
 from .bearer import BearerTokenPlugin
 from .claims import DEFAULT_SESSION_CLAIMS, UserGroups, build_identity
+from .config import DEFAULT_SCOPE, REQUEST_KWARGS, ProviderConfig
 from .errors import LoginError
-from .plugin import OIDCPlugin, OIDCSettings, Routes
-from .provider import _REQUEST_KWARGS, DEFAULT_SCOPE, Provider, ProviderConfig
+from .plugin import OIDCPlugin
+from .provider import Provider
+from .settings import OIDCSettings, Routes
 from .store import EncryptedSessionTokenStore, TokenStore
 
 log = logging.getLogger("dash_auth.oidc")
@@ -38,7 +40,7 @@ _AUTHORIZE_KWARGS = ("prompt", "login_hint", "response_mode", "acr_values", "max
 #: What ``client_kwargs`` may hold: the OAuth client's settings, request settings, authorization parameters.
 _CLIENT_KWARGS = (
     "scope", "code_challenge_method", "token_endpoint_auth_method", "token_placement", "leeway",
-    *_REQUEST_KWARGS, *_AUTHORIZE_KWARGS,
+    *REQUEST_KWARGS, *_AUTHORIZE_KWARGS,
 )
 
 
@@ -223,7 +225,7 @@ class OIDCAuth(UserDataMethods):
         if not challenge:
             warnings.warn(f"OIDC provider {name!r}: PKCE is turned off", RuntimeWarning, stacklevel=4)
         auth_method = kw.get("token_endpoint_auth_method") or client_kwargs.pop("token_endpoint_auth_method", None)
-        request_kwargs = {k: client_kwargs.pop(k) for k in _REQUEST_KWARGS if k in client_kwargs}
+        request_kwargs = {k: client_kwargs.pop(k) for k in REQUEST_KWARGS if k in client_kwargs}
         authorize_params = dict(kw.get("authorize_params") or {})
         for key in _AUTHORIZE_KWARGS:
             if key in client_kwargs:

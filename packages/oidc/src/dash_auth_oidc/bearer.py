@@ -22,8 +22,8 @@ from typing import Any
 
 from dash_auth_core import REJECT, AuthResult, Identity, Request, Resource, Response, hookimpl
 
+from .base import allow_blocking
 from .errors import LoginError, TokenValidationError
-from .plugin import allow_blocking
 from .provider import Provider
 from .tokens import peek
 

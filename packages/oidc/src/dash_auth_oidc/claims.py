@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 from dash_auth_core import Identity
 
 from .errors import TokenValidationError
+from .user_code import arity
 
 #: Claims about the token rather than the user: not kept in the session.
 PROTOCOL_CLAIMS = frozenset({"aud", "exp", "iat", "nbf", "nonce", "at_hash", "c_hash", "azp", "jti", "typ"})
@@ -63,16 +63,6 @@ def _as_groups(value: Any) -> list[str]:
     return []
 
 
-def _arity(func: Callable[..., Any]) -> int:
-    try:
-        params = inspect.signature(func).parameters.values()
-    except (TypeError, ValueError):
-        return 1
-    if any(p.kind is p.VAR_POSITIONAL for p in params):
-        return 2
-    return sum(1 for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
-
-
 def extra_groups(user: Mapping[str, Any], idp: str, user_groups: UserGroups | None) -> list[str]:
     """Groups from ``user_groups``: a function, or a mapping keyed by a verified email or the ``sub``.
 
@@ -84,7 +74,7 @@ def extra_groups(user: Mapping[str, Any], idp: str, user_groups: UserGroups | No
     if user_groups is None:
         return []
     if callable(user_groups):
-        result = user_groups(user, idp) if _arity(user_groups) >= 2 else user_groups(user)
+        result = user_groups(user, idp) if arity(user_groups) >= 2 else user_groups(user)
         return _as_groups(result if not isinstance(result, str) else [result])
     email, sub = user.get("email"), user.get("sub")
     verified = user.get("email_verified")

@@ -1,9 +1,9 @@
-"""One OpenID provider: discovery, keys, and the calls to its endpoints.
+"""One OpenID provider: its discovery document, its keys, and the tokens it signs.
 
-Framework-neutral: nothing here knows about a web request. HTTP goes through
-``requests``; the token endpoint (code exchange and refresh, with whatever
-client authentication the provider wants) through authlib's
-:class:`~authlib.integrations.requests_client.OAuth2Session`.
+Framework-neutral: nothing here knows about a web request. The calls to the
+provider's endpoints are :mod:`.client`'s (:class:`ProviderClient`); this
+module finds the endpoints, caches what the provider publishes, and
+validates its tokens (with :mod:`.tokens`).
 
 Failures become :mod:`dash_auth_oidc.errors` exceptions: an unreachable or
 broken provider is :class:`ProviderUnavailable`, an error answer from the
@@ -17,23 +17,18 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
 
-import requests
-from authlib.integrations.base_client import OAuthError
-from authlib.integrations.requests_client import OAuth2Session
-from authlib.oauth2 import OAuth2Error
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
-from .errors import ProviderRefused, ProviderUnavailable, TokenValidationError
+from .client import ProviderClient
+from .config import ProviderConfig, http_url
+from .errors import ProviderUnavailable, TokenValidationError
 from .tokens import SAFE_ALGORITHMS, validate_jwt
 
 log = logging.getLogger("dash_auth.oidc")
 
-DEFAULT_SCOPE = "openid email profile"
 WELL_KNOWN = "/.well-known/openid-configuration"
 #: A token naming an unknown key fetches the key set again at most this often (seconds).
 JWKS_MIN_REFETCH = 30.0
@@ -47,43 +42,6 @@ JWKS_MAX_STALE = 6 * 3600.0
 FAILURE_BACKOFF = 10.0
 #: Keys a provider's metadata must have.
 REQUIRED_METADATA = ("issuer", "authorization_endpoint", "token_endpoint", "jwks_uri")
-#: ``client_kwargs`` that configure the requests made (not the OAuth client).
-_REQUEST_KWARGS = ("timeout", "verify", "cert", "proxies")
-
-
-def _http_url(value: Any) -> bool:
-    if not isinstance(value, str):
-        return False
-    parts = urlsplit(value)
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
-
-
-@dataclass
-class ProviderConfig:
-    """What :meth:`OIDCAuth.register_provider` was given for one provider."""
-
-    name: str
-    client_id: str
-    client_secret: str | None = None
-    server_metadata_url: str | None = None
-    metadata: Mapping[str, Any] | None = None
-    issuer: str | None = None
-    scope: str = DEFAULT_SCOPE
-    code_challenge_method: str | None = "S256"
-    token_endpoint_auth_method: str | None = None
-    authorize_params: dict[str, str] = field(default_factory=dict)
-    session_kwargs: dict[str, Any] = field(default_factory=dict)
-    request_kwargs: dict[str, Any] = field(default_factory=dict)
-    algorithms: tuple[str, ...] | None = None
-    leeway: float = 60.0
-    fetch_userinfo: bool = True
-    bearer_audience: str | tuple[str, ...] | None = None
-    post_logout_redirect_uri: str | None = None
-    rp_initiated_logout: bool = True
-    groups_claim: str | None = None
-    login_user_callback: Callable[..., Any] | None = None
-    after_logged_in: Callable[..., Any] | None = None
-    display_name: str | None = None
 
 
 class Provider:
@@ -105,7 +63,7 @@ class Provider:
         self.keys_max_stale = JWKS_MAX_STALE
         self._down_until = 0.0  # discovery or the key set failed: don't ask again before this
         self._down_reason = ""
-        self._timeout = config.request_kwargs.get("timeout", 10.0)
+        self.client = ProviderClient(config)
 
     # -- discovery --------------------------------------------------------
 
@@ -150,7 +108,7 @@ class Provider:
         return meta["issuer"] if meta is not None else self.config.issuer
 
     def _check_metadata(self, meta: dict[str, Any]) -> None:
-        missing = [key for key in REQUIRED_METADATA if not _http_url(meta.get(key))]
+        missing = [key for key in REQUIRED_METADATA if not http_url(meta.get(key))]
         if missing:
             raise ProviderUnavailable(
                 "The sign-in provider is misconfigured.",
@@ -238,128 +196,30 @@ class Provider:
             ) from exc
 
     def _fetch_json(self, url: str, what: str) -> dict[str, Any]:
-        try:
-            response = requests.get(
-                url, timeout=self._timeout, headers={"Accept": "application/json"},
-                **{k: v for k, v in self.config.request_kwargs.items() if k != "timeout"},
-            )
-            response.raise_for_status()
-            data = response.json()
-        except (requests.RequestException, ValueError, RecursionError) as exc:
-            raise ProviderUnavailable(
-                "The sign-in provider cannot be reached. Try again in a moment.",
-                reason=f"provider {self.name!r}: {what} at {url} unavailable: {exc}",
-            ) from exc
-        if not isinstance(data, dict):
-            raise ProviderUnavailable(
-                "The sign-in provider answered something unexpected.",
-                reason=f"provider {self.name!r}: {what} at {url} is not a JSON object",
-            )
-        return data
+        """The discovery document or key set at ``url`` (the one door they come through)."""
+        return self.client.get_json(url, what)
 
-    # -- the token endpoint -----------------------------------------------
-
-    def _client(self, redirect_uri: str | None = None, scope: str | None = None) -> OAuth2Session:
-        cfg = self.config
-        return OAuth2Session(
-            client_id=cfg.client_id,
-            client_secret=cfg.client_secret,
-            token_endpoint_auth_method=cfg.token_endpoint_auth_method,
-            scope=scope,
-            redirect_uri=redirect_uri,
-            code_challenge_method=cfg.code_challenge_method,
-            default_timeout=self._timeout,
-            **cfg.session_kwargs,
-        )
+    # -- the endpoints ----------------------------------------------------
 
     def authorization_url(self, redirect_uri: str, state: str, nonce: str, code_verifier: str) -> str:
         """Where to send the browser to sign in (authorization-code flow, PKCE S256 by default)."""
         endpoint = self.metadata()["authorization_endpoint"]
-        client = self._client(redirect_uri, self.config.scope)
-        try:
-            url, _ = client.create_authorization_url(
-                endpoint,
-                state=state,
-                nonce=nonce,
-                code_verifier=code_verifier if self.config.code_challenge_method else None,
-                **self.config.authorize_params,
-            )
-        finally:
-            client.close()
-        return url
-
-    def _token_call(self, what: str, call: Callable[[OAuth2Session], Any], redirect_uri: str | None) -> dict[str, Any]:
-        client = self._client(redirect_uri)
-        try:
-            token = call(client)
-        except (OAuthError, OAuth2Error) as exc:
-            error = getattr(exc, "error", None) or "error"
-            description = getattr(exc, "description", None) or ""
-            raise ProviderRefused(
-                "The sign-in provider did not accept this sign-in. Try again.",
-                reason=f"provider {self.name!r}: {what} refused: {error} {description}".strip(),
-            ) from exc
-        except (requests.RequestException, ValueError, RecursionError) as exc:
-            raise ProviderUnavailable(
-                "The sign-in provider cannot be reached. Try again in a moment.",
-                reason=f"provider {self.name!r}: {what} failed: {exc}",
-            ) from exc
-        except (TypeError, OverflowError, AttributeError) as exc:
-            # authlib computing expires_at from an answer such as {"expires_in": [1]} or 1e999
-            raise ProviderUnavailable(
-                "The sign-in provider answered something unexpected.",
-                reason=f"provider {self.name!r}: {what} answer is malformed: {exc!r}",
-            ) from exc
-        finally:
-            client.close()
-        if not isinstance(token, Mapping):
-            raise ProviderUnavailable(
-                "The sign-in provider answered something unexpected.",
-                reason=f"provider {self.name!r}: {what} answer is not a JSON object",
-            )
-        return dict(token)
+        return self.client.authorization_url(endpoint, redirect_uri, state, nonce, code_verifier)
 
     def exchange_code(self, code: str, redirect_uri: str, code_verifier: str) -> dict[str, Any]:
         """Trade an authorization code for tokens."""
-        endpoint = self.metadata()["token_endpoint"]
-        extra = {"code_verifier": code_verifier} if self.config.code_challenge_method else {}
-        return self._token_call(
-            "code exchange",
-            lambda c: c.fetch_token(endpoint, grant_type="authorization_code", code=code,
-                                    redirect_uri=redirect_uri, **extra),
-            redirect_uri,
-        )
+        return self.client.exchange_code(self.metadata()["token_endpoint"], code, redirect_uri, code_verifier)
 
     def refresh(self, refresh_token: str) -> dict[str, Any]:
-        """New tokens for a refresh token (the answer may lack an ID token).
-
-        No ``scope`` is sent: RFC 6749 §6 reads that as "the scope originally
-        granted". Providers grant a part of what was asked for (``offline_access``
-        only with ``prompt=consent``, say) and refuse a refresh that asks for more
-        than the grant (``invalid_scope``), which would end the login at the
-        first access-token expiry.
-        """
-        endpoint = self.metadata()["token_endpoint"]
-        return self._token_call(
-            "token refresh", lambda c: c.refresh_token(endpoint, refresh_token=refresh_token), None
-        )
+        """New tokens for a refresh token (the answer may lack an ID token; see :meth:`ProviderClient.refresh`)."""
+        return self.client.refresh(self.metadata()["token_endpoint"], refresh_token)
 
     def revoke(self, refresh_token: str) -> bool:
         """Revoke a refresh token (RFC 7009); ``False`` if the provider advertises no ``revocation_endpoint``."""
         endpoint = self._advertised("revocation_endpoint")
         if endpoint is None:
             return False
-        client = self._client(None)
-        try:
-            response = client.revoke_token(endpoint, token=refresh_token, token_type_hint="refresh_token")
-            response.raise_for_status()
-        except (OAuthError, OAuth2Error, requests.RequestException, ValueError) as exc:
-            raise ProviderUnavailable(
-                "The sign-in provider cannot be reached.",
-                reason=f"provider {self.name!r}: token revocation failed: {exc}",
-            ) from exc
-        finally:
-            client.close()
+        self.client.revoke(endpoint, refresh_token)
         return True
 
     def _advertised(self, name: str) -> str | None:
@@ -368,35 +228,17 @@ class Provider:
             endpoint = self.metadata().get(name)
         except ProviderUnavailable:
             return None
-        return endpoint if _http_url(endpoint) else None
+        return endpoint if http_url(endpoint) else None
 
     def userinfo(self, token: Mapping[str, Any]) -> dict[str, Any] | None:
         """Claims from the userinfo endpoint, or ``None`` if the provider has none."""
         endpoint = self.metadata().get("userinfo_endpoint")
-        if not self.config.fetch_userinfo or not _http_url(endpoint):
+        if not self.config.fetch_userinfo or not http_url(endpoint):
             return None
         access = token.get("access_token")
         if not isinstance(access, str) or not access:
             return None
-        try:
-            response = requests.get(
-                endpoint, timeout=self._timeout,
-                headers={"Authorization": f"Bearer {access}", "Accept": "application/json"},
-                **{k: v for k, v in self.config.request_kwargs.items() if k != "timeout"},
-            )
-            response.raise_for_status()
-            data = response.json()
-        except (requests.RequestException, ValueError, RecursionError) as exc:
-            raise ProviderUnavailable(
-                "The sign-in provider cannot be reached. Try again in a moment.",
-                reason=f"provider {self.name!r}: userinfo failed: {exc}",
-            ) from exc
-        if not isinstance(data, dict):
-            raise ProviderUnavailable(
-                "The sign-in provider answered something unexpected.",
-                reason=f"provider {self.name!r}: userinfo is not a JSON object (signed userinfo is not supported)",
-            )
-        return data
+        return self.client.get_json(endpoint, "userinfo", bearer=access)
 
     # -- validation -------------------------------------------------------
 
@@ -460,11 +302,6 @@ class Provider:
         endpoint = self._advertised("end_session_endpoint")
         if endpoint is None:
             return None
-        params = {"client_id": self.config.client_id}
-        if id_token_hint:
-            params["id_token_hint"] = id_token_hint
-        if post_logout_redirect_uri:
-            params["post_logout_redirect_uri"] = post_logout_redirect_uri
-        parts = urlsplit(endpoint)
-        query = f"{parts.query}&{urlencode(params)}" if parts.query else urlencode(params)
-        return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+        return self.client.end_session_url(
+            endpoint, id_token_hint=id_token_hint, post_logout_redirect_uri=post_logout_redirect_uri
+        )
