@@ -120,11 +120,11 @@ def attach(app: Any, login: str, *, metadata_url: str | None = None, n_users: in
         auth.register_provider("idp", client_id=OIDC_CLIENT_ID, client_secret=OIDC_CLIENT_SECRET,
                                server_metadata_url=metadata_url)
     elif kind == "clerk":
+        standin = clerk_standin()  # puts tests/ on the path: clerk_support is a test helper
         from clerk_support import SECRET_KEY as CLERK_SECRET_KEY
 
         from dash_auth_clerk import ClerkAuth
 
-        standin = clerk_standin()
         ClerkAuth(app, public_routes=make_public_routes(n_routes), secret_key=SECRET,
                   clerk_secret_key=CLERK_SECRET_KEY, publishable_key=standin.publishable_key,
                   api_url=standin.url, clerk_js_url=standin.url + "/npm/clerk.js")
