@@ -9,7 +9,10 @@ right before a block steers it:
 * ``<!-- snippet: seed dash_auth_plus -->`` runs a "before" block of the
   migration guide in a new namespace with its imports rewritten by the
   guide's own import map (so the map is what makes the old app run);
-* ``<!-- snippet: raises ConfigurationError -->`` expects that exception.
+* ``<!-- snippet: raises ConfigurationError -->`` expects that exception;
+* ``<!-- snippet: skip (why) -->`` leaves the block to the test named there.
+
+The root README.md runs the same way.
 
 ``https://idp.example`` in a snippet is a real OpenID provider on 127.0.0.1, and
 ``ClerkAuth`` finds its ``CLERK_*`` variables set for the local stand-in for Clerk's
@@ -33,9 +36,15 @@ from oidc_support import ThreadProvider
 
 from dash_auth_core.testing import client_for, stop_all
 
-DOCS = pathlib.Path(__file__).parents[2] / "docs"
+ROOT = pathlib.Path(__file__).parents[2]
+DOCS = ROOT / "docs"
 SKIP = {"plugins.md", "deployment.md"}  # tests/core/test_plugin_docs.py, tests/sessions/test_deployment_doc.py
-PAGES = sorted(p for p in DOCS.rglob("*.md") if p.name not in SKIP and "reference" not in p.parts)
+PAGES = [*sorted(p for p in DOCS.rglob("*.md") if p.name not in SKIP and "reference" not in p.parts),
+         ROOT / "README.md"]
+
+
+def _name(page: pathlib.Path) -> str:
+    return page.relative_to(ROOT if page.parent == ROOT else DOCS).as_posix()
 
 _BLOCK = re.compile(r"(?:<!--\s*snippet:\s*(?P<directive>[^>]*?)\s*-->\s*\n)?```python\n(?P<code>.*?)```", re.S)
 
@@ -55,7 +64,7 @@ def blocks(page: pathlib.Path) -> list[tuple[str, str]]:
 
 
 def test_the_guides_hold_snippets():
-    pages = {p.relative_to(DOCS).as_posix(): len(blocks(p)) for p in PAGES}
+    pages = {_name(p): len(blocks(p)) for p in PAGES}
     for guide in ("getting-started.md", "migrating.md", "groups.md", "providers/basic.md", "providers/oidc.md",
                   "providers/clerk.md"):
         assert pages.get(guide, 0) > 0, (guide, pages)
@@ -141,13 +150,15 @@ def _fresh() -> dict:
     return namespace
 
 
-@pytest.mark.parametrize("page", PAGES, ids=[p.relative_to(DOCS).as_posix() for p in PAGES])
+@pytest.mark.parametrize("page", PAGES, ids=[_name(p) for p in PAGES])
 def test_page_snippets_run(page, idp, clerk_env):
     apps = []
     namespace = _fresh()
     try:
         for index, (directive, code) in enumerate(blocks(page)):
             words = directive.split()
+            if words[:1] == ["skip"]:
+                continue
             code = code.replace("https://idp.example", idp.url)
             if words[:1] in (["fresh"], ["seed"]):
                 namespace = _fresh()
@@ -156,7 +167,7 @@ def test_page_snippets_run(page, idp, clerk_env):
                     exec(f"app = Dash(__name__, backend={backend!r})\napp.layout = html.Div('docs example')", namespace)
             if words[:1] == ["seed"]:
                 code = rewrite_imports(code, words[1])
-            where = f"{page.relative_to(DOCS)} block {index + 1}"
+            where = f"{_name(page)} block {index + 1}"
             compiled = compile(code, where, "exec")
             if words[:1] == ["raises"]:
                 expected = getattr(__import__("dash_auth_core"), words[1], None) or getattr(__builtins__, words[1])
