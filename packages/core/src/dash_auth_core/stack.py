@@ -29,6 +29,7 @@ from .resources import Resource
 from .responses import Response
 from .routes import PublicRoutes
 from .sessions import LocalState, SessionStore, SharedState, lifecycle, store_from
+from .sessions.logins import LoginCache
 from .sessions.server import PRIVILEGE_GRACE, ServerSessions
 from .sessions.server import rotate as rotate_session
 
@@ -175,6 +176,8 @@ class AuthStack:
         self.shared_state: SharedState = LocalState()
         #: provider -> a check that a login it made, read from a session, still holds (see add_login_check).
         self.login_checks: dict[str, Any] = {}
+        #: Logins read from signed session cookies, by cookie header (see ``sessions/logins.py``).
+        self.session_logins = LoginCache()
         self.user_groups: Any = None
         #: provider name -> the ``user_groups`` a front door gave for its own users.
         self.provider_user_groups: dict[str, Any] = {}

@@ -14,9 +14,13 @@ throttle's counters and locks.
   request at most that, and the request is refused with a 503
   (:class:`~.store.StoreUnavailable`) and a log line. A connection error is
   retried once on a fresh connection (a restarted Redis), a timeout never.
-* A request that carries credentials costs one round trip and one command,
-  a read (``MGET`` of the session's record and the revocation epoch). The
-  marks themselves are read only when the epoch moved (someone revoked a login
+* A request that carries credentials costs at most one round trip, a read
+  (``MGET`` of the session's record and the revocation epoch, with their
+  expiry). On Redis 6 and later what was read is remembered in the process
+  until Redis reports a change to it (``CLIENT TRACKING``, see
+  ``sessions/tracking.py``), so a signed-in browser's next requests cost none;
+  ``RedisStore(..., track=False)`` reads every time. The revocation marks
+  themselves are read only when the epoch moved (someone revoked a login
   somewhere). A record's idle expiry is renewed by rewriting it, at most every
   twentieth of the idle timeout while it is used (see ``sessions/server.py``),
   so the store (its append-only file, its replicas) sees no write per request.
@@ -42,6 +46,7 @@ from urllib.parse import parse_qs, urlsplit
 from ..errors import ConfigurationError
 from . import ids
 from .store import SessionStore, SharedState, StoreUnavailable, expiry_in
+from .tracking import TrackedReads
 
 log = logging.getLogger("dash_auth")
 
@@ -107,6 +112,8 @@ class RedisState(SharedState):
             pipe.execute()
         except self._store.errors as exc:
             raise self._store.outage("revoking a login", exc) from exc
+        finally:
+            self._store.forget(self._key("epoch"))
         self.refresh(force=True)
 
     def refresh(self, force: bool = False) -> None:
@@ -210,6 +217,7 @@ class RedisStore(SessionStore):
         timeout: float = DEFAULT_TIMEOUT,
         connect_timeout: float = DEFAULT_TIMEOUT,
         max_record_bytes: int | None = None,
+        track: bool = True,
     ) -> None:
         redis = _redis()
         if url is None and client is None:
@@ -227,6 +235,23 @@ class RedisStore(SessionStore):
         self.decr_script = self.client.register_script(_DECR)
         self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
         self._state = RedisState(self)
+        #: What this process read, kept until Redis reports a change (``None``: read every time).
+        self.tracked: TrackedReads | None = (
+            TrackedReads(self._tracking_connection, (prefix + "s:", prefix + "epoch")) if track else None
+        )
+
+    def _tracking_connection(self) -> Any:
+        """A new connection like the client's, in RESP2 (its pub/sub replies are plain lists)."""
+        if self.url is not None:
+            return _redis().Redis.from_url(self.url, protocol=2, **self._options).connection_pool.make_connection()
+        pool = self.client.connection_pool
+        kwargs = {k: v for k, v in pool.connection_kwargs.items() if not k.startswith("maint_notifications")}
+        return pool.connection_class(**dict(kwargs, protocol=2))
+
+    def forget(self, *keys: str) -> None:
+        """This process changed ``keys``: nothing remembered of them is used again."""
+        if self.tracked is not None:
+            self.tracked.forget(keys)
 
     @staticmethod
     def _connection_options(url: str | None, timeout: float, connect_timeout: float) -> dict[str, Any]:
@@ -288,20 +313,44 @@ class RedisStore(SessionStore):
         return [epoch] if session_id is None else [epoch, self._k(ids.record_key(session_id))]
 
     def begin(self, session_id: str | None) -> bytes | None:
-        # One command (MGET), reads only: the cheapest round trip redis-py makes.
-        try:
-            replies = self.client.mget(self._begin_keys(session_id))
-        except self.errors as exc:
-            raise self.outage("reading a session", exc) from exc
+        # Reads only, in one round trip: the cheapest redis-py makes; none for what is remembered.
+        keys = self._begin_keys(session_id)
+        tracked = self.tracked
+        replies = tracked.lookup(keys) if tracked is not None else None
+        if replies is None:
+            try:
+                if tracked is None:
+                    replies = self.client.mget(keys)
+                else:
+                    generation = tracked.generation
+                    pipe = self.client.pipeline(transaction=False)
+                    pipe.mget(keys)
+                    pipe.pttl(keys[-1])
+                    replies, pttl = pipe.execute()
+                    tracked.keep(generation, _keepable(keys, replies, pttl))
+            except self.errors as exc:
+                raise self.outage("reading a session", exc) from exc
         if not self._state.seen_epoch(replies[0]):
             self._state.refresh()
         return replies[1] if session_id is not None else None
 
     async def abegin(self, session_id: str | None) -> bytes | None:
-        try:
-            replies = await self.async_client().mget(self._begin_keys(session_id))
-        except self.errors as exc:
-            raise self.outage("reading a session", exc) from exc
+        keys = self._begin_keys(session_id)
+        tracked = self.tracked
+        replies = tracked.lookup(keys) if tracked is not None else None
+        if replies is None:
+            try:
+                if tracked is None:
+                    replies = await self.async_client().mget(keys)
+                else:
+                    generation = tracked.generation
+                    pipe = self.async_client().pipeline(transaction=False)
+                    pipe.mget(keys)
+                    pipe.pttl(keys[-1])
+                    replies, pttl = await pipe.execute()
+                    tracked.keep(generation, _keepable(keys, replies, pttl))
+            except self.errors as exc:
+                raise self.outage("reading a session", exc) from exc
         if not self._state.seen_epoch(replies[0]):
             await self._state.arefresh()
         return replies[1] if session_id is not None else None
@@ -330,6 +379,8 @@ class RedisStore(SessionStore):
             return bool(pipe.execute()[0])
         except self.errors as exc:
             raise self.outage("writing a session", exc) from exc
+        finally:
+            self.forget(self._k(key), self._k(drop or key))
 
     async def aput(self, key: str, record: bytes, ttl: float, *, new: bool, user: str | None,
                    drop: str | None = None, drop_after: float = 0.0) -> bool:
@@ -339,6 +390,8 @@ class RedisStore(SessionStore):
             return bool((await pipe.execute())[0])
         except self.errors as exc:
             raise self.outage("writing a session", exc) from exc
+        finally:
+            self.forget(self._k(key), self._k(drop or key))
 
     def remove(self, key: str, user: str | None) -> None:
         try:
@@ -349,6 +402,8 @@ class RedisStore(SessionStore):
             pipe.execute()
         except self.errors as exc:
             raise self.outage("deleting a session", exc) from exc
+        finally:
+            self.forget(self._k(key))
 
     async def aremove(self, key: str, user: str | None) -> None:
         try:
@@ -359,6 +414,8 @@ class RedisStore(SessionStore):
             await pipe.execute()
         except self.errors as exc:
             raise self.outage("deleting a session", exc) from exc
+        finally:
+            self.forget(self._k(key))
 
     def remove_user(self, user: str) -> int:
         index = self._u(user)
@@ -367,9 +424,20 @@ class RedisStore(SessionStore):
             names = [self._k(m.decode("ascii", "replace")) for m in members]
             deleted = int(self.client.delete(*names)) if names else 0
             self.client.delete(index)
+            self.forget(*names)
             return deleted
         except self.errors as exc:
             raise self.outage("ending a user's sessions", exc) from exc
 
     def close(self) -> None:
+        if self.tracked is not None:
+            self.tracked.close()
         self.client.close()
+
+
+def _keepable(keys: list[str], replies: list[Any], pttl: Any) -> list[tuple[str, Any, float | None]]:
+    """What of a begin's read may be remembered: the epoch (even absent), the record if it exists."""
+    items: list[tuple[str, Any, float | None]] = [(keys[0], replies[0], None)]
+    if len(keys) > 1 and replies[1] is not None and isinstance(pttl, int) and pttl > 0:
+        items.append((keys[1], replies[1], pttl / 1000))
+    return items
