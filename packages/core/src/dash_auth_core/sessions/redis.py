@@ -28,24 +28,22 @@ throttle's counters and locks.
 Keys (under ``prefix``, default ``dash_auth:``): ``s:<sha256 of the id>``
 records, ``u:<sha256 of the user id>`` each user's set of record keys,
 ``epoch`` and ``marks`` the revocation marks, ``c:<key>``/``l:<key>`` the
-throttle's counters and locks.
+throttle's counters and locks (the shared state is in :mod:`.redis_state`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import threading
 import time
 import weakref
-from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from ..errors import ConfigurationError
 from . import ids
-from .store import SessionStore, SharedState, StoreUnavailable, expiry_in
+from .redis_state import RedisState
+from .store import SessionStore, StoreUnavailable, expiry_in
 from .tracking import TrackedReads
 
 log = logging.getLogger("dash_auth")
@@ -83,125 +81,6 @@ class _Outage:
         else:
             self._hidden += 1
         return StoreUnavailable()
-
-
-class RedisState(SharedState):
-    """Revocation marks and throttle counters in Redis."""
-
-    shared = True
-
-    def __init__(self, store: RedisStore) -> None:
-        super().__init__()
-        self._store = store
-        self._epoch: bytes | None = None
-        self._lock = threading.Lock()
-
-    @property
-    def _client(self) -> Any:
-        return self._store.client
-
-    def _key(self, name: str) -> str:
-        return self._store.prefix + name
-
-    def revoke(self, user_id: str, at: float, keep: float) -> None:
-        now = time.time()
-        try:
-            pipe = self._client.pipeline(transaction=False)
-            pipe.hset(self._key("marks"), user_id, f"{at!r}:{now + keep!r}")
-            pipe.incr(self._key("epoch"))
-            pipe.execute()
-        except self._store.errors as exc:
-            raise self._store.outage("revoking a login", exc) from exc
-        finally:
-            self._store.forget(self._key("epoch"))
-        self.refresh(force=True)
-
-    def refresh(self, force: bool = False) -> None:
-        try:
-            epoch = self._client.get(self._key("epoch"))
-            if force or epoch != self._epoch:
-                self._apply(epoch, self._client.hgetall(self._key("marks")))
-        except self._store.errors as exc:
-            raise self._store.outage("reading the revocation marks", exc) from exc
-
-    async def arefresh(self) -> None:
-        client = self._store.async_client()
-        try:
-            epoch = await client.get(self._key("epoch"))
-            if epoch != self._epoch:
-                self._apply(epoch, await client.hgetall(self._key("marks")))
-        except self._store.errors as exc:
-            raise self._store.outage("reading the revocation marks", exc) from exc
-
-    def seen_epoch(self, epoch: bytes | None) -> bool:
-        """Whether ``epoch`` (read with a session) is the one this view is current with."""
-        return epoch == self._epoch
-
-    def _apply(self, epoch: bytes | None, raw: dict[bytes, bytes]) -> None:
-        now = time.time()
-        marks: dict[str, float] = {}
-        expired = []
-        for user, value in raw.items():
-            try:
-                at, _, until = value.decode().partition(":")
-                if float(until) < now:
-                    expired.append(user)
-                    continue
-                marks[user.decode("utf-8", "surrogatepass")] = float(at)
-            except (ValueError, UnicodeDecodeError):
-                log.error("a malformed revocation mark in the session store was ignored")
-        with self._lock:
-            self.marks, self._epoch = marks, epoch
-        if expired:
-            with contextlib.suppress(*self._store.errors):  # pruned next time
-                self._store.client.hdel(self._key("marks"), *expired)
-
-    # -- counters ------------------------------------------------------------
-
-    def incr(self, keys: Iterable[str], window: float) -> list[int]:
-        keys = list(keys)
-        try:
-            pipe = self._client.pipeline(transaction=False)
-            for key in keys:
-                pipe.incr(self._key("c:" + key))
-                pipe.expire(self._key("c:" + key), expiry_in(window, 1), nx=True)
-            replies = pipe.execute()
-        except self._store.errors as exc:
-            raise self._store.outage("counting a sign-in attempt", exc) from exc
-        return [int(replies[2 * i]) for i in range(len(keys))]
-
-    def decr(self, keys: Iterable[str]) -> None:
-        try:
-            for key in keys:
-                self._store.decr_script(keys=[self._key("c:" + key)])
-        except self._store.errors as exc:
-            raise self._store.outage("counting a sign-in attempt", exc) from exc
-
-    def delete(self, keys: Iterable[str]) -> None:
-        names = [self._key("c:" + key) for key in keys]
-        if not names:
-            return
-        try:
-            self._client.delete(*names)
-        except self._store.errors as exc:
-            raise self._store.outage("clearing a sign-in count", exc) from exc
-
-    def lock(self, key: str, seconds: float) -> None:
-        try:
-            self._client.set(self._key("l:" + key), b"1", px=max(1, int(seconds * 1000)))
-        except self._store.errors as exc:
-            raise self._store.outage("locking a sign-in", exc) from exc
-
-    def locked_for(self, keys: Iterable[str]) -> float:
-        keys = list(keys)
-        try:
-            pipe = self._client.pipeline(transaction=False)
-            for key in keys:
-                pipe.pttl(self._key("l:" + key))
-            replies = pipe.execute()
-        except self._store.errors as exc:
-            raise self._store.outage("checking a sign-in lock", exc) from exc
-        return max([r / 1000 for r in replies if isinstance(r, int) and r > 0], default=0.0)
 
 
 class RedisStore(SessionStore):
@@ -323,10 +202,7 @@ class RedisStore(SessionStore):
                     replies = self.client.mget(keys)
                 else:
                     generation = tracked.generation
-                    pipe = self.client.pipeline(transaction=False)
-                    pipe.mget(keys)
-                    pipe.pttl(keys[-1])
-                    replies, pttl = pipe.execute()
+                    replies, pttl = _read_ahead(self.client, keys).execute()
                     tracked.keep(generation, _keepable(keys, replies, pttl))
             except self.errors as exc:
                 raise self.outage("reading a session", exc) from exc
@@ -344,10 +220,7 @@ class RedisStore(SessionStore):
                     replies = await self.async_client().mget(keys)
                 else:
                     generation = tracked.generation
-                    pipe = self.async_client().pipeline(transaction=False)
-                    pipe.mget(keys)
-                    pipe.pttl(keys[-1])
-                    replies, pttl = await pipe.execute()
+                    replies, pttl = await _read_ahead(self.async_client(), keys).execute()
                     tracked.keep(generation, _keepable(keys, replies, pttl))
             except self.errors as exc:
                 raise self.outage("reading a session", exc) from exc
@@ -433,6 +306,14 @@ class RedisStore(SessionStore):
         if self.tracked is not None:
             self.tracked.close()
         self.client.close()
+
+
+def _read_ahead(client: Any, keys: list[str]) -> Any:
+    """A begin's read when tracking: the keys, and the expiry of the last (the record), one round trip."""
+    pipe = client.pipeline(transaction=False)
+    pipe.mget(keys)
+    pipe.pttl(keys[-1])
+    return pipe
 
 
 def _keepable(keys: list[str], replies: list[Any], pttl: Any) -> list[tuple[str, Any, float | None]]:
