@@ -43,7 +43,11 @@ def redis_url(redis_server):
     if redis_server.process is None:
         redis_server.start()
     redis_server.client().flushall()
-    return redis_server.url
+    yield redis_server.url
+    # The stores of this test's apps: their tracking threads and connections end with it.
+    from dash_auth_core.sessions import tracking
+
+    tracking.close_all()
 
 
 @pytest.fixture(autouse=True)

@@ -16,6 +16,7 @@ from .resources import Resource
 from .responses import Response, refusal
 from .sessions import logins
 from .sessions.lifecycle import holds_until, login_holds, still_holds
+from .sessions.server import HANDLE
 from .ui import pages as pages_ui
 
 _time = time.time
@@ -29,13 +30,16 @@ def authenticate(request: Request) -> Identity | None:
     stack = request.auth  # set by the guard; without it, no lifetime applies
     if stack is None:
         return Identity.from_session(request.session.get(SESSION_KEY))
-    raw = None
+    # A session seen before, by what holds it: the signed cookie, or the store's record as read.
+    # Its login, without decoding it again.
     if stack.session_store is None:
-        # A signed cookie seen before: its login, without checking and decoding it again.
-        raw = request.header("Cookie")
-        hit: tuple[Identity, float] | None = stack.session_logins.get(raw) if raw else None
-        if hit is not None and hit[1] > _time() and still_holds(stack, hit[0]):
-            return hit[0]
+        raw: str | bytes | None = request.header("Cookie")
+    else:
+        handle = getattr(request.session, HANDLE, None)
+        raw = handle.raw if handle is not None else None
+    hit: tuple[Identity, float] | None = stack.session_logins.get(raw) if raw else None
+    if hit is not None and hit[1] > _time() and still_holds(stack, hit[0]):
+        return hit[0]
     session = request.session
     identity = Identity.from_session(session.get(SESSION_KEY))
     if identity is None:
@@ -49,7 +53,6 @@ def authenticate(request: Request) -> Identity | None:
         if until > now:
             stack.session_logins.put(raw, identity, until)
     return identity
-
 
 
 @hookimpl(trylast=True)

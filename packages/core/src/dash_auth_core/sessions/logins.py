@@ -1,19 +1,19 @@
-"""Logins already read from a signed session cookie, remembered by the cookie header that carried them.
+"""Logins already read from a session, remembered by what held them.
 
 A signed-in browser sends the same cookie request after request. Checking
 its signature and decoding it is most of what a session login costs (a
 ``Basic`` header or an OIDC login already skip it), so the core's session
-reader remembers, per stack, the login a verified cookie held and until when
-that answer stays right without a second look (see
-:func:`~.lifecycle.holds_until`): at most :data:`SECONDS`, never past the
-login's end or the next rewrite of its idle-time stamp.
+reader remembers, per stack, the login a verified cookie held, by the
+``Cookie`` header, and until when that answer stays right without a second
+look (see :func:`~.lifecycle.holds_until`): at most :data:`SECONDS`, never
+past the login's end or the next rewrite of its idle-time stamp. With a
+server-side store the key is the record as read from the store (bytes): a
+record changed anywhere is another key, and one deleted is not read at all.
 
-What can change without the cookie changing is checked again on every hit:
-the revocation marks and the provider's login check (a user removed from
-the table the app passed). The same cookie always decodes to the same
-session, so a remembered answer is the one a fresh decoding would give;
-with a server-side store the record can change under the same cookie, and
-nothing is remembered here.
+The same cookie (or record) always decodes to the same session, so a
+remembered answer is the one a fresh decoding would give. What can change
+without it changing is checked again on every hit: the revocation marks and
+the provider's login check (a user removed from the table the app passed).
 """
 
 from __future__ import annotations
@@ -32,24 +32,24 @@ SIZE = 2048
 
 
 class LoginCache:
-    """``Cookie`` header -> (the login it holds, until when that answer holds), bounded."""
+    """``Cookie`` header or record -> (the login it holds, until when that answer holds), bounded."""
 
     def __init__(self, size: int = SIZE) -> None:
         self._size = size
-        self._entries: OrderedDict[str, tuple[Identity, float]] = OrderedDict()
+        self._entries: OrderedDict[str | bytes, tuple[Identity, float]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, raw: str) -> tuple[Identity, float] | None:
+    def get(self, raw: str | bytes) -> tuple[Identity, float] | None:
         """The login remembered for ``raw`` and until when it holds (no lock: one look-up)."""
         return self._entries.get(raw)
 
-    def put(self, raw: str, identity: Identity, until: float) -> None:
+    def put(self, raw: str | bytes, identity: Identity, until: float) -> None:
         with self._lock:
             self._entries[raw] = (identity, until)
             while len(self._entries) > self._size:
                 self._entries.popitem(last=False)
 
-    def discard(self, raw: str | None) -> None:
+    def discard(self, raw: str | bytes | None) -> None:
         if raw:
             with self._lock:
                 self._entries.pop(raw, None)

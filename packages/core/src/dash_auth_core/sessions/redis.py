@@ -51,6 +51,8 @@ log = logging.getLogger("dash_auth")
 DEFAULT_TIMEOUT = 1.0
 #: Seconds a user's index of sessions is kept at least (longer than a remembered login, by default).
 INDEX_TTL = 32 * 24 * 3600
+#: Session ids whose keys are remembered (the memory starts over when full).
+KEYS_REMEMBERED = 4096
 _DECR = "local v = tonumber(redis.call('GET', KEYS[1]) or '0') if v > 0 then return redis.call('DECR', KEYS[1]) end return 0"
 
 
@@ -114,6 +116,8 @@ class RedisStore(SessionStore):
         self.decr_script = self.client.register_script(_DECR)
         self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
         self._state = RedisState(self)
+        #: Session id -> the keys a begin reads (an id's key is a hash: worked out once).
+        self._keys_of: dict[str | None, tuple[str, ...]] = {}
         #: What this process read, kept until Redis reports a change (``None``: read every time).
         self.tracked: TrackedReads | None = (
             TrackedReads(self._tracking_connection, (prefix + "s:", prefix + "epoch")) if track else None
@@ -187,9 +191,15 @@ class RedisStore(SessionStore):
         except self.errors as exc:
             raise self.outage("reading a session", exc) from exc
 
-    def _begin_keys(self, session_id: str | None) -> list[str]:
-        epoch = self.prefix + "epoch"
-        return [epoch] if session_id is None else [epoch, self._k(ids.record_key(session_id))]
+    def _begin_keys(self, session_id: str | None) -> tuple[str, ...]:
+        keys = self._keys_of.get(session_id)
+        if keys is None:
+            epoch = self.prefix + "epoch"
+            keys = (epoch,) if session_id is None else (epoch, self._k(ids.record_key(session_id)))
+            if len(self._keys_of) >= KEYS_REMEMBERED:
+                self._keys_of.clear()
+            self._keys_of[session_id] = keys
+        return keys
 
     def begin(self, session_id: str | None) -> bytes | None:
         # Reads only, in one round trip: the cheapest redis-py makes; none for what is remembered.
@@ -308,7 +318,7 @@ class RedisStore(SessionStore):
         self.client.close()
 
 
-def _read_ahead(client: Any, keys: list[str]) -> Any:
+def _read_ahead(client: Any, keys: tuple[str, ...]) -> Any:
     """A begin's read when tracking: the keys, and the expiry of the last (the record), one round trip."""
     pipe = client.pipeline(transaction=False)
     pipe.mget(keys)
@@ -316,7 +326,7 @@ def _read_ahead(client: Any, keys: list[str]) -> Any:
     return pipe
 
 
-def _keepable(keys: list[str], replies: list[Any], pttl: Any) -> list[tuple[str, Any, float | None]]:
+def _keepable(keys: tuple[str, ...], replies: list[Any], pttl: Any) -> list[tuple[str, Any, float | None]]:
     """What of a begin's read may be remembered: the epoch (even absent), the record if it exists."""
     items: list[tuple[str, Any, float | None]] = [(keys[0], replies[0], None)]
     if len(keys) > 1 and replies[1] is not None and isinstance(pttl, int) and pttl > 0:

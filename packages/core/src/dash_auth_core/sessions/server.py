@@ -24,9 +24,10 @@ remembered login (remember-me), whose cookie lasts as long as the login may.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from ..stack import AuthStack
 
 log = logging.getLogger("dash_auth")
+_time = time.time
 
 #: The attribute of a framework session object that holds its :class:`Handle`.
 HANDLE = "_dash_auth_handle"
@@ -66,6 +68,9 @@ class Handle:
     error: StoreUnavailable | None = None
     #: The record's expiry is due for renewal: it is written back even if unchanged.
     renew: bool = False
+    #: The record as read (bytes that decoded to a session): the same bytes always hold the same
+    #: session, so readers may remember what they found in them (the core's session reader does).
+    raw: bytes | None = None
 
 
 @dataclass
@@ -83,6 +88,10 @@ def handle_of(session: Any) -> Handle | None:
 
 #: Seconds an id rotated out at a change of privileges keeps working.
 PRIVILEGE_GRACE = 10.0
+#: Records remembered as read before, per app (the memory starts over when full).
+SEEN_RECORDS = 4096
+
+Loader = Callable[[], "dict[str, Any] | None"]
 
 
 def rotate(session: MutableMapping[str, Any], grace: float = 0.0) -> None:
@@ -101,6 +110,10 @@ class ServerSessions:
     def __init__(self, stack: AuthStack, store: SessionStore) -> None:
         self.stack = stack
         self.store = store
+        #: Records read before (bytes) -> (their user, when their expiry is due for renewal): a
+        #: record read again is decoded only when something uses the session (a remembered login
+        #: does not).
+        self._seen: dict[bytes, tuple[str | None, float]] = {}
 
     # -- begin ---------------------------------------------------------------------
 
@@ -116,15 +129,28 @@ class ServerSessions:
             return stack.remember_lifetime or DEFAULT_TTL
         return stack.session_idle_timeout or stack.session_lifetime or DEFAULT_TTL
 
-    def _loaded(self, handle: Handle, raw: bytes | None) -> dict[str, Any] | None:
+    def _loaded(self, handle: Handle, raw: bytes | None) -> Loader:
+        """Note what the record ``raw`` says on ``handle``; the session's loader (decodes on first use)."""
         handle.begun = True
-        data, written = records.decode_with_time(raw, self.store.max_record_bytes)
-        handle.known = data is not None
-        if data is not None:
-            handle.user = records.user_of(data)
+        seen = self._seen.get(raw) if raw is not None else None
+        if seen is None:
+            data, written = records.decode_with_time(raw, self.store.max_record_bytes)
+            if data is None:  # (a socket's session read again may have lost its record)
+                handle.known, handle.raw = False, None
+                return _nothing
             # The record expires ``ttl`` after it was written: renew it once a twentieth has passed.
-            handle.renew = time.time() - written > self.ttl(handle.sid) / 20
-        return data
+            seen = (records.user_of(data), written + self.ttl(handle.sid) / 20)
+            if len(self._seen) >= SEEN_RECORDS:
+                self._seen.clear()
+            self._seen[raw] = seen  # type: ignore[index]  # (not None: it decoded)
+            loader: Loader = lambda: data  # noqa: E731
+        else:
+            loader = functools.partial(records.decode, raw, self.store.max_record_bytes)
+        handle.known = True
+        handle.raw = raw
+        handle.user = seen[0]
+        handle.renew = _time() > seen[1]
+        return loader
 
     def begin(self, session: Any) -> None:
         """Read the record and the shared state (sync: Flask, worker threads); raises :class:`StoreUnavailable`."""
@@ -133,8 +159,7 @@ class ServerSessions:
             if handle is not None and handle.error is not None:
                 raise handle.error
             return
-        data = self._loaded(handle, self.store.begin(handle.sid))
-        _feed(session, data)
+        _feed(session, self._loaded(handle, self.store.begin(handle.sid)))
 
     async def abegin(self, session: Any) -> None:
         """:meth:`begin` on an event loop; an outage is kept on the handle for the guard."""
@@ -142,13 +167,13 @@ class ServerSessions:
         if handle is None or handle.begun:
             return
         try:
-            data = self._loaded(handle, await self.store.abegin(handle.sid))
+            loader = self._loaded(handle, await self.store.abegin(handle.sid))
         except StoreUnavailable as exc:
             handle.error = exc
             handle.begun = True
-            _feed(session, None)
+            _feed(session, _nothing)
             return
-        _feed(session, data)
+        _feed(session, loader)
 
     async def areload(self, session: Any) -> None:
         """Read a long-lived request's session again (a WebSocket's, judged per message); raises
@@ -156,10 +181,11 @@ class ServerSessions:
         handle = handle_of(session)
         if handle is None or handle.sid is None:
             return
-        data = self._loaded(handle, await self.store.abegin(handle.sid))
+        loader = self._loaded(handle, await self.store.abegin(handle.sid))
         if not _loaded(session):
-            _feed(session, data)
+            _feed(session, loader)
             return
+        data = loader()
         dict.clear(session)
         if data:
             dict.update(session, data)
@@ -168,7 +194,7 @@ class ServerSessions:
         """A lazy session's loader when begin did not run (a route the guard let through unread)."""
         if handle.sid is None:
             return None
-        return self._loaded(handle, self.store.get(ids.record_key(handle.sid)))
+        return self._loaded(handle, self.store.get(ids.record_key(handle.sid)))()
 
     # -- finish --------------------------------------------------------------------
 
@@ -251,10 +277,14 @@ def _loaded(session: Any) -> bool:
     return bool(getattr(session, "loaded", True))
 
 
-def _feed(session: Any, data: dict[str, Any] | None) -> None:
-    """Hand data read ahead to a lazy session that has not loaded yet (it loads it on first use)."""
+def _feed(session: Any, loader: Loader) -> None:
+    """Hand a record read ahead to a lazy session that has not loaded yet (it loads it on first use)."""
     if not _loaded(session):
-        session._loader = lambda: data
+        session._loader = loader
+
+
+def _nothing() -> None:
+    return None
 
 
 def cookie_header(name: str, change: CookieChange, *, path: str = "/", secure: bool = False,

@@ -50,6 +50,7 @@ SIZE = 10_000
 
 _FOREVER = float("inf")
 _monotonic = time.monotonic
+_select = select.select
 _live_maps: weakref.WeakSet[TrackedReads] = weakref.WeakSet()
 
 
@@ -108,7 +109,7 @@ class TrackedReads:
                 return None
             values.append(entry[0])
         try:
-            if select.select((self._fd,), (), (), 0)[0]:
+            if _select((self._fd,), (), (), 0)[0]:
                 return None  # Redis said something not handled yet (or hung up): ask Redis
         except (OSError, ValueError):
             return None
@@ -252,6 +253,13 @@ def _track_while_alive(ref: weakref.ref[TrackedReads]) -> None:
             except Exception:  # noqa: S110 - the connection is dropped either way
                 pass
         time.sleep(RETRY_AFTER)
+
+
+def close_all() -> None:
+    """Stop tracking for every store of this process (their requests then read Redis each time);
+    for test suites that make many short-lived apps, and for an orderly shutdown."""
+    for reads in list(_live_maps):
+        reads.close()
 
 
 def _after_fork() -> None:
