@@ -10,8 +10,9 @@ of ``bench_guard.py`` three ways (bare; BasicAuth with signed cookies; BasicAuth
 with ``session_store="redis://..."``), signs in once through the login form (a
 browser's session: the cookie alone, no Basic header), and times the same
 callback POST against each, interleaved (see bench/README.md). It also counts
-the Redis round trips per request (socket writes of redis-py's connection),
-which must be exactly one.
+the Redis round trips per request (socket writes of redis-py's connection):
+at most one, and none once the store remembers the session (Redis reports
+every change to what it remembered: see ``sessions/tracking.py``).
 """
 
 from __future__ import annotations
