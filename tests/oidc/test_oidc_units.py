@@ -13,6 +13,7 @@ from joserfc import jwk, jwt
 from oidc_support import CLIENT_ID, SECRET, build_app
 
 from dash_auth_core import AuthStack, ConfigurationError, Response
+from dash_auth_core.user_code import as_response
 from dash_auth_oidc import (
     BadCallback,
     EncryptedSessionTokenStore,
@@ -24,7 +25,6 @@ from dash_auth_oidc import (
 from dash_auth_oidc.claims import build_identity, merge_userinfo
 from dash_auth_oidc.flow import PendingLogins
 from dash_auth_oidc.tokens import at_hash
-from dash_auth_oidc.user_code import coerce_response
 
 ISS = "https://issuer.example"
 KEY = jwk.RSAKey.generate_key(2048, parameters={"kid": "k1"})
@@ -405,14 +405,14 @@ def test_hook_return_values_become_responses():
 
     app = flask.Flask(__name__)
     with app.test_request_context():
-        native = coerce_response(flask.redirect("/somewhere"), "hook")
+        native = as_response(flask.redirect("/somewhere"), "hook")
     assert native.status == 302 and native.headers["Location"] == "/somewhere"
-    assert coerce_response("<p>hi</p>", "hook").status == 200
-    assert coerce_response(("nope", 403), "hook").status == 403
+    assert as_response("<p>hi</p>", "hook").status == 200
+    assert as_response(("nope", 403), "hook").status == 403
     plain = Response(204)
-    assert coerce_response(plain, "hook") is plain
-    assert coerce_response(None, "hook") is None
-    assert coerce_response(object(), "hook") is None
+    assert as_response(plain, "hook") is plain
+    assert as_response(None, "hook") is None
+    assert as_response(object(), "hook") is None
 
 
 # -- start-up checks ------------------------------------------------------------------------
@@ -468,12 +468,12 @@ def test_front_door_start_up_errors():
 def test_a_seed_callback_response_keeps_all_its_cookies():
     import flask
 
-    from dash_auth_oidc.user_code import coerce_response
+    from dash_auth_core.user_code import as_response
 
     native = flask.Response("hi", status=302, headers={"Location": "/x"})
     native.set_cookie("one", "1")
     native.set_cookie("two", "2")
-    converted = coerce_response(native, "login_user_callback")
+    converted = as_response(native, "login_user_callback")
     cookies = [value for key, value in converted.extra_headers + list(converted.headers.items()) if key == "Set-Cookie"]
     assert len(cookies) == 2 and any(v.startswith("one=1") for v in cookies) and any(v.startswith("two=2") for v in cookies)
     assert converted.status == 302 and converted.headers["Location"] == "/x"

@@ -15,8 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from dash_auth_core import Identity
-
-from .user_code import arity
+from dash_auth_core.user_code import arity
 
 PROVIDER = "clerk"
 

@@ -24,12 +24,12 @@ from dash_auth_core import (
     json_error,
     redirect,
 )
+from dash_auth_core.user_code import arity, as_response
 
 from .base import STATE_KEY, ClerkBase
 from .errors import ClerkError
 from .sessions import BAD_BEARER, ClerkSessions
 from .tokens import bearer_token
-from .user_code import arity, native_response
 from .views import ClerkViews
 
 log = logging.getLogger("dash_auth.clerk")
@@ -87,7 +87,7 @@ class ClerkPlugin(ClerkBase):
             return None  # a script's credentials: let their provider answer (401, not a redirect)
         if self.login_request is not None:
             self.remember_next(request)
-            custom = native_response(self.login_request(), "login_request")
+            custom = as_response(self.login_request(), "login_request", "continuing to the page asked for")
             if custom is not None:
                 return custom
         return redirect(self.entry_url(request, self.next_url(self.browser_url(request))))

@@ -41,6 +41,7 @@ from dash_auth_core import (
     with_next,
 )
 from dash_auth_core.ui import error_page, render_page, translate, unavailable_page
+from dash_auth_core.user_code import arity, as_response
 
 from . import pages
 from .base import NEXT_KEY, STATE_KEY, ClerkBase
@@ -48,7 +49,6 @@ from .claims import PROVIDER, user_fields
 from .errors import BadCallback, ClerkError, ClerkUnavailable, LoginRefused, TokenRejected
 from .sessions import ClerkSessions
 from .tokens import session_cookie
-from .user_code import arity, native_response
 
 log = logging.getLogger("dash_auth.clerk")
 
@@ -158,7 +158,7 @@ class ClerkViews:
         page = self.plugin.settings.logout_page
         if callable(page) and not isinstance(page, Response):
             page = page()
-        response = native_response(page, "logout_page") if page is not None else None
+        response = as_response(page, "logout_page", "using the default page") if page is not None else None
         if response is None:
             response = render_page(request, "signed_out.html", 200, stack=self.plugin.require_stack(), snippets="",
                                    message_id="dash-auth-signed-out", user=None)
@@ -307,5 +307,5 @@ class ClerkViews:
         for key, value in kept.items():
             session.setdefault(key, value)
         session[SESSION_KEY] = {**merged, "groups": list(stored.groups)}
-        return native_response(native, "login_user_callback")
+        return as_response(native, "login_user_callback", "continuing to the page asked for")
 

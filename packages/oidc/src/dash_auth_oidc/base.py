@@ -30,13 +30,13 @@ from dash_auth_core import (
     Request,
     safe_next,
 )
+from dash_auth_core.user_code import arity
 
 from .errors import UnknownProvider
 from .flow import MAX_NEXT_LENGTH, PendingLogins, origin
 from .provider import Provider
 from .settings import OIDCSettings
 from .store import TokenStore
-from .user_code import arity
 
 log = logging.getLogger("dash_auth.oidc")
 

@@ -7,9 +7,9 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from dash_auth_core import Identity
+from dash_auth_core.user_code import arity
 
 from .errors import TokenValidationError
-from .user_code import arity
 
 #: Claims about the token rather than the user: not kept in the session.
 PROTOCOL_CLAIMS = frozenset({"aud", "exp", "iat", "nbf", "nonce", "at_hash", "c_hash", "azp", "jti", "typ"})

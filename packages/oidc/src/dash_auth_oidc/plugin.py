@@ -31,6 +31,7 @@ from dash_auth_core import (
     with_next,
 )
 from dash_auth_core.ui import add_logout_url
+from dash_auth_core.user_code import arity
 
 from .base import OIDCBase, allow_blocking
 from .errors import LoginError
@@ -39,7 +40,6 @@ from .provider import Provider
 from .renewal import TokenRenewal
 from .settings import Routes
 from .state import STATE_KEY, login_state
-from .user_code import arity
 from .views import SignInViews
 
 log = logging.getLogger("dash_auth.oidc")

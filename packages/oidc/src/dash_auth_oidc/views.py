@@ -30,6 +30,7 @@ from dash_auth_core.ui import (
     translate,
     unavailable_page,
 )
+from dash_auth_core.user_code import arity, as_response
 
 from .base import OIDCBase
 from .claims import build_identity, lookup, merge_userinfo
@@ -37,7 +38,6 @@ from .errors import BadCallback, LoginError, ProviderRefused, ProviderUnavailabl
 from .flow import NEXT_KEY, check_issuer
 from .provider import Provider
 from .state import PINNED, SESSION_BUDGET, STATE_KEY, login_state, session_size, token_state
-from .user_code import arity, coerce_response
 
 log = logging.getLogger("dash_auth.oidc")
 
@@ -182,7 +182,7 @@ class SignInViews:
         user = {k: v for k, v in user.items() if k not in ("nonce", "at_hash", "c_hash")}
         subject = str(user.get("sub"))  # as the validated token said, whatever the hooks do to ``user``
         before = copy.deepcopy(user)  # a hook may edit nested values in place
-        hooked = coerce_response(plugin.after_logged_in(user, idp, dict(token)), "after_logged_in")
+        hooked = as_response(plugin.after_logged_in(user, idp, dict(token)), "after_logged_in", "using the default redirect")
         extras = {
             k: v for k, v in user.items()
             if (k not in before or before[k] != v) and _json_safe(v)
@@ -221,7 +221,7 @@ class SignInViews:
             for key, value in kept.items():
                 session.setdefault(key, value)
             session["user"] = {**merged, "groups": list(identity.groups)}
-            response = coerce_response(native, "login_user_callback") or response
+            response = as_response(native, "login_user_callback", "using the default redirect") or response
         else:
             identity = self._stack_login(identity, request)
             if extras:
@@ -298,7 +298,7 @@ class SignInViews:
         page = self.plugin.settings.logout_page
         if callable(page) and not isinstance(page, Response):
             page = page()
-        response = coerce_response(page, "logout_page") if page is not None else None
+        response = as_response(page, "logout_page", "using the default page") if page is not None else None
         if response is None:
             response = signed_out_page(request, self.plugin.require_stack(), message_id="oidc-signed-out")
         response.headers.setdefault("Cache-Control", "no-store")

@@ -202,18 +202,11 @@ class RedisStore(SessionStore):
         return keys
 
     def begin(self, session_id: str | None) -> bytes | None:
-        # Reads only, in one round trip: the cheapest redis-py makes; none for what is remembered.
-        keys = self._begin_keys(session_id)
-        tracked = self.tracked
-        replies = tracked.lookup(keys) if tracked is not None else None
+        # Reads only, in one round trip; none for what this process remembers.
+        keys, replies, generation = self._recall(session_id)
         if replies is None:
             try:
-                if tracked is None:
-                    replies = self.client.mget(keys)
-                else:
-                    generation = tracked.generation
-                    replies, pttl = _read_ahead(self.client, keys).execute()
-                    tracked.keep(generation, _keepable(keys, replies, pttl))
+                replies = self._remember(keys, generation, _read_ahead(self.client, keys).execute())
             except self.errors as exc:
                 raise self.outage("reading a session", exc) from exc
         if not self._state.seen_epoch(replies[0]):
@@ -221,22 +214,30 @@ class RedisStore(SessionStore):
         return replies[1] if session_id is not None else None
 
     async def abegin(self, session_id: str | None) -> bytes | None:
-        keys = self._begin_keys(session_id)
-        tracked = self.tracked
-        replies = tracked.lookup(keys) if tracked is not None else None
+        keys, replies, generation = self._recall(session_id)
         if replies is None:
             try:
-                if tracked is None:
-                    replies = await self.async_client().mget(keys)
-                else:
-                    generation = tracked.generation
-                    replies, pttl = await _read_ahead(self.async_client(), keys).execute()
-                    tracked.keep(generation, _keepable(keys, replies, pttl))
+                replies = self._remember(keys, generation, await _read_ahead(self.async_client(), keys).execute())
             except self.errors as exc:
                 raise self.outage("reading a session", exc) from exc
         if not self._state.seen_epoch(replies[0]):
             await self._state.arefresh()
         return replies[1] if session_id is not None else None
+
+    def _recall(self, session_id: str | None) -> tuple[tuple[str, ...], list[Any] | None, int]:
+        """A begin's keys, what is remembered of them (``None``: read Redis), and the tracking generation."""
+        keys = self._begin_keys(session_id)
+        tracked = self.tracked
+        if tracked is None:
+            return keys, None, 0
+        return keys, tracked.lookup(keys), tracked.generation
+
+    def _remember(self, keys: tuple[str, ...], generation: int, results: list[Any]) -> list[Any]:
+        """The replies of a begin's read (``MGET``, then ``PTTL`` of the record); kept when tracking."""
+        replies: list[Any] = results[0]
+        if self.tracked is not None:
+            self.tracked.keep(generation, _keepable(keys, replies, results[1]))
+        return replies
 
     def _queue_put(self, pipe: Any, key: str, record: bytes, ttl: float, new: bool, user: str | None,
                    drop: str | None, drop_after: float = 0.0) -> None:
