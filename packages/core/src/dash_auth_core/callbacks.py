@@ -216,7 +216,7 @@ def _body_checker(
     if multi_output:
 
         def check_multi(body: Mapping[str, Any]) -> None:
-            get = body.get
+            get: Any = body.get
             try:
                 sent = get("inputs") + _BREAK_ITEM + get("state", _EMPTY) + _BREAK_ITEM + get("outputs")
                 if tuple(map(_ID_PROP, sent)) == plain:
@@ -230,7 +230,7 @@ def _body_checker(
     if no_output:
 
         def check_no_output(body: Mapping[str, Any]) -> None:
-            get = body.get
+            get: Any = body.get
             try:
                 if tuple(map(_ID_PROP, get("inputs") + _BREAK_ITEM + get("state", _EMPTY))) == plain:
                     "".join(_EMPTY + get("changedPropIds", _EMPTY))
@@ -242,7 +242,7 @@ def _body_checker(
         return check_no_output
 
     def check_single(body: Mapping[str, Any]) -> None:
-        get = body.get
+        get: Any = body.get
         try:
             # A single output is sent as one object, not a list.
             sent = get("inputs") + _BREAK_ITEM + get("state", _EMPTY) + [get("outputs")]

@@ -29,7 +29,7 @@ def _session() -> Any:
 
     from .stack import AuthStack
 
-    app = dash.get_app()
+    app = dash.get_app()  # type: ignore[no-untyped-call]
     stack = AuthStack.get(app)
     request = stack.adapter.current_request() if stack is not None else None
     if request is None:

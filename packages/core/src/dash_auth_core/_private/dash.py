@@ -190,13 +190,13 @@ def dash_middleware_reusing_body(
         from dash.backends._fastapi import DashMiddleware
     except ImportError:  # pragma: no cover - another Dash layout
         return None
-    setup = getattr(DashMiddleware, "_setup_timing", None)
+    setup: Any = getattr(DashMiddleware, "_setup_timing", None)
     if setup is None:  # pragma: no cover - another Dash version
         return None
     call = DashMiddleware.__call__
 
-    class DashMiddlewareReusingBody(DashMiddleware):  # type: ignore[misc, valid-type]
-        async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    class DashMiddlewareReusingBody(DashMiddleware):  # type: ignore[misc, valid-type, unused-ignore]
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
             if scope["type"] == "http" and scope.get(judged_key) != scope["path"]:
                 # Middleware between the guard and Dash changed the path (or the guard
                 # never saw this request): what Dash would route was not judged.
@@ -288,7 +288,8 @@ def check() -> list[str]:
             _probe_app,
         "Dash's first-request set-up among the server's before_request functions": _probe_setup_functions,
         "component internals (_type, _namespace, _prop_names)": _probe_component,
-        "dash.fingerprint.check_fingerprint": lambda: check_fingerprint("dash.v4_4_1m1.min.js")[0] == "dash.min.js",
+        "dash.fingerprint.check_fingerprint":
+            lambda: check_fingerprint("dash.v4_4_1m1.min.js")[0] == "dash.min.js",  # type: ignore[no-untyped-call]
         "dash._jupyter.jupyter_dash (active, alive_token)": lambda: hasattr(type(_jupyter.jupyter_dash), "active"),
         "dash._utils.AttributeDict": lambda: AttributeDict(a=1).a == 1,
         "dash.backends._fastapi.DashMiddleware._setup_timing and the backend's _before_request_funcs": _probe_fastapi,

@@ -32,7 +32,7 @@ def _probe_request_context() -> bool:
         return False
     with app.test_request_context("/probe"):
         ctx = cv_request.get()
-        return ctx.request is flask.request._get_current_object() and ctx.request.path == "/probe"
+        return ctx.request is flask.request._get_current_object() and ctx.request.path == "/probe"  # type: ignore[attr-defined]
 
 
 def check() -> list[str]:

@@ -76,7 +76,7 @@ def _run(probe: Any) -> bool:
     import quart
 
     app = quart.Quart(__name__)
-    return asyncio.run(probe(app))
+    return bool(asyncio.run(probe(app)))
 
 
 def check() -> list[str]:

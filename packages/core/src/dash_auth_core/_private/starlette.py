@@ -47,7 +47,7 @@ def _probe_json_cache() -> bool:
 
 
 def _probe_session_middleware() -> bool:
-    middleware = SessionMiddleware(None, secret_key="probe-secret", max_age=60, path="/p", same_site="lax")
+    middleware = SessionMiddleware(None, secret_key="probe-secret", max_age=60, path="/p", same_site="lax")  # type: ignore[arg-type]
     signed = middleware.signer.sign(b"x")
     session = Session({"a": 1})
     untouched = not session.modified
@@ -61,7 +61,7 @@ def _probe_session_middleware() -> bool:
 
 def _probe_application() -> bool:
     app = Starlette(middleware=[Middleware(SessionMiddleware, secret_key="probe-secret")])
-    entry = app.user_middleware[0]
+    entry: Any = app.user_middleware[0]
     return (
         entry.cls is SessionMiddleware and entry.kwargs == {"secret_key": "probe-secret"} and entry.args == ()
         and app.middleware_stack is None and callable(app.build_middleware_stack)

@@ -170,8 +170,8 @@ class Theme:
 
         constants = ":where(html){" + "".join(f"{k}:{v};" for k, v in CONSTANTS.items()) + "}"
         if components:
-            dark = self.color_scheme == "dark"
-            return constants + block(self.variables(dark), "dark" if dark else "light")
+            is_dark = self.color_scheme == "dark"
+            return constants + block(self.variables(is_dark), "dark" if is_dark else "light")
         light, dark = block(self.variables(False), "light"), block(self.variables(True), "dark")
         if self.color_scheme == "light":
             return constants + light
