@@ -55,7 +55,7 @@ from .sessions.store import StoreUnavailable
 
 if TYPE_CHECKING:
     from .responses import Response
-    from .stack import AuthStack
+    from .view import StackView
 
 log = logging.getLogger("dash_auth")
 
@@ -154,7 +154,7 @@ _registries: weakref.WeakKeyDictionary[Any, _Registry] = weakref.WeakKeyDictiona
 _registries_lock = threading.Lock()
 
 
-def registry(stack: AuthStack) -> _Registry:
+def registry(stack: object) -> _Registry:
     with _registries_lock:
         reg = _registries.get(stack)
         if reg is None:
@@ -166,7 +166,7 @@ class _LogoutPlugin:
     """Closes a user's sockets when they log out, and a browser's anonymous ones when it signs in
     (the cookies of a socket are frozen at its handshake)."""
 
-    def __init__(self, stack: AuthStack) -> None:
+    def __init__(self, stack: StackView) -> None:
         self._stack = weakref.ref(stack)
 
     @hookimpl
@@ -194,7 +194,7 @@ def _client_of(request: Request) -> str | None:
 PLUGIN_NAME = "dash_auth_core.websocket"
 
 
-def install(stack: AuthStack) -> None:
+def install(stack: StackView) -> None:
     """Prepare ``stack`` for authenticated sockets (once per stack)."""
     if stack.get_plugin(PLUGIN_NAME) is None:
         stack.register(_LogoutPlugin(stack), name=PLUGIN_NAME)
@@ -298,7 +298,7 @@ def _fresh(request: Request) -> Request:
 class Connection:
     """The state of one callback socket: its handshake, identity, and the frames in between."""
 
-    def __init__(self, stack: AuthStack, raw_send: Any) -> None:
+    def __init__(self, stack: StackView, raw_send: Any) -> None:
         self.stack = stack
         self.raw_send = raw_send
         self.loop = asyncio.get_running_loop()
@@ -630,7 +630,7 @@ _UNAUTHENTICATED: Any = _Refusal()
 
 
 async def fastapi_connection(
-    stack: AuthStack, app: Any, request: Request, scope: MutableMapping[str, Any], receive: Any, send: Any
+    stack: StackView, app: Any, request: Request, scope: MutableMapping[str, Any], receive: Any, send: Any
 ) -> None:
     """Serve Dash's callback socket on FastAPI: judge the handshake, then every frame."""
     conn = Connection(stack, send)
@@ -647,7 +647,7 @@ async def fastapi_connection(
     await conn.run(app, scope, receive)
 
 
-async def quart_handshake(stack: AuthStack, ws: Any, request: Request) -> Any:
+async def quart_handshake(stack: StackView, ws: Any, request: Request) -> Any:
     """``before_websocket`` on Quart for Dash's socket: ``None`` to go on, else it was closed."""
     conn = ws.scope.get(SCOPE_KEY) if isinstance(getattr(ws, "scope", None), dict) else None
     if not isinstance(conn, Connection):
@@ -664,7 +664,7 @@ async def quart_handshake(stack: AuthStack, ws: Any, request: Request) -> Any:
     return ""
 
 
-def install_asgi(stack: AuthStack, server: Any, backend: str) -> None:
+def install_asgi(stack: StackView, server: Any, backend: str) -> None:
     """Put the frame checks around a Quart app's ASGI callable (once)."""
     install(stack)
     inner = server.asgi_app

@@ -28,14 +28,11 @@ import logging
 import time
 from collections.abc import MutableMapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import ids, records
-from .lifecycle import REMEMBER_KEY, stamp
+from .lifecycle import REMEMBER_KEY, SessionOptions, stamp
 from .store import SessionStore, StoreUnavailable
-
-if TYPE_CHECKING:
-    from ..stack import AuthStack
 
 log = logging.getLogger("dash_auth")
 
@@ -98,7 +95,7 @@ def rotate(session: MutableMapping[str, Any], grace: float = 0.0) -> None:
 class ServerSessions:
     """One app's server-side sessions over ``store``."""
 
-    def __init__(self, stack: AuthStack, store: SessionStore) -> None:
+    def __init__(self, stack: SessionOptions, store: SessionStore) -> None:
         self.stack = stack
         self.store = store
 
