@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import ConfigurationError
 from .sessions import LocalState, SessionStore, SharedState, lifecycle, store_from
 from .sessions.server import ServerSessions
+from .socket_registry import registry
 
 if TYPE_CHECKING:
     from .backends import BackendAdapter, Request
@@ -87,14 +88,10 @@ class LoginState:
         self.shared_state.revoke(user_id, time.time(), keep)
         if self.session_store is not None:
             self.session_store.delete_user(user_id)
-        from . import websocket
-
-        websocket.registry(self).revoke_user(user_id)
+        registry(self).revoke_user(user_id)
         log.info("revoked every login of %r", user_id)
 
     def close_sockets(self, identity: Identity) -> None:
         """End ``identity``'s login on WebSocket callbacks: its open sockets close (4001), and
         its cookie opens none. For a login a provider ended outside a logout."""
-        from . import websocket
-
-        websocket.registry(self).revoke(identity, self.session_lifetime)
+        registry(self).revoke(identity, self.session_lifetime)
