@@ -11,6 +11,7 @@ stack the first time one is used. An app gives plugins their settings with
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,8 @@ class Extensions:
     """The stack's part that joins declaring distributions and holds plugins' settings and state."""
 
     chain: Chain
+    #: The stack's own options (:attr:`AuthStack.OPTIONS <dash_auth_core.AuthStack.OPTIONS>`).
+    OPTIONS: tuple[str, ...]
     #: ``register_page`` keys that are access rules in the seed libraries: a page
     #: that uses one while no installed distribution declares it is refused at
     #: start-up (fail closed) instead of silently open.
@@ -44,6 +47,22 @@ class Extensions:
         self.plugin_state: dict[str, Any] = {}
         self._plugin_config: dict[str, dict[str, Any]] = {}
         self._set_up = False  # True once the plugins' setup hooks ran
+
+    def _check_options(self, options: dict[str, Any]) -> None:
+        for name in options:
+            if name not in self.OPTIONS and name not in plugins.declared(plugins.OPTIONS_GROUP):
+                known = self.OPTIONS + tuple(plugins.declared(plugins.OPTIONS_GROUP))
+                close = difflib.get_close_matches(name, known, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise ConfigurationError(
+                    f"unknown option {name!r}{hint} (known: {', '.join(self.OPTIONS)})"
+                )
+
+    def _configure_declared(self, options: dict[str, Any]) -> None:
+        """Hand each option that a distribution declares (not one of :attr:`OPTIONS`) to its plugin."""
+        for name in options:
+            if name not in self.OPTIONS:  # declared by a distribution (see dash_auth_core.plugins)
+                self._declaring_plugin(plugins.OPTIONS_GROUP, name).configure_option(self, name, options[name])
 
     def _declaring_plugin(self, group: str, key: str) -> Any:
         """The plugin a distribution declares for ``key`` in ``group``, joined to this stack."""

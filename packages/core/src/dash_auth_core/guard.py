@@ -35,7 +35,7 @@ from .context import install_custom_data_hook
 from .errors import BadRequest, RequestRefused
 from .resources import Kind, Resource
 from .responses import Response, json_error, refusal
-from .snapshot import Snapshot, publishes_a_page
+from .snapshot import Snapshot, single_layout_publishing, template_rules_publish
 from .ui.pages import refusal_page
 
 if TYPE_CHECKING:
@@ -156,30 +156,12 @@ class Guard:
             sample = pages.sample_path(page)
             if sample is not None and routes.test(sample):
                 return True
-        # A public route for one instance of a template page (``/team/public`` under ``/team/<id>``),
-        # unless the stack's own view answers that path (a login form under a catch-all page).
-        # Resolving a path walks every page (Dash's own resolver): only rules that some
-        # template page could be resolved for are judged (thousands of rules and pages).
-        templates = pages.TemplateIndex(dash.page_registry.values())
-        return bool(templates) and any(
-            "<" not in rule
-            and templates.may_resolve(rule)
-            and self.stack.plugin_route_public(self.routes_prefix + rule.lstrip("/")) is None
-            and publishes_a_page(rule, routes)
-            for rule in routes.rules
-        )
+        return template_rules_publish(routes, self.routes_prefix, self.stack.plugin_route_public)
 
     def _single_layout_public(self, routes: PublicRoutes) -> bool:
         """An app without Dash Pages has one layout: a public route that Dash's index answers shows
         it, so its layout (and the callbacks' list) must load for anyone; logged once per rule set."""
-        publishing = []
-        for rule in routes.rules:
-            sample = pages.rule_sample(rule)
-            if sample is None:  # no path of the rule's own can be made: it publishes nothing known
-                continue
-            answers = pages.index_answers(self._app, self.routes_prefix + sample.lstrip("/"))
-            if answers or (answers is None and rule == "/"):
-                publishing.append(rule)
+        publishing = single_layout_publishing(self._app, self.routes_prefix, routes)
         if publishing and tuple(publishing) != self._single_layout_warned:
             self._single_layout_warned = tuple(publishing)
             log.warning(

@@ -17,6 +17,8 @@ from . import pages
 from .errors import BadRequest
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from .callbacks import CallbackInfo
     from .resources import Resource
     from .routes import PublicRoutes
@@ -102,3 +104,35 @@ def publishes_a_page(rule: str, routes: PublicRoutes) -> bool:
 def _depth(path: str) -> int:
     """How many segments a path (or a page's template) has."""
     return len(path.strip("/").split("/"))
+
+
+def template_rules_publish(routes: PublicRoutes, routes_prefix: str, plugin_route_public: Callable[[str], bool | None]) -> bool:
+    """Whether a public route publishes one instance of a template page (``/team/public`` under
+    ``/team/<id>``), unless the stack's own view answers that path (a login form under a catch-all page).
+
+    Resolving a path walks every page (Dash's own resolver): only rules that some
+    template page could be resolved for are judged (thousands of rules and pages).
+    """
+    import dash
+
+    templates = pages.TemplateIndex(dash.page_registry.values())
+    return bool(templates) and any(
+        "<" not in rule
+        and templates.may_resolve(rule)
+        and plugin_route_public(routes_prefix + rule.lstrip("/")) is None
+        and publishes_a_page(rule, routes)
+        for rule in routes.rules
+    )
+
+
+def single_layout_publishing(app: Any, routes_prefix: str, routes: PublicRoutes) -> list[str]:
+    """The public routes that Dash's index answers, in an app with one layout (no Dash Pages)."""
+    publishing = []
+    for rule in routes.rules:
+        sample = pages.rule_sample(rule)
+        if sample is None:  # no path of the rule's own can be made: it publishes nothing known
+            continue
+        answers = pages.index_answers(app, routes_prefix + sample.lstrip("/"))
+        if answers or (answers is None and rule == "/"):
+            publishing.append(rule)
+    return publishing

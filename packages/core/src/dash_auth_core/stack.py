@@ -19,7 +19,6 @@ pages need of the stack is :class:`~dash_auth_core.view.StackView`.
 
 from __future__ import annotations
 
-import difflib
 import logging
 import threading
 from collections.abc import Iterable
@@ -209,16 +208,6 @@ class AuthStack(UserGroups, PluginRoutes, Extensions, AppSecret, LoginState):
         """The app's stack if one was installed, else ``None``."""
         return getattr(app, _STACK_ATTR, None)
 
-    def _check_options(self, options: dict[str, Any]) -> None:
-        for name in options:
-            if name not in self.OPTIONS and name not in plugins.declared(plugins.OPTIONS_GROUP):
-                known = self.OPTIONS + tuple(plugins.declared(plugins.OPTIONS_GROUP))
-                close = difflib.get_close_matches(name, known, n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                raise ConfigurationError(
-                    f"unknown option {name!r}{hint} (known: {', '.join(self.OPTIONS)})"
-                )
-
     def configure(self, **options: Any) -> None:
         """Apply options; later front doors on the same app add to earlier ones."""
         self._check_options(options)
@@ -268,9 +257,7 @@ class AuthStack(UserGroups, PluginRoutes, Extensions, AppSecret, LoginState):
             ui.configure(self, options)
         if options.get("plugin_config") is not None:
             self._set_plugin_config(options["plugin_config"])
-        for name in options:
-            if name not in self.OPTIONS:  # declared by a distribution (see dash_auth_core.plugins)
-                self._declaring_plugin(plugins.OPTIONS_GROUP, name).configure_option(self, name, options[name])
+        self._configure_declared(options)  # the options distributions declare
         for plugin in options.get("plugins") or ():
             self.register(plugin)
 

@@ -27,6 +27,7 @@ from . import (
     declared_length,
     register_adapter,
     session_cookie_attributes,
+    werkzeug_response,
 )
 from . import _server_sessions as server_side
 from ._sessions import (
@@ -235,12 +236,7 @@ class _ServerSessionInterface(StoreInterfaceBase, SessionInterface):
 
 
 def to_flask(response: Response) -> flask.Response:
-    native = flask.Response(response.body, status=response.status, content_type=response.content_type)
-    for key, value in response.headers.items():
-        native.headers[key] = value
-    for key, value in response.extra_headers:
-        native.headers.add(key, value)
-    return native
+    return werkzeug_response(flask.Response, response)  # type: ignore[no-any-return]
 
 
 class FlaskAdapter(FrameworkSessions, BackendAdapter):

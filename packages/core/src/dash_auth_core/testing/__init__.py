@@ -32,7 +32,8 @@ from .._private import dash as dash_private
 from ..identity import SESSION_KEY, Identity
 from ..process import PROCESS
 from ..stack import AuthStack
-from .asgi import AsgiClient, TestResponse, backend_of, run, session_codec, started, stop_all
+from .asgi import AsgiClient, TestResponse, session_codec
+from .lifespan import backend_of, run, started, stop_all
 
 __all__ = [
     "BACKENDS",

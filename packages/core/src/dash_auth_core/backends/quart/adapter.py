@@ -26,6 +26,7 @@ from .. import (
     declared_length,
     register_adapter,
     session_cookie_attributes,
+    werkzeug_response,
 )
 from .._aio import (
     guard_in_thread,
@@ -45,12 +46,7 @@ from .request import _UPDATE, _WEBSOCKET, QuartRequest, _ServerSessionInterface,
 log = logging.getLogger("dash_auth")
 
 def to_quart(response: Response) -> quart.Response:
-    native = quart.Response(response.body, status=response.status, content_type=response.content_type)
-    for key, value in response.headers.items():
-        native.headers[key] = value
-    for key, value in response.extra_headers:
-        native.headers.add(key, value)
-    return native
+    return werkzeug_response(quart.Response, response)  # type: ignore[no-any-return]
 
 
 async def _read_form(req: Any) -> tuple[Mapping[str, str] | None, BadRequest | None]:
