@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print(f"authenticated callback POST, session cookie from the login form (Flask, in-process; "
           f"{args.rounds} rounds x {args.requests} requests x {args.copies} copies)")
     print(f"  {'sessions':<34} {'bare us':>9} {'auth us':>9} {'auth/bare':>10} {'paired':>8}  target")
-    titles = {"signed": "signed cookies (default)", "redis": f"Redis store ({trips:g} round trip/request)"}
+    titles = {"signed": "signed cookies (default)", "redis": f"Redis store ({trips:g} round trips/request)"}
     for name, row in rows.items():
         verdict = ("ok" if row["ratio"] <= TARGET else "OVER") if name == "redis" else ""
         target = f"<= {TARGET:.2f}x {verdict}" if name == "redis" else ""

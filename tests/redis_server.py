@@ -58,10 +58,10 @@ class RedisServer:
                 self.process.wait(5)
             self.process = None
 
-    def client(self, db: int = 0):
+    def client(self, db: int = 0, socket_timeout: float = 5):
         import redis
 
-        return redis.Redis(host="127.0.0.1", port=self.port, db=db, socket_timeout=5)
+        return redis.Redis(host="127.0.0.1", port=self.port, db=db, socket_timeout=socket_timeout)
 
     def cleanup(self) -> None:
         self.stop()

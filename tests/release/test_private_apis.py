@@ -1,4 +1,4 @@
-"""The private APIs of Dash, Flask, Quart and Starlette: used only in dash_auth_core._private, and still there.
+"""The private APIs of Dash, Flask, Quart, Starlette and redis-py: used only in dash_auth_core._private, and still there.
 
 Each adapter module's ``check()`` probes what the stack relies on against
 the installed versions (the lowest-versions and newest-versions jobs run
@@ -24,11 +24,11 @@ ROOT = Path(__file__).resolve().parents[2]
 PRIVATE_DIR = ROOT / "packages" / "core" / "src" / "dash_auth_core" / "_private"
 #: Libraries whose private names must go through dash_auth_core._private (authlib and joserfc:
 #: dash-auth-oidc uses only their public APIs, and this scan keeps it so).
-LIBRARIES = {"dash", "flask", "quart", "starlette", "fastapi", "werkzeug", "authlib", "joserfc", "hypercorn"}
+LIBRARIES = {"dash", "flask", "quart", "starlette", "fastapi", "werkzeug", "authlib", "joserfc", "hypercorn", "redis"}
 #: The adapter module of each library (the libraries without one must have no private uses at all).
-ADAPTERS = {"dash": "dash", "flask": "flask", "quart": "quart", "starlette": "starlette"}
+ADAPTERS = {"dash": "dash", "flask": "flask", "quart": "quart", "starlette": "starlette", "redis": "redis"}
 #: Backends whose library may be missing (an extra); the probes are skipped, saying why.
-OPTIONAL = {"quart": "dash-auth-core[quart]", "starlette": "dash-auth-core[fastapi]"}
+OPTIONAL = {"quart": "dash-auth-core[quart]", "starlette": "dash-auth-core[fastapi]", "redis": "dash-auth-core[redis]"}
 
 
 @pytest.mark.parametrize("library", sorted(ADAPTERS))

@@ -37,9 +37,10 @@ class AppSecret:
 
     adapter: BackendAdapter
 
-    def _init_secret(self) -> None:
+    def __init__(self) -> None:
         self._secret: str | bytes | None = None
         self._secret_generated = False
+        super().__init__()
 
     def sign(self, value: Any, salt: str) -> str:
         """``value`` (anything JSON can hold) signed with the app's secret, URL-safe, with a timestamp.

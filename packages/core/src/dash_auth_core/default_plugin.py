@@ -7,13 +7,18 @@ only when no other plugin vouched for anyone.
 
 from __future__ import annotations
 
+import time
+
 from .backends import Request
 from .hookspecs import hookimpl
 from .identity import SESSION_KEY, Identity
 from .resources import Resource
 from .responses import Response, refusal
-from .sessions.lifecycle import login_holds
+from .sessions import logins
+from .sessions.lifecycle import holds_until, login_holds, still_holds
 from .ui import pages as pages_ui
+
+_time = time.time
 
 
 @hookimpl(trylast=True)
@@ -21,16 +26,30 @@ def authenticate(request: Request) -> Identity | None:
     """The identity a provider stored in the session at login, if still valid."""
     if not request.has_session_cookie:
         return None  # don't create (and later answer with) an empty session
-    data = request.session.get(SESSION_KEY)
-    if data is None:
-        return None
-    identity = Identity.from_session(data)
+    stack = request.auth  # set by the guard; without it, no lifetime applies
+    if stack is None:
+        return Identity.from_session(request.session.get(SESSION_KEY))
+    raw = None
+    if stack.session_store is None:
+        # A signed cookie seen before: its login, without checking and decoding it again.
+        raw = request.header("Cookie")
+        hit: tuple[Identity, float] | None = stack.session_logins.get(raw) if raw else None
+        if hit is not None and hit[1] > _time() and still_holds(stack, hit[0]):
+            return hit[0]
+    session = request.session
+    identity = Identity.from_session(session.get(SESSION_KEY))
     if identity is None:
         return None
-    stack = request.auth  # set by the guard; without it, no lifetime applies
-    if stack is not None and not login_holds(stack, identity, request.session):
+    now = _time()
+    until = holds_until(stack, identity, session) if raw else None  # before login_holds stamps
+    if not login_holds(stack, identity, session, now):
         return None  # expired, idle too long, revoked, or its user is gone
+    if raw:
+        until = now + logins.SECONDS if until is None else min(until, now + logins.SECONDS)
+        if until > now:
+            stack.session_logins.put(raw, identity, until)
     return identity
+
 
 
 @hookimpl(trylast=True)

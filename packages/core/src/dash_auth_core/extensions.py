@@ -41,12 +41,13 @@ class Extensions:
 
         def plugin_name(self, plugin: Any) -> str | None: ...
 
-    def _init_extensions(self) -> None:
+    def __init__(self) -> None:
         #: Per-app state of plugins, by plugin name: a plugin shared by every app (an entry
         #: point) keeps what it set up for this app here (``auth.plugin_state["groups"]``).
         self.plugin_state: dict[str, Any] = {}
         self._plugin_config: dict[str, dict[str, Any]] = {}
         self._set_up = False  # True once the plugins' setup hooks ran
+        super().__init__()
 
     def _check_options(self, options: dict[str, Any]) -> None:
         for name in options:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigurationError
 from .sessions import LocalState, SessionStore, SharedState, lifecycle, store_from
+from .sessions.logins import LoginCache
 from .sessions.server import ServerSessions
 from .socket_registry import registry
 
@@ -34,7 +35,7 @@ class LoginState:
     session_idle_timeout: float | None
     remember_lifetime: float | None
 
-    def _init_login_state(self) -> None:
+    def __init__(self) -> None:
         #: The server-side session store (``None``: signed cookies), and its glue for the adapters.
         self.session_store: SessionStore | None = None
         self.server_sessions: ServerSessions | None = None
@@ -42,6 +43,9 @@ class LoginState:
         self.shared_state: SharedState = LocalState()
         #: provider -> a check that a login it made, read from a session, still holds (see add_login_check).
         self.login_checks: dict[str, Any] = {}
+        #: Logins read from signed session cookies, by cookie header (see ``sessions/logins.py``).
+        self.session_logins = LoginCache()
+        super().__init__()
 
     def _set_store(self, option: Any) -> None:
         store = store_from(option)

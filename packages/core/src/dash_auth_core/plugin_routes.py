@@ -30,12 +30,13 @@ class PluginRoutes:
     adapter: BackendAdapter
     public_routes: PublicRoutes
 
-    def _init_plugin_routes(self) -> None:
+    def __init__(self) -> None:
         self._plugin_routes: dict[str, bool] = {}
         self._plugin_public_rules = PublicRoutes()  # plugin routes with URL variables
         self._plugin_private_rules = PublicRoutes()
         self._logout_snippets: list[str] = []
         self._login_url: str | None = None
+        super().__init__()
 
     @property
     def routes_prefix(self) -> str:

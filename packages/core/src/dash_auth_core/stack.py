@@ -162,11 +162,7 @@ class AuthStack(UserGroups, PluginRoutes, Extensions, AppSecret, LoginState):
         self.session_idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT
         self.remember_lifetime: float | None = DEFAULT_REMEMBER_LIFETIME
         self.page_container: str | None = None
-        self._init_login_state()
-        self._init_user_groups()
-        self._init_extensions()
-        self._init_secret()
-        self._init_plugin_routes()
+        super().__init__()  # each part's own state (user_groups.py, plugin_routes.py, ...)
         load_entrypoints = options.pop("load_entrypoints", True)
         self.chain = Chain(plugins.make_manager(load_entrypoints=False))
         if load_entrypoints:

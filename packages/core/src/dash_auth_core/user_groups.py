@@ -36,12 +36,13 @@ PROVIDER_GROUPS_CLAIM = "provider_groups"
 class UserGroups:
     """The stack's part that resolves users' groups (``user_groups``, ``user_groups_ttl``)."""
 
-    def _init_user_groups(self) -> None:
+    def __init__(self) -> None:
         self.user_groups: Any = None
         #: provider name -> the ``user_groups`` a front door gave for its own users.
         self.provider_user_groups: dict[str, Any] = {}
         self.user_groups_ttl: float | None = None
         self._groups_cache: dict[tuple[str, str, tuple[str, ...]], tuple[tuple[str, ...], float]] = {}
+        super().__init__()
 
     def add_user_groups(self, groups: Any, providers: Iterable[str] | None = None) -> None:
         """Groups for users: a dict ``{user id: [groups]}`` or a callable ``groups(user_id)``.

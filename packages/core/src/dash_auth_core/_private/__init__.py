@@ -1,15 +1,17 @@
-"""Every private API of Dash, Flask, Quart and Starlette that dash-auth-core uses, one module per library.
+"""Every private API of Dash, Flask, Quart, Starlette and redis-py that dash-auth-core uses, one module per library.
 
 The guard has to know things those libraries keep to themselves: which
 callback is Dash's Pages router, which page Dash renders for a path, the
 context variable that holds Flask's request, where Quart caches a parsed
-body, the attribute in which Starlette caches a request's JSON. Each such
+body, the attribute in which Starlette caches a request's JSON, the socket
+of redis-py's connection that the session store's tracking thread reads. Each such
 name is used in exactly one of these modules:
 
 * :mod:`dash_auth_core._private.dash`
 * :mod:`dash_auth_core._private.flask`
 * :mod:`dash_auth_core._private.quart`
 * :mod:`dash_auth_core._private.starlette`
+* :mod:`dash_auth_core._private.redis`
 
 and nowhere else in the project (``tests/core/test_private_apis.py`` scans
 the sources for strays). Each module binds what it needs when it is

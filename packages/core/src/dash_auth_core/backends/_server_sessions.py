@@ -15,13 +15,15 @@ from __future__ import annotations
 import functools
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from ..sessions.records import RecordTooLarge
 from ..sessions.server import CookieChange, ServerSessions, cookie_header
 from ..sessions.store import StoreUnavailable
 
-__all__ = ["RecordTooLarge", "StoreUnavailable", "apply", "cookie_settings", "open_lazy", "refuse", "too_large"]
+__all__ = ["RecordTooLarge", "StoreUnavailable", "apply", "cookie_settings", "cookie_value", "open_lazy", "refuse",
+           "too_large"]
 
 log = logging.getLogger("dash_auth")
 
@@ -45,12 +47,37 @@ def cookie_settings(interface: Any, app: Any, secure_request: bool) -> dict[str,
     }
 
 
-def apply(response: Any, name: str, change: CookieChange | None, settings: dict[str, Any]) -> None:
-    """Add the ``Set-Cookie`` for ``change`` (if any) to a Flask or Quart response."""
-    response.vary.add("Cookie")  # the answer depends on the session the cookie names
-    if change is None:
-        return
-    response.headers.add("Set-Cookie", cookie_header(name, change, **settings))
+def cookie_value(raw: str | None, name: str) -> str | None:
+    """The first value of cookie ``name`` in a raw ``Cookie`` header, without parsing the rest.
+
+    Session ids are plain URL-safe text (anything else is not one of ours and
+    is refused by :func:`~dash_auth_core.sessions.ids.well_formed`), so they
+    need no unquoting.
+    """
+    if not raw:
+        return None
+    needle = name + "="
+    if raw.startswith(needle):  # the usual header: the session cookie first
+        end = raw.find(";")
+        return raw[len(needle):] if end < 0 else raw[len(needle):end]
+    for part in raw.split(";"):
+        key, sep, value = part.partition("=")
+        if sep and key.strip() == name:
+            return value.strip()
+    return None
+
+
+def apply(response: Any, name: str, change: CookieChange | None, settings: Callable[[], dict[str, Any]]) -> None:
+    """Add the ``Set-Cookie`` for ``change`` (if any, with the attributes ``settings()`` gives) to a
+    Flask or Quart response, and ``Vary: Cookie``."""
+    headers = response.headers
+    vary = headers.get("Vary")  # the answer depends on the session the cookie names
+    if not vary:
+        headers["Vary"] = "Cookie"
+    elif "cookie" not in vary.lower():
+        headers["Vary"] = vary + ", Cookie"
+    if change is not None:
+        headers.add("Set-Cookie", cookie_header(name, change, **settings()))
 
 
 def refuse(response: Any, exc: StoreUnavailable) -> None:

@@ -220,7 +220,8 @@ class _ServerSessionInterface(StoreInterfaceBase, SessionInterface):
     """Sessions in a server-side store: the cookie carries an id (see ``_server_sessions``)."""
 
     def open_session(self, app: flask.Flask, request: flask.Request) -> Any:
-        return server_side.open_lazy(self.sessions, LazySession, request.cookies.get(self.get_cookie_name(app)))
+        cookie = server_side.cookie_value(request.environ.get("HTTP_COOKIE"), self.get_cookie_name(app))
+        return server_side.open_lazy(self.sessions, LazySession, cookie)
 
     def save_session(self, app: flask.Flask, session: Any, response: flask.Response) -> None:
         try:
@@ -231,8 +232,8 @@ class _ServerSessionInterface(StoreInterfaceBase, SessionInterface):
         except server_side.RecordTooLarge as exc:
             server_side.too_large(exc)
             return
-        settings = server_side.cookie_settings(self, app, flask.request.is_secure)
-        server_side.apply(response, self.get_cookie_name(app), change, settings)
+        server_side.apply(response, self.get_cookie_name(app), change,
+                          lambda: server_side.cookie_settings(self, app, flask.request.is_secure))
 
 
 def to_flask(response: Response) -> flask.Response:

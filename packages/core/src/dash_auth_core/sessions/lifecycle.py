@@ -76,17 +76,26 @@ def login_holds(stack: SessionOptions, identity: Identity, session: MutableMappi
     lifetime = stack.remember_lifetime if remembered is True else stack.session_lifetime
     if lifetime and (not auth_time or now - auth_time > lifetime):
         return False
-    marks = stack.shared_state.marks
-    if marks and auth_time <= marks.get(identity.id, -1.0):
-        return False
     idle = stack.session_idle_timeout
+    stamp_now = False
     if idle and remembered is not True and stack.session_store is None:
         if seen is None or seen.__class__ not in (float, int):
             seen = auth_time  # a session from before the idle timeout was set: since its login
         if not seen or now - seen > idle:
             return False
-        if now - seen > idle / 20:
-            session[SEEN_KEY] = now
+        stamp_now = now - seen > idle / 20
+    if not still_holds(stack, identity):
+        return False
+    if stamp_now:
+        session[SEEN_KEY] = now
+    return True
+
+
+def still_holds(stack: SessionOptions, identity: Identity) -> bool:
+    """What can end a login without its session changing: a revocation mark, its provider's check."""
+    marks = stack.shared_state.marks
+    if marks and identity.auth_time <= marks.get(identity.id, -1.0):
+        return False
     checks = stack.login_checks
     if checks:
         check = checks.get(identity.provider)
@@ -100,7 +109,13 @@ def login_holds(stack: SessionOptions, identity: Identity, session: MutableMappi
 
 
 def holds_until(stack: SessionOptions, identity: Identity, session: MutableMapping[str, Any]) -> float | None:
-    """When the login in ``session`` stops holding if unused (for caches of it); ``None``: never."""
+    """Until when :func:`login_holds` gives the same answer for ``session`` without writing to it
+    (for caches of that answer); ``None``: no time limit.
+
+    That is the login's end (its lifetime, its idle timeout), or earlier, with
+    signed cookies and an idle timeout, the next rewrite of its idle-time stamp.
+    Call it before :func:`login_holds`, which may rewrite the stamp.
+    """
     auth_time = identity.auth_time
     lifetime = lifetime_of(stack, session)
     until = auth_time + lifetime if lifetime and auth_time else None
@@ -109,7 +124,8 @@ def holds_until(stack: SessionOptions, identity: Identity, session: MutableMappi
         seen = session.get(SEEN_KEY)
         base = seen if isinstance(seen, (int, float)) else auth_time
         if base:
-            until = base + idle if until is None else min(until, base + idle)
+            stamp_due = base + idle / 20
+            until = stamp_due if until is None else min(until, stamp_due)
     return until
 
 

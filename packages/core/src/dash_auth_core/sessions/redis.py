@@ -14,9 +14,13 @@ throttle's counters and locks.
   request at most that, and the request is refused with a 503
   (:class:`~.store.StoreUnavailable`) and a log line. A connection error is
   retried once on a fresh connection (a restarted Redis), a timeout never.
-* A request that carries credentials costs one round trip and one command,
-  a read (``MGET`` of the session's record and the revocation epoch). The
-  marks themselves are read only when the epoch moved (someone revoked a login
+* A request that carries credentials costs at most one round trip, a read
+  (``MGET`` of the session's record and the revocation epoch, with their
+  expiry). On Redis 6 and later what was read is remembered in the process
+  until Redis reports a change to it (``CLIENT TRACKING``, see
+  ``sessions/tracking.py``), so a signed-in browser's next requests cost none;
+  ``RedisStore(..., track=False)`` reads every time. The revocation marks
+  themselves are read only when the epoch moved (someone revoked a login
   somewhere). A record's idle expiry is renewed by rewriting it, at most every
   twentieth of the idle timeout while it is used (see ``sessions/server.py``),
   so the store (its append-only file, its replicas) sees no write per request.
@@ -24,24 +28,23 @@ throttle's counters and locks.
 Keys (under ``prefix``, default ``dash_auth:``): ``s:<sha256 of the id>``
 records, ``u:<sha256 of the user id>`` each user's set of record keys,
 ``epoch`` and ``marks`` the revocation marks, ``c:<key>``/``l:<key>`` the
-throttle's counters and locks.
+throttle's counters and locks (the shared state is in :mod:`.redis_state`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import threading
 import time
 import weakref
-from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from ..errors import ConfigurationError
 from . import ids
-from .store import SessionStore, SharedState, StoreUnavailable, expiry_in
+from .redis_state import RedisState
+from .store import SessionStore, StoreUnavailable, expiry_in
+from .tracking import TrackedReads
 
 log = logging.getLogger("dash_auth")
 
@@ -80,123 +83,6 @@ class _Outage:
         return StoreUnavailable()
 
 
-class RedisState(SharedState):
-    """Revocation marks and throttle counters in Redis."""
-
-    shared = True
-
-    def __init__(self, store: RedisStore) -> None:
-        super().__init__()
-        self._store = store
-        self._epoch: bytes | None = None
-        self._lock = threading.Lock()
-
-    @property
-    def _client(self) -> Any:
-        return self._store.client
-
-    def _key(self, name: str) -> str:
-        return self._store.prefix + name
-
-    def revoke(self, user_id: str, at: float, keep: float) -> None:
-        now = time.time()
-        try:
-            pipe = self._client.pipeline(transaction=False)
-            pipe.hset(self._key("marks"), user_id, f"{at!r}:{now + keep!r}")
-            pipe.incr(self._key("epoch"))
-            pipe.execute()
-        except self._store.errors as exc:
-            raise self._store.outage("revoking a login", exc) from exc
-        self.refresh(force=True)
-
-    def refresh(self, force: bool = False) -> None:
-        try:
-            epoch = self._client.get(self._key("epoch"))
-            if force or epoch != self._epoch:
-                self._apply(epoch, self._client.hgetall(self._key("marks")))
-        except self._store.errors as exc:
-            raise self._store.outage("reading the revocation marks", exc) from exc
-
-    async def arefresh(self) -> None:
-        client = self._store.async_client()
-        try:
-            epoch = await client.get(self._key("epoch"))
-            if epoch != self._epoch:
-                self._apply(epoch, await client.hgetall(self._key("marks")))
-        except self._store.errors as exc:
-            raise self._store.outage("reading the revocation marks", exc) from exc
-
-    def seen_epoch(self, epoch: bytes | None) -> bool:
-        """Whether ``epoch`` (read with a session) is the one this view is current with."""
-        return epoch == self._epoch
-
-    def _apply(self, epoch: bytes | None, raw: dict[bytes, bytes]) -> None:
-        now = time.time()
-        marks: dict[str, float] = {}
-        expired = []
-        for user, value in raw.items():
-            try:
-                at, _, until = value.decode().partition(":")
-                if float(until) < now:
-                    expired.append(user)
-                    continue
-                marks[user.decode("utf-8", "surrogatepass")] = float(at)
-            except (ValueError, UnicodeDecodeError):
-                log.error("a malformed revocation mark in the session store was ignored")
-        with self._lock:
-            self.marks, self._epoch = marks, epoch
-        if expired:
-            with contextlib.suppress(*self._store.errors):  # pruned next time
-                self._store.client.hdel(self._key("marks"), *expired)
-
-    # -- counters ------------------------------------------------------------
-
-    def incr(self, keys: Iterable[str], window: float) -> list[int]:
-        keys = list(keys)
-        try:
-            pipe = self._client.pipeline(transaction=False)
-            for key in keys:
-                pipe.incr(self._key("c:" + key))
-                pipe.expire(self._key("c:" + key), expiry_in(window, 1), nx=True)
-            replies = pipe.execute()
-        except self._store.errors as exc:
-            raise self._store.outage("counting a sign-in attempt", exc) from exc
-        return [int(replies[2 * i]) for i in range(len(keys))]
-
-    def decr(self, keys: Iterable[str]) -> None:
-        try:
-            for key in keys:
-                self._store.decr_script(keys=[self._key("c:" + key)])
-        except self._store.errors as exc:
-            raise self._store.outage("counting a sign-in attempt", exc) from exc
-
-    def delete(self, keys: Iterable[str]) -> None:
-        names = [self._key("c:" + key) for key in keys]
-        if not names:
-            return
-        try:
-            self._client.delete(*names)
-        except self._store.errors as exc:
-            raise self._store.outage("clearing a sign-in count", exc) from exc
-
-    def lock(self, key: str, seconds: float) -> None:
-        try:
-            self._client.set(self._key("l:" + key), b"1", px=max(1, int(seconds * 1000)))
-        except self._store.errors as exc:
-            raise self._store.outage("locking a sign-in", exc) from exc
-
-    def locked_for(self, keys: Iterable[str]) -> float:
-        keys = list(keys)
-        try:
-            pipe = self._client.pipeline(transaction=False)
-            for key in keys:
-                pipe.pttl(self._key("l:" + key))
-            replies = pipe.execute()
-        except self._store.errors as exc:
-            raise self._store.outage("checking a sign-in lock", exc) from exc
-        return max([r / 1000 for r in replies if isinstance(r, int) and r > 0], default=0.0)
-
-
 class RedisStore(SessionStore):
     """Sessions in Redis. ``url`` is a redis-py URL; ``client`` a ready ``redis.Redis`` (then
     ``async_client`` may give the asyncio one, else one is built from ``url``)."""
@@ -210,6 +96,7 @@ class RedisStore(SessionStore):
         timeout: float = DEFAULT_TIMEOUT,
         connect_timeout: float = DEFAULT_TIMEOUT,
         max_record_bytes: int | None = None,
+        track: bool = True,
     ) -> None:
         redis = _redis()
         if url is None and client is None:
@@ -227,6 +114,23 @@ class RedisStore(SessionStore):
         self.decr_script = self.client.register_script(_DECR)
         self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
         self._state = RedisState(self)
+        #: What this process read, kept until Redis reports a change (``None``: read every time).
+        self.tracked: TrackedReads | None = (
+            TrackedReads(self._tracking_connection, (prefix + "s:", prefix + "epoch")) if track else None
+        )
+
+    def _tracking_connection(self) -> Any:
+        """A new connection like the client's, in RESP2 (its pub/sub replies are plain lists)."""
+        if self.url is not None:
+            return _redis().Redis.from_url(self.url, protocol=2, **self._options).connection_pool.make_connection()
+        pool = self.client.connection_pool
+        kwargs = {k: v for k, v in pool.connection_kwargs.items() if not k.startswith("maint_notifications")}
+        return pool.connection_class(**dict(kwargs, protocol=2))
+
+    def forget(self, *keys: str) -> None:
+        """This process changed ``keys``: nothing remembered of them is used again."""
+        if self.tracked is not None:
+            self.tracked.forget(keys)
 
     @staticmethod
     def _connection_options(url: str | None, timeout: float, connect_timeout: float) -> dict[str, Any]:
@@ -288,20 +192,38 @@ class RedisStore(SessionStore):
         return [epoch] if session_id is None else [epoch, self._k(ids.record_key(session_id))]
 
     def begin(self, session_id: str | None) -> bytes | None:
-        # One command (MGET), reads only: the cheapest round trip redis-py makes.
-        try:
-            replies = self.client.mget(self._begin_keys(session_id))
-        except self.errors as exc:
-            raise self.outage("reading a session", exc) from exc
+        # Reads only, in one round trip: the cheapest redis-py makes; none for what is remembered.
+        keys = self._begin_keys(session_id)
+        tracked = self.tracked
+        replies = tracked.lookup(keys) if tracked is not None else None
+        if replies is None:
+            try:
+                if tracked is None:
+                    replies = self.client.mget(keys)
+                else:
+                    generation = tracked.generation
+                    replies, pttl = _read_ahead(self.client, keys).execute()
+                    tracked.keep(generation, _keepable(keys, replies, pttl))
+            except self.errors as exc:
+                raise self.outage("reading a session", exc) from exc
         if not self._state.seen_epoch(replies[0]):
             self._state.refresh()
         return replies[1] if session_id is not None else None
 
     async def abegin(self, session_id: str | None) -> bytes | None:
-        try:
-            replies = await self.async_client().mget(self._begin_keys(session_id))
-        except self.errors as exc:
-            raise self.outage("reading a session", exc) from exc
+        keys = self._begin_keys(session_id)
+        tracked = self.tracked
+        replies = tracked.lookup(keys) if tracked is not None else None
+        if replies is None:
+            try:
+                if tracked is None:
+                    replies = await self.async_client().mget(keys)
+                else:
+                    generation = tracked.generation
+                    replies, pttl = await _read_ahead(self.async_client(), keys).execute()
+                    tracked.keep(generation, _keepable(keys, replies, pttl))
+            except self.errors as exc:
+                raise self.outage("reading a session", exc) from exc
         if not self._state.seen_epoch(replies[0]):
             await self._state.arefresh()
         return replies[1] if session_id is not None else None
@@ -330,6 +252,8 @@ class RedisStore(SessionStore):
             return bool(pipe.execute()[0])
         except self.errors as exc:
             raise self.outage("writing a session", exc) from exc
+        finally:
+            self.forget(self._k(key), self._k(drop or key))
 
     async def aput(self, key: str, record: bytes, ttl: float, *, new: bool, user: str | None,
                    drop: str | None = None, drop_after: float = 0.0) -> bool:
@@ -339,6 +263,8 @@ class RedisStore(SessionStore):
             return bool((await pipe.execute())[0])
         except self.errors as exc:
             raise self.outage("writing a session", exc) from exc
+        finally:
+            self.forget(self._k(key), self._k(drop or key))
 
     def remove(self, key: str, user: str | None) -> None:
         try:
@@ -349,6 +275,8 @@ class RedisStore(SessionStore):
             pipe.execute()
         except self.errors as exc:
             raise self.outage("deleting a session", exc) from exc
+        finally:
+            self.forget(self._k(key))
 
     async def aremove(self, key: str, user: str | None) -> None:
         try:
@@ -359,6 +287,8 @@ class RedisStore(SessionStore):
             await pipe.execute()
         except self.errors as exc:
             raise self.outage("deleting a session", exc) from exc
+        finally:
+            self.forget(self._k(key))
 
     def remove_user(self, user: str) -> int:
         index = self._u(user)
@@ -367,9 +297,28 @@ class RedisStore(SessionStore):
             names = [self._k(m.decode("ascii", "replace")) for m in members]
             deleted = int(self.client.delete(*names)) if names else 0
             self.client.delete(index)
+            self.forget(*names)
             return deleted
         except self.errors as exc:
             raise self.outage("ending a user's sessions", exc) from exc
 
     def close(self) -> None:
+        if self.tracked is not None:
+            self.tracked.close()
         self.client.close()
+
+
+def _read_ahead(client: Any, keys: list[str]) -> Any:
+    """A begin's read when tracking: the keys, and the expiry of the last (the record), one round trip."""
+    pipe = client.pipeline(transaction=False)
+    pipe.mget(keys)
+    pipe.pttl(keys[-1])
+    return pipe
+
+
+def _keepable(keys: list[str], replies: list[Any], pttl: Any) -> list[tuple[str, Any, float | None]]:
+    """What of a begin's read may be remembered: the epoch (even absent), the record if it exists."""
+    items: list[tuple[str, Any, float | None]] = [(keys[0], replies[0], None)]
+    if len(keys) > 1 and replies[1] is not None and isinstance(pttl, int) and pttl > 0:
+        items.append((keys[1], replies[1], pttl / 1000))
+    return items

@@ -201,7 +201,8 @@ class _ServerSessionInterface(StoreInterfaceBase, SessionInterface):
     (without blocking the event loop) when the request carries credentials."""
 
     async def open_session(self, app: quart.Quart, request: Any) -> Any:
-        cookie = request.cookies.get(self.get_cookie_name(app))
+        # (HTTP/2 may split the cookies over several headers.)
+        cookie = server_side.cookie_value("; ".join(request.headers.getlist("Cookie")), self.get_cookie_name(app))
         session = server_side.open_lazy(self.sessions, LazySession, cookie)
         if cookie or request.headers.get("Authorization"):
             await self.sessions.abegin(session)
@@ -218,6 +219,8 @@ class _ServerSessionInterface(StoreInterfaceBase, SessionInterface):
         except server_side.RecordTooLarge as exc:
             server_side.too_large(exc)
             return
-        ctx = cv_request.get(None)
-        secure = ctx is not None and ctx.request.scheme == "https"
-        server_side.apply(response, self.get_cookie_name(app), change, server_side.cookie_settings(self, app, secure))
+        def settings() -> dict[str, Any]:
+            ctx = cv_request.get(None)
+            return server_side.cookie_settings(self, app, ctx is not None and ctx.request.scheme == "https")
+
+        server_side.apply(response, self.get_cookie_name(app), change, settings)
