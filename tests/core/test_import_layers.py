@@ -2,7 +2,7 @@
 
 Every import counts, the type-only ones (under ``TYPE_CHECKING``) and the ones
 inside functions included: a module that needs the stack takes a
-``dash_auth_core.view.StackView``, not the ``AuthStack`` class. Run it alone
+``dash_auth_core.stack_view.StackView``, not the ``AuthStack`` class. Run it alone
 with ``pytest tests/core/test_import_layers.py``.
 """
 

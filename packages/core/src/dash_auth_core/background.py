@@ -28,7 +28,7 @@ from .context import identity_in
 from .sessions.store import StoreUnavailable
 
 if TYPE_CHECKING:
-    from .view import StackView
+    from .stack_view import StackView
 
 log = logging.getLogger("dash_auth")
 

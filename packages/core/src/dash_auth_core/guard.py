@@ -41,7 +41,7 @@ from .ui.pages import refusal_page
 if TYPE_CHECKING:
     from .identity import Identity
     from .routes import PublicRoutes
-    from .view import StackView
+    from .stack_view import StackView
 
 log = logging.getLogger("dash_auth")
 

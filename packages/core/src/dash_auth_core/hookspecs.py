@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from .identity import AuthResult, Identity
     from .resources import Resource
     from .responses import Response
-    from .view import StackView
+    from .stack_view import StackView
 
 PROJECT_NAME = "dash_auth"
 

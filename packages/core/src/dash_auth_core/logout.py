@@ -19,7 +19,7 @@ from .responses import Response
 from .ui.pages import confirmation_page, signed_out_page
 
 if TYPE_CHECKING:
-    from .view import StackView
+    from .stack_view import StackView
 
 
 def install(stack: StackView) -> None:

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from .backends import Request
     from .identity import Identity
     from .responses import Response
-    from .view import StackView
+    from .stack_view import StackView
 
 _MAX_ID = 256
 

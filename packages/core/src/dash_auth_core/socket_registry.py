@@ -23,7 +23,7 @@ from .process import PROCESS
 
 if TYPE_CHECKING:
     from .backends import Request
-    from .view import StackView
+    from .stack_view import StackView
 
 #: Closes the socket and stops Dash's client from reconnecting.
 CLOSE_AUTH = 4001

@@ -14,7 +14,7 @@ declared options, page keys and plugin settings
 (:mod:`~dash_auth_core.extensions`), the secret
 (:mod:`~dash_auth_core.app_secret`), and logins kept in sessions
 (:mod:`~dash_auth_core.login_state`). What the guard, logout, sockets and
-pages need of the stack is :class:`~dash_auth_core.view.StackView`.
+pages need of the stack is :class:`~dash_auth_core.stack_view.StackView`.
 """
 
 from __future__ import annotations

@@ -60,7 +60,7 @@ from .socket_registry import CLOSE_AUTH, CLOSE_RECONNECT, client_of, registry
 from .socket_registry import install as install_registry
 
 if TYPE_CHECKING:
-    from .view import StackView
+    from .stack_view import StackView
 
 __all__ = ["CLOSE_AUTH", "CLOSE_RECONNECT", "LOGIN_REQUIRED", "SCOPE_KEY", "Connection", "install"]
 

@@ -17,7 +17,7 @@ from .render import render_page, translate
 if TYPE_CHECKING:
     from ..backends import Request
     from ..resources import Resource
-    from ..view import StackView
+    from ..stack_view import StackView
 
 
 def _retry_url(request: Request, stack: StackView | None) -> str:

@@ -28,7 +28,7 @@ from .settings import UISettings, settings
 
 if TYPE_CHECKING:
     from ..backends import Request
-    from ..view import StackView
+    from ..stack_view import StackView
 
 log = logging.getLogger("dash_auth")
 

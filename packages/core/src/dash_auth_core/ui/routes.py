@@ -32,7 +32,7 @@ from .settings import settings
 if TYPE_CHECKING:
     from ..backends import Request
     from ..identity import Identity
-    from ..view import StackView
+    from ..stack_view import StackView
 
 SESSION_ROUTE = "/_dash-auth/session"
 SIGN_IN_ROUTE = "/_dash-auth/sign-in"

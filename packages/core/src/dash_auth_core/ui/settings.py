@@ -13,7 +13,7 @@ from . import i18n
 from .theme import Theme
 
 if TYPE_CHECKING:
-    from ..view import StackView
+    from ..stack_view import StackView
 
 #: The options of AuthStack (and of every front door) that this module handles.
 OPTIONS = ("templates_folder", "theme", "language")
