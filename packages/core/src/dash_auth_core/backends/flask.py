@@ -37,6 +37,7 @@ from ._sessions import (
     cookie_interface_base,
     store_refusal,
 )
+from ._wrapped import WrappedRequest
 
 
 class _Headers(Mapping[str, str]):
@@ -84,7 +85,7 @@ def _environ_name(header: str) -> str:
 _ENVIRON_NAMES: dict[str, str] = {}
 
 
-class FlaskRequest(Request):
+class FlaskRequest(WrappedRequest):
     """A :class:`Request` over Flask's request proxy."""
 
     __slots__ = ("context_key", "_req", "state", "auth", "method", "path")
@@ -112,14 +113,6 @@ class FlaskRequest(Request):
         return self._req.environ.get(_ENVIRON_NAMES.get(name) or _environ_name(name), default)
 
     @property
-    def cookies(self) -> Mapping[str, str]:
-        return self._req.cookies
-
-    @property
-    def args(self) -> Mapping[str, str]:
-        return self._req.args
-
-    @property
     def form(self) -> Mapping[str, str]:
         try:
             return self._req.form
@@ -131,10 +124,6 @@ class FlaskRequest(Request):
         # The request context's own session object (what ``flask.session`` proxies to).
         session: MutableMapping[str, Any] = self.context_key.session
         return session
-
-    @property
-    def scheme(self) -> str:
-        return self._req.scheme
 
     #: The request context being handled in this context, if any (a C call).
     current_context_key = staticmethod(functools.partial(cv_request.get, None))
@@ -155,14 +144,6 @@ class FlaskRequest(Request):
             return None
         rule = self._req.url_rule  # None: nothing matched (Flask answers 404 or 405)
         return rule is not None and rule.endpoint in endpoints
-
-    @property
-    def host(self) -> str:
-        return self._req.host
-
-    @property
-    def remote_addr(self) -> str | None:
-        return self._req.remote_addr
 
     def json(self, max_bytes: int | None) -> Any:
         req = self._req
@@ -226,11 +207,8 @@ class _ServerSessionInterface(StoreInterfaceBase, SessionInterface):
     def save_session(self, app: flask.Flask, session: Any, response: flask.Response) -> None:
         try:
             change = self.sessions.finish(session)
-        except server_side.StoreUnavailable as exc:
-            server_side.refuse(response, exc)
-            return
-        except server_side.RecordTooLarge as exc:
-            server_side.too_large(exc)
+        except (server_side.StoreUnavailable, server_side.RecordTooLarge) as exc:
+            server_side.not_saved(response, exc)
             return
         server_side.apply(response, self.get_cookie_name(app), change,
                           lambda: server_side.cookie_settings(self, app, flask.request.is_secure))

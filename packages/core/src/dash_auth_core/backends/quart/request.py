@@ -14,11 +14,10 @@ from ..._private.quart import CACHED_JSON, cv_request, cv_websocket
 from ...context import key_setter
 from ...errors import BadRequest
 from ...sessions.lifecycle import stamp
+from .. import _server_sessions as server_side
 from .. import (
-    Request,
     cookie_probe,
 )
-from .. import _server_sessions as server_side
 from .._aio import (
     _HEADER_KEYS,
     is_json_mimetype,
@@ -30,6 +29,7 @@ from .._sessions import (
     StoreInterfaceBase,
     cookie_interface_base,
 )
+from .._wrapped import WrappedRequest
 
 _UPDATE = "_dash-update-component"
 _WEBSOCKET = "_dash-ws-callback"
@@ -49,7 +49,7 @@ def _current_context_key() -> Any:
     return ctx.websocket if ctx is not None else None
 
 
-class QuartRequest(Request):
+class QuartRequest(WrappedRequest):
     """A :class:`Request` over a Quart request (or websocket) and its session."""
 
     __slots__ = ("_req", "_session", "state", "auth", "on_event_loop", "_body", "_body_error", "_form",
@@ -107,14 +107,6 @@ class QuartRequest(Request):
         return self._req.headers
 
     @property
-    def cookies(self) -> Mapping[str, str]:
-        return self._req.cookies
-
-    @property
-    def args(self) -> Mapping[str, str]:
-        return self._req.args
-
-    @property
     def form(self) -> Mapping[str, str]:
         if self._form_error is not None:
             raise self._form_error
@@ -123,18 +115,6 @@ class QuartRequest(Request):
     @property
     def session(self) -> MutableMapping[str, Any]:
         return self._session
-
-    @property
-    def scheme(self) -> str:
-        return self._req.scheme
-
-    @property
-    def host(self) -> str:
-        return self._req.host
-
-    @property
-    def remote_addr(self) -> str | None:
-        return self._req.remote_addr
 
     def header(self, name: str, default: str | None = None) -> str | None:
         # From the ASGI scope, as Quart's own headers are (a dict look-up instead of
@@ -213,11 +193,8 @@ class _ServerSessionInterface(StoreInterfaceBase, SessionInterface):
             return  # a websocket: no cookie can be set
         try:
             change = await self.sessions.afinish(session)
-        except server_side.StoreUnavailable as exc:
-            server_side.refuse(response, exc)
-            return
-        except server_side.RecordTooLarge as exc:
-            server_side.too_large(exc)
+        except (server_side.StoreUnavailable, server_side.RecordTooLarge) as exc:
+            server_side.not_saved(response, exc)
             return
         def settings() -> dict[str, Any]:
             ctx = cv_request.get(None)
