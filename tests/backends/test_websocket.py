@@ -532,7 +532,8 @@ def test_a_recheck_of_the_socket_does_not_change_the_user_of_a_running_callback(
     from dash_auth_core import Identity
     from dash_auth_core.backends.fastapi import FastAPIRequest, Handling, _handling
     from dash_auth_core.context import set_current_user
-    from dash_auth_core.websocket import SCOPE_KEY, Connection, _MessageRequest, _on_dash_message
+    from dash_auth_core.socket_messages import MessageRequest
+    from dash_auth_core.websocket import SCOPE_KEY, Connection, _on_dash_message
 
     scope = {"type": "websocket", "path": "/_dash-ws-callback", "headers": []}
 
@@ -553,7 +554,7 @@ def test_a_recheck_of_the_socket_does_not_change_the_user_of_a_running_callback(
 
             async def recheck():
                 await started.wait()
-                set_current_user(Identity(id="bob"), _MessageRequest(handshake, {}, "/_dash-update-component"))
+                set_current_user(Identity(id="bob"), MessageRequest(handshake, {}, "/_dash-update-component"))
                 seen = current_user()
                 go.set()
                 return seen
@@ -575,7 +576,7 @@ def test_the_socket_registry_changes_only_under_the_lock_a_logout_holds():
     import threading
 
     from dash_auth_core import Identity
-    from dash_auth_core.websocket import _Registry
+    from dash_auth_core.socket_registry import SocketRegistry
 
     class Conn:
         def __init__(self, identity):
@@ -585,7 +586,7 @@ def test_the_socket_registry_changes_only_under_the_lock_a_logout_holds():
         def close_soon(self, *args, **kwargs):
             self.closing = True
 
-    registry, alice = _Registry(), Identity(id="alice")
+    registry, alice = SocketRegistry(), Identity(id="alice")
     first, added = Conn(alice), []
     with registry.lock:  # as revoke() holds it while it walks the sockets
         adder = threading.Thread(target=lambda: added.append(registry.add(first)))

@@ -20,7 +20,8 @@ from dash_auth_core.sessions.logins import LoginCache
 @pytest.fixture
 def decodings(monkeypatch):
     """How many times a signed session cookie was checked and decoded (every backend's path)."""
-    from dash_auth_core.backends import _sessions, fastapi
+    from dash_auth_core.backends import _sessions
+    from dash_auth_core.backends.fastapi import middleware as fastapi_middleware
 
     count = [0]
     original = _sessions.decoded_cookie
@@ -30,7 +31,7 @@ def decodings(monkeypatch):
         return original(*args, **kwargs)
 
     monkeypatch.setattr(_sessions, "decoded_cookie", counted)
-    monkeypatch.setattr(fastapi, "decoded_cookie", counted)
+    monkeypatch.setattr(fastapi_middleware, "decoded_cookie", counted)
     return count
 
 

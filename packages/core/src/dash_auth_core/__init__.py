@@ -23,7 +23,8 @@ from .plugins import register_default_plugin
 from .resources import Kind, Resource
 from .responses import Response, html_page, json_error, redirect, safe_next, with_next
 from .revocation import revoke_user
-from .stack import PROVIDER_GROUPS_CLAIM, AuthStack, add_public_routes
+from .stack import AuthStack, add_public_routes
+from .user_groups import PROVIDER_GROUPS_CLAIM
 from .userdata import UserDataMethods, get_user_data, get_username, set_user_data
 
 __all__ = [

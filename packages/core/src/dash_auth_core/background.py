@@ -28,7 +28,7 @@ from .context import identity_in
 from .sessions.store import StoreUnavailable
 
 if TYPE_CHECKING:
-    from .stack import AuthStack
+    from .stack_view import StackView
 
 log = logging.getLogger("dash_auth")
 
@@ -37,7 +37,7 @@ TASK_PREFIX = "background_callback_"
 _GUARDED = "_dash_auth_guarded"
 
 
-def install(stack: AuthStack) -> None:
+def install(stack: StackView) -> None:
     """Guard the Celery background jobs of ``stack``'s app (nothing to do without a CeleryManager)."""
     apps = _celery_apps(stack)
     if not apps:
@@ -54,7 +54,7 @@ def install(stack: AuthStack) -> None:
         signals.worker_process_init.connect(again, weak=False)
 
 
-def _celery_apps(stack: AuthStack) -> list[Any]:
+def _celery_apps(stack: StackView) -> list[Any]:
     app = stack.app
     managers = getattr(app, "_background_managers", None)
     found: list[Any] = managers() if callable(managers) else [getattr(app, "_background_manager", None)]
@@ -62,7 +62,7 @@ def _celery_apps(stack: AuthStack) -> list[Any]:
             and getattr(m, "handle", None) is not None]
 
 
-def guard_tasks(stack: AuthStack, celery_app: Any) -> int:
+def guard_tasks(stack: StackView, celery_app: Any) -> int:
     """Wrap every background-callback task of ``celery_app`` not wrapped yet; how many were."""
     wrapped = 0
     for name, task in list(celery_app.tasks.items()):
@@ -72,7 +72,7 @@ def guard_tasks(stack: AuthStack, celery_app: Any) -> int:
     return wrapped
 
 
-def refusal(stack: AuthStack, context: Mapping[str, Any] | None) -> str | None:
+def refusal(stack: StackView, context: Mapping[str, Any] | None) -> str | None:
     """Why a job queued with callback ``context`` must not run, or ``None`` to run it."""
     identity = identity_in(context)
     if identity is None:
@@ -86,7 +86,7 @@ def refusal(stack: AuthStack, context: Mapping[str, Any] | None) -> str | None:
     return None
 
 
-def _guarded(stack: AuthStack, task: Any, run: Callable[..., Any]) -> Callable[..., Any]:
+def _guarded(stack: StackView, task: Any, run: Callable[..., Any]) -> Callable[..., Any]:
     def guarded_run(result_key: str, progress_key: str, user_callback_args: Any,
                     context: Mapping[str, Any] | None = None) -> Any:
         reason = refusal(stack, context)

@@ -30,6 +30,7 @@ from typing import Any
 import dash
 
 from .identity import Identity
+from .process import PROCESS
 
 CUSTOM_DATA_NAMESPACE = "dash_auth"
 
@@ -169,9 +170,6 @@ def _custom_data(ctx: Any) -> dict[str, Any] | None:
     return None if identity is None else identity.to_session()
 
 
-_installed = False
-
-
 def install_custom_data_hook() -> None:
     """Register the process-wide ``custom_data`` hook once.
 
@@ -179,7 +177,5 @@ def install_custom_data_hook() -> None:
     docstring); calling it yourself ships the user with background callbacks
     of apps the guard has not seen yet.
     """
-    global _installed
-    if not _installed:
+    if PROCESS.install_hook_once("custom_data"):
         dash.hooks.custom_data(CUSTOM_DATA_NAMESPACE)(_custom_data)
-        _installed = True

@@ -1,19 +1,27 @@
-"""The request guard: classify, authenticate, authorize, challenge.
+"""The request guard: classify, authenticate, re-group, authorize, challenge.
 
 One :class:`Guard` per app runs before Dash handles any request. It returns
 ``None`` to let the request through or a :class:`Response` that refuses it.
+Each request passes five stages, in this order (see :meth:`Guard.__call__`):
+
+1. **classify** the request into a :class:`~dash_auth_core.Resource`;
+2. **authenticate**: the ``authenticate`` chain gives an identity or none;
+3. **re-group**: with ``user_groups_ttl``, the identity's groups are resolved
+   again when the last answer is older than that (:func:`regroup`);
+4. **authorize**: the ``authorize`` votes (any deny wins);
+5. **challenge**: a refused request gets the ``challenge`` chain's answer.
+
 Everything that can be computed once is computed lazily at the first request
 (when Dash has finished registering callbacks and pages) into a
-:class:`Snapshot`, and refreshed only when the registries change.
+:class:`~dash_auth_core.snapshot.Snapshot`, and refreshed only when the
+registries change.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import logging
-import re
 import threading
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
@@ -27,11 +35,13 @@ from .context import install_custom_data_hook
 from .errors import BadRequest, RequestRefused
 from .resources import Kind, Resource
 from .responses import Response, json_error, refusal
+from .snapshot import Snapshot, single_layout_publishing, template_rules_publish
 from .ui.pages import refusal_page
 
 if TYPE_CHECKING:
+    from .identity import Identity
     from .routes import PublicRoutes
-    from .stack import AuthStack
+    from .stack_view import StackView
 
 log = logging.getLogger("dash_auth")
 
@@ -51,40 +61,12 @@ _STATIC_ALIVE = Resource(Kind.DASH_INTERNAL, "_alive_", public=True)
 #: Served without even looking for a user: they carry nothing of the app's.
 _NO_IDENTITY_NEEDED = frozenset(map(id, (_STATIC_SUITES, _STATIC_FAVICON, _PREFLIGHT, _STATIC_ALIVE)))
 _CALLBACK = Kind.CALLBACK
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-@dataclass
-class Snapshot:
-    """What the guard knows about the app once Dash has set it up."""
-
-    callbacks: dict[str, CallbackInfo]
-    callback_resources: dict[str, Resource]
-    callback_map_size: int
-    routes_version: int
-    has_public_pages: bool
-    has_public_callbacks: bool = False
-    hook_routes: frozenset[str] = field(default_factory=frozenset)
-    page_cache: dict[str, Any] = field(default_factory=dict)
-
-    def page_for(self, rel: str, routes: PublicRoutes) -> tuple[Any, bool]:
-        """The ``dash.page_registry`` entry Dash renders for ``rel`` (``None`` if none), and whether
-        it is public (see :func:`judge_page`); cached."""
-        cache = self.page_cache
-        hit = cache.get(rel)
-        if hit is not None:
-            return hit
-        page, public = judge_page(rel, routes)
-        if len(cache) >= 4096:
-            cache.clear()
-        cache[rel] = hit = (page, public)
-        return hit
 
 
 class Guard:
     """Decides every request for one app."""
 
-    def __init__(self, stack: AuthStack) -> None:
+    def __init__(self, stack: StackView) -> None:
         self.stack = stack
         self._app = app = stack.app
         self._public_routes = stack.public_routes
@@ -174,30 +156,12 @@ class Guard:
             sample = pages.sample_path(page)
             if sample is not None and routes.test(sample):
                 return True
-        # A public route for one instance of a template page (``/team/public`` under ``/team/<id>``),
-        # unless the stack's own view answers that path (a login form under a catch-all page).
-        # Resolving a path walks every page (Dash's own resolver): only rules that some
-        # template page could be resolved for are judged (thousands of rules and pages).
-        templates = pages.TemplateIndex(dash.page_registry.values())
-        return bool(templates) and any(
-            "<" not in rule
-            and templates.may_resolve(rule)
-            and self.stack.plugin_route_public(self.routes_prefix + rule.lstrip("/")) is None
-            and _publishes_a_page(rule, routes)
-            for rule in routes.rules
-        )
+        return template_rules_publish(routes, self.routes_prefix, self.stack.plugin_route_public)
 
     def _single_layout_public(self, routes: PublicRoutes) -> bool:
         """An app without Dash Pages has one layout: a public route that Dash's index answers shows
         it, so its layout (and the callbacks' list) must load for anyone; logged once per rule set."""
-        publishing = []
-        for rule in routes.rules:
-            sample = pages.rule_sample(rule)
-            if sample is None:  # no path of the rule's own can be made: it publishes nothing known
-                continue
-            answers = pages.index_answers(self._app, self.routes_prefix + sample.lstrip("/"))
-            if answers or (answers is None and rule == "/"):
-                publishing.append(rule)
+        publishing = single_layout_publishing(self._app, self.routes_prefix, routes)
         if publishing and tuple(publishing) != self._single_layout_warned:
             self._single_layout_warned = tuple(publishing)
             log.warning(
@@ -345,6 +309,7 @@ class Guard:
             or snap.routes_version != self._public_routes.version
         ):
             snap = self.snapshot()
+        # 1. classify
         info = None
         try:
             # Callback POSTs are most of an app's traffic: read them here, not in classify().
@@ -359,16 +324,19 @@ class Guard:
         request.auth = stack
         if info is None and id(resource) in _NO_IDENTITY_NEEDED:  # (a known callback never is)
             return None
+        # 2. authenticate
         try:
             if stack.server_sessions is not None:
                 stack.begin_request(request)  # the session's record and the shared state, one round trip
             identity = stack.chain.authenticate(request)  # the chain's own (its fast path with one provider)
         except RequestRefused as exc:
             return _refused_now(request, resource, exc)
+        # 3. re-group (only with user_groups_ttl)
         if identity is not None and stack.user_groups_ttl is not None:
-            identity = stack.refresh_groups(identity, request)
+            identity = regroup(stack, identity, request)
         state["identity"] = identity  # the WebSocket layer keeps it for the socket
         request.remember_user(identity)  # what current_user() gives (set_current_user, or faster)
+        # 4. authorize, and 5. challenge (in _refuse) when refused
         if stack.has_authorizers:
             try:
                 verdict = stack.chain.authorize(identity, resource, request)
@@ -404,54 +372,13 @@ class Guard:
         return answer if answer is not None else refusal(resource, reason, self.stack.login_url)
 
 
-def judge_page(rel: str, routes: PublicRoutes) -> tuple[Any, bool]:
-    """The page Dash renders for ``rel`` (``None`` if none), and whether it is public.
+def regroup(stack: StackView, identity: Identity, request: Request) -> Identity:
+    """Stage 3: ``identity`` with its groups resolved again when ``user_groups_ttl`` asks for it.
 
-    A path is public when a public route matches it, except when Dash
-    renders a template page for it that shadows another page the path also
-    matches, or whose variables it fills with several segments (``/api/public``
-    for ``/<slug>``): then the template page itself must be public (a public
-    route matches its template), since the rule may have been written for the
-    page it hides, or for a server route.
+    The answer is cached per user for ``user_groups_ttl`` seconds; a look-up
+    that fails keeps the groups last known (see :mod:`dash_auth_core.user_groups`).
     """
-    if _CONTROL.search(rel):
-        # No browser sends them (it percent-encodes), and Dash's template matching fails on them.
-        raise BadRequest("the path holds control characters")
-    page = pages.resolve(rel)
-    public = routes.test(rel)
-    template = page.get("path_template") if page is not None else None
-    if not (public and template):
-        return page, public
-    if _depth(rel) != _depth(str(template)):
-        why = "filling its variables with several segments"
-    elif pages.shadows_another(rel, page):
-        why = "which shadows another page"
-    else:
-        return page, public
-    template = "/" + str(template).strip("/")
-    sample = pages.sample_path(page)
-    public = routes.has_rule(template) or (sample is not None and routes.test(sample))
-    if not public:
-        log.warning("%s is not public: Dash renders the template page %s for it, %s; make %s public "
-                    "to publish it", rel, template, why, template)
-    return page, public
-
-
-def _publishes_a_page(rule: str, routes: PublicRoutes) -> bool:
-    """Whether a public route publishes an instance of a template page with a fixed segment
-    (``/team/public`` for ``/team/<id>``). A catch-all template (``/<slug>``) matches server
-    routes' paths too (``/healthz``): such a rule does not publish the shell."""
-    try:
-        page, public = judge_page(rule, routes)
-    except BadRequest:
-        return False
-    template = page.get("path_template") if page is not None else None
-    return bool(public and template) and any("<" not in part for part in str(template).strip("/").split("/"))
-
-
-def _depth(path: str) -> int:
-    """How many segments a path (or a page's template) has."""
-    return len(path.strip("/").split("/"))
+    return stack.refresh_groups(identity, request)
 
 
 def _refused_now(request: Request, resource: Resource, exc: RequestRefused) -> Response:

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from .identity import AuthResult, Identity
     from .resources import Resource
     from .responses import Response
-    from .stack import AuthStack
+    from .stack_view import StackView
 
 PROJECT_NAME = "dash_auth"
 
@@ -104,9 +104,10 @@ def on_logout(identity: Identity | None, request: Request) -> None:
 
 
 @hookspec(historic=True)
-def setup(app: Any, auth: AuthStack) -> None:
+def setup(app: Any, auth: StackView) -> None:
     """Called once when the plugin joins an app's stack: add routes, read and check settings.
 
+    ``auth`` is the app's :class:`~dash_auth_core.AuthStack`;
     ``auth.plugin_config(name)`` gives the settings the app passed for the
     plugin; raise :class:`~dash_auth_core.ConfigurationError` when they are
     wrong, and the app fails at start-up. Historic: a plugin registered after

@@ -19,10 +19,10 @@ from .responses import Response
 from .ui.pages import confirmation_page, signed_out_page
 
 if TYPE_CHECKING:
-    from .stack import AuthStack
+    from .stack_view import StackView
 
 
-def install(stack: AuthStack) -> None:
+def install(stack: StackView) -> None:
     """Add the logout route to the app."""
     url = stack.url_for(stack.logout_route)
 

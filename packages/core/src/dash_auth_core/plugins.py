@@ -43,7 +43,6 @@ import logging
 import os
 import re
 import threading
-import weakref
 from collections.abc import Callable
 from importlib import metadata
 from typing import Any
@@ -51,6 +50,7 @@ from typing import Any
 import pluggy
 
 from . import hookspecs
+from .process import PROCESS
 
 log = logging.getLogger("dash_auth")
 
@@ -155,7 +155,7 @@ def register_default_plugin(plugin: Any, name: str | None = None) -> None:
         if any(existing == name for existing, _ in DEFAULT_PLUGINS):
             return
         DEFAULT_PLUGINS = (*DEFAULT_PLUGINS, (name, plugin))
-        stacks = list(_stacks)
+        stacks = list(PROCESS.stacks)
     loaded = importlib.import_module(plugin) if isinstance(plugin, str) else plugin
     for stack in stacks:
         if stack.get_plugin(name) is None:
@@ -165,10 +165,7 @@ def register_default_plugin(plugin: Any, name: str | None = None) -> None:
 def track(stack: Any) -> None:
     """Remember ``stack`` (weakly) so default plugins added later join it too."""
     with _defaults_lock:
-        _stacks.add(stack)
-
-
-_stacks: weakref.WeakSet[Any] = weakref.WeakSet()
+        PROCESS.stacks.add(stack)
 
 
 def declared(group: str) -> dict[str, metadata.EntryPoint]:

@@ -21,6 +21,11 @@ every frame before Dash does:
   both use code 4001, so the client does not reconnect with the stale cookie.
 * ``current_user()`` inside WebSocket callbacks returns the socket's identity.
 
+This module is transport-neutral: each backend hands it the socket's ASGI
+``send`` and ``receive`` (Quart and FastAPI glue in their adapters), the
+registry of open sockets is :mod:`dash_auth_core.socket_registry`, and a
+message becomes a request for the guard in :mod:`dash_auth_core.socket_messages`.
+
 Close codes: 4001 (sign-in needed, signed out, expired or forbidden; the
 reason starts with ``dash-auth/auth:`` and the page reloads to show the
 login), 4002 (an anonymous socket whose browser just signed in, as the
@@ -36,269 +41,57 @@ import asyncio
 import contextlib
 import json
 import logging
-import threading
 import time
-import weakref
-from collections import OrderedDict
 from collections.abc import Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from ._private import dash as dash_private
 from .backends import LOGIN_ENDED, Request
-from .backends._aio import asgi_headers, dash_setup, route_path, run_guard
-from .browser import AUTH_REASON_PREFIX, BROWSER_COOKIE, LOGIN_REQUIRED  # the page reloads on these
+from .backends._aio import dash_setup, run_guard
+from .browser import AUTH_REASON_PREFIX, LOGIN_REQUIRED  # the page reloads on these
 from .context import set_current_user, set_in_context
-from .hookspecs import hookimpl
 from .identity import Identity
+from .process import PROCESS
 from .resources import Kind, Resource
 from .sessions.store import StoreUnavailable
+from .socket_frames import FrameRules
+from .socket_messages import fresh
+from .socket_registry import CLOSE_AUTH, CLOSE_RECONNECT, client_of, registry
+from .socket_registry import install as install_registry
 
 if TYPE_CHECKING:
-    from .responses import Response
-    from .stack import AuthStack
+    from .stack_view import StackView
+
+__all__ = ["CLOSE_AUTH", "CLOSE_RECONNECT", "LOGIN_REQUIRED", "SCOPE_KEY", "Connection", "install"]
 
 log = logging.getLogger("dash_auth")
 
 #: The ASGI scope key under which the socket's :class:`Connection` lives.
 SCOPE_KEY = "dash_auth.websocket"
 
-#: Closes the socket and stops Dash's client from reconnecting.
-CLOSE_AUTH = 4001
-#: Closes an anonymous socket when its browser signs in: Dash's client reconnects with the new cookies.
-CLOSE_RECONNECT = 4002
-
 #: Seconds between re-checks of an idle signed-in socket (logouts close at once).
 RECHECK_SECONDS = 60.0
-#: Seconds between a logout and the close frame of the user's sockets (they serve nothing meanwhile).
-LOGOUT_CLOSE_DELAY = 0.5
 #: Seconds a first frame waits for the handshake decision (Quart decides inside the app).
 HANDSHAKE_TIMEOUT = 10.0
-_MAX_ID = 256
 
 
-def _short_str(value: Any) -> bool:
-    return isinstance(value, str) and 0 < len(value) <= _MAX_ID
-
-
-# -- logouts and revocation -----------------------------------------------
-
-
-class _Registry:
-    """One app's open sockets and the logins signed out while some were open."""
-
-    def __init__(self) -> None:
-        self.connections: weakref.WeakSet[Connection] = weakref.WeakSet()
-        self.revoked: OrderedDict[tuple[str, str, float], float] = OrderedDict()
-        self.lock = threading.Lock()
-
-    @staticmethod
-    def key(identity: Identity) -> tuple[str, str, float]:
-        return (identity.id, identity.provider, identity.auth_time)
-
-    def is_revoked(self, identity: Identity) -> bool:
-        if not self.revoked:
-            return False
-        expiry = self.revoked.get(self.key(identity))
-        return expiry is not None and expiry > time.time()
-
-    def add(self, conn: Connection) -> bool:
-        """Count ``conn`` among the open sockets; ``False`` if its login was signed out meanwhile.
-
-        Under the lock that :meth:`revoke` holds (it runs in the logout's
-        worker thread): a socket is either closed by the logout or refused here.
-        """
-        with self.lock:
-            if conn.identity is not None and self.is_revoked(conn.identity):
-                return False
-            self.connections.add(conn)
-            return True
-
-    def discard(self, conn: Connection) -> None:
-        with self.lock:
-            self.connections.discard(conn)
-
-    def reconnect_anonymous(self, client: str | None) -> None:
-        """Have the anonymous sockets of browser ``client`` reconnect with its new login."""
-        if client is None:
-            return
-        with self.lock:
-            targets = [c for c in self.connections if c.identity is None and c.client == client]
-        for conn in targets:
-            # Once the login's response has set the cookie the reconnection sends.
-            conn.close_soon(CLOSE_RECONNECT, "dash-auth: reconnect with the new sign-in", delay=LOGOUT_CLOSE_DELAY)
-
-    def revoke_user(self, user_id: str) -> None:
-        """Close every open socket of ``user_id`` (a revocation: their logins are void everywhere)."""
-        with self.lock:
-            targets = [c for c in self.connections if c.identity is not None and c.identity.id == user_id]
-        for conn in targets:
-            conn.signed_out = True
-            conn.close_soon(CLOSE_AUTH, AUTH_REASON_PREFIX + "signed out", delay=LOGOUT_CLOSE_DELAY)
-
-    def revoke(self, identity: Identity, lifetime: float | None) -> None:
-        """Refuse this login on sockets from now on and close the open ones."""
-        now = time.time()
-        with self.lock:
-            self.revoked[self.key(identity)] = now + (lifetime or 24 * 3600)
-            while len(self.revoked) > 10_000 or (self.revoked and next(iter(self.revoked.values())) < now):
-                self.revoked.popitem(last=False)
-            targets = [c for c in self.connections if c.identity is not None and self.key(c.identity) == self.key(identity)]
-        for conn in targets:
-            conn.signed_out = True  # no message is served from now on
-            # The close frame follows shortly, once the logout response has
-            # cleared the browser's cookie: the page then reloads signed out.
-            conn.close_soon(CLOSE_AUTH, AUTH_REASON_PREFIX + "signed out", delay=LOGOUT_CLOSE_DELAY)
-
-
-_registries: weakref.WeakKeyDictionary[Any, _Registry] = weakref.WeakKeyDictionary()
-_registries_lock = threading.Lock()
-
-
-def registry(stack: AuthStack) -> _Registry:
-    with _registries_lock:
-        reg = _registries.get(stack)
-        if reg is None:
-            reg = _registries[stack] = _Registry()
-        return reg
-
-
-class _LogoutPlugin:
-    """Closes a user's sockets when they log out, and a browser's anonymous ones when it signs in
-    (the cookies of a socket are frozen at its handshake)."""
-
-    def __init__(self, stack: AuthStack) -> None:
-        self._stack = weakref.ref(stack)
-
-    @hookimpl
-    def on_login(self, identity: Identity, request: Request) -> None:
-        stack = self._stack()
-        if stack is not None and not request.is_websocket:
-            registry(stack).reconnect_anonymous(_client_of(request))
-
-    @hookimpl(tryfirst=True)  # before any plugin's own on_logout, which might fail
-    def on_logout(self, identity: Identity | None, request: Request) -> None:
-        stack = self._stack()
-        if identity is not None and stack is not None:
-            registry(stack).revoke(identity, stack.session_lifetime)
-
-
-def _client_of(request: Request) -> str | None:
-    """The browser a request comes from (the random cookie its pages keep), if it says."""
-    try:
-        value = request.cookies.get(BROWSER_COOKIE)
-    except Exception:  # an unparsable Cookie header names no browser
-        return None
-    return value if isinstance(value, str) and 16 <= len(value) <= 64 else None
-
-
-PLUGIN_NAME = "dash_auth_core.websocket"
-
-
-def install(stack: AuthStack) -> None:
+def install(stack: StackView) -> None:
     """Prepare ``stack`` for authenticated sockets (once per stack)."""
-    if stack.get_plugin(PLUGIN_NAME) is None:
-        stack.register(_LogoutPlugin(stack), name=PLUGIN_NAME)
-    _guarded_servers.add(stack.app.server)
-    _install_dash_hook()
+    install_registry(stack)
+    PROCESS.guarded_servers.add(stack.app.server)
+    if PROCESS.install_hook_once("websocket"):
+        import dash
 
-
-#: The servers whose Dash socket must have come through :class:`Connection` (the frame checks).
-_guarded_servers: weakref.WeakSet[Any] = weakref.WeakSet()
-
-
-# -- one message as a callback request for the guard ---------------------
-
-
-_CREDENTIAL_HEADERS = frozenset({"authorization", "cookie"})
-
-
-class _WithoutCredentials(Mapping[str, str]):
-    """Case-insensitive headers of a request, less ``Authorization`` and ``Cookie``."""
-
-    def __init__(self, headers: Mapping[str, str]) -> None:
-        self._map = {k.lower(): v for k, v in headers.items() if k.lower() not in _CREDENTIAL_HEADERS}
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self._map.get(key.lower(), default)
-
-    def __getitem__(self, key: str) -> str:
-        return self._map[key.lower()]
-
-    def __iter__(self) -> Any:
-        return iter(self._map)
-
-    def __len__(self) -> int:
-        return len(self._map)
-
-
-class _MessageRequest(Request):
-    """A ``callback_request`` payload seen by the guard as a callback POST from the socket's client.
-
-    ``anonymous``: the handshake's login was signed out; its frozen credentials
-    are hidden, so the message is judged as an anonymous one.
-    """
-
-    __slots__ = ("_base", "_payload", "_path", "_anonymous", "state", "auth", "on_event_loop")
-
-    #: The socket's key is shared by its callbacks, the frame pump and the re-checks.
-    identity_per_context = True
-
-    def __init__(self, base: Request, payload: Any, path: str, anonymous: bool = False) -> None:
-        self._base = base
-        self._payload = payload
-        self._path = path
-        self._anonymous = anonymous
-        self.state: dict[str, Any] = {}
-        self.auth = None
-        self.on_event_loop = False
-
-    @property
-    def headers(self) -> Mapping[str, str]:
-        if not self._anonymous:
-            return self._base.headers
-        return _WithoutCredentials(self._base.headers)
-
-    @property
-    def cookies(self) -> Mapping[str, str]:
-        return {} if self._anonymous else self._base.cookies
-
-    @property
-    def session(self) -> MutableMapping[str, Any]:
-        return {} if self._anonymous else self._base.session
-
-    @property
-    def has_session_cookie(self) -> bool:
-        return False if self._anonymous else self._base.has_session_cookie
-
-    method = property(lambda self: "POST")
-    is_websocket = property(lambda self: True)
-    path = property(lambda self: self._path)
-    args = property(lambda self: self._base.args)
-    form = property(lambda self: {})
-    scheme = property(lambda self: self._base.scheme)
-    host = property(lambda self: self._base.host)
-    remote_addr = property(lambda self: self._base.remote_addr)
-    context_key = property(lambda self: self._base.context_key)
-    current_context_key = property(lambda self: self._base.current_context_key)  # type: ignore[assignment]
-
-    def json(self, max_bytes: int | None) -> Any:
-        return self._payload
-
-
-def _fresh(request: Request) -> Request:
-    """The handshake request with empty per-request state, for one more run of the guard."""
-    request.state = {}
-    request.auth = None
-    return request
+        dash.hooks.websocket_message()(_on_dash_message)
+        dash.hooks.websocket_connect()(_require_checks)
 
 
 # -- one socket ---------------------------------------------------------------
 
-
-class Connection:
+class Connection(FrameRules):
     """The state of one callback socket: its handshake, identity, and the frames in between."""
 
-    def __init__(self, stack: AuthStack, raw_send: Any) -> None:
+    def __init__(self, stack: StackView, raw_send: Any) -> None:
         self.stack = stack
         self.raw_send = raw_send
         self.loop = asyncio.get_running_loop()
@@ -331,9 +124,9 @@ class Connection:
         if not dash_private.first_request_done(app):
             await dash_setup(app)  # a socket before any page load: Dash's set-up first
         self.request = request
-        self.client = _client_of(request)
+        self.client = client_of(request)
         try:
-            result = await run_guard(stack.guard, lambda: _fresh(request))
+            result = await run_guard(stack.guard, lambda: fresh(request))
         except Exception:
             log.exception("the dash-auth guard failed on a websocket handshake")
             result = None
@@ -397,7 +190,7 @@ class Connection:
         async with self.recheck_lock:
             if not await self._reload_session():
                 return True  # the store is down: nothing is served meanwhile (see on_callback)
-            result = await run_guard(self.stack.guard, lambda: _fresh(request))
+            result = await run_guard(self.stack.guard, lambda: fresh(request))
             identity = request.state.get("identity")
         if self.identity is None:
             return True  # an anonymous socket stays anonymous; messages are judged one by one
@@ -506,103 +299,6 @@ class Connection:
             log.exception("dash-auth: checking a websocket message failed")
             await self.close(1011, "dash-auth: internal error")
 
-    async def on_frame(self, event: Mapping[str, Any]) -> bool:
-        """Check one frame; ``True`` to pass it to Dash."""
-        if self.signed_out:
-            await self.close(CLOSE_AUTH, AUTH_REASON_PREFIX + "signed out")
-            return False
-        text = event.get("text")
-        if text is None:
-            await self.close(1003, "dash-auth: binary messages are not accepted")
-            return False
-        limit = self.stack.max_body_size
-        if limit is not None and len(text) > limit:
-            await self.close(1009, "dash-auth: message too big")
-            return False
-        try:
-            message = json.loads(text)
-        except (ValueError, RecursionError):
-            await self.close(1007, "dash-auth: malformed JSON")
-            return False
-        if type(message) is not dict:
-            await self.close(1008, "dash-auth: a message must be a JSON object")
-            return False
-        kind = message.get("type")
-        if kind == "callback_request":
-            return await self.on_callback(message)
-        if kind == "heartbeat" or (kind == "get_props_response" and _short_str(message.get("requestId"))):
-            if await self._recheck():
-                return True
-            await self.close(CLOSE_AUTH, AUTH_REASON_PREFIX + "signed out")
-            return False
-        renderer = message.get("rendererId")
-        await self.reply({
-            "type": "error",
-            "rendererId": renderer if _short_str(renderer) else "",
-            "payload": {"message": "dash-auth: unknown or malformed message", "code": 400},
-        })
-        return False
-
-    async def on_callback(self, message: Mapping[str, Any]) -> bool:
-        request_id = message.get("requestId")
-        renderer = message.get("rendererId", "")
-        if not _short_str(request_id) or not isinstance(renderer, str) or len(renderer) > _MAX_ID:
-            await self.close(1008, "dash-auth: malformed callback request")
-            return False
-        payload = message.get("payload")
-        base = self.request
-        if base is None:
-            await self.close(1011, "dash-auth: internal error")
-            return False
-        stack = self.stack
-        if not await self._reload_session():
-            await self._callback_error(request_id, renderer, "dash-auth: 503 the session store is unavailable")
-            return False
-        request = _MessageRequest(base, payload, self.update_path, anonymous=self.revoked)
-        result = await run_guard(stack.guard, lambda: request)
-        authenticated = "identity" in request.state  # a malformed payload is refused before that
-        identity = request.state.get("identity")
-        if identity is not None and registry(stack).is_revoked(identity):
-            identity = None
-        if authenticated and self.identity is not None and (identity is None or identity.id != self.identity.id):
-            await self.close(CLOSE_AUTH, AUTH_REASON_PREFIX + "signed out")
-            return False
-        if result is not None:
-            await self._refuse(request, result, request_id, renderer)
-            return False
-        app = stack.app
-        output = payload.get("output") if isinstance(payload, dict) else None
-        if not (self.all_over_websocket or app.callback_map.get(output, {}).get("websocket")):
-            await self._callback_error(request_id, renderer, "dash-auth: this callback does not run over WebSocket")
-            return False
-        if identity is not None:
-            self.identity = identity
-        return True
-
-    async def _refuse(self, request: _MessageRequest, result: Response, request_id: str, renderer: str) -> None:
-        try:
-            body = json.loads(result.body)
-            detail = f"{body.get('error')}: {body.get('message')}"
-        except (ValueError, TypeError, AttributeError):
-            detail = "refused"
-        resource = request.state.get("resource")
-        is_route = resource is not None and resource.kind is Kind.CALLBACK and resource.pathname is not None
-        if result.status == 401 and is_route:
-            # A private page asked for over the socket: the page reloads and the
-            # full page load gets the login challenge.
-            await self._callback_error(request_id, renderer, f"{LOGIN_REQUIRED} {detail}")
-            await self.close(CLOSE_AUTH, AUTH_REASON_PREFIX + "sign-in required")
-            return
-        await self._callback_error(request_id, renderer, f"dash-auth: {result.status} {detail}")
-
-    async def _callback_error(self, request_id: str, renderer: str, text: str) -> None:
-        await self.reply({
-            "type": "callback_response",
-            "rendererId": renderer,
-            "requestId": request_id,
-            "payload": {"status": "error", "message": text},
-        })
-
     # the whole life of the socket
 
     async def run(self, app: Any, scope: MutableMapping[str, Any], receive: Any) -> None:
@@ -626,85 +322,7 @@ class _Refusal:
 _UNAUTHENTICATED: Any = _Refusal()
 
 
-# -- the backends ---------------------------------------------------------------
-
-
-async def fastapi_connection(
-    stack: AuthStack, app: Any, request: Request, scope: MutableMapping[str, Any], receive: Any, send: Any
-) -> None:
-    """Serve Dash's callback socket on FastAPI: judge the handshake, then every frame."""
-    conn = Connection(stack, send)
-    scope[SCOPE_KEY] = conn
-    first = await receive()
-    if first.get("type") != "websocket.connect":
-        return
-    reason = await conn.handshake(request)
-    if reason is not None:
-        await send({"type": "websocket.accept"})
-        await send({"type": "websocket.close", "code": CLOSE_AUTH, "reason": reason})
-        return
-    conn.inbox.put_nowait(first)
-    await conn.run(app, scope, receive)
-
-
-async def quart_handshake(stack: AuthStack, ws: Any, request: Request) -> Any:
-    """``before_websocket`` on Quart for Dash's socket: ``None`` to go on, else it was closed."""
-    conn = ws.scope.get(SCOPE_KEY) if isinstance(getattr(ws, "scope", None), dict) else None
-    if not isinstance(conn, Connection):
-        # The frame checks are missing (the ASGI app was replaced): deny by default.
-        log.error("dash-auth: the websocket layer is not installed; refusing %s", ws.path)
-        await ws.accept()
-        await ws.close(1011, "dash-auth: websocket checks are not installed")
-        return ""
-    reason = await conn.handshake(request)
-    if reason is None:
-        return None
-    await ws.accept()
-    await ws.close(CLOSE_AUTH, reason)
-    return ""
-
-
-def install_asgi(stack: AuthStack, server: Any, backend: str) -> None:
-    """Put the frame checks around a Quart app's ASGI callable (once)."""
-    install(stack)
-    inner = server.asgi_app
-    if getattr(inner, "_dash_auth_websocket", False):
-        return
-    ws_path = stack.app.config.routes_pathname_prefix + "_dash-ws-callback"
-
-    async def asgi_app(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
-        if scope.get("type") != "websocket" or route_path(scope) != ws_path:
-            await inner(scope, receive, send)
-            return
-        conn = Connection(stack, send)
-        scope[SCOPE_KEY] = conn
-        await conn.run(inner, scope, receive)
-
-    asgi_app._dash_auth_websocket = True  # type: ignore[attr-defined]
-    server.asgi_app = asgi_app
-
-
-async def refuse_handshake(scope: Mapping[str, Any], send: Any, response: Response) -> None:
-    """Refuse a websocket handshake on a route that is not Dash's, with the guard's answer if possible."""
-    extensions = scope.get("extensions") or {}
-    if "websocket.http.response" in extensions:
-        body = response.body.encode() if isinstance(response.body, str) else bytes(response.body)
-        await send({"type": "websocket.http.response.start", "status": response.status,
-                    "headers": asgi_headers(response)})
-        await send({"type": "websocket.http.response.body", "body": body})
-        return
-    await send({"type": "websocket.close", "code": 1008, "reason": "dash-auth: refused"})
-
-
-def current_request() -> Request | None:
-    """No separate lookup is needed: the adapters' own contexts cover sockets."""
-    return None
-
-
 # -- current_user() inside WebSocket callbacks --------------------------------
-
-_hook_installed = False
-
 
 def _on_dash_message(ws: Any, message: Any) -> None:
     """Dash's ``websocket_message`` hook: the callback about to run sees the socket's user."""
@@ -727,7 +345,7 @@ def _require_checks(ws: Any) -> Any:
         return True
     server = scope.get("app")
     try:
-        guarded = server is not None and server in _guarded_servers
+        guarded = server is not None and server in PROCESS.guarded_servers
     except TypeError:  # not weak-referenceable: not one of ours
         guarded = False
     if not guarded:
@@ -735,12 +353,3 @@ def _require_checks(ws: Any) -> Any:
     log.error("dash-auth: a websocket reached Dash without the frame checks (path %r); refused", scope.get("path"))
     return (1011, "dash-auth: websocket checks were bypassed")
 
-
-def _install_dash_hook() -> None:
-    global _hook_installed
-    if not _hook_installed:
-        import dash
-
-        dash.hooks.websocket_message()(_on_dash_message)
-        dash.hooks.websocket_connect()(_require_checks)
-        _hook_installed = True

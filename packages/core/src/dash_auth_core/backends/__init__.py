@@ -236,6 +236,16 @@ class BackendAdapter(abc.ABC):
         raise ConfigurationError(f"the {self.name} adapter does not support session_store")
 
 
+def werkzeug_response(response_class: Any, response: Response) -> Any:
+    """``response`` as a ``response_class`` (Flask's or Quart's, both on werkzeug's headers)."""
+    native = response_class(response.body, status=response.status, content_type=response.content_type)
+    for key, value in response.headers.items():
+        native.headers[key] = value
+    for key, value in response.extra_headers:
+        native.headers.add(key, value)
+    return native
+
+
 def dash_setup_index(funcs: list[Any]) -> int | None:
     """Where the last of Dash's own functions sits in a ``before_request`` list (``None`` if absent).
 

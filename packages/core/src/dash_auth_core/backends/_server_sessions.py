@@ -22,7 +22,7 @@ from ..sessions.records import RecordTooLarge
 from ..sessions.server import CookieChange, ServerSessions, cookie_header
 from ..sessions.store import StoreUnavailable
 
-__all__ = ["RecordTooLarge", "StoreUnavailable", "apply", "cookie_settings", "cookie_value", "open_lazy", "refuse",
+__all__ = ["RecordTooLarge", "StoreUnavailable", "apply", "cookie_settings", "cookie_value", "open_lazy", "not_saved", "refuse",
            "too_large"]
 
 log = logging.getLogger("dash_auth")
@@ -92,3 +92,12 @@ def refuse(response: Any, exc: StoreUnavailable) -> None:
 
 def too_large(exc: RecordTooLarge) -> None:
     log.error("a session was not saved: %s", exc)
+
+
+def not_saved(response: Any, exc: StoreUnavailable | RecordTooLarge) -> None:
+    """A session that could not be saved: a store outage turns ``response`` into a 503
+    (:func:`refuse`); a record too large is logged (:func:`too_large`)."""
+    if isinstance(exc, StoreUnavailable):
+        refuse(response, exc)
+    else:
+        too_large(exc)

@@ -1,20 +1,30 @@
-"""Signed-cookie sessions that cost nothing until something reads them.
+"""Signed-cookie sessions that cost nothing until something reads them, set up once for Flask and Quart.
 
 Every adapter keeps its framework's own cookie format; what they share is
 here: a session class that decodes its cookie on first use (so a request
 authenticated by a header, or a static file, skips the signature check and
 the cookie write), and a cache for the serializer that Flask and Quart
-otherwise rebuild, key derivation included, on every request.
+otherwise rebuild, key derivation included, on every request. Flask and
+Quart, whose session interfaces are twins, share the rest too: the cookie
+interface's rules (:func:`cookie_interface_base`), the server-side one's
+(:class:`StoreInterfaceBase`), and the adapter's session set-up
+(:class:`FrameworkSessions`).
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import Any
 
+from flask.sessions import SecureCookieSession
 from itsdangerous import BadSignature
 from werkzeug.datastructures import CallbackDict
+
+from ..responses import Response, json_error
+from ..sessions.lifecycle import REMEMBER_KEY
+from ..sessions.store import StoreUnavailable
 
 Loader = Callable[[], "dict[str, Any] | None"]
 
@@ -134,3 +144,112 @@ def decoded_cookie(value: str | None, decode: Callable[[str], Any],
     except errors:
         return None
     return data if isinstance(data, dict) else None
+
+
+#: The session of Flask and Quart, decoded from its cookie on first use.
+LazySession = lazy_session_class(SecureCookieSession)
+
+
+def remembered_until(session: Any, lifetime: float | None) -> Any:
+    """When a remembered login's cookie expires (its login time plus ``lifetime``), else ``None``."""
+    if session.get(REMEMBER_KEY) is not True:
+        return None
+    user = session.get("user")
+    auth_time = user.get("auth_time") if isinstance(user, dict) else None
+    if not isinstance(auth_time, (int, float)) or not lifetime:
+        return None
+    return datetime.fromtimestamp(auth_time + lifetime, tz=timezone.utc)
+
+
+def remember_lifetime_of(adapter: Any) -> Any:
+    """A function giving the app's current ``remember_lifetime`` (for the cookie's expiry)."""
+    return lambda: getattr(getattr(adapter, "stack", None), "remember_lifetime", None)
+
+
+def cookie_interface_base(interface: Any) -> type:
+    """Flask's or Quart's ``SecureCookieSessionInterface`` with what both adapters change in it.
+
+    Sessions decode lazily (:class:`SerializerCache`); one that nothing read
+    is "null", so the framework skips saving it; a remembered login's cookie
+    outlives the browser (``remember_lifetime``, set by the adapter).
+    """
+
+    def get_expiration_time(self: Any, app: Any, session: Any) -> Any:
+        # A browser-session cookie, except for a remembered login (see ``remembered_until``).
+        return remembered_until(session, self.remember_lifetime()) or interface.get_expiration_time(self, app, session)
+
+    def is_null_session(self: Any, obj: object) -> bool:
+        # The framework saves only sessions that are not "null": one of ours that
+        # nothing read has nothing to save, so the save step is skipped altogether.
+        if type(obj) is LazySession:
+            return obj._loader is not None  # type: ignore[attr-defined]  # not ``loaded``: a property call less
+        return bool(interface.is_null_session(self, obj))
+
+    namespace = {
+        "remember_lifetime": staticmethod(lambda: None),
+        "get_expiration_time": get_expiration_time,
+        "is_null_session": is_null_session,
+    }
+    return type(f"DashAuth{interface.__name__}", (SerializerCache, interface), namespace)
+
+
+class StoreInterfaceBase:
+    """What Flask's and Quart's interfaces for sessions in a server-side store share (the cookie
+    carries an id; see ``_server_sessions``)."""
+
+    def __init__(self, sessions: Any) -> None:
+        self.sessions = sessions
+
+    def is_null_session(self, obj: object) -> bool:
+        handle = getattr(obj, "_dash_auth_handle", None)
+        return not getattr(obj, "loaded", False) and not (handle is not None and (handle.rotate or handle.renew))
+
+
+def store_refusal(exc: Any) -> Response:
+    """The JSON 503 (or the like) for a store that failed while a view ran."""
+    response = json_error(exc.status, exc.error, exc.message)
+    response.headers.update(exc.headers)
+    return response
+
+
+class FrameworkSessions:
+    """The Flask and Quart adapters' session set-up: the server's own secret and config,
+    our cookie interface in place of the framework's, or a server-side store."""
+
+    server: Any
+    #: The framework's own cookie interface, which ours replaces.
+    default_interface: type
+    #: Ours (see :func:`cookie_interface_base`), and the one over a server-side store.
+    cookie_interface: type
+    store_interface: type
+
+    def has_secret(self) -> bool:
+        return bool(self.server.secret_key)
+
+    def server_secret(self) -> str | bytes | None:
+        return self.server.secret_key or None
+
+    def ensure_sessions(self, secret_key: str | bytes | None) -> bool:
+        had = self.has_secret()
+        if secret_key:
+            self.server.secret_key = secret_key
+        config = self.server.config
+        if config.get("SESSION_COOKIE_SAMESITE") is None:
+            config["SESSION_COOKIE_SAMESITE"] = "Lax"
+        config["SESSION_COOKIE_HTTPONLY"] = True
+        if type(self.server.session_interface) is self.default_interface:
+            interface = self.server.session_interface = self.cookie_interface()
+            interface.remember_lifetime = remember_lifetime_of(self)
+        self.sessions_changed()
+        return had
+
+    def sessions_changed(self) -> None:
+        """Called once the sessions are set up (Quart's request class reads the cookie's name)."""
+
+    def use_session_store(self, sessions: Any) -> None:
+        self.server.session_interface = self.store_interface(sessions)
+        self.server.register_error_handler(StoreUnavailable, self.store_unavailable)
+
+    def store_unavailable(self, exc: Exception) -> Any:
+        """The framework's error handler for :class:`StoreUnavailable` (see :func:`store_refusal`)."""
+        raise NotImplementedError

@@ -27,9 +27,17 @@ from . import (
     declared_length,
     register_adapter,
     session_cookie_attributes,
+    werkzeug_response,
 )
 from . import _server_sessions as server_side
-from ._sessions import SerializerCache, lazy_session_class
+from ._sessions import (
+    FrameworkSessions,
+    LazySession,
+    StoreInterfaceBase,
+    cookie_interface_base,
+    store_refusal,
+)
+from ._wrapped import WrappedRequest
 
 
 class _Headers(Mapping[str, str]):
@@ -77,7 +85,7 @@ def _environ_name(header: str) -> str:
 _ENVIRON_NAMES: dict[str, str] = {}
 
 
-class FlaskRequest(Request):
+class FlaskRequest(WrappedRequest):
     """A :class:`Request` over Flask's request proxy."""
 
     __slots__ = ("context_key", "_req", "state", "auth", "method", "path")
@@ -105,14 +113,6 @@ class FlaskRequest(Request):
         return self._req.environ.get(_ENVIRON_NAMES.get(name) or _environ_name(name), default)
 
     @property
-    def cookies(self) -> Mapping[str, str]:
-        return self._req.cookies
-
-    @property
-    def args(self) -> Mapping[str, str]:
-        return self._req.args
-
-    @property
     def form(self) -> Mapping[str, str]:
         try:
             return self._req.form
@@ -124,10 +124,6 @@ class FlaskRequest(Request):
         # The request context's own session object (what ``flask.session`` proxies to).
         session: MutableMapping[str, Any] = self.context_key.session
         return session
-
-    @property
-    def scheme(self) -> str:
-        return self._req.scheme
 
     #: The request context being handled in this context, if any (a C call).
     current_context_key = staticmethod(functools.partial(cv_request.get, None))
@@ -148,14 +144,6 @@ class FlaskRequest(Request):
             return None
         rule = self._req.url_rule  # None: nothing matched (Flask answers 404 or 405)
         return rule is not None and rule.endpoint in endpoints
-
-    @property
-    def host(self) -> str:
-        return self._req.host
-
-    @property
-    def remote_addr(self) -> str | None:
-        return self._req.remote_addr
 
     def json(self, max_bytes: int | None) -> Any:
         req = self._req
@@ -189,31 +177,13 @@ class FlaskRequest(Request):
             raise BadRequest("request body is not valid JSON", 400) from exc
 
 
-#: Flask's session, decoded from its cookie on first use.
-LazySession = lazy_session_class(SecureCookieSession)
-
-
-class _SessionInterface(SerializerCache, SecureCookieSessionInterface):
+class _SessionInterface(cookie_interface_base(SecureCookieSessionInterface)):  # type: ignore[misc]
     """Flask's signed-cookie sessions, loaded lazily, ``Secure`` whenever the request is HTTPS."""
 
     def get_cookie_secure(self, app: flask.Flask) -> bool:
         if super().get_cookie_secure(app):
             return True
         return flask.has_request_context() and flask.request.is_secure
-
-    #: The app's remember-me lifetime (set by the adapter).
-    remember_lifetime: Any = staticmethod(lambda: None)
-
-    def get_expiration_time(self, app: flask.Flask, session: Any) -> Any:
-        # A browser-session cookie, except for a remembered login (see ``remembered_until``).
-        return remembered_until(session, self.remember_lifetime()) or super().get_expiration_time(app, session)
-
-    def is_null_session(self, obj: object) -> bool:
-        # The framework saves only sessions that are not "null": one of ours that
-        # nothing read has nothing to save, so the save step is skipped altogether.
-        if type(obj) is LazySession:
-            return obj._loader is not None  # type: ignore[attr-defined]  # not ``loaded``: a property call less
-        return super().is_null_session(obj)
 
     def open_session(self, app: flask.Flask, request: flask.Request) -> SecureCookieSession | None:
         # SerializerCache.lazy_session, inline (Flask opens a session for every request).
@@ -227,72 +197,35 @@ class _SessionInterface(SerializerCache, SecureCookieSessionInterface):
         super().save_session(app, session, response)
 
 
-class _ServerSessionInterface(SessionInterface):
+class _ServerSessionInterface(StoreInterfaceBase, SessionInterface):
     """Sessions in a server-side store: the cookie carries an id (see ``_server_sessions``)."""
-
-    def __init__(self, sessions: Any) -> None:
-        self.sessions = sessions
 
     def open_session(self, app: flask.Flask, request: flask.Request) -> Any:
         cookie = server_side.cookie_value(request.environ.get("HTTP_COOKIE"), self.get_cookie_name(app))
         return server_side.open_lazy(self.sessions, LazySession, cookie)
 
-    def is_null_session(self, obj: object) -> bool:
-        handle = getattr(obj, "_dash_auth_handle", None)
-        return not getattr(obj, "loaded", False) and not (handle is not None and (handle.rotate or handle.renew))
-
     def save_session(self, app: flask.Flask, session: Any, response: flask.Response) -> None:
         try:
             change = self.sessions.finish(session)
-        except server_side.StoreUnavailable as exc:
-            server_side.refuse(response, exc)
-            return
-        except server_side.RecordTooLarge as exc:
-            server_side.too_large(exc)
+        except (server_side.StoreUnavailable, server_side.RecordTooLarge) as exc:
+            server_side.not_saved(response, exc)
             return
         server_side.apply(response, self.get_cookie_name(app), change,
                           lambda: server_side.cookie_settings(self, app, flask.request.is_secure))
 
 
 def to_flask(response: Response) -> flask.Response:
-    native = flask.Response(response.body, status=response.status, content_type=response.content_type)
-    for key, value in response.headers.items():
-        native.headers[key] = value
-    for key, value in response.extra_headers:
-        native.headers.add(key, value)
-    return native
+    return werkzeug_response(flask.Response, response)  # type: ignore[no-any-return]
 
 
-def remembered_until(session: Any, lifetime: float | None) -> Any:
-    """When a remembered login's cookie expires (its login time plus ``lifetime``), else ``None``."""
-    from datetime import datetime, timezone
-
-    from ..sessions.lifecycle import REMEMBER_KEY
-
-    if session.get(REMEMBER_KEY) is not True:
-        return None
-    user = session.get("user")
-    auth_time = user.get("auth_time") if isinstance(user, dict) else None
-    if not isinstance(auth_time, (int, float)) or not lifetime:
-        return None
-    return datetime.fromtimestamp(auth_time + lifetime, tz=timezone.utc)
-
-
-def remember_lifetime_of(adapter: BackendAdapter) -> Any:
-    """A function giving the app's current ``remember_lifetime`` (for the cookie's expiry)."""
-    return lambda: getattr(getattr(adapter, "stack", None), "remember_lifetime", None)
-
-
-class FlaskAdapter(BackendAdapter):
+class FlaskAdapter(FrameworkSessions, BackendAdapter):
     name = "flask"
+    default_interface = SecureCookieSessionInterface
+    cookie_interface = _SessionInterface
+    store_interface = _ServerSessionInterface
 
-    def use_session_store(self, sessions: Any) -> None:
-        self.server.session_interface = _ServerSessionInterface(sessions)
-
-        def store_unavailable(exc: Exception) -> flask.Response:
-            return to_flask(_refusal(exc))
-
-        self.server.register_error_handler(server_side.StoreUnavailable, store_unavailable)
+    def store_unavailable(self, exc: Exception) -> flask.Response:
+        return to_flask(store_refusal(exc))
 
     def native_response(self, response: Response) -> flask.Response:
         return to_flask(response)
@@ -337,33 +270,6 @@ class FlaskAdapter(BackendAdapter):
 
     def current_request(self) -> Request | None:
         return FlaskRequest() if flask.has_request_context() else None
-
-    def has_secret(self) -> bool:
-        return bool(self.server.secret_key)
-
-    def server_secret(self) -> str | bytes | None:
-        return self.server.secret_key or None
-
-    def ensure_sessions(self, secret_key: str | bytes | None) -> bool:
-        had = self.has_secret()
-        if secret_key:
-            self.server.secret_key = secret_key
-        config = self.server.config
-        if config.get("SESSION_COOKIE_SAMESITE") is None:
-            config["SESSION_COOKIE_SAMESITE"] = "Lax"
-        config["SESSION_COOKIE_HTTPONLY"] = True
-        if type(self.server.session_interface) is SecureCookieSessionInterface:
-            interface = self.server.session_interface = _SessionInterface()
-            interface.remember_lifetime = remember_lifetime_of(self)
-        return had
-
-
-def _refusal(exc: Any) -> Response:
-    from ..responses import json_error
-
-    response = json_error(exc.status, exc.error, exc.message)
-    response.headers.update(exc.headers)
-    return response
 
 
 register_adapter("flask", FlaskAdapter)

@@ -23,11 +23,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import MutableMapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from ..identity import Identity
-    from ..stack import AuthStack
+    from .store import SessionStore, SharedState
 
 log = logging.getLogger("dash_auth")
 _time = time.time
@@ -38,14 +38,25 @@ REMEMBER_KEY = "_dash_auth_remember"
 SEEN_KEY = "_dash_auth_seen"
 
 
-def lifetime_of(stack: AuthStack, session: MutableMapping[str, Any]) -> float | None:
+class SessionOptions(Protocol):
+    """The stack's session options and state that these checks read."""
+
+    session_lifetime: float | None
+    session_idle_timeout: float | None
+    remember_lifetime: float | None
+    session_store: SessionStore | None
+    shared_state: SharedState
+    login_checks: dict[str, Any]
+
+
+def lifetime_of(stack: SessionOptions, session: MutableMapping[str, Any]) -> float | None:
     """The absolute lifetime that applies to the login in ``session``."""
     if session.get(REMEMBER_KEY) is True:
         return stack.remember_lifetime
     return stack.session_lifetime
 
 
-def login_holds(stack: AuthStack, identity: Identity, session: MutableMapping[str, Any],
+def login_holds(stack: SessionOptions, identity: Identity, session: MutableMapping[str, Any],
                 now: float | None = None) -> bool:
     """Whether the login ``identity`` read from ``session`` still holds (and note this use of it).
 
@@ -80,7 +91,7 @@ def login_holds(stack: AuthStack, identity: Identity, session: MutableMapping[st
     return True
 
 
-def still_holds(stack: AuthStack, identity: Identity) -> bool:
+def still_holds(stack: SessionOptions, identity: Identity) -> bool:
     """What can end a login without its session changing: a revocation mark, its provider's check."""
     marks = stack.shared_state.marks
     if marks and identity.auth_time <= marks.get(identity.id, -1.0):
@@ -97,7 +108,7 @@ def still_holds(stack: AuthStack, identity: Identity) -> bool:
     return True
 
 
-def holds_until(stack: AuthStack, identity: Identity, session: MutableMapping[str, Any]) -> float | None:
+def holds_until(stack: SessionOptions, identity: Identity, session: MutableMapping[str, Any]) -> float | None:
     """Until when :func:`login_holds` gives the same answer for ``session`` without writing to it
     (for caches of that answer); ``None``: no time limit.
 
@@ -127,7 +138,7 @@ def stamp(session: Any) -> None:
         user["auth_time"] = time.time()
 
 
-def start(stack: AuthStack, session: MutableMapping[str, Any], remember: bool, now: float) -> None:
+def start(stack: SessionOptions, session: MutableMapping[str, Any], remember: bool, now: float) -> None:
     """Mark a new login in ``session``: remembered or not, and used now."""
     if remember:
         session[REMEMBER_KEY] = True

@@ -14,14 +14,25 @@ import logging
 import threading
 import time
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .store import SharedState, expiry_in
 
-if TYPE_CHECKING:
-    from .redis import RedisStore
-
 log = logging.getLogger("dash_auth")
+
+
+class RedisView(Protocol):
+    """What the shared state uses of its :class:`~dash_auth_core.sessions.redis.RedisStore`."""
+
+    client: Any
+    prefix: str
+    errors: tuple[type[BaseException], ...]
+    outage: Any
+    decr_script: Any
+
+    def forget(self, *keys: str) -> None: ...
+
+    def async_client(self) -> Any: ...
 
 
 class RedisState(SharedState):
@@ -29,7 +40,7 @@ class RedisState(SharedState):
 
     shared = True
 
-    def __init__(self, store: RedisStore) -> None:
+    def __init__(self, store: RedisView) -> None:
         super().__init__()
         self._store = store
         self._epoch: bytes | None = None

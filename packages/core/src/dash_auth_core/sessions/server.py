@@ -29,14 +29,11 @@ import logging
 import time
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import ids, records
-from .lifecycle import REMEMBER_KEY, stamp
+from .lifecycle import REMEMBER_KEY, SessionOptions, stamp
 from .store import SessionStore, StoreUnavailable
-
-if TYPE_CHECKING:
-    from ..stack import AuthStack
 
 log = logging.getLogger("dash_auth")
 _time = time.time
@@ -107,7 +104,7 @@ def rotate(session: MutableMapping[str, Any], grace: float = 0.0) -> None:
 class ServerSessions:
     """One app's server-side sessions over ``store``."""
 
-    def __init__(self, stack: AuthStack, store: SessionStore) -> None:
+    def __init__(self, stack: SessionOptions, store: SessionStore) -> None:
         self.stack = stack
         self.store = store
         #: Records read before (bytes) -> (their user, when their expiry is due for renewal): a

@@ -30,8 +30,10 @@ import dash
 
 from .._private import dash as dash_private
 from ..identity import SESSION_KEY, Identity
+from ..process import PROCESS
 from ..stack import AuthStack
-from .asgi import AsgiClient, TestResponse, backend_of, run, session_codec, started, stop_all
+from .asgi import AsgiClient, TestResponse, session_codec
+from .lifespan import backend_of, run, started, stop_all
 
 __all__ = [
     "BACKENDS",
@@ -216,12 +218,16 @@ def server_route(app: dash.Dash, rule: str, methods: tuple[str, ...] = ("GET",))
 
 
 def reset_dash_globals() -> None:
-    """Forget every callback and page registered through Dash's module-level registries.
+    """Forget every callback and page registered through Dash's module-level registries,
+    and dash-auth's own per-process registries (:data:`dash_auth_core.process.PROCESS`).
 
     ``dash.callback`` and ``dash.register_page`` keep what they register in
     module globals that every later app picks up; tests that build several
     apps reset them between tests (the ``dash_auth_app`` fixture does).
+    dash-auth's stacks, socket registries and guarded servers are forgotten
+    too; the hooks it installed in ``dash.hooks`` stay, as Dash keeps them.
     """
+    PROCESS.reset()
     # Also Dash's app context: its request handling leaves its app in this thread's
     # context, and dash.get_app() would answer an earlier test's app.
     dash_private.reset_registries()

@@ -12,15 +12,15 @@ from markupsafe import Markup
 
 from .. import csrf
 from ..responses import Response, safe_next
-from . import render_page
+from .render import render_page, translate
 
 if TYPE_CHECKING:
     from ..backends import Request
     from ..resources import Resource
-    from ..stack import AuthStack
+    from ..stack_view import StackView
 
 
-def _retry_url(request: Request, stack: AuthStack | None) -> str:
+def _retry_url(request: Request, stack: StackView | None) -> str:
     """This page again (GET), as the browser sees it."""
     if stack is None:
         return "/"
@@ -76,7 +76,7 @@ def unavailable_page(
 
 def error_page(
     request: Request, status: int, message: str, *, heading: str | None = None, retry_url: str | None = None,
-    retry_id: str | None = None, headers: dict[str, str] | None = None, stack: AuthStack | None = None,
+    retry_id: str | None = None, headers: dict[str, str] | None = None, stack: StackView | None = None,
 ) -> Response:
     """Any other refusal (``error.html``): ``message`` (already in the user's language) is escaped."""
     return render_page(request, "error.html", status, stack=stack, headers=headers, heading=heading,
@@ -96,7 +96,6 @@ def refusal_page(request: Request, status: int, message: str, headers: dict[str,
         return too_many_attempts_page(request, 60.0 if wait is None else wait, headers)
     if status in (424, 503):
         return unavailable_page(request, status, headers=headers, retry_after=wait)
-    from . import translate
 
     return error_page(request, status, translate(request, "This request could not be handled."), headers=headers)
 
@@ -109,7 +108,7 @@ def _seconds(value: str | None) -> float | None:
 
 
 def confirmation_page(
-    request: Request, stack: AuthStack, action: str, *, status: int = 200, error: str | None = None,
+    request: Request, stack: StackView, action: str, *, status: int = 200, error: str | None = None,
     button_id: str = "dash-auth-logout", everywhere: bool = False,
 ) -> Response:
     """The GET page (``logout_confirm.html``): a form that signs out with a POST to ``action``.
@@ -122,7 +121,7 @@ def confirmation_page(
     )
 
 
-def signed_out_page(request: Request, stack: AuthStack, message_id: str = "dash-auth-signed-out") -> Response:
+def signed_out_page(request: Request, stack: StackView, message_id: str = "dash-auth-signed-out") -> Response:
     """The page after signing out (``signed_out.html``), with the snippets plugins add."""
     return render_page(
         request, "signed_out.html", 200, stack=stack,

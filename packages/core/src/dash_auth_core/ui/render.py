@@ -18,12 +18,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jinja2
+from markupsafe import Markup
 
+from .. import csrf
 from ..responses import Response, html_page
 from . import i18n
+from .i18n import DEFAULT_LANGUAGE
+from .settings import UISettings, settings
 
 if TYPE_CHECKING:
-    from .settings import UISettings
+    from ..backends import Request
+    from ..stack_view import StackView
 
 log = logging.getLogger("dash_auth")
 
@@ -99,7 +104,7 @@ def render_text(settings: UISettings | None, name: str, context: dict[str, Any],
     extra = settings.locale_folders if settings is not None else ()
     token = _translations.set(i18n.translations(language, extra))
     try:
-        env = settings.environment() if settings is not None else None
+        env = app_environment_of(settings) if settings is not None else None
         if env is not None:
             try:
                 return env.get_template(name).render(context)
@@ -119,3 +124,102 @@ def render_text(settings: UISettings | None, name: str, context: dict[str, Any],
 def fallback_page(status: int, headers: dict[str, str] | None = None) -> Response:
     """What is answered when no template renders: a bare page, same status and headers."""
     return html_page(status, f"Error {status}", "<p>This page could not be shown. Try again later.</p>", headers)
+
+
+def app_environment_of(found: UISettings) -> jinja2.Environment | None:
+    """The app's template environment (kept on its settings), or ``None`` without a ``templates_folder``."""
+    if found.templates_folder is None:
+        return None
+    key = i18n.packages()
+    if found._env is None or found._env_key != key:
+        found._env = app_environment(found.templates_folder)
+        found._env_key = key
+    return found._env
+
+
+def _stack_of(request: Request | None, stack: StackView | None) -> StackView | None:
+    return stack if stack is not None else getattr(request, "auth", None)
+
+
+def language_for(request: Request | None, stack: StackView | None = None) -> str:
+    """The language of ``request``'s pages: the app's choice, else ``Accept-Language``, else English."""
+    found = settings(_stack_of(request, stack))
+    return i18n.choose(request, found.language, found.locale_folders)
+
+
+def translate(request: Request | None, message: str, stack: StackView | None = None) -> str:
+    """``message`` (an English source string of the catalogue) in ``request``'s language."""
+    found = settings(_stack_of(request, stack))
+    return i18n.translations(language_for(request, stack), found.locale_folders).gettext(message)
+
+
+def _identity(request: Request | None) -> Any:
+    if request is None:
+        return None
+    identity = request.state.get("identity") if isinstance(getattr(request, "state", None), dict) else None
+    if identity is None:
+        from ..context import current_user
+
+        identity = current_user()
+    return identity
+
+
+def base_context(request: Request | None, stack: StackView | None = None, language: str | None = None) -> dict[str, Any]:
+    """What every page template gets (see ``docs/pages.md`` for the list)."""
+    stack = _stack_of(request, stack)
+    found = settings(stack)
+    theme = found.theme
+    language = language or language_for(request, stack)
+    app_title = theme.title
+    if app_title is None and stack is not None:
+        app_title = getattr(stack.app, "title", None)
+    return {
+        "lang": language,
+        "lang_tag": language.replace("_", "-"),
+        "app_title": app_title or "Dash",
+        "logo": theme.logo,
+        "theme_css": Markup(theme.stylesheet()),
+        "extra_css": Markup(theme.extra_css),
+        "color_scheme_meta": {"auto": "light dark"}.get(theme.color_scheme, theme.color_scheme),
+        "home_url": stack.requests_prefix if stack is not None else "/",
+        "user": _identity(request),
+        "csrf_field": csrf.FIELD,
+    }
+
+
+def render_page(
+    request: Request | None,
+    template: str,
+    status: int = 200,
+    *,
+    stack: StackView | None = None,
+    headers: dict[str, str] | None = None,
+    **context: Any,
+) -> Response:
+    """The page ``template`` (a name such as ``"login.html"``) as an HTML response.
+
+    ``context`` adds to (or replaces) :func:`base_context`. Values are
+    escaped in the page unless they are :class:`markupsafe.Markup`. An
+    app's template that fails to render is logged and the built-in one
+    answers; the response always has ``status``.
+    """
+    stack = _stack_of(request, stack)
+    found = settings(stack)
+    language = language_for(request, stack)
+    values = {**base_context(request, stack, language), "status": status, **context}
+    extra = {"Cache-Control": "no-store", "Content-Language": values["lang_tag"], "Vary": "Accept-Language"}
+    merged = {**extra, **(headers or {})}
+    text = render_text(found, template, values, language)
+    if text is None:
+        return fallback_page(status, merged)
+    return Response(status, text, "text/html; charset=utf-8", merged)
+
+
+def stylesheet(stack: StackView | None) -> str:
+    """The components' CSS with the app's theme colours, for the Dash app's own pages.
+
+    (``Theme.css`` is for the built-in pages only: a Dash app styles itself in its assets.)
+    """
+    found = settings(stack)
+    text = render_text(found, "dash_auth.css", {}, DEFAULT_LANGUAGE) or ""
+    return text + found.theme.stylesheet(components=True)

@@ -24,14 +24,15 @@ from typing import TYPE_CHECKING, Any
 from .. import csrf
 from ..context import current_user
 from ..responses import Response, redirect, safe_next
-from . import i18n, stylesheet
+from . import i18n
 from .i18n import N_
+from .render import stylesheet
 from .settings import settings
 
 if TYPE_CHECKING:
     from ..backends import Request
     from ..identity import Identity
-    from ..stack import AuthStack
+    from ..stack_view import StackView
 
 SESSION_ROUTE = "/_dash-auth/session"
 SIGN_IN_ROUTE = "/_dash-auth/sign-in"
@@ -47,7 +48,7 @@ LABELS = {
 LogoutResolver = Callable[["Request", "Identity | None"], "str | None"]
 
 
-def add_logout_url(stack: AuthStack, resolver: LogoutResolver) -> None:
+def add_logout_url(stack: StackView, resolver: LogoutResolver) -> None:
     """Let a plugin say where its logins sign out (``resolver(request, identity)`` -> URL or ``None``).
 
     The OIDC plugin does, so that ``LogoutButton`` ends an OIDC login at
@@ -57,7 +58,7 @@ def add_logout_url(stack: AuthStack, resolver: LogoutResolver) -> None:
     settings(stack).logout_resolvers.append(resolver)
 
 
-def logout_url(stack: AuthStack, request: Request, identity: Identity | None) -> str:
+def logout_url(stack: StackView, request: Request, identity: Identity | None) -> str:
     for resolver in settings(stack).logout_resolvers:
         found = resolver(request, identity)
         if isinstance(found, str) and found:
@@ -65,7 +66,7 @@ def logout_url(stack: AuthStack, request: Request, identity: Identity | None) ->
     return stack.url_for(stack.logout_route)
 
 
-def sign_in_url(stack: AuthStack) -> str:
+def sign_in_url(stack: StackView) -> str:
     """Where a "Sign in" link starts: the provider's login page, else the universal sign-in route."""
     return stack.login_url or stack.url_for(SIGN_IN_ROUTE)
 
@@ -78,7 +79,7 @@ def _json(status: int, payload: dict[str, Any]) -> Response:
     })
 
 
-def install(stack: AuthStack) -> None:
+def install(stack: StackView) -> None:
     """Add the routes and the components' script to the app (the stack calls this once)."""
 
     def session_view(request: Request) -> Response:

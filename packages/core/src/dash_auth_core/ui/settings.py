@@ -13,7 +13,7 @@ from . import i18n
 from .theme import Theme
 
 if TYPE_CHECKING:
-    from ..stack import AuthStack
+    from ..stack_view import StackView
 
 #: The options of AuthStack (and of every front door) that this module handles.
 OPTIONS = ("templates_folder", "theme", "language")
@@ -38,20 +38,8 @@ class UISettings:
         folder = self.templates_folder / "locale"
         return (folder,) if folder.is_dir() else ()
 
-    def environment(self) -> jinja2.Environment | None:
-        """The app's template environment, or ``None`` without a ``templates_folder``."""
-        if self.templates_folder is None:
-            return None
-        from .render import app_environment
 
-        key = i18n.packages()
-        if self._env is None or self._env_key != key:
-            self._env = app_environment(self.templates_folder)
-            self._env_key = key
-        return self._env
-
-
-def settings(stack: AuthStack | None) -> UISettings:
+def settings(stack: StackView | None) -> UISettings:
     """``stack``'s page settings (defaults when the stack has none yet)."""
     if stack is None:
         return UISettings()
@@ -61,7 +49,7 @@ def settings(stack: AuthStack | None) -> UISettings:
     return found
 
 
-def configure(stack: AuthStack, options: dict[str, Any]) -> None:
+def configure(stack: StackView, options: dict[str, Any]) -> None:
     """Apply ``templates_folder``, ``theme`` and ``language`` (a later front door's values win)."""
     current = settings(stack)
     if options.get("templates_folder") is not None:
