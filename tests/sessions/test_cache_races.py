@@ -42,3 +42,27 @@ def test_a_report_read_by_the_tracking_thread_during_a_lookup_is_not_missed(back
         left.close()
         right.close()
         reads.close()
+
+
+def test_revocation_marks_are_read_again_after_redis_lost_its_data(redis_url, redis_server):
+    # Instance one knows the marks as of one revocation. Redis restarts without its data (here:
+    # FLUSHALL) and a new revocation is made on instance two: instance one must see that mark at
+    # its next request, although the revocation counter started over.
+    from session_support import call, form_app, new_client, sign_in
+
+    from dash_auth_core import AuthStack, revoke_user
+
+    one, _ = form_app(session_store=redis_url)
+    two, _ = form_app(session_store=redis_url)
+    browser = new_client(one)
+    sign_in(browser)
+    revoke_user(two, "carol")
+    assert call(browser, one).status_code == 200  # one reads the marks: carol's
+    state = AuthStack.of(one).shared_state
+    assert state.revoked("carol", time.time() - 1)
+
+    redis_server.client().flushall()  # every session and mark gone: everybody is signed out
+    login = time.time() - 1  # a login of bob's, made before what follows (a token, a cached header)
+    revoke_user(two, "bob")
+    assert call(browser, one).status_code == 401  # its session is gone; the request read the epoch
+    assert state.revoked("bob", login)
