@@ -202,7 +202,9 @@ class StoreInterfaceBase:
 
     def is_null_session(self, obj: object) -> bool:
         handle = getattr(obj, "_dash_auth_handle", None)
-        return not getattr(obj, "loaded", False) and not (handle is not None and (handle.rotate or handle.renew))
+        # A record read (``raw``) is saved too, if only for ``Vary: Cookie``: a remembered login loads nothing.
+        return not getattr(obj, "loaded", False) and not (
+            handle is not None and (handle.rotate or handle.renew or handle.raw is not None))
 
 
 def store_refusal(exc: Any) -> Response:

@@ -1,7 +1,7 @@
 """The security state every worker and instance shares through the Redis store.
 
 Revocation marks (a hash of user id -> "logins up to T are void") with an
-epoch counter that moves at each revocation, so a request learns in its
+epoch that takes a new random value at each revocation, so a request learns in its
 one round trip whether the marks changed; and the login throttle's
 counters and locks, each with its own expiry. See :mod:`.redis` for the
 store these live in and the keys it uses.
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import secrets
 import threading
 import time
 from collections.abc import Iterable
@@ -58,7 +59,9 @@ class RedisState(SharedState):
         try:
             pipe = self._client.pipeline(transaction=False)
             pipe.hset(self._key("marks"), user_id, f"{at!r}:{now + keep!r}")
-            pipe.incr(self._key("epoch"))
+            # A value never used before, not a counter: a counter starts over when Redis loses its
+            # data, and a worker that knew the old count would take the new marks for the old ones.
+            pipe.set(self._key("epoch"), secrets.token_hex(16))
             pipe.execute()
         except self._store.errors as exc:
             raise self._store.outage("revoking a login", exc) from exc

@@ -99,6 +99,13 @@ class TrackedReads:
                 self._start()
             return None
         now = _monotonic()
+        # The socket first, then the thread's flag, then the entries: a report on the socket when
+        # the lookup began is either still there, or being handled (flagged), or handled (forgotten).
+        try:
+            if _select((self._fd,), (), (), 0)[0]:
+                return None  # Redis said something not handled yet (or hung up): ask Redis
+        except (OSError, ValueError):
+            return None
         if self._reading or now - self._heard > STALE_AFTER:
             return None
         entries = self._entries
@@ -108,11 +115,6 @@ class TrackedReads:
             if entry is None or entry[1] <= now:
                 return None
             values.append(entry[0])
-        try:
-            if _select((self._fd,), (), (), 0)[0]:
-                return None  # Redis said something not handled yet (or hung up): ask Redis
-        except (OSError, ValueError):
-            return None
         return values
 
     def keep(self, generation: int, items: Iterable[tuple[str, Any, float | None]]) -> None:
