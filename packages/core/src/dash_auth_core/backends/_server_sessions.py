@@ -70,14 +70,19 @@ def cookie_value(raw: str | None, name: str) -> str | None:
 def apply(response: Any, name: str, change: CookieChange | None, settings: Callable[[], dict[str, Any]]) -> None:
     """Add the ``Set-Cookie`` for ``change`` (if any, with the attributes ``settings()`` gives) to a
     Flask or Quart response, and ``Vary: Cookie``."""
+    vary_on_cookie(response)  # the answer depends on the session the cookie names
+    if change is not None:
+        response.headers.add("Set-Cookie", cookie_header(name, change, **settings()))
+
+
+def vary_on_cookie(response: Any) -> None:
+    """Add ``Cookie`` to a Flask or Quart response's ``Vary`` (without parsing it into a set)."""
     headers = response.headers
-    vary = headers.get("Vary")  # the answer depends on the session the cookie names
+    vary = headers.get("Vary")
     if not vary:
         headers["Vary"] = "Cookie"
     elif "cookie" not in vary.lower():
         headers["Vary"] = vary + ", Cookie"
-    if change is not None:
-        headers.add("Set-Cookie", cookie_header(name, change, **settings()))
 
 
 def refuse(response: Any, exc: StoreUnavailable) -> None:

@@ -27,13 +27,17 @@ class RecordTooLarge(ValueError):
     """A session grew past the store's record size limit."""
 
 
-def encode(data: Mapping[str, Any], user: str | None, max_bytes: int = MAX_RECORD_BYTES) -> bytes:
+def encode(data: Mapping[str, Any], user: str | None, max_bytes: int = MAX_RECORD_BYTES,
+           ends: float | None = None) -> bytes:
     """The record for ``data`` (the session) of ``user``; raises :class:`RecordTooLarge` or ``TypeError``.
 
-    It notes when it was written (``w``): its expiry was renewed then.
+    It notes when it was written (``w``): its expiry was renewed then; and, for an id rotated
+    out at a change of privileges, when it ends whatever renews it (``x``, seconds since the epoch).
     """
-    raw = json.dumps({"v": _VERSION, "u": user, "w": time.time(), "d": dict(data)}, separators=(",", ":"),
-                     allow_nan=False).encode("utf-8")
+    record: dict[str, Any] = {"v": _VERSION, "u": user, "w": time.time(), "d": dict(data)}
+    if ends is not None:
+        record["x"] = ends
+    raw = json.dumps(record, separators=(",", ":"), allow_nan=False).encode("utf-8")
     if len(raw) > max_bytes:
         raise RecordTooLarge(f"the session is {len(raw)} bytes of JSON; the store takes at most {max_bytes}")
     return raw
@@ -46,22 +50,42 @@ def decode(raw: bytes | str | None, max_bytes: int = MAX_RECORD_BYTES) -> dict[s
 
 def decode_with_time(raw: bytes | str | None, max_bytes: int = MAX_RECORD_BYTES) -> tuple[dict[str, Any] | None, float]:
     """The session data in a record and when the record was written (0 if unknown)."""
+    data, written, _ends = decode_full(raw, max_bytes)
+    return data, written
+
+
+def decode_full(raw: bytes | str | None,
+                max_bytes: int = MAX_RECORD_BYTES) -> tuple[dict[str, Any] | None, float, float | None]:
+    """The session data in a record, when it was written (0 if unknown), and when it ends
+    whatever renews it (``None``: when its expiry says)."""
     if raw is None:
-        return None, 0.0
+        return None, 0.0, None
     if len(raw) > max_bytes:
         log.error("a session record of %d bytes was refused (the limit is %d)", len(raw), max_bytes)
-        return None, 0.0
+        return None, 0.0, None
     try:
         record = json.loads(raw)
     except (ValueError, RecursionError):
         log.error("a session record that is not valid JSON was refused")
-        return None, 0.0
+        return None, 0.0, None
     data = record.get("d") if type(record) is dict and record.get("v") == _VERSION else None
     if type(data) is not dict:
         log.error("a session record of an unknown shape was refused")
-        return None, 0.0
-    written = record.get("w")
-    return data, float(written) if isinstance(written, (int, float)) and not isinstance(written, bool) else 0.0
+        return None, 0.0, None
+    written, ends = record.get("w"), record.get("x")
+    return (data, float(written) if _is_number(written) else 0.0, float(ends) if _is_number(ends) else None)
+
+
+def with_end(raw: bytes, ends: float, max_bytes: int = MAX_RECORD_BYTES) -> bytes | None:
+    """Record ``raw`` again, ending at ``ends`` whatever renews it (``None`` if ``raw`` is no record)."""
+    data, _written, _ends = decode_full(raw, max_bytes)
+    if data is None:
+        return None
+    return encode(data, user_of(data), max_bytes, ends)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def user_of(data: Mapping[str, Any]) -> str | None:

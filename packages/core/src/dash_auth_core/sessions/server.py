@@ -68,6 +68,8 @@ class Handle:
     #: The record as read (bytes that decoded to a session): the same bytes always hold the same
     #: session, so readers may remember what they found in them (the core's session reader does).
     raw: bytes | None = None
+    #: When the record ends whatever renews it (an id rotated out at a change of privileges).
+    ends: float | None = None
 
 
 @dataclass
@@ -110,7 +112,7 @@ class ServerSessions:
         #: Records read before (bytes) -> (their user, when their expiry is due for renewal): a
         #: record read again is decoded only when something uses the session (a remembered login
         #: does not).
-        self._seen: dict[bytes, tuple[str | None, float]] = {}
+        self._seen: dict[bytes, tuple[str | None, float, float | None]] = {}
 
     # -- begin ---------------------------------------------------------------------
 
@@ -131,22 +133,27 @@ class ServerSessions:
         handle.begun = True
         seen = self._seen.get(raw) if raw is not None else None
         if seen is None:
-            data, written = records.decode_with_time(raw, self.store.max_record_bytes)
+            data, written, ends = records.decode_full(raw, self.store.max_record_bytes)
             if data is None:  # (a socket's session read again may have lost its record)
                 handle.known, handle.raw = False, None
                 return _nothing
             # The record expires ``ttl`` after it was written: renew it once a twentieth has passed.
-            seen = (records.user_of(data), written + self.ttl(handle.sid) / 20)
+            seen = (records.user_of(data), written + self.ttl(handle.sid) / 20, ends)
             if len(self._seen) >= SEEN_RECORDS:
                 self._seen.clear()
             self._seen[raw] = seen  # type: ignore[index]  # (not None: it decoded)
             loader: Loader = lambda: data  # noqa: E731
         else:
             loader = functools.partial(records.decode, raw, self.store.max_record_bytes)
+        now = _time()
+        if seen[2] is not None and now >= seen[2]:  # rotated out, and its grace is over
+            handle.known, handle.raw = False, None
+            return _nothing
         handle.known = True
         handle.raw = raw
         handle.user = seen[0]
-        handle.renew = _time() > seen[1]
+        handle.ends = seen[2]
+        handle.renew = now > seen[1]
         return loader
 
     def begin(self, session: Any) -> None:
@@ -215,8 +222,21 @@ class ServerSessions:
             new = ids.new_id(remembered)
             return "new", (handle, new, data, self.ttl(new))
         if getattr(session, "modified", True) or handle.renew:
-            return "update", (handle, handle.sid, data, self.ttl(handle.sid))
+            ttl = self.ttl(handle.sid)
+            if handle.ends is not None:  # rotated out: written back, it still ends with its grace
+                ttl = min(ttl, handle.ends - _time())
+                if ttl <= 0:
+                    return None
+            return "update", (handle, handle.sid, data, ttl)
         return None
+
+    def _rotated_out(self, handle: Handle) -> tuple[str, bytes, float] | None:
+        """The id a change of privileges rotated out, kept for its grace: its key, its record marked
+        to end with the grace (so a parallel request cannot renew it past), and the grace."""
+        if not handle.grace or handle.sid is None or handle.raw is None:
+            return None
+        record = records.with_end(handle.raw, _time() + handle.grace, self.store.max_record_bytes)
+        return None if record is None else (ids.record_key(handle.sid), record, handle.grace)
 
     def _cookie(self, session_id: str, data: dict[str, Any]) -> CookieChange:
         if not ids.is_remembered(session_id):
@@ -239,11 +259,15 @@ class ServerSessions:
             store.remove(ids.record_key(details.sid), details.user)
             return CookieChange(None)
         handle, sid, data, ttl = details
-        record = records.encode(data, records.user_of(data), store.max_record_bytes)
+        record = records.encode(data, records.user_of(data), store.max_record_bytes,
+                                handle.ends if kind == "update" else None)
         if kind == "new":
             drop = ids.record_key(handle.sid) if handle.sid is not None else None
             store.put(ids.record_key(sid), record, ttl, new=True, user=records.user_of(data), drop=drop,
                       drop_after=handle.grace)
+            kept = self._rotated_out(handle)
+            if kept is not None:
+                store.put(kept[0], kept[1], kept[2], new=False, user=handle.user)
             return self._cookie(sid, data)
         if not store.put(ids.record_key(sid), record, ttl, new=False, user=records.user_of(data)):
             return CookieChange(None)  # ended elsewhere meanwhile: stays ended
@@ -259,11 +283,15 @@ class ServerSessions:
             await store.aremove(ids.record_key(details.sid), details.user)
             return CookieChange(None)
         handle, sid, data, ttl = details
-        record = records.encode(data, records.user_of(data), store.max_record_bytes)
+        record = records.encode(data, records.user_of(data), store.max_record_bytes,
+                                handle.ends if kind == "update" else None)
         if kind == "new":
             drop = ids.record_key(handle.sid) if handle.sid is not None else None
             await store.aput(ids.record_key(sid), record, ttl, new=True, user=records.user_of(data), drop=drop,
                              drop_after=handle.grace)
+            kept = self._rotated_out(handle)
+            if kept is not None:
+                await store.aput(kept[0], kept[1], kept[2], new=False, user=handle.user)
             return self._cookie(sid, data)
         if not await store.aput(ids.record_key(sid), record, ttl, new=False, user=records.user_of(data)):
             return CookieChange(None)
