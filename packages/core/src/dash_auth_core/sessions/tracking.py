@@ -36,6 +36,12 @@ import weakref
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+# Imported here, not in the tracking thread: a thread that imports while another holds the
+# import lock is what Python 3.10's importlib handles worst.
+from redis.exceptions import ResponseError
+
+from .._private.redis import socket_of
+
 log = logging.getLogger("dash_auth")
 
 CHANNEL = "__redis__:invalidate"
@@ -159,10 +165,6 @@ class TrackedReads:
             self.generation += 1
 
     def _subscribe(self, connection: Any) -> None:
-        from redis.exceptions import ResponseError
-
-        from .._private.redis import socket_of
-
         try:
             connection.send_command("CLIENT", "ID")
             client_id = connection.read_response()
