@@ -1,7 +1,7 @@
-"""What ``hatch run test`` runs after ruff: the main suite, and beside it the dependency and release jobs.
+"""What ``hatch run test`` runs after ruff and mypy: the main suite, and beside it the dependency and release jobs.
 
     hatch run test                 # everything (CI runs exactly this)
-    hatch run test tests/core -x   # with arguments: only the main suite's pytest, with them
+    hatch run test tests/core -x   # with arguments: (ruff, mypy, then) only the main suite's pytest, with them
 
 Without arguments, three jobs run at a lower CPU priority in the background
 (one at a time while the main suite runs, two at a time once it is done),

@@ -103,7 +103,7 @@ def _own(entry: _Entry) -> Identity | None:
     if type(entry) is tuple:
         current_key, key, identity = entry
         return identity if current_key() is key else None
-    now = entry()
+    now = entry()  # type: ignore[operator]  # a callable: mypy narrows ``type(x) is tuple`` in its branch only
     return None if now is None else getattr(now, IDENTITY_ATTRIBUTE, None)
 
 
@@ -119,7 +119,7 @@ def request_was_judged() -> bool:
     if type(entry) is tuple:
         current_key, key, _identity = entry
         return bool(current_key() is key)
-    now = entry()
+    now = entry()  # type: ignore[operator]  # a callable: mypy narrows ``type(x) is tuple`` in its branch only
     return now is not None and hasattr(now, IDENTITY_ATTRIBUTE)
 
 

@@ -28,9 +28,9 @@ from urllib.parse import unquote
 from . import pages
 from ._bulk import collector_paused
 from ._private import dash as dash_private
-from ._private.dash import check_fingerprint
+from ._private.dash import PAGES_ROUTER_ID, check_fingerprint
 from .backends import Request
-from .callbacks import PAGES_ROUTER_ID, CallbackInfo, describe_callbacks
+from .callbacks import CallbackInfo, describe_callbacks
 from .context import install_custom_data_hook
 from .errors import BadRequest, RequestRefused
 from .resources import Kind, Resource
@@ -176,8 +176,8 @@ class Guard:
         if layout is None or getattr(app, "_dash_auth_skeleton", None) is layout:
             return
         safe = pages.skeleton(layout)
-        app.validation_layout = safe
-        app._dash_auth_skeleton = safe
+        app.validation_layout = safe  # type: ignore[assignment]  # Dash declares it None until an app sets it
+        app._dash_auth_skeleton = safe  # type: ignore[attr-defined]  # our own attribute on the app
 
     # -- classification ---------------------------------------------------
 
@@ -234,14 +234,14 @@ class Guard:
         """Whether Dash's component-suites view serves ``rest`` (``package/file``), as its own check decides."""
         package, _, file = rest.partition("/")
         registered = self._app.registered_paths.get(package)
-        return bool(registered and file) and check_fingerprint(file)[0] in registered
+        return bool(registered and file) and check_fingerprint(file)[0] in registered  # type: ignore[no-untyped-call]  # Dash's
 
     def _read_callback(self, request: Request, snap: Snapshot) -> tuple[CallbackInfo | None, Resource, Any]:
         """A callback POST's registry record (``None`` if unknown), its resource, and its body."""
         body = request.json(self.stack.max_body_size)
         if not isinstance(body, dict):
             raise BadRequest("a callback request body must be a JSON object")
-        output = body.get("output")
+        output: Any = body.get("output")  # any JSON value: checked below
         try:
             info = snap.callbacks.get(output)
         except TypeError:  # unhashable: not an id

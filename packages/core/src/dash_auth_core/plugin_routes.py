@@ -40,11 +40,11 @@ class PluginRoutes:
 
     @property
     def routes_prefix(self) -> str:
-        return self.app.config.routes_pathname_prefix
+        return self.app.config.routes_pathname_prefix  # type: ignore[no-any-return]  # Dash's config is untyped
 
     @property
     def requests_prefix(self) -> str:
-        return self.app.config.requests_pathname_prefix
+        return self.app.config.requests_pathname_prefix  # type: ignore[no-any-return]  # Dash's config is untyped
 
     def url_for(self, path: str) -> str:
         """The browser-visible URL of an app path (adds ``requests_pathname_prefix``)."""

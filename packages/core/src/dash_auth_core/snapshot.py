@@ -39,7 +39,7 @@ class Snapshot:
     has_public_pages: bool
     has_public_callbacks: bool = False
     hook_routes: frozenset[str] = field(default_factory=frozenset)
-    page_cache: dict[str, Any] = field(default_factory=dict)
+    page_cache: dict[str, tuple[Any, bool]] = field(default_factory=dict)
 
     def page_for(self, rel: str, routes: PublicRoutes) -> tuple[Any, bool]:
         """The ``dash.page_registry`` entry Dash renders for ``rel`` (``None`` if none), and whether

@@ -21,6 +21,8 @@ from .socket_messages import MessageRequest
 from .socket_registry import CLOSE_AUTH, registry
 
 if TYPE_CHECKING:
+    from typing import TypeGuard
+
     from .backends import Request
     from .identity import Identity
     from .responses import Response
@@ -29,7 +31,7 @@ if TYPE_CHECKING:
 _MAX_ID = 256
 
 
-def short_str(value: Any) -> bool:
+def short_str(value: Any) -> TypeGuard[str]:
     """A string id of a sensible length (``requestId``, ``rendererId``)."""
     return isinstance(value, str) and 0 < len(value) <= _MAX_ID
 

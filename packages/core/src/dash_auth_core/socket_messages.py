@@ -77,7 +77,7 @@ class MessageRequest(Request):
     host = property(lambda self: self._base.host)
     remote_addr = property(lambda self: self._base.remote_addr)
     context_key = property(lambda self: self._base.context_key)
-    current_context_key = property(lambda self: self._base.current_context_key)  # type: ignore[assignment]
+    current_context_key = property(lambda self: self._base.current_context_key)
 
     def json(self, max_bytes: int | None) -> Any:
         return self._payload

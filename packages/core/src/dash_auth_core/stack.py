@@ -191,7 +191,7 @@ class AuthStack(UserGroups, PluginRoutes, Extensions, AppSecret, LoginState):
     def of(cls, app: dash.Dash, **options: Any) -> AuthStack:
         """The app's stack, created on first use; ``options`` are applied either way."""
         with _create_lock:
-            stack = getattr(app, _STACK_ATTR, None)
+            stack: AuthStack | None = getattr(app, _STACK_ATTR, None)
             if stack is None:
                 stack = cls(app, **options)
                 setattr(app, _STACK_ATTR, stack)

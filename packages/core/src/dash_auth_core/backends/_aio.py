@@ -153,7 +153,7 @@ class ScopeHeaders(Mapping[str, str]):
         return header_value(self.raw, key, default)
 
     def __getitem__(self, key: str) -> str:
-        value = self.get(key)
+        value: str | None = self.get(key)
         if value is None:
             raise KeyError(key)
         return value

@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask.sessions import SecureCookieSession
 from itsdangerous import BadSignature
@@ -48,14 +48,14 @@ def lazy_session_class(base: type) -> type:
         # which takes the session as argument: share one instead of a closure per
         # request, and skip the base ``__init__``.
         extra["on_update"] = staticmethod(base().on_update)
-    if callback_dict or base.__init__ is dict.__init__:
+    if callback_dict or base.__init__ is dict.__init__:  # type: ignore[misc]  # base is a class, not an instance
 
         def __init__(self: Any, loader: Loader) -> None:
             self._loader = loader  # an empty dict needs no ``__init__``
     else:
 
         def __init__(self: Any, loader: Loader) -> None:
-            base.__init__(self)
+            base.__init__(self)  # type: ignore[misc]  # base is a class, not an instance
             self._loader = loader
 
     def _load(self: Any) -> None:
@@ -146,8 +146,21 @@ def decoded_cookie(value: str | None, decode: Callable[[str], Any],
     return data if isinstance(data, dict) else None
 
 
-#: The session of Flask and Quart, decoded from its cookie on first use.
-LazySession = lazy_session_class(SecureCookieSession)
+if TYPE_CHECKING:
+
+    class LazySession(SecureCookieSession):
+        """What :func:`lazy_session_class` builds from ``SecureCookieSession``, as the type checker sees it."""
+
+        _loader: Loader | None
+
+        def __init__(self, loader: Loader | None) -> None: ...
+
+        @property
+        def loaded(self) -> bool: ...
+
+else:
+    #: The session of Flask and Quart, decoded from its cookie on first use.
+    LazySession = lazy_session_class(SecureCookieSession)
 
 
 def remembered_until(session: Any, lifetime: float | None) -> Any:
@@ -182,7 +195,7 @@ def cookie_interface_base(interface: Any) -> type:
         # The framework saves only sessions that are not "null": one of ours that
         # nothing read has nothing to save, so the save step is skipped altogether.
         if type(obj) is LazySession:
-            return obj._loader is not None  # type: ignore[attr-defined]  # not ``loaded``: a property call less
+            return obj._loader is not None  # not ``loaded``: a property call less
         return bool(interface.is_null_session(self, obj))
 
     namespace = {

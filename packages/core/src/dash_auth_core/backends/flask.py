@@ -53,7 +53,7 @@ class _Headers(Mapping[str, str]):
         return self._environ.get(_environ_name(key), default)
 
     def __getitem__(self, key: str) -> str:
-        value = self.get(key)
+        value: str | None = self.get(key)
         if value is None:
             raise KeyError(key)
         return value
@@ -89,6 +89,7 @@ class FlaskRequest(WrappedRequest):
     """A :class:`Request` over Flask's request proxy."""
 
     __slots__ = ("context_key", "_req", "state", "auth", "method", "path")
+    context_key: Any  # a slot (the request context), not the base's property
 
     #: The session cookie's name, set by the adapter (``SESSION_COOKIE_NAME``).
     session_cookie_name = "session"
@@ -110,12 +111,12 @@ class FlaskRequest(WrappedRequest):
         return _Headers(self._req.environ, self._req.headers)
 
     def header(self, name: str, default: str | None = None) -> str | None:
-        return self._req.environ.get(_ENVIRON_NAMES.get(name) or _environ_name(name), default)
+        return self._req.environ.get(_ENVIRON_NAMES.get(name) or _environ_name(name), default)  # type: ignore[no-any-return]  # WSGI environ values are Any
 
     @property
     def form(self) -> Mapping[str, str]:
         try:
-            return self._req.form
+            return self._req.form  # type: ignore[no-any-return]  # werkzeug's MultiDict
         except wz.HTTPException as exc:
             raise BadRequest("unreadable form body", exc.code or 400) from exc
 

@@ -65,8 +65,8 @@ def login_holds(stack: SessionOptions, identity: Identity, session: MutableMappi
     Runs on every request a session signs in: kept to plain look-ups.
     """
     if issubclass(type(session), dict):  # (a proxy to one is not)
-        remembered = dict.get(session, REMEMBER_KEY)
-        seen = dict.get(session, SEEN_KEY)
+        remembered = dict.get(session, REMEMBER_KEY)  # type: ignore[call-overload]  # a dict (checked above)
+        seen = dict.get(session, SEEN_KEY)  # type: ignore[call-overload]  # a dict (checked above)
     else:
         remembered = session.get(REMEMBER_KEY)
         seen = session.get(SEEN_KEY)

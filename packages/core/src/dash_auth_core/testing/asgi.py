@@ -67,7 +67,8 @@ class TestResponse:
 
     @property
     def text(self) -> str:
-        return self.get_data(as_text=True)
+        text: str = self.get_data(as_text=True)
+        return text
 
     @property
     def location(self) -> str | None:
@@ -192,6 +193,7 @@ class AsgiClient:
             pairs.append(("Cookie", jar))
         host = base.hostname or "localhost"
         port = base.port or (443 if base.scheme == "https" else 80)
+        lifespan = getattr(self.app, "_test_lifespan", None)
         scope = {
             "type": "http",
             "asgi": {"version": "3.0", "spec_version": "2.3"},
@@ -205,7 +207,7 @@ class AsgiClient:
             "headers": [(k.lower().encode("latin-1"), str(v).encode("latin-1", "replace")) for k, v in pairs],
             "client": ("127.0.0.1", 50123),
             "server": (host, port),
-            "state": dict(getattr(self.app, "_test_lifespan", None).state if getattr(self.app, "_test_lifespan", None) else {}),
+            "state": dict(lifespan.state if lifespan else {}),
             "extensions": {},
         }
         return scope, chunks if chunks is not None else [body]
@@ -333,7 +335,8 @@ def session_codec(app: dash.Dash) -> _SessionCodec:
 
         from ..stack import AuthStack
 
-        adapter = AuthStack.get(app).adapter
+        # The FastAPI adapter (its private parts); the app has its stack by now.
+        adapter: Any = AuthStack.get(app).adapter  # type: ignore[union-attr]
         user = adapter._user_session()
         if user is not None:
             secret, name = user.kwargs["secret_key"], user.kwargs.get("session_cookie", "session")
@@ -344,7 +347,8 @@ def session_codec(app: dash.Dash) -> _SessionCodec:
 
         def fastapi_loads(raw: str) -> dict[str, Any]:
             try:
-                return _json.loads(base64.b64decode(signer.unsign(raw.encode())))
+                session: dict[str, Any] = _json.loads(base64.b64decode(signer.unsign(raw.encode())))
+                return session
             except Exception:
                 return {}
 

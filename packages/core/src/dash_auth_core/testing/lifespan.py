@@ -87,7 +87,7 @@ def started(app: dash.Dash) -> _Lifespan:
     lifespan = getattr(app, "_test_lifespan", None)
     if lifespan is None:
         lifespan = _Lifespan(app)
-        app._test_lifespan = lifespan
+        app._test_lifespan = lifespan  # type: ignore[attr-defined]  # our own attribute on the app
         run(lifespan.start())
         _started.append(app)
     return lifespan

@@ -64,6 +64,7 @@ class FastAPIAdapter(BackendAdapter):
     # -- the middleware stack ------------------------------------------------
 
     def _user_session(self) -> Middleware | None:
+        middleware: Middleware
         for middleware in self.server.user_middleware:
             cls = middleware.cls
             if isinstance(cls, type) and issubclass(cls, SessionMiddleware):
@@ -108,13 +109,13 @@ class FastAPIAdapter(BackendAdapter):
                 # The app's own, just outside the guard so that the guard sees the session.
                 outer = [*hosts, user_session]
                 sessions = None
-                cookie = user_session.kwargs.get("session_cookie", "session")
+                cookie = user_session.kwargs.get("session_cookie", "session")  # type: ignore[assignment, unused-ignore]  # Starlette types the options as object
             else:
                 if not self._secret:
                     raise ConfigurationError("dash-auth needs a secret_key to sign FastAPI sessions")
                 secret = self._secret.decode() if isinstance(self._secret, bytes) else self._secret
                 outer = hosts
-                sessions = SessionCookieMiddleware(None, secret_key=secret, same_site="lax")
+                sessions = SessionCookieMiddleware(None, secret_key=secret, same_site="lax")  # type: ignore[arg-type]  # run inline (open), no app
                 sessions.remember_lifetime = remember_lifetime_of(self)
                 cookie = sessions.session_cookie
             self.request_class = type(

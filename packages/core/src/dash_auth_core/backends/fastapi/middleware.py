@@ -85,13 +85,13 @@ class SessionCookieMiddleware(SessionMiddleware):
     it inline (:meth:`open`), one ASGI layer fewer per request.
     """
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
         await self.app(scope, receive, self.open(scope, send))
 
-    def open(self, scope: dict[str, Any], send: Any) -> Any:
+    def open(self, scope: MutableMapping[str, Any], send: Any) -> Any:
         """Put a lazy session into ``scope``; return the ``send`` that writes its cookie."""
         # The loader holds the headers, not the scope: a scope that held its own
         # session's loader would be a reference cycle, left to the garbage collector.
@@ -106,7 +106,7 @@ class SessionCookieMiddleware(SessionMiddleware):
 
         return send_wrapper
 
-    def _set_cookie(self, scope: dict[str, Any], message: dict[str, Any]) -> None:
+    def _set_cookie(self, scope: MutableMapping[str, Any], message: dict[str, Any]) -> None:
         session = scope["session"]
         name = self.session_cookie
         flags = self.security_flags
@@ -293,7 +293,8 @@ def _reusing_parsed_body(middleware: Middleware) -> Middleware:
     other middleware is returned unchanged (and if Dash or Starlette change
     these names, Dash simply parses again).
     """
-    reusing = dash_middleware_reusing_body(_PARSED_BODY, _JUDGED_PATH, _UNPARSED, _refuse_unjudged)
+    # A subclass of Dash's middleware class, or None.
+    reusing: Any = dash_middleware_reusing_body(_PARSED_BODY, _JUDGED_PATH, _UNPARSED, _refuse_unjudged)
     if reusing is None or middleware.cls is not reusing.__base__:
         return middleware
     return Middleware(reusing, *middleware.args, **middleware.kwargs)

@@ -55,6 +55,7 @@ class FastAPIRequest(Request):
 
     __slots__ = ("_scope", "_raw", "state", "auth", "on_event_loop", "_body", "_body_error", "_form",
                  "method", "path", "context_key")
+    context_key: Any  # a slot (the request's ``Handling``), not the base's property
 
     #: The session cookie's name, set by the adapter.
     session_cookie_name = "session"
@@ -121,18 +122,18 @@ class FastAPIRequest(Request):
             form = self._form = parsed if error is None else error
         if isinstance(form, BadRequest):
             raise form
-        return form
+        return form  # type: ignore[return-value]  # parse_form gives a mapping whenever it gives no error
 
     @property
     def session(self) -> MutableMapping[str, Any]:
         try:
-            return self._scope["session"]
+            return self._scope["session"]  # type: ignore[no-any-return]  # an ASGI scope's values are Any
         except KeyError:
             raise ConfigurationError("no session middleware ran for this request") from None
 
     @property
     def scheme(self) -> str:
-        scheme = self._scope.get("scheme", "http")
+        scheme: str = self._scope.get("scheme", "http")
         return {"ws": "http", "wss": "https"}.get(scheme, scheme)
 
     @property
@@ -228,7 +229,7 @@ def replay(body: bytes, receive: Any) -> Any:
         if not sent:
             sent = True
             return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
+        return await receive()  # type: ignore[no-any-return]  # the server's own ``receive``
 
     return replayed
 

@@ -96,15 +96,15 @@ class QuartRequest(WrappedRequest):
 
     @property
     def method(self) -> str:
-        return self._req.method
+        return self._req.method  # type: ignore[no-any-return]  # Quart is untyped
 
     @property
     def path(self) -> str:
-        return self._req.path
+        return self._req.path  # type: ignore[no-any-return]  # Quart is untyped
 
     @property
     def headers(self) -> Mapping[str, str]:
-        return self._req.headers
+        return self._req.headers  # type: ignore[no-any-return]  # Quart is untyped
 
     @property
     def form(self) -> Mapping[str, str]:
@@ -122,7 +122,7 @@ class QuartRequest(WrappedRequest):
         # Remote-Addr is the peer's address, whatever header the client sent.
         key = _HEADER_KEYS[name]
         if key in _QUART_ADDED:
-            return self._req.headers.get(name, default)
+            return self._req.headers.get(name, default)  # type: ignore[no-any-return]  # Quart is untyped
         raw = self._raw
         if raw is None:
             raw = self._raw = raw_headers(self._req.scope)
