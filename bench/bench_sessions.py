@@ -61,7 +61,7 @@ def private_redis():
 
 
 def build(store: str | None) -> Any:
-    import bench_guard as b
+    import harness as b
 
     from dash_auth_basic import BasicAuth
 
@@ -74,7 +74,7 @@ def build(store: str | None) -> Any:
 
 def form_cookie(app: Any) -> str:
     """Sign in through the login form once; the ``session=...`` cookie a browser would send back."""
-    import bench_guard as b
+    import harness as b
 
     client = app.server.test_client()
     page = client.get("/login").get_data(as_text=True)
@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         args.rounds, args.requests, args.copies = 3, 20, 1
     os.environ.setdefault("DASH_AUTH_DISABLE_PLUGINS", "1")
     sys.path.insert(0, str(HERE))
-    import bench_guard as b
+    import harness as b
 
     with private_redis() as url:
         bare = [b.build_app(False) for _ in range(args.copies)]

@@ -46,7 +46,7 @@ class Counted:
 
     def __init__(self, backends: list[str], logins: list[str]) -> None:
         sys.path.insert(0, str(HERE))
-        import bench_guard as b
+        import harness as b
         import logins as lg
 
         self.rows: list[tuple[str, str, Any]] = []  # (backend, login, runner): bare, then auth

@@ -41,7 +41,7 @@ _FIRST_PAGE = "bench_section_0"
 
 def run_scaling(s: Any, log: Callable[[str], None]) -> list[dict[str, Any]]:
     """Rows for every backend in ``s.scale_backends`` and every dimension."""
-    import bench_guard as b
+    import harness as b
 
     rows: list[dict[str, Any]] = []
     for backend in s.scale_backends:

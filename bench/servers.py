@@ -66,7 +66,7 @@ class Settings:
 
 def serve(spec: dict[str, Any]) -> None:
     """In the server process: build the app and run it under the backend's production server."""
-    import bench_guard as b
+    import harness as b
 
     backend, kind, fd = spec["backend"], spec["kind"], spec["fd"]
     app = b.build_backend_app(backend, False if kind == "bare" else kind, spec.get("metadata_url"))
@@ -262,7 +262,7 @@ def _wrk(port: int, headers: lg.Headers, body: bytes, seconds: float, connection
 
 def run_servers(s: Settings, log: Callable[[str], None], metadata_url: str | None) -> dict[str, list[dict[str, Any]]]:
     """Per backend: one row per login against the bare app, from interleaved blocks of load."""
-    import bench_guard as b
+    import harness as b
 
     loadgen = s.loadgen if s.loadgen != "auto" else ("wrk" if shutil.which("wrk") else "python")
     logins = [login for login in s.logins if login not in lg.NEEDS_PROVIDER or metadata_url is not None]
