@@ -36,22 +36,28 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
-# Third-party plugins from entry points would make the numbers depend on what
-# happens to be installed; the hatch env sets this too.
-os.environ.setdefault("DASH_AUTH_DISABLE_PLUGINS", "1")
-# The benchmark's own modules (logins, servers, start-up), also when loaded from a test.
+# The benchmark's own modules (harness, logins, servers, start-up), also when loaded from a test;
+# harness.py turns off third-party plugins (DASH_AUTH_DISABLE_PLUGINS).
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from dash import Dash, Input, Output  # noqa: E402
 from harness import (  # noqa: E402  (the apps, requests and timing every benchmark shares)
     ASYNC_BACKENDS,
+    AUTH_HEADER,
     CLOCKS,
     INPROCESS_CLOCK,
+    OIDC_CLIENT_ID,
+    OIDC_CLIENT_SECRET,
+    OIDC_TIMEOUT,
+    PASSWORD,
+    SECRET,
     TARGET_BACKEND_RATIOS,
     TARGET_CALLBACK_RATIO,
     TARGET_SCALING_RATIO,
     UPDATE,
+    USER,
     AsgiLoop,
+    OIDCProvider,
     Req,
     Series,
     Server,
@@ -65,6 +71,8 @@ from harness import (  # noqa: E402  (the apps, requests and timing every benchm
     clerk_cookie,
     http_runner,
     inprocess_runner,
+    make_public_routes,
+    make_users,
     measure,
     oidc_session_cookie,
     paired_ratio,
@@ -73,20 +81,7 @@ from harness import (  # noqa: E402  (the apps, requests and timing every benchm
     without_stack_hooks,
     wsgi_call,
 )
-from logins import (  # noqa: E402
-    AUTH_HEADER,
-    OIDC_CLIENT_ID,
-    OIDC_CLIENT_SECRET,
-    OIDC_TIMEOUT,
-    PASSWORD,
-    SECRET,
-    USER,
-    OIDCProvider,
-    clerk_standin,
-    make_public_routes,
-    make_users,
-    oidc_sign_in,
-)
+from logins import clerk_standin, oidc_sign_in  # noqa: E402
 
 from dash_auth_core import AuthStack  # noqa: E402
 

@@ -73,6 +73,12 @@ def build_app(auth: bool | str, n_callbacks: int = 10, n_users: int = 10, n_rout
     """
     app = Dash(__name__, use_async=False)  # Flask sync dispatch, as most apps run
     app.layout = html.Div([html.Button("go", id="btn"), html.Div(id="out"), html.Div(id="pub"), html.Div(id="prot")])
+    return _with_callbacks(app, auth, n_callbacks, metadata_url, n_users, n_routes)
+
+
+def _with_callbacks(app: Dash, auth: bool | str, n_callbacks: int, metadata_url: str | None, n_users: int,
+                    n_routes: int) -> Dash:
+    """The benchmark's callbacks on ``app`` (see ``build_app``), and its front door when ``auth``."""
 
     def private(n: Any) -> str:
         return f"private {n}"
@@ -491,23 +497,7 @@ def build_backend_app(backend: str, auth: bool | str, metadata_url: str | None =
     app = Dash(__name__, backend=backend)
     app.layout = html.Div([html.Button("go", id="btn"), html.Div(id="out"), html.Div(id="pub")])
 
-    def private(n: Any) -> str:
-        return f"private {n}"
-
-    def public(n: Any) -> str:
-        return f"public {n}"
-
-    app.callback(Output("out", "children"), Input("btn", "n_clicks"))(private)
-    app.callback(Output("pub", "children"), Input("btn", "n_clicks"))(mark_public(public))
-    for i in range(max(0, n_callbacks - 2)):
-
-        def extra(n: Any, _i: int = i) -> str:
-            return f"extra {_i} {n}"
-
-        app.callback(Output(f"extra-{i}", "children"), Input("btn", "n_clicks"))(extra)
-    if auth:
-        attach(app, "basic" if auth is True else auth, metadata_url=metadata_url, n_users=n_users, n_routes=n_routes)
-    return app
+    return _with_callbacks(app, auth, n_callbacks, metadata_url, n_users, n_routes)
 
 
 class AsgiLoop:
