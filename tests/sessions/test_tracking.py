@@ -168,3 +168,25 @@ def test_entries_end_with_their_key_and_reads_that_span_a_change_are_not_kept(ba
         left.close()
         right.close()
         reads.close()
+
+
+def test_a_descriptor_past_selects_limit_is_polled_instead(backend, monkeypatch):
+    import socket
+
+    reads = tracking.TrackedReads(lambda: None, ("p:",))
+    left, right = socket.socketpair()
+
+    def too_large(*_args):
+        raise ValueError("filedescriptor out of range in select()")
+
+    monkeypatch.setattr(tracking, "_select", too_large)
+    try:
+        reads._live, reads._heard, reads._fd = True, time.monotonic(), left.fileno()
+        reads.keep(reads.generation, [("p:a", b"1", None)])
+        assert reads.lookup(["p:a"]) == [b"1"]
+        right.send(b"x")
+        assert reads.lookup(["p:a"]) is None
+    finally:
+        left.close()
+        right.close()
+        reads.close()

@@ -110,7 +110,10 @@ class TrackedReads:
         try:
             if _select((self._fd,), (), (), 0)[0]:
                 return None  # Redis said something not handled yet (or hung up): ask Redis
-        except (OSError, ValueError):
+        except ValueError:  # a descriptor past select()'s limit (a busy process): poll instead
+            if _waiting(self._fd):
+                return None
+        except OSError:
             return None
         if self._reading or now - self._heard > STALE_AFTER:
             return None
@@ -257,6 +260,16 @@ def _track_while_alive(ref: weakref.ref[TrackedReads]) -> None:
             except Exception:  # noqa: S110 - the connection is dropped either way
                 pass
         time.sleep(RETRY_AFTER)
+
+
+def _waiting(fd: int) -> bool:
+    """Whether descriptor ``fd`` has something to read (or is closed), without waiting."""
+    try:
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        return bool(poller.poll(0))
+    except (OSError, ValueError):
+        return True
 
 
 def close_all() -> None:
