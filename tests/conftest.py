@@ -10,7 +10,9 @@ not installed are skipped with a reason.
 
 from __future__ import annotations
 
+import gc
 import os
+import sys
 import warnings
 
 import pytest
@@ -67,6 +69,12 @@ def clean_dash_globals():
         before = saved.get(name, [])
         kept = [h for h in found if h in before or getattr(h.func, "__module__", "").startswith("dash_auth")]
         hooks._ns[name] = kept
+    if sys.version_info < (3, 11):
+        # Python 3.10's importlib raises KeyError when a finalizer that warns or imports (an
+        # unclosed asyncio transport or redis-py client of a finished test's event loop) runs in
+        # the middle of another import (CPython gh-91351, fixed in 3.12): collect this test's
+        # garbage here, between tests, rather than inside the next test's imports.
+        gc.collect()
 
 def pytest_configure(config):
     config.addinivalue_line(
