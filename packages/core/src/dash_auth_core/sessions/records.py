@@ -45,13 +45,7 @@ def encode(data: Mapping[str, Any], user: str | None, max_bytes: int = MAX_RECOR
 
 def decode(raw: bytes | str | None, max_bytes: int = MAX_RECORD_BYTES) -> dict[str, Any] | None:
     """The session data in a record; ``None`` if absent, oversized or malformed (logged)."""
-    return decode_with_time(raw, max_bytes)[0]
-
-
-def decode_with_time(raw: bytes | str | None, max_bytes: int = MAX_RECORD_BYTES) -> tuple[dict[str, Any] | None, float]:
-    """The session data in a record and when the record was written (0 if unknown)."""
-    data, written, _ends = decode_full(raw, max_bytes)
-    return data, written
+    return decode_full(raw, max_bytes)[0]
 
 
 def decode_full(raw: bytes | str | None,
