@@ -164,9 +164,26 @@ def fill_login(page, username: str, password: str) -> None:
     page.find("password").send_keys(password)
     button = page.find("login-submit")
     button.click()
-    from selenium.webdriver.support import expected_conditions
+    page.wait(_left_the_document(button), lambda: "the form was not submitted")
 
-    page.wait(expected_conditions.staleness_of(button), lambda: "the form was not submitted")
+
+def _left_the_document(element):
+    """Selenium's ``staleness_of``, also for Chromium's other way of saying so while a page is
+    replaced ("Node with given id does not belong to the document")."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+
+    def gone(_driver) -> bool:
+        try:
+            element.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as exc:
+            if "does not belong to the document" in str(exc):
+                return True
+            raise
+        return False
+
+    return gone
 
 
 def axe_findings(page, include: list[str] | None = None) -> list[dict[str, Any]]:
