@@ -18,6 +18,11 @@ client then sends with each request:
     ``clerk_support.ClerkStandIn``: Backend API and keys on ``127.0.0.1``,
     started here once); the app's session cookie from a sign-in through its
     ``/clerk/callback`` route, and clerk-js's ``__session`` cookie beside it.
+``redis``
+    ``BasicAuth`` with sessions in Redis (``session_store=``: a private
+    ``redis-server`` on ``127.0.0.1:<free port>``, started here once per
+    process tree, or ``$DASH_AUTH_BENCH_REDIS``); the session cookie alone,
+    the way a browser signed in by the login form sends it.
 
 Sign-ins go through a ``call(method, path, headers, body) -> (status, headers)``
 function, so the same code signs in in-process (WSGI, ASGI) and over HTTP.
@@ -25,9 +30,17 @@ function, so the same code signs in in-process (WSGI, ASGI) and over HTTP.
 
 from __future__ import annotations
 
+import atexit
 import base64
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -36,9 +49,9 @@ USER, PASSWORD = "alice", "wonderland"
 AUTH_HEADER = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
 
 #: Every login the benchmarks know, in table order.
-LOGINS = ("basic", "basic-stateless", "oidc", "clerk")
+LOGINS = ("basic", "basic-stateless", "oidc", "clerk", "redis")
 #: The front door each login's app gets (both Basic logins share one app).
-APP_OF = {"basic": "basic", "basic-stateless": "basic", "oidc": "oidc", "clerk": "clerk"}
+APP_OF = {"basic": "basic", "basic-stateless": "basic", "oidc": "oidc", "clerk": "clerk", "redis": "redis"}
 #: Logins that need the OpenID provider.
 NEEDS_PROVIDER = frozenset({"oidc"})
 
@@ -128,9 +141,54 @@ def attach(app: Any, login: str, *, metadata_url: str | None = None, n_users: in
         ClerkAuth(app, public_routes=make_public_routes(n_routes), secret_key=SECRET,
                   clerk_secret_key=CLERK_SECRET_KEY, publishable_key=standin.publishable_key,
                   api_url=standin.url, clerk_js_url=standin.url + "/npm/clerk.js")
+    elif kind == "redis":
+        from dash_auth_basic import BasicAuth
+
+        BasicAuth(app, make_users(n_users), public_routes=make_public_routes(n_routes), secret_key=SECRET,
+                  session_store=redis_url())
     else:  # pragma: no cover - a name in LOGINS without a front door here
         raise ValueError(f"no front door for the login {login!r}")
     return app
+
+
+@contextlib.contextmanager
+def private_redis() -> Iterator[str]:
+    """A redis-server of our own on a free port of 127.0.0.1 (never the machine's shared one): its URL."""
+    executable = shutil.which("redis-server")
+    if executable is None:
+        raise SystemExit("the redis login needs redis-server (apt-get install redis-server)")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    folder = tempfile.mkdtemp(prefix="dash-auth-bench-redis-")
+    process = subprocess.Popen([executable, "--port", str(port), "--bind", "127.0.0.1", "--dir", folder,
+                                "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+                break
+            time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        from dash_auth_core.sessions import tracking
+
+        tracking.close_all()  # before Redis goes: its tracking connections would log a failure
+        process.terminate()
+        process.wait(10)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def redis_url() -> str:
+    """The ``redis`` login's Redis: ``$DASH_AUTH_BENCH_REDIS``, else a :func:`private_redis` started
+    now for this process and its children (the servers of servers.py), stopped when it exits."""
+    url = os.environ.get("DASH_AUTH_BENCH_REDIS")
+    if not url:
+        stack = contextlib.ExitStack()
+        url = os.environ["DASH_AUTH_BENCH_REDIS"] = stack.enter_context(private_redis())
+        atexit.register(stack.close)
+    return url
 
 
 _standin: list[Any] = []
@@ -169,12 +227,12 @@ def sign_in(login: str, call: Call, callback_path: str, callback_body: bytes) ->
     basic = (("Authorization", AUTH_HEADER),)
     if login == "basic-stateless":
         return basic
-    if login == "basic":
+    if login in ("basic", "redis"):
         status, headers = call("POST", callback_path, (*basic, ("Content-Type", "application/json")), callback_body)
         cookie = session_cookie(headers)
         if status != 200 or cookie is None:
             raise RuntimeError(f"logging in with Basic answered {status} without a session cookie")
-        return (*basic, ("Cookie", cookie))
+        return (*basic, ("Cookie", cookie)) if login == "basic" else (("Cookie", cookie),)
     if login == "oidc":
         return (("Cookie", oidc_sign_in(call)),)
     if login == "clerk":

@@ -267,6 +267,8 @@ def run_servers(s: Settings, log: Callable[[str], None], metadata_url: str | Non
     loadgen = s.loadgen if s.loadgen != "auto" else ("wrk" if shutil.which("wrk") else "python")
     logins = [login for login in s.logins if login not in lg.NEEDS_PROVIDER or metadata_url is not None]
     body = b.callback_body("out")
+    if "redis" in logins:
+        lg.redis_url()  # started here, before the servers: they share it (the environment names it)
     out: dict[str, list[dict[str, Any]]] = {}
     for backend in s.backends:
         kinds = ["bare", *dict.fromkeys(lg.APP_OF[login] for login in logins)]

@@ -28,5 +28,8 @@ def test_the_sessions_bench_compares_both_stores_and_counts_round_trips(redis_se
     for row in result["rows"].values():
         assert math.isfinite(row["ratio"]) and row["ratio"] > 0
         assert row["bare_us"] > 0 and row["auth_us"] > 0
+        # Counted, not timed: the stack runs the bare app's steps and its own.
+        assert row["auth_opcodes"] > row["bare_opcodes"] > 1000
+        assert row["opcode_ratio"] == pytest.approx(row["auth_opcodes"] / row["bare_opcodes"])
     # A session the store remembers costs no round trip; never more than one.
     assert 0 <= result["round_trips_per_request"] <= 1

@@ -72,3 +72,24 @@ def test_the_clerk_row_counts_a_signed_in_request_without_network_calls():
     assert clerk / bare < 1.2
     # The sign-in read the user (and the keys) once; the measured requests called nothing.
     assert calls.count("GET /v1/users/user_alice") == 1 and not any("/sessions/" in c for c in calls)
+
+
+@pytest.mark.timeout(120)
+def test_the_redis_row_counts_a_remembered_session_on_every_backend(redis_url, redis_server, monkeypatch):
+    """``--opcodes --logins redis``: sessions in Redis, the browser's cookie alone; once remembered,
+    the counted requests send Redis nothing."""
+    counter = _load()
+    monkeypatch.syspath_prepend(str(SCRIPT.parent))
+    import logins
+
+    monkeypatch.setenv("DASH_AUTH_BENCH_REDIS", redis_url)  # the fixture's Redis, not a private one
+    before = int(redis_server.client().info("stats")["total_commands_processed"])
+    counts = counter.count_opcodes(60, ["flask", "fastapi"], ["redis"])
+    assert logins.redis_url() == redis_url
+    for bare, stored in (counts[0:2], counts[2:4]):
+        assert bare > 1000 and stored > bare + 100
+        assert stored / bare < 1.25
+    # 220 requests to the stored apps (warm-up included): a read per request would be two commands
+    # each (MGET, PTTL). Sign-ins, reads until tracking is live, and its pings stay far below.
+    after = int(redis_server.client().info("stats")["total_commands_processed"])
+    assert after - before < 200

@@ -21,7 +21,7 @@ def test_a_report_read_by_the_tracking_thread_during_a_lookup_is_not_missed(back
     reads = tracking.TrackedReads(lambda: None, ("p:",))
     left, right = socket.socketpair()
     try:
-        reads._live, reads._heard, reads._fd = True, time.monotonic(), left.fileno()
+        reads._live, reads._heard, reads._fds = True, time.monotonic(), (left.fileno(),)
         reads.keep(reads.generation, [("p:a", b"old", None)])
         assert reads.lookup(["p:a"]) == [b"old"]
         right.send(b"x")  # the report arrives

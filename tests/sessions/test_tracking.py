@@ -43,15 +43,21 @@ def warm(app, client, sid, headers=None):
     raise AssertionError("the session was never remembered: is tracking working?")
 
 
+def remembered_browser(redis_url):
+    """An app over the store, and a browser signed in whose session the app remembers."""
+    app, _ = form_app(session_store=redis_url)
+    browser = new_client(app)
+    sign_in(browser)
+    warm(app, browser, session_cookie(browser))
+    return app, browser
+
+
 def commands(redis_server) -> int:
     return int(redis_server.client().info("stats")["total_commands_processed"])
 
 
 def test_a_remembered_session_costs_no_round_trip(redis_url, redis_server):
-    app, _ = form_app(session_store=redis_url)
-    browser = new_client(app)
-    sign_in(browser)
-    warm(app, browser, session_cookie(browser))
+    app, browser = remembered_browser(redis_url)
     before = commands(redis_server)
     for _ in range(10):
         response = call(browser, app)
@@ -80,10 +86,7 @@ def test_what_another_instance_ends_is_refused_at_once(redis_url):
 
 
 def test_a_stopped_redis_leaves_nothing_remembered_in_use(redis_url, redis_server):
-    app, _ = form_app(session_store=redis_url)
-    browser = new_client(app)
-    sign_in(browser)
-    warm(app, browser, session_cookie(browser))
+    app, browser = remembered_browser(redis_url)
     redis_server.stop()
     try:
         for _ in range(3):
@@ -97,10 +100,7 @@ def test_a_stopped_redis_leaves_nothing_remembered_in_use(redis_url, redis_serve
 
 
 def test_a_frozen_redis_is_trusted_for_a_few_seconds_at_most(redis_url, redis_server):
-    app, _ = form_app(session_store=redis_url)
-    browser = new_client(app)
-    sign_in(browser)
-    warm(app, browser, session_cookie(browser))
+    app, browser = remembered_browser(redis_url)
     freeze = tracking.STALE_AFTER + 2 * tracking.PING_EVERY + 1
     blocker = threading.Thread(target=lambda: redis_server.client(socket_timeout=freeze + 5).execute_command(
         "DEBUG", "SLEEP", str(freeze)))
@@ -143,12 +143,12 @@ def test_without_tracking_every_request_reads_redis(redis_url, redis_server, cap
 
 def test_entries_end_with_their_key_and_reads_that_span_a_change_are_not_kept(backend):
     reads = tracking.TrackedReads(lambda: None, ("p:",))
-    reads._live, reads._heard, reads._fd = True, time.monotonic(), -1
+    reads._live, reads._heard, reads._fds = True, time.monotonic(), (-1,)
     import socket
 
     left, right = socket.socketpair()
     try:
-        reads._fd = left.fileno()
+        reads._fds = (left.fileno(),)
         generation = reads.generation
         reads.keep(generation, [("p:a", b"1", 0.2), ("p:b", None, None)])
         assert reads.lookup(["p:a", "p:b"]) == [b"1", None]
@@ -157,6 +157,10 @@ def test_entries_end_with_their_key_and_reads_that_span_a_change_are_not_kept(ba
         left.recv(1)
         time.sleep(0.25)
         assert reads.lookup(["p:a"]) is None and reads.lookup(["p:b"]) == [None]  # p:a's own expiry
+        # (A session's begin asks for two keys at once: either one expired or unknown is a miss.)
+        assert reads.lookup(["p:a", "p:b"]) is None and reads.lookup(["p:b", "p:a"]) is None
+        assert reads.lookup(["p:b", "p:unknown"]) is None and reads.lookup(["p:unknown", "p:b"]) is None
+        assert reads.lookup(("p:b", "p:b")) == [None, None]
         stale = reads.generation
         reads._handle([b"message", tracking.CHANNEL.encode(), [b"p:b"]])
         assert reads.lookup(["p:b"]) is None
@@ -181,7 +185,7 @@ def test_a_descriptor_past_selects_limit_is_polled_instead(backend, monkeypatch)
 
     monkeypatch.setattr(tracking, "_select", too_large)
     try:
-        reads._live, reads._heard, reads._fd = True, time.monotonic(), left.fileno()
+        reads._live, reads._heard, reads._fds = True, time.monotonic(), (left.fileno(),)
         reads.keep(reads.generation, [("p:a", b"1", None)])
         assert reads.lookup(["p:a"]) == [b"1"]
         right.send(b"x")
@@ -190,3 +194,31 @@ def test_a_descriptor_past_selects_limit_is_polled_instead(backend, monkeypatch)
         left.close()
         right.close()
         reads.close()
+
+
+def test_a_stopped_redis_is_logged_but_a_closed_store_ends_quietly(redis_url, redis_server, caplog):
+    def failures() -> int:
+        return sum("tracking connection failed" in r.getMessage() for r in caplog.records)
+
+    with caplog.at_level(logging.WARNING, logger="dash_auth"):
+        # Tracking that loses Redis says so (requests then read Redis, and get its 503)...
+        app, _browser = remembered_browser(redis_url)
+        redis_server.stop()
+        try:
+            deadline = time.monotonic() + 10
+            while not failures():
+                assert time.monotonic() < deadline, "the lost tracking connection was not logged"
+                time.sleep(0.05)
+        finally:
+            redis_server.start()
+        # ...but a store closed before Redis goes (an orderly shutdown) logs nothing.
+        other, _browser = remembered_browser(redis_url)
+        _tracked(app).close()
+        _tracked(other).close()
+        logged = failures()
+        redis_server.stop()
+        try:
+            time.sleep(2 * tracking.PING_EVERY)  # a tracking thread still running would fail by now
+            assert failures() == logged
+        finally:
+            redis_server.start()

@@ -20,25 +20,33 @@ from .sessions.server import HANDLE
 from .ui import pages as pages_ui
 
 _time = time.time
+#: Methods whose answers a cache may store (see ``backends/_server_sessions.vary_on_cookie``).
+_CACHEABLE = frozenset({"GET", "HEAD"})
 
 
 @hookimpl(trylast=True)
 def authenticate(request: Request) -> Identity | None:
     """The identity a provider stored in the session at login, if still valid."""
-    if not request.has_session_cookie:
-        return None  # don't create (and later answer with) an empty session
     stack = request.auth  # set by the guard; without it, no lifetime applies
-    if stack is None:
-        return Identity.from_session(request.session.get(SESSION_KEY))
     # A session seen before, by what holds it: the signed cookie, or the store's record as read.
     # Its login, without decoding it again.
-    if stack.session_store is None:
-        raw: str | bytes | None = request.header("Cookie")
-    else:
+    if stack is not None and stack.session_store is not None:
         handle = getattr(request.session, HANDLE, None)
-        raw = handle.raw if handle is not None else None
+        raw: str | bytes | None = handle.raw if handle is not None else None
+        if raw is None and not request.has_session_cookie:  # (a record read implies its cookie)
+            return None
+    elif not request.has_session_cookie:
+        return None  # don't create (and later answer with) an empty session
+    elif stack is None:
+        return Identity.from_session(request.session.get(SESSION_KEY))
+    else:
+        raw = request.header("Cookie")
     hit: tuple[Identity, float] | None = stack.session_logins.get(raw) if raw else None
     if hit is not None and hit[1] > _time() and still_holds(stack, hit[0]):
+        if request.method in _CACHEABLE and stack.session_store is None:
+            # A page, which a cache may store: read the signed session as the framework sees it,
+            # so that its answer says it varies by cookie (a stored session's save step says so).
+            request.session.get(SESSION_KEY)
         return hit[0]
     session = request.session
     identity = Identity.from_session(session.get(SESSION_KEY))

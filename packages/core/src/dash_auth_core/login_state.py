@@ -61,9 +61,8 @@ class LoginState:
     def begin_request(self, request: Request) -> None:
         """Read the request's session record and the shared state (one round trip; the guard calls
         this when a store is configured). Raises :class:`~dash_auth_core.sessions.StoreUnavailable`."""
-        sessions = self.server_sessions
-        if sessions is not None and (request.has_session_cookie or request.header("Authorization")):
-            sessions.begin(request.session)
+        if self.server_sessions is not None:
+            self.server_sessions.begin_request(request)
 
     def add_login_check(self, provider: str, check: Any) -> None:
         """``check(identity) -> bool``: whether a login ``provider`` made, read from a session, still

@@ -12,28 +12,19 @@ the response is replaced by a JSON 503 instead.
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 from collections.abc import Callable
 from typing import Any
 
+from ..sessions.cookies import CookieChange, cookie_header, cookie_value
 from ..sessions.records import RecordTooLarge
-from ..sessions.server import CookieChange, ServerSessions, cookie_header
 from ..sessions.store import StoreUnavailable
 
-__all__ = ["RecordTooLarge", "StoreUnavailable", "apply", "cookie_settings", "cookie_value", "open_lazy", "not_saved", "refuse",
+__all__ = ["RecordTooLarge", "StoreUnavailable", "apply", "cookie_settings", "cookie_value", "not_saved", "refuse",
            "too_large"]
 
 log = logging.getLogger("dash_auth")
-
-
-def open_lazy(sessions: ServerSessions, session_class: type, cookie_value: str | None) -> Any:
-    """A lazy session of ``session_class`` for the cookie's id, loading its record on first use."""
-    session = session_class(None)
-    handle = sessions.attach(session, cookie_value)
-    session._loader = functools.partial(sessions.load, handle)
-    return session
 
 
 def cookie_settings(interface: Any, app: Any, secure_request: bool) -> dict[str, Any]:
@@ -47,42 +38,47 @@ def cookie_settings(interface: Any, app: Any, secure_request: bool) -> dict[str,
     }
 
 
-def cookie_value(raw: str | None, name: str) -> str | None:
-    """The first value of cookie ``name`` in a raw ``Cookie`` header, without parsing the rest.
-
-    Session ids are plain URL-safe text (anything else is not one of ours and
-    is refused by :func:`~dash_auth_core.sessions.ids.well_formed`), so they
-    need no unquoting.
-    """
-    if not raw:
-        return None
-    needle = name + "="
-    if raw.startswith(needle):  # the usual header: the session cookie first
-        end = raw.find(";")
-        return raw[len(needle):] if end < 0 else raw[len(needle):end]
-    for part in raw.split(";"):
-        key, sep, value = part.partition("=")
-        if sep and key.strip() == name:
-            return value.strip()
-    return None
-
-
-def apply(response: Any, name: str, change: CookieChange | None, settings: Callable[[], dict[str, Any]]) -> None:
+def apply(response: Any, name: str, change: CookieChange | None, settings: Callable[[], dict[str, Any]],
+          method: str) -> None:
     """Add the ``Set-Cookie`` for ``change`` (if any, with the attributes ``settings()`` gives) to a
-    Flask or Quart response, and ``Vary: Cookie``."""
-    vary_on_cookie(response)  # the answer depends on the session the cookie names
+    Flask or Quart response to a ``method`` request, and ``Vary: Cookie`` (see :func:`vary_on_cookie`)."""
+    vary_on_cookie(response, method)  # the answer depends on the session the cookie names
     if change is not None:
         response.headers.add("Set-Cookie", cookie_header(name, change, **settings()))
 
 
-def vary_on_cookie(response: Any) -> None:
-    """Add ``Cookie`` to a Flask or Quart response's ``Vary`` (without parsing it into a set)."""
+#: Methods whose responses a cache may store and reuse (RFC 9110, section 9.2.3).
+CACHEABLE_METHODS = frozenset({"GET", "HEAD"})
+
+
+def vary_on_cookie(response: Any, method: str) -> None:
+    """Add ``Cookie`` to the ``Vary`` of a Flask or Quart response to a ``method`` request, if a
+    cache may store it.
+
+    The response depends on the session the cookie names: a shared cache that
+    stores it must not give it to a request with another cookie. Caches store
+    responses to GET and HEAD; to POST only one that names a
+    ``Content-Location`` (RFC 9110, section 9.3.3: a later GET of that location
+    may reuse it); to other methods none. Dash's callbacks are POSTs that name
+    none, so the most frequent response is spared the header.
+
+    It reads the headers as plain tuples, without werkzeug's look-ups by name
+    (a missing header raises and builds an HTTP exception).
+    """
     headers = response.headers
-    vary = headers.get("Vary")
-    if not vary:
-        headers["Vary"] = "Cookie"
-    elif "cookie" not in vary.lower():
-        headers["Vary"] = vary + ", Cookie"
+    if method not in CACHEABLE_METHODS and (
+        # (The names of its headers, lowered, in C: a callback answer comes here every time.)
+        method != "POST" or "content-location" not in map(str.lower, dict(iter(headers)))
+    ):
+        return  # a response to POST that names no location, or to another method: no cache reuses it
+    vary = None
+    for key, value in headers:
+        if key.lower() == "vary":
+            vary = value if vary is None else f"{vary}, {value}"
+    if vary is None:
+        headers.add("Vary", "Cookie")
+    elif "cookie" not in (token.strip().lower() for token in vary.split(",")):
+        headers["Vary"] = vary + ", Cookie"  # (one line for every ``Vary`` it had)
 
 
 def refuse(response: Any, exc: StoreUnavailable) -> None:

@@ -24,6 +24,7 @@ from werkzeug.datastructures import CallbackDict
 
 from ..responses import Response, json_error
 from ..sessions.lifecycle import REMEMBER_KEY
+from ..sessions.server import HANDLE
 from ..sessions.store import StoreUnavailable
 
 Loader = Callable[[], "dict[str, Any] | None"]
@@ -214,10 +215,18 @@ class StoreInterfaceBase:
         self.sessions = sessions
 
     def is_null_session(self, obj: object) -> bool:
-        handle = getattr(obj, "_dash_auth_handle", None)
+        handle = getattr(obj, HANDLE, None)
+        if handle is None:  # not one of ours (the framework's null session)
+            return not getattr(obj, "loaded", False)
         # A record read (``raw``) is saved too, if only for ``Vary: Cookie``: a remembered login loads nothing.
-        return not getattr(obj, "loaded", False) and not (
-            handle is not None and (handle.rotate or handle.renew or handle.raw is not None))
+        return handle.raw is None and not handle.rotate and not handle.renew and obj._loader is not None  # type: ignore[attr-defined]
+
+    @staticmethod
+    def unused(session: Any) -> bool:
+        """Whether saving ``session`` writes nothing: a record read ahead that nothing used and that
+        is not due for renewal (the response still gets ``Vary: Cookie``)."""
+        handle = getattr(session, HANDLE, None)
+        return handle is not None and session._loader is not None and not handle.renew
 
 
 def store_refusal(exc: Any) -> Response:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import operator
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
@@ -12,11 +13,12 @@ from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, Se
 from werkzeug import exceptions as wz
 
 from .._private.dash import index_endpoints as dash_index_endpoints
-from .._private.flask import cv_request
+from .._private.flask import SESSION_ATTRIBUTE, cv_request
 from ..context import key_setter
 from ..errors import BadRequest
 from ..responses import Response
 from ..sessions.lifecycle import stamp
+from ..sessions.server import HANDLE
 from . import (
     BackendAdapter,
     GuardFunc,
@@ -122,7 +124,9 @@ class FlaskRequest(WrappedRequest):
 
     @property
     def session(self) -> MutableMapping[str, Any]:
-        # The request context's own session object (what ``flask.session`` proxies to).
+        # The request context's own session object (what ``flask.session`` proxies to; on Flask
+        # 3.1 and later the context marks it accessed, which Flask's signed sessions answer
+        # with ``Vary: Cookie``). With a server-side store, see ``_STORED_SESSION``.
         session: MutableMapping[str, Any] = self.context_key.session
         return session
 
@@ -198,21 +202,29 @@ class _SessionInterface(cookie_interface_base(SecureCookieSessionInterface)):  #
         super().save_session(app, session, response)
 
 
+#: ``FlaskRequest.session`` with a server-side store: the context's session object read in C. That
+#: session is ours, which says ``Vary: Cookie`` itself; it needs no marking as accessed.
+_STORED_SESSION = property(operator.attrgetter("context_key." + SESSION_ATTRIBUTE))
+
+
 class _ServerSessionInterface(StoreInterfaceBase, SessionInterface):
     """Sessions in a server-side store: the cookie carries an id (see ``_server_sessions``)."""
 
     def open_session(self, app: flask.Flask, request: flask.Request) -> Any:
-        cookie = server_side.cookie_value(request.environ.get("HTTP_COOKIE"), self.get_cookie_name(app))
-        return server_side.open_lazy(self.sessions, LazySession, cookie)
+        return self.sessions.open_header(LazySession, request.environ.get("HTTP_COOKIE"), self.get_cookie_name(app))
 
     def save_session(self, app: flask.Flask, session: Any, response: flask.Response) -> None:
+        handle = getattr(session, HANDLE, None)
+        if handle is not None and session._loader is not None and not handle.renew:  # self.unused(session), inline
+            server_side.vary_on_cookie(response, cv_request.get().request.method)  # nothing to write
+            return
         try:
             change = self.sessions.finish(session)
         except (server_side.StoreUnavailable, server_side.RecordTooLarge) as exc:
             server_side.not_saved(response, exc)
             return
         server_side.apply(response, self.get_cookie_name(app), change,
-                          lambda: server_side.cookie_settings(self, app, flask.request.is_secure))
+                          lambda: server_side.cookie_settings(self, app, flask.request.is_secure), flask.request.method)
 
 
 def to_flask(response: Response) -> flask.Response:
@@ -225,6 +237,14 @@ class FlaskAdapter(FrameworkSessions, BackendAdapter):
     cookie_interface = _SessionInterface
     store_interface = _ServerSessionInterface
 
+    #: The guard's request class (see ``install_guard``).
+    request_class: type[FlaskRequest] | None = None
+
+    def use_session_store(self, sessions: Any) -> None:
+        super().use_session_store(sessions)
+        if self.request_class is not None:
+            self.request_class.session = _STORED_SESSION  # type: ignore[assignment,method-assign]
+
     def store_unavailable(self, exc: Exception) -> flask.Response:
         return to_flask(store_refusal(exc))
 
@@ -234,9 +254,12 @@ class FlaskAdapter(FrameworkSessions, BackendAdapter):
     def install_guard(self, guard: GuardFunc) -> None:
         server = self.server
         cookie_name = server.config.get("SESSION_COOKIE_NAME") or "session"
-        request_class = type("FlaskRequest", (FlaskRequest,), {
+        request_class: type[FlaskRequest] = type("FlaskRequest", (FlaskRequest,), {
             "__slots__": (), **session_cookie_attributes(cookie_name), "index_endpoints": dash_index_endpoints(self.app),
         })
+        self.request_class = request_class
+        if type(server.session_interface) is _ServerSessionInterface:  # (a store set up first)
+            request_class.session = _STORED_SESSION  # type: ignore[assignment,method-assign]
         funcs = server.before_request_funcs.setdefault(None, [])
         # The guard takes the place of the last of Dash's own functions (see
         # ``dash_setup_index``) and calls it first: Flask calls one function per

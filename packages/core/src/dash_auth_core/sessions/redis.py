@@ -192,6 +192,7 @@ class RedisStore(SessionStore):
             raise self.outage("reading a session", exc) from exc
 
     def _begin_keys(self, session_id: str | None) -> tuple[str, ...]:
+        """The keys a begin reads for ``session_id``: the revocation epoch, and its record (remembered)."""
         keys = self._keys_of.get(session_id)
         if keys is None:
             epoch = self.prefix + "epoch"
@@ -203,34 +204,32 @@ class RedisStore(SessionStore):
 
     def begin(self, session_id: str | None) -> bytes | None:
         # Reads only, in one round trip; none for what this process remembers.
-        keys, replies, generation = self._recall(session_id)
+        keys = self._keys_of.get(session_id) or self._begin_keys(session_id)
+        tracked = self.tracked
+        replies = tracked.lookup(keys) if tracked is not None else None
         if replies is None:
+            generation = tracked.generation if tracked is not None else 0
             try:
                 replies = self._remember(keys, generation, _read_ahead(self.client, keys).execute())
             except self.errors as exc:
                 raise self.outage("reading a session", exc) from exc
-        if not self._state.seen_epoch(replies[0]):
+        if replies[0] != self._state.epoch:  # someone revoked a login somewhere: read the marks
             self._state.refresh()
         return replies[1] if session_id is not None else None
 
     async def abegin(self, session_id: str | None) -> bytes | None:
-        keys, replies, generation = self._recall(session_id)
+        keys = self._keys_of.get(session_id) or self._begin_keys(session_id)
+        tracked = self.tracked
+        replies = tracked.lookup(keys) if tracked is not None else None
         if replies is None:
+            generation = tracked.generation if tracked is not None else 0
             try:
                 replies = self._remember(keys, generation, await _read_ahead(self.async_client(), keys).execute())
             except self.errors as exc:
                 raise self.outage("reading a session", exc) from exc
-        if not self._state.seen_epoch(replies[0]):
+        if replies[0] != self._state.epoch:  # someone revoked a login somewhere: read the marks
             await self._state.arefresh()
         return replies[1] if session_id is not None else None
-
-    def _recall(self, session_id: str | None) -> tuple[tuple[str, ...], list[Any] | None, int]:
-        """A begin's keys, what is remembered of them (``None``: read Redis), and the tracking generation."""
-        keys = self._begin_keys(session_id)
-        tracked = self.tracked
-        if tracked is None:
-            return keys, None, 0
-        return keys, tracked.lookup(keys), tracked.generation
 
     def _remember(self, keys: tuple[str, ...], generation: int, results: list[Any]) -> list[Any]:
         """The replies of a begin's read (``MGET``, then ``PTTL`` of the record); kept when tracking."""

@@ -44,7 +44,8 @@ class RedisState(SharedState):
     def __init__(self, store: RedisView) -> None:
         super().__init__()
         self._store = store
-        self._epoch: bytes | None = None
+        #: The revocation epoch the marks are current with (a begin compares what it read).
+        self.epoch: bytes | None = None
         self._lock = threading.Lock()
 
     @property
@@ -72,7 +73,7 @@ class RedisState(SharedState):
     def refresh(self, force: bool = False) -> None:
         try:
             epoch = self._client.get(self._key("epoch"))
-            if force or epoch != self._epoch:
+            if force or epoch != self.epoch:
                 self._apply(epoch, self._client.hgetall(self._key("marks")))
         except self._store.errors as exc:
             raise self._store.outage("reading the revocation marks", exc) from exc
@@ -81,14 +82,10 @@ class RedisState(SharedState):
         client = self._store.async_client()
         try:
             epoch = await client.get(self._key("epoch"))
-            if epoch != self._epoch:
+            if epoch != self.epoch:
                 self._apply(epoch, await client.hgetall(self._key("marks")))
         except self._store.errors as exc:
             raise self._store.outage("reading the revocation marks", exc) from exc
-
-    def seen_epoch(self, epoch: bytes | None) -> bool:
-        """Whether ``epoch`` (read with a session) is the one this view is current with."""
-        return epoch == self._epoch
 
     def _apply(self, epoch: bytes | None, raw: dict[bytes, bytes]) -> None:
         now = time.time()
@@ -104,7 +101,7 @@ class RedisState(SharedState):
             except (ValueError, UnicodeDecodeError):
                 log.error("a malformed revocation mark in the session store was ignored")
         with self._lock:
-            self.marks, self._epoch = marks, epoch
+            self.marks, self.epoch = marks, epoch
         if expired:
             with contextlib.suppress(*self._store.errors):  # pruned next time
                 self._store.client.hdel(self._key("marks"), *expired)

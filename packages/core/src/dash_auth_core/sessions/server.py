@@ -28,15 +28,21 @@ import functools
 import logging
 import time
 from collections.abc import Callable, MutableMapping
-from dataclasses import dataclass
 from typing import Any
 
 from . import ids, records
+from .cookies import CookieChange, cookie_value
 from .lifecycle import REMEMBER_KEY, SessionOptions, stamp
 from .store import SessionStore, StoreUnavailable
 
 log = logging.getLogger("dash_auth")
 _time = time.time
+
+#: A lazy session's loader: the session's data, ``None`` if there is none.
+Loader = Callable[[], "dict[str, Any] | None"]
+#: What a record read says: its user, when its expiry is due for renewal, when it ends whatever
+#: renews it (or ``None``), and its session's loader (decodes the record again).
+Seen = tuple[str | None, float, float | None, Loader]
 
 #: The attribute of a framework session object that holds its :class:`Handle`.
 HANDLE = "_dash_auth_handle"
@@ -44,41 +50,50 @@ HANDLE = "_dash_auth_handle"
 DEFAULT_TTL = 12 * 3600.0
 
 
-@dataclass
 class Handle:
-    """What a request's session knows about its record."""
+    """What a request's session knows about its record.
 
-    #: The well-formed id the cookie carried (``None``: no cookie, or not one of ours).
-    sid: str | None
-    #: Whether the store had a record for ``sid``.
-    known: bool = False
-    #: The user the record belonged to when read (for its index).
-    user: str | None = None
+    A plain class whose defaults are class attributes: every request with a
+    stored session makes one, and only what differs is written (a dataclass's
+    ``__init__`` would set all ten).
+    """
+
     #: Whether begin ran (the record and the shared state were read).
-    begun: bool = False
+    begun = False
     #: A login asked for a fresh id.
-    rotate: bool = False
+    rotate = False
     #: Seconds the rotated-out id keeps working (a change of privileges: requests the browser
     #: sent in parallel with the old cookie still find it); 0 for a login (never).
-    grace: float = 0.0
+    grace = 0.0
     #: The outage that a begin run ahead of the guard met (the guard refuses with it).
     error: StoreUnavailable | None = None
     #: The record's expiry is due for renewal: it is written back even if unchanged.
-    renew: bool = False
-    #: The record as read (bytes that decoded to a session): the same bytes always hold the same
-    #: session, so readers may remember what they found in them (the core's session reader does).
+    renew = False
+    #: The record as read (bytes that decoded to a session; ``None``: the store had none): the same
+    #: bytes always hold the same session, so readers may remember what they found in them (the
+    #: core's session reader does).
     raw: bytes | None = None
-    #: When the record ends whatever renews it (an id rotated out at a change of privileges).
-    ends: float | None = None
+    #: What the record says (see :meth:`ServerSessions._loaded`), ``None`` before it is read.
+    seen: Seen | None = None
 
+    def __init__(self, sid: str | None) -> None:
+        #: The well-formed id the cookie carried (``None``: no cookie, or not one of ours).
+        self.sid = sid
 
-@dataclass
-class CookieChange:
-    """What the response's ``Set-Cookie`` does: set ``value`` (for ``max_age`` seconds, or for the
-    browser session when ``None``), or delete the cookie when ``value`` is ``None``."""
+    @property
+    def known(self) -> bool:
+        """Whether the store had a record for ``sid``."""
+        return self.raw is not None
 
-    value: str | None
-    max_age: int | None = None
+    @property
+    def user(self) -> str | None:
+        """The user the record belonged to when read (for its index)."""
+        return self.seen[0] if self.seen is not None else None
+
+    @property
+    def ends(self) -> float | None:
+        """When the record ends whatever renews it (an id rotated out at a change of privileges)."""
+        return self.seen[2] if self.seen is not None else None
 
 
 def handle_of(session: Any) -> Handle | None:
@@ -89,8 +104,11 @@ def handle_of(session: Any) -> Handle | None:
 PRIVILEGE_GRACE = 10.0
 #: Records remembered as read before, per app (the memory starts over when full).
 SEEN_RECORDS = 4096
-
-Loader = Callable[[], "dict[str, Any] | None"]
+#: ``Cookie`` headers whose session id is remembered, per app (the memory starts over when full),
+#: and the longest such header (longer ones are read each time).
+COOKIE_HEADERS = 4096
+COOKIE_HEADER_BYTES = 2048
+_UNSEEN: Any = object()
 
 
 def rotate(session: MutableMapping[str, Any], grace: float = 0.0) -> None:
@@ -109,17 +127,50 @@ class ServerSessions:
     def __init__(self, stack: SessionOptions, store: SessionStore) -> None:
         self.stack = stack
         self.store = store
-        #: Records read before (bytes) -> (their user, when their expiry is due for renewal): a
-        #: record read again is decoded only when something uses the session (a remembered login
-        #: does not).
-        self._seen: dict[bytes, tuple[str | None, float, float | None]] = {}
+        #: Records read before (bytes) -> what they say: a record read again is decoded only when
+        #: something uses the session (a remembered login does not).
+        self._seen: dict[bytes, Seen] = {}
+        #: ``Cookie`` headers -> the well-formed session id they carry, or ``None`` (see open_header).
+        self._ids_in: dict[str, str | None] = {}
+        self._ids_name: str | None = None
 
     # -- begin ---------------------------------------------------------------------
 
-    def attach(self, session: Any, cookie_value: str | None) -> Handle:
-        handle = Handle(cookie_value if ids.well_formed(cookie_value) else None)
-        setattr(session, HANDLE, handle)
-        return handle
+    def open_header(self, session_class: type, header: str | None, name: str) -> Any:
+        """:meth:`open` for the session cookie ``name`` in a raw ``Cookie`` header.
+
+        Flask opens a session for every request, and a browser sends the same
+        header request after request: the id a header carries (well-formed, or
+        ``None``) is remembered, for headers up to :data:`COOKIE_HEADER_BYTES`.
+        """
+        ids_in = self._ids_in
+        if name is not self._ids_name:  # (the app's cookie name changed: start over)
+            ids_in.clear()
+            self._ids_name = name
+        session_id = ids_in.get(header, _UNSEEN)  # type: ignore[arg-type]  # (None: no header)
+        if session_id is _UNSEEN:
+            value = cookie_value(header, name)
+            session_id = value if ids.well_formed(value) else None
+            if header is not None and len(header) <= COOKIE_HEADER_BYTES:
+                if len(ids_in) >= COOKIE_HEADERS:
+                    ids_in.clear()
+                ids_in[header] = session_id
+        session = session_class(None)  # (_open, inline)
+        handle = session._dash_auth_handle = Handle(session_id)
+        session._loader = functools.partial(self.load, handle)
+        return session
+
+    def open(self, session_class: type, cookie_value: str | None) -> Any:
+        """A lazy session of the adapter's ``session_class`` (see ``backends/_sessions.py``) for the
+        cookie's id, with its :class:`Handle`; it loads its record on first use."""
+        return self._open(session_class, cookie_value if ids.well_formed(cookie_value) else None)
+
+    def _open(self, session_class: type, session_id: str | None) -> Any:
+        session = session_class(None)
+        # setattr(session, HANDLE, ...), without the call: every request with a stored session opens one.
+        handle = session._dash_auth_handle = Handle(session_id)
+        session._loader = functools.partial(self.load, handle)
+        return session
 
     def ttl(self, session_id: str | None) -> float:
         """How long a record lives unused: the idle timeout, or a remembered login's lifetime."""
@@ -135,39 +186,49 @@ class ServerSessions:
         if seen is None:
             data, written, ends = records.decode_full(raw, self.store.max_record_bytes)
             if data is None:  # (a socket's session read again may have lost its record)
-                handle.known, handle.raw = False, None
+                handle.raw = handle.seen = None
                 return _nothing
             # The record expires ``ttl`` after it was written: renew it once a twentieth has passed.
-            seen = (records.user_of(data), written + self.ttl(handle.sid) / 20, ends)
+            seen = (records.user_of(data), written + self.ttl(handle.sid) / 20, ends,
+                    functools.partial(records.decode, raw, self.store.max_record_bytes))
             if len(self._seen) >= SEEN_RECORDS:
                 self._seen.clear()
             self._seen[raw] = seen  # type: ignore[index]  # (not None: it decoded)
             loader: Loader = lambda: data  # noqa: E731
         else:
-            loader = functools.partial(records.decode, raw, self.store.max_record_bytes)
+            loader = seen[3]
         now = _time()
         if seen[2] is not None and now >= seen[2]:  # rotated out, and its grace is over
-            handle.known, handle.raw = False, None
+            handle.raw = handle.seen = None
             return _nothing
-        handle.known = True
         handle.raw = raw
-        handle.user = seen[0]
-        handle.ends = seen[2]
+        handle.seen = seen
         handle.renew = now > seen[1]
         return loader
 
-    def begin(self, session: Any) -> None:
-        """Read the record and the shared state (sync: Flask, worker threads); raises :class:`StoreUnavailable`."""
-        handle = handle_of(session)
-        if handle is None or handle.begun:
-            if handle is not None and handle.error is not None:
+    def begin_request(self, request: Any) -> None:
+        """The guard's stage 2 (sync): read the session's record and the shared state in one round
+        trip, when the request carries a session cookie or credentials. Raises
+        :class:`StoreUnavailable` (the guard answers 503), also for an outage that a read ahead of
+        the guard met (Quart, FastAPI)."""
+        session = request.session
+        handle = getattr(session, HANDLE, None)
+        if handle is None:
+            return
+        if handle.begun:
+            if handle.error is not None:
                 raise handle.error
             return
-        _feed(session, self._loaded(handle, self.store.begin(handle.sid)))
+        if handle.sid is None and not (request.has_session_cookie or request.header("Authorization")):
+            return  # nothing to read: no session, no credentials whose revocation marks matter
+        loader = self._loaded(handle, self.store.begin(handle.sid))
+        if session._loader is not None:  # not loaded yet (_feed, inline; a handle's session is lazy)
+            session._loader = loader
 
     async def abegin(self, session: Any) -> None:
-        """:meth:`begin` on an event loop; an outage is kept on the handle for the guard."""
-        handle = handle_of(session)
+        """Read the record and the shared state ahead of the guard, on an event loop (Quart, FastAPI);
+        an outage is kept on the handle, and the guard's :meth:`begin_request` refuses with it."""
+        handle = getattr(session, HANDLE, None)
         if handle is None or handle.begun:
             return
         try:
@@ -175,9 +236,9 @@ class ServerSessions:
         except StoreUnavailable as exc:
             handle.error = exc
             handle.begun = True
-            _feed(session, _nothing)
-            return
-        _feed(session, loader)
+            loader = _nothing
+        if session._loader is not None:  # not loaded yet (_feed, inline; a handle's session is lazy)
+            session._loader = loader
 
     async def areload(self, session: Any) -> None:
         """Read a long-lived request's session again (a WebSocket's, judged per message); raises
@@ -310,31 +371,3 @@ def _feed(session: Any, loader: Loader) -> None:
 
 def _nothing() -> None:
     return None
-
-
-def cookie_header(name: str, change: CookieChange, *, path: str = "/", secure: bool = False,
-                  samesite: str | None = "Lax", domain: str | None = None) -> str:
-    """The ``Set-Cookie`` value for ``change``."""
-    parts = [f"{name}={change.value if change.value is not None else ''}", f"Path={path}"]
-    if domain:
-        parts.append(f"Domain={domain}")
-    if change.value is None:
-        parts.append("Expires=Thu, 01 Jan 1970 00:00:00 GMT")
-        parts.append("Max-Age=0")
-    elif change.max_age is not None:
-        parts.append(f"Max-Age={change.max_age}")
-        parts.append("Expires=" + time.strftime("%a, %d %b %Y %H:%M:%S GMT",
-                                                time.gmtime(time.time() + change.max_age)))
-    parts.append("HttpOnly")
-    if secure:
-        parts.append("Secure")
-    if samesite:
-        parts.append(f"SameSite={samesite}")
-    return "; ".join(parts)
-
-
-def refused_body(exc: StoreUnavailable) -> bytes:
-    """The JSON body of a 503 for a store outage met while writing a session."""
-    import json
-
-    return json.dumps({"error": exc.error, "message": exc.message}).encode()

@@ -82,7 +82,7 @@ class TrackedReads:
         self._live = False
         self._reading = False
         self._heard = 0.0
-        self._fd = -1
+        self._fds = (-1,)  # the tracking socket's descriptor, as select() takes it
         self._thread: threading.Thread | None = None
         self._closed = False
         self._refused = False
@@ -104,20 +104,25 @@ class TrackedReads:
             if self._thread is None and not self._refused:
                 self._start()
             return None
-        now = _monotonic()
         # The socket first, then the thread's flag, then the entries: a report on the socket when
         # the lookup began is either still there, or being handled (flagged), or handled (forgotten).
         try:
-            if _select((self._fd,), (), (), 0)[0]:
+            if _select(self._fds, (), (), 0)[0]:
                 return None  # Redis said something not handled yet (or hung up): ask Redis
         except ValueError:  # a descriptor past select()'s limit (a busy process): poll instead
-            if _waiting(self._fd):
+            if _waiting(self._fds[0]):
                 return None
         except OSError:
             return None
+        now = _monotonic()
         if self._reading or now - self._heard > STALE_AFTER:
             return None
         entries = self._entries
+        if len(keys) == 2:  # a session's begin (the epoch and its record): the usual look-up, unrolled
+            first, second = entries.get(keys[0]), entries.get(keys[1])
+            if first is None or second is None or first[1] <= now or second[1] <= now:
+                return None
+            return [first[0], second[0]]
         values = []
         for key in keys:
             entry = entries.get(key)
@@ -183,7 +188,7 @@ class TrackedReads:
         sock = socket_of(connection)
         if sock is None:
             raise ConnectionError("the tracking connection has no socket")
-        self._fd = sock.fileno()
+        self._fds = (sock.fileno(),)
         self._heard = _monotonic()
         with self._lock:
             self._entries.clear()
@@ -215,7 +220,7 @@ def _track_while_alive(ref: weakref.ref[TrackedReads]) -> None:
             connection = reads._connect()
             reads._subscribe(connection)
             poller = select.poll()
-            poller.register(reads._fd, select.POLLIN)
+            poller.register(reads._fds[0], select.POLLIN)
             pinged = False
             del reads
             while True:
@@ -225,8 +230,10 @@ def _track_while_alive(ref: weakref.ref[TrackedReads]) -> None:
                 if poller.poll(PING_EVERY * 1000):
                     reads._reading = True
                     reads._handle(connection.read_response())
+                    while connection.can_read(timeout=0):  # reports read into the connection's buffer too
+                        reads._handle(connection.read_response())
                     reads._heard = _monotonic()
-                    reads._reading = bool(connection.can_read(timeout=0))
+                    reads._reading = False
                     pinged = False
                 elif pinged:
                     raise TimeoutError(f"Redis did not answer a PING within {PING_EVERY:g} s")
@@ -243,8 +250,11 @@ def _track_while_alive(ref: weakref.ref[TrackedReads]) -> None:
                         "from Redis (Redis 6 or later, with CLIENT allowed, saves that round trip)", exc)
             return
         except Exception as exc:
+            reads = ref()
+            closed = reads is None or reads._closed  # (closed meanwhile: an orderly end, not a failure)
+            del reads
             now = _monotonic()
-            if now - last_logged >= 30.0:
+            if not closed and now - last_logged >= 30.0:
                 log.warning("the Redis session store's tracking connection failed (%s: %s); sessions are read "
                             "from Redis on every request until it is back", type(exc).__name__, exc)
                 last_logged = now
@@ -286,7 +296,7 @@ def _after_fork() -> None:
         reads._entries = {}
         reads._lock = threading.Lock()
         reads._thread = None
-        reads._fd = -1
+        reads._fds = (-1,)
         reads.generation += 1
 
 

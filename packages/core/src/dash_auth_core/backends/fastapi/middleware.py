@@ -24,9 +24,9 @@ from starlette.requests import cookie_parser
 
 from ..._private.dash import dash_middleware_reusing_body
 from ...responses import Response, json_error
+from ...sessions.cookies import cookie_header, cookie_value
 from ...sessions.lifecycle import stamp
 from ...sessions.records import RecordTooLarge
-from ...sessions.server import cookie_header
 from ...sessions.store import StoreUnavailable
 from ...websocket import CLOSE_AUTH, SCOPE_KEY, Connection
 from .. import GuardFunc, Request, WouldBlock
@@ -41,6 +41,7 @@ from .._aio import (
     route_path,
     run_guard,
 )
+from .._server_sessions import CACHEABLE_METHODS
 from .._sessions import decoded_cookie, lazy_session_class, remembered_until
 from .request import (
     _JUDGED_PATH,
@@ -57,6 +58,19 @@ from .request import (
 )
 
 log = logging.getLogger("dash_auth")
+
+
+def vary_on_cookie(message: dict[str, Any], method: str) -> None:
+    """Add ``Cookie`` to the ``Vary`` of an ASGI response's start ``message`` if a cache may store it
+    (the rule of ``backends/_server_sessions.vary_on_cookie``)."""
+    if method not in CACHEABLE_METHODS and (
+        method != "POST" or b"content-location" not in map(bytes.lower, dict(message.get("headers", ())))
+    ):
+        return
+    headers = MutableHeaders(scope=message)
+    vary = headers.get("vary")
+    if vary is None or "cookie" not in (token.strip().lower() for token in vary.split(",")):
+        headers.add_vary_header("Cookie")
 
 
 class _Adapter(Protocol):
@@ -100,8 +114,12 @@ class SessionCookieMiddleware(SessionMiddleware):
         def send_wrapper(message: dict[str, Any]) -> Any:
             # A plain function returning ``send``'s awaitable: no coroutine of its own per message.
             # (A session nothing read was not modified: loading it is no modification.)
-            if message["type"] == "http.response.start" and scope["session"].modified:
-                self._set_cookie(scope, message)
+            if message["type"] == "http.response.start":
+                session = scope["session"]
+                if session.modified:
+                    self._set_cookie(scope, message)
+                elif session._loader is None and session:  # read, and not empty: the answer depends on it
+                    vary_on_cookie(message, scope["method"])
             return send(message)
 
         return send_wrapper
@@ -149,45 +167,65 @@ class ServerCookieSessions:
         self.session_cookie = cookie
         self.path = path
 
-    async def aopen(self, scope: dict[str, Any], send: Any) -> Any:
+    async def aopen(self, scope: dict[str, Any], send: Any, raw: dict[bytes, bytes] | None = None) -> Any:
+        """Put the request's lazy session into ``scope`` (its record read ahead when it carries a
+        session cookie or credentials); return the ``send`` that writes it back. ``raw``: the
+        scope's :func:`raw_headers`, if already made."""
         sessions = self.sessions
-        raw = raw_headers(scope)
-        cookie_value = cookie_parser(header_value(raw, "cookie") or "").get(self.session_cookie)
-        session = LazySession(None)
-        handle = sessions.attach(session, cookie_value)
-        session._loader = functools.partial(sessions.load, handle)
+        if raw is None:
+            raw = raw_headers(scope)
+        header = raw.get(b"cookie")
+        cookie = header.decode("latin-1") if header is not None else None
+        session = sessions.open_header(LazySession, cookie, self.session_cookie)
+        handle = session._dash_auth_handle
         scope["session"] = session
-        if cookie_value or b"authorization" in raw:
-            await sessions.abegin(session)
+        if handle.sid is not None or b"authorization" in raw or cookie_value(cookie, self.session_cookie):
+            await sessions.abegin(session)  # (any session cookie: the guard must not read the store itself)
         if scope["type"] != "http":
             return send  # a websocket's session is its handshake's: nothing is written back
         failed = False
         name, path = self.session_cookie, self.path
 
-        async def send_wrapper(message: dict[str, Any]) -> None:
+        async def finish_and_send(message: dict[str, Any]) -> None:
             nonlocal failed
-            if failed:
-                return  # the response was replaced by a 503
-            if message["type"] == "http.response.start":
-                try:
-                    change = await sessions.afinish(session)
-                except StoreUnavailable as exc:
-                    failed = True
-                    refusal = json_error(503, exc.error, exc.message)
-                    refusal.headers.update(exc.headers)
-                    await send_response(send, refusal)
-                    return
-                except RecordTooLarge as exc:
-                    log.error("a session was not saved: %s", exc)
-                    change = None
-                if change is not None:
-                    headers = MutableHeaders(scope=message)
-                    headers.add_vary_header("Cookie")
-                    secure = scope.get("scheme") == "https"
-                    headers.append("Set-Cookie", cookie_header(name, change, path=path, secure=secure))
+            try:
+                change = await sessions.afinish(session)
+            except StoreUnavailable as exc:
+                failed = True
+                refusal = json_error(503, exc.error, exc.message)
+                refusal.headers.update(exc.headers)
+                await send_response(send, refusal)
+                return
+            except RecordTooLarge as exc:
+                log.error("a session was not saved: %s", exc)
+                change = None
+            if change is None:
+                if handle.raw is not None:  # a record was read: the answer depends on it
+                    vary_on_cookie(message, scope["method"])
+            else:
+                headers = MutableHeaders(scope=message)
+                headers.add_vary_header("Cookie")
+                secure = scope.get("scheme") == "https"
+                headers.append("Set-Cookie", cookie_header(name, change, path=path, secure=secure))
             await send(message)
 
+        def send_wrapper(message: dict[str, Any]) -> Any:
+            # A plain function returning an awaitable: no coroutine of its own per message when the
+            # session has nothing to write (a record read ahead that nothing used, not due for renewal).
+            if failed:
+                return _dropped()  # the response was replaced by a 503
+            if message["type"] == "http.response.start":
+                if session._loader is None or handle.renew:
+                    return finish_and_send(message)
+                if handle.raw is not None:
+                    vary_on_cookie(message, scope["method"])
+            return send(message)
+
         return send_wrapper
+
+
+async def _dropped() -> None:
+    """What sending a message of a response replaced by a 503 does: nothing."""
 
 
 class GuardMiddleware:
@@ -223,10 +261,11 @@ class GuardMiddleware:
             # first request, which on FastAPI happens after this middleware.
             await dash_setup(self.dash_app)
             self.ready = True
+        raw = raw_headers(scope)
         sessions = self.sessions
         if sessions is not None:
             if type(sessions) is ServerCookieSessions:
-                send = await sessions.aopen(scope, send)
+                send = await sessions.aopen(scope, send, raw)
             else:
                 send = sessions.open(scope, send)  # type: ignore[union-attr]
         token = _handling.set(Handling(scope))
@@ -236,7 +275,6 @@ class GuardMiddleware:
                 return
             # HTTP, inline (one coroutine fewer per request).
             request_class = self.adapter.request_class
-            raw = raw_headers(scope)
             body = body_error = None
             replayed = receive
             method = scope["method"]

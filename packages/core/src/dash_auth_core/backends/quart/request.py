@@ -174,6 +174,11 @@ class _SessionInterface(cookie_interface_base(SecureCookieSessionInterface)):  #
         if session.modified:
             stamp(session)
         await super().save_session(app, session, response)
+        if session:
+            # A session that was read (only those are saved): the answer depends on the cookie.
+            # (Quart's own interface says so only for sessions it marked accessed, which is none.)
+            ctx = cv_request.get(None)
+            server_side.vary_on_cookie(response, ctx.request.method if ctx is not None else "GET")
 
 
 class _ServerSessionInterface(StoreInterfaceBase, SessionInterface):
@@ -183,7 +188,7 @@ class _ServerSessionInterface(StoreInterfaceBase, SessionInterface):
     async def open_session(self, app: quart.Quart, request: Any) -> Any:
         # (HTTP/2 may split the cookies over several headers.)
         cookie = server_side.cookie_value("; ".join(request.headers.getlist("Cookie")), self.get_cookie_name(app))
-        session = server_side.open_lazy(self.sessions, LazySession, cookie)
+        session = self.sessions.open(LazySession, cookie)
         if cookie or request.headers.get("Authorization"):
             await self.sessions.abegin(session)
         return session
@@ -191,13 +196,18 @@ class _ServerSessionInterface(StoreInterfaceBase, SessionInterface):
     async def save_session(self, app: quart.Quart, session: Any, response: Any) -> None:
         if response is None:
             return  # a websocket: no cookie can be set
+        ctx = cv_request.get(None)
+        method = ctx.request.method if ctx is not None else "GET"  # (unknown: as if a cache may store it)
+        if self.unused(session):
+            server_side.vary_on_cookie(response, method)  # nothing to write: the usual signed-in request
+            return
         try:
             change = await self.sessions.afinish(session)
         except (server_side.StoreUnavailable, server_side.RecordTooLarge) as exc:
             server_side.not_saved(response, exc)
             return
+
         def settings() -> dict[str, Any]:
-            ctx = cv_request.get(None)
             return server_side.cookie_settings(self, app, ctx is not None and ctx.request.scheme == "https")
 
-        server_side.apply(response, self.get_cookie_name(app), change, settings)
+        server_side.apply(response, self.get_cookie_name(app), change, settings, method)
