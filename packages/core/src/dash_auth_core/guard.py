@@ -327,7 +327,7 @@ class Guard:
         # 2. authenticate
         try:
             sessions = stack.server_sessions
-            if sessions is not None:  # (stack.begin_request, one call less)
+            if sessions is not None:
                 sessions.begin_request(request)  # the session's record and the shared state, one round trip
             identity = stack.chain.authenticate(request)  # the chain's own (its fast path with one provider)
         except RequestRefused as exc:

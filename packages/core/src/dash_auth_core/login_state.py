@@ -2,7 +2,8 @@
 
 :class:`LoginState` is one part of :class:`~dash_auth_core.AuthStack`. With
 a ``session_store`` the guard reads each request's record and the shared
-state in one round trip (:meth:`~LoginState.begin_request`); every reader of
+state in one round trip (:meth:`~.sessions.server.ServerSessions.begin_request`
+of :attr:`~LoginState.server_sessions`); every reader of
 a login in a session asks :meth:`~LoginState.login_holds` (lifetime, idle
 time, revocation, the provider's own check); :meth:`~LoginState.revoke` ends
 a user's logins everywhere the store reaches.
@@ -57,12 +58,6 @@ class LoginState:
         self.shared_state = store.shared_state()
         self.server_sessions = ServerSessions(self, store)
         self.adapter.use_session_store(self.server_sessions)
-
-    def begin_request(self, request: Request) -> None:
-        """Read the request's session record and the shared state (one round trip; the guard calls
-        this when a store is configured). Raises :class:`~dash_auth_core.sessions.StoreUnavailable`."""
-        if self.server_sessions is not None:
-            self.server_sessions.begin_request(request)
 
     def add_login_check(self, provider: str, check: Any) -> None:
         """``check(identity) -> bool``: whether a login ``provider`` made, read from a session, still
