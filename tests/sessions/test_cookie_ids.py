@@ -97,3 +97,35 @@ def test_what_is_remembered_follows_the_cookie_name_and_stays_bounded(monkeypatc
     assert len(sessions._ids_in) <= 4
     long = f"session={GOOD}; pad={'x' * server.COOKIE_HEADER_BYTES}"
     assert _opened(sessions, long)[0] == GOOD and long not in sessions._ids_in  # too long to keep
+
+
+@pytest.mark.backends("quart", "fastapi")
+def test_an_event_loop_never_reads_the_store_synchronously(redis_url, backend, monkeypatch):
+    """Quart and FastAPI read a request's record ahead of the guard, with the asyncio client, for
+    any session cookie (ours or not) and for credentials: the guard then finds it read, and the
+    store's blocking read is never called on the event loop."""
+    from session_support import call, form_app, jarless
+
+    from dash_auth_core import AuthStack
+
+    app, _ = form_app(session_store=redis_url)
+    store = AuthStack.of(app).session_store
+
+    def blocking(*args, **kwargs):
+        raise AssertionError("the store's blocking read ran on the event loop")
+
+    monkeypatch.setattr(store, "begin", blocking)
+    client = jarless(app)
+    for cookie in ("session=forged", f"session={ids.new_id()}", "theme=dark; session=x", "session="):
+        response = client.post("/_dash-update-component", json=_body(app), headers={"Cookie": cookie})
+        assert response.status_code == 401  # anonymous: refused, and no 500 from the blocking read
+    basic = {"Authorization": "Basic YWxpY2U6d29uZGVybGFuZA=="}  # alice:wonderland
+    response = client.post("/_dash-update-component", json=_body(app), headers=basic)
+    assert response.status_code == 200
+    assert call(jarless(app), app).status_code == 401
+
+
+def _body(app):
+    from dash_auth_core.testing import callback_body
+
+    return callback_body(app, "o.children", [1])

@@ -17,11 +17,11 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from ..sessions.cookies import CookieChange, cookie_header, cookie_value
+from ..sessions.cookies import CookieChange, cookie_header
 from ..sessions.records import RecordTooLarge
 from ..sessions.store import StoreUnavailable
 
-__all__ = ["RecordTooLarge", "StoreUnavailable", "apply", "cookie_settings", "cookie_value", "not_saved", "refuse",
+__all__ = ["RecordTooLarge", "StoreUnavailable", "apply", "cookie_settings", "not_saved", "refuse",
            "too_large"]
 
 log = logging.getLogger("dash_auth")

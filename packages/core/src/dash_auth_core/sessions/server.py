@@ -137,11 +137,13 @@ class ServerSessions:
     # -- begin ---------------------------------------------------------------------
 
     def open_header(self, session_class: type, header: str | None, name: str) -> Any:
-        """:meth:`open` for the session cookie ``name`` in a raw ``Cookie`` header.
+        """A lazy session of the adapter's ``session_class`` (see ``backends/_sessions.py``) for the
+        session cookie ``name`` in a raw ``Cookie`` header, with its :class:`Handle`; it loads its
+        record on first use.
 
-        Flask opens a session for every request, and a browser sends the same
-        header request after request: the id a header carries (well-formed, or
-        ``None``) is remembered, for headers up to :data:`COOKIE_HEADER_BYTES`.
+        Every request opens one, and a browser sends the same header request
+        after request: the id a header carries (well-formed, or ``None``) is
+        remembered, for headers up to :data:`COOKIE_HEADER_BYTES`.
         """
         ids_in = self._ids_in
         if name is not self._ids_name:  # (the app's cookie name changed: start over)
@@ -155,21 +157,21 @@ class ServerSessions:
                 if len(ids_in) >= COOKIE_HEADERS:
                     ids_in.clear()
                 ids_in[header] = session_id
-        session = session_class(None)  # (_open, inline)
-        handle = session._dash_auth_handle = Handle(session_id)
-        session._loader = functools.partial(self.load, handle)
-        return session
-
-    def open(self, session_class: type, cookie_value: str | None) -> Any:
-        """A lazy session of the adapter's ``session_class`` (see ``backends/_sessions.py``) for the
-        cookie's id, with its :class:`Handle`; it loads its record on first use."""
-        return self._open(session_class, cookie_value if ids.well_formed(cookie_value) else None)
-
-    def _open(self, session_class: type, session_id: str | None) -> Any:
         session = session_class(None)
         # setattr(session, HANDLE, ...), without the call: every request with a stored session opens one.
         handle = session._dash_auth_handle = Handle(session_id)
         session._loader = functools.partial(self.load, handle)
+        return session
+
+    async def aopen_header(self, session_class: type, header: str | None, name: str,
+                           credentials: Callable[[], object]) -> Any:
+        """:meth:`open_header` on an event loop (Quart, FastAPI), with the record and the shared state
+        read ahead (:meth:`abegin`) when the request carries a session cookie, even one not ours, or
+        ``credentials()`` (its ``Authorization`` header; asked only without a cookie): the guard,
+        which runs synchronously, then finds them read instead of reading the store itself."""
+        session = self.open_header(session_class, header, name)
+        if session._dash_auth_handle.sid is not None or cookie_value(header, name) or credentials():
+            await self.abegin(session)
         return session
 
     def ttl(self, session_id: str | None) -> float:

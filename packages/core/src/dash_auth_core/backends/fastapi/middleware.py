@@ -24,7 +24,7 @@ from starlette.requests import cookie_parser
 
 from ..._private.dash import dash_middleware_reusing_body
 from ...responses import Response, json_error
-from ...sessions.cookies import cookie_header, cookie_value
+from ...sessions.cookies import cookie_header
 from ...sessions.lifecycle import stamp
 from ...sessions.records import RecordTooLarge
 from ...sessions.store import StoreUnavailable
@@ -176,11 +176,9 @@ class ServerCookieSessions:
             raw = raw_headers(scope)
         header = raw.get(b"cookie")
         cookie = header.decode("latin-1") if header is not None else None
-        session = sessions.open_header(LazySession, cookie, self.session_cookie)
+        session = await sessions.aopen_header(LazySession, cookie, self.session_cookie, lambda: b"authorization" in raw)
         handle = session._dash_auth_handle
         scope["session"] = session
-        if handle.sid is not None or b"authorization" in raw or cookie_value(cookie, self.session_cookie):
-            await sessions.abegin(session)  # (any session cookie: the guard must not read the store itself)
         if scope["type"] != "http":
             return send  # a websocket's session is its handshake's: nothing is written back
         failed = False

@@ -187,11 +187,9 @@ class _ServerSessionInterface(StoreInterfaceBase, SessionInterface):
 
     async def open_session(self, app: quart.Quart, request: Any) -> Any:
         # (HTTP/2 may split the cookies over several headers.)
-        cookie = server_side.cookie_value("; ".join(request.headers.getlist("Cookie")), self.get_cookie_name(app))
-        session = self.sessions.open(LazySession, cookie)
-        if cookie or request.headers.get("Authorization"):
-            await self.sessions.abegin(session)
-        return session
+        header = "; ".join(request.headers.getlist("Cookie"))
+        return await self.sessions.aopen_header(LazySession, header, self.get_cookie_name(app),
+                                                lambda: request.headers.get("Authorization"))
 
     async def save_session(self, app: quart.Quart, session: Any, response: Any) -> None:
         if response is None:
