@@ -15,13 +15,12 @@ from .identity import SESSION_KEY, Identity
 from .resources import Resource
 from .responses import Response, refusal
 from .sessions import logins
+from .sessions.cookies import CACHEABLE_METHODS
 from .sessions.lifecycle import holds_until, login_holds, still_holds
 from .sessions.server import HANDLE
 from .ui import pages as pages_ui
 
 _time = time.time
-#: Methods whose answers a cache may store (see ``backends/_server_sessions.vary_on_cookie``).
-_CACHEABLE = frozenset({"GET", "HEAD"})
 
 
 @hookimpl(trylast=True)
@@ -43,7 +42,7 @@ def authenticate(request: Request) -> Identity | None:
         raw = request.header("Cookie")
     hit: tuple[Identity, float] | None = stack.session_logins.get(raw) if raw else None
     if hit is not None and hit[1] > _time() and still_holds(stack, hit[0]):
-        if request.method in _CACHEABLE and stack.session_store is None:
+        if request.method in CACHEABLE_METHODS and stack.session_store is None:
             # A page, which a cache may store: read the signed session as the framework sees it,
             # so that its answer says it varies by cookie (a stored session's save step says so).
             request.session.get(SESSION_KEY)

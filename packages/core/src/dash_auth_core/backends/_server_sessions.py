@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from ..sessions.cookies import CookieChange, cookie_header
+from ..sessions.cookies import CACHEABLE_METHODS, CookieChange, cookie_header
 from ..sessions.records import RecordTooLarge
 from ..sessions.store import StoreUnavailable
 
@@ -45,10 +45,6 @@ def apply(response: Any, name: str, change: CookieChange | None, settings: Calla
     vary_on_cookie(response, method)  # the answer depends on the session the cookie names
     if change is not None:
         response.headers.add("Set-Cookie", cookie_header(name, change, **settings()))
-
-
-#: Methods whose responses a cache may store and reuse (RFC 9110, section 9.2.3).
-CACHEABLE_METHODS = frozenset({"GET", "HEAD"})
 
 
 def vary_on_cookie(response: Any, method: str) -> None:

@@ -1,4 +1,5 @@
-"""The session cookie of a server-side store: reading its id from a ``Cookie`` header, writing it.
+"""The session cookie of a server-side store: reading its id from a ``Cookie`` header, writing it;
+and which answers say they vary by the session cookie (any kind).
 
 The cookie carries a session id only (see :mod:`.ids`); what the adapters
 set is ``HttpOnly``, ``SameSite=Lax`` unless the app set another,
@@ -10,6 +11,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+
+#: Methods whose answers a cache may store and reuse (RFC 9110, section 9.2.3); an answer to POST
+#: only if it names a ``Content-Location`` (section 9.3.3). Only those need ``Vary: Cookie``.
+CACHEABLE_METHODS = frozenset({"GET", "HEAD"})
 
 
 @dataclass

@@ -24,7 +24,7 @@ from starlette.requests import cookie_parser
 
 from ..._private.dash import dash_middleware_reusing_body
 from ...responses import Response, json_error
-from ...sessions.cookies import cookie_header
+from ...sessions.cookies import CACHEABLE_METHODS, cookie_header
 from ...sessions.lifecycle import stamp
 from ...sessions.records import RecordTooLarge
 from ...sessions.store import StoreUnavailable
@@ -41,7 +41,6 @@ from .._aio import (
     route_path,
     run_guard,
 )
-from .._server_sessions import CACHEABLE_METHODS
 from .._sessions import decoded_cookie, lazy_session_class, remembered_until
 from .request import (
     _JUDGED_PATH,
