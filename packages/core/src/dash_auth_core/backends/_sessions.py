@@ -221,13 +221,6 @@ class StoreInterfaceBase:
         # A record read (``raw``) is saved too, if only for ``Vary: Cookie``: a remembered login loads nothing.
         return handle.raw is None and not handle.rotate and not handle.renew and obj._loader is not None  # type: ignore[attr-defined]
 
-    @staticmethod
-    def unused(session: Any) -> bool:
-        """Whether saving ``session`` writes nothing: a record read ahead that nothing used and that
-        is not due for renewal (the response still gets ``Vary: Cookie``)."""
-        handle = getattr(session, HANDLE, None)
-        return handle is not None and session._loader is not None and not handle.renew
-
 
 def store_refusal(exc: Any) -> Response:
     """The JSON 503 (or the like) for a store that failed while a view ran."""

@@ -215,7 +215,7 @@ class _ServerSessionInterface(StoreInterfaceBase, SessionInterface):
 
     def save_session(self, app: flask.Flask, session: Any, response: flask.Response) -> None:
         handle = getattr(session, HANDLE, None)
-        if handle is not None and session._loader is not None and not handle.renew:  # self.unused(session), inline
+        if handle is not None and session._loader is not None and not handle.renew:  # self.sessions.unused(session), inline
             server_side.vary_on_cookie(response, cv_request.get().request.method)  # nothing to write
             return
         try:

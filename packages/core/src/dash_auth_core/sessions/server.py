@@ -265,10 +265,17 @@ class ServerSessions:
 
     # -- finish --------------------------------------------------------------------
 
+    @staticmethod
+    def unused(session: Any) -> bool:
+        """Whether saving ``session`` writes nothing: a record read ahead that nothing used and that
+        is not due for renewal (the usual signed-in request; its answer still varies by cookie)."""
+        handle = getattr(session, HANDLE, None)
+        return handle is not None and session._loader is not None and not handle.renew
+
     def _plan(self, session: Any) -> tuple[str, Any] | None:
         """What to do with the store: (``"new"``/``"update"``/``"delete"``, details), or ``None``."""
         handle = handle_of(session)
-        if handle is None or not (_loaded(session) or handle.renew):
+        if handle is None or self.unused(session):
             return None
         load = getattr(session, "_load", None)
         if load is not None:

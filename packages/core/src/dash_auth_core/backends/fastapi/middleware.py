@@ -212,7 +212,7 @@ class ServerCookieSessions:
             if failed:
                 return _dropped()  # the response was replaced by a 503
             if message["type"] == "http.response.start":
-                if session._loader is None or handle.renew:
+                if session._loader is None or handle.renew:  # not sessions.unused(session), inline
                     return finish_and_send(message)
                 if handle.raw is not None:
                     vary_on_cookie(message, scope["method"])

@@ -196,7 +196,7 @@ class _ServerSessionInterface(StoreInterfaceBase, SessionInterface):
             return  # a websocket: no cookie can be set
         ctx = cv_request.get(None)
         method = ctx.request.method if ctx is not None else "GET"  # (unknown: as if a cache may store it)
-        if self.unused(session):
+        if self.sessions.unused(session):
             server_side.vary_on_cookie(response, method)  # nothing to write: the usual signed-in request
             return
         try:
