@@ -81,25 +81,12 @@ def counting_round_trips():
 
 def count_opcodes(runners: dict[str, Any], requests: int) -> dict[str, float]:
     """Bytecode instructions per request of each runner (see count_instructions.py --opcodes)."""
-    import gc
-
-    from count_instructions import _opcode_counter
+    from count_instructions import opcodes_per_request
 
     counts = {}
     for name, run in runners.items():
         run(50)  # warm: the first requests do Dash's set-up, and fill the stack's caches
-        total = [0]
-        gc.collect()
-        gc.disable()  # a collection would run finalizers' bytecode at random points
-        sys.settrace(_opcode_counter(total))
-        try:
-            _, _, bad = run(requests)
-        finally:
-            sys.settrace(None)
-            gc.enable()
-        if bad:
-            raise RuntimeError(f"{bad} requests to {name} did not answer 200")
-        counts[name] = total[0] / requests
+        counts[name] = opcodes_per_request(run, requests)
     return counts
 
 

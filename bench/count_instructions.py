@@ -103,33 +103,35 @@ def count_opcodes(requests: int, backends: list[str], logins: list[str] | None =
     The runners are, per backend and login, the bare app and the login's app (``Counted.rows``).
     """
     counted = Counted(backends, list(DEFAULT_LOGINS if logins is None else logins))
-    loop = counted.loop
-    counts = []
     try:
-        for backend, _name, run in counted.rows:
-            total = [0]
-            trace = _opcode_counter(total)
-            # Trace the event loop's thread only for the ASGI apps: it runs asyncio's own
-            # bytecode even while the Flask apps are measured on this thread.
-            asgi = loop if backend != "flask" else None
-            gc.collect()
-            gc.disable()  # a collection would run finalizers' bytecode at random points
-            if asgi is not None:
-                asgi.run(_set_trace(trace))
-            sys.settrace(trace)
-            try:
-                _, _, bad = run(requests)
-            finally:
-                sys.settrace(None)
-                if asgi is not None:
-                    asgi.run(_set_trace(None))
-                gc.enable()
-            if bad:
-                raise RuntimeError(f"{bad} requests did not answer 200")
-            counts.append(total[0] / requests)
+        # The event loop's thread is traced only for the ASGI apps: it runs asyncio's own
+        # bytecode even while the Flask apps are measured on this thread.
+        return [opcodes_per_request(run, requests, counted.loop if backend != "flask" else None)
+                for backend, _name, run in counted.rows]
     finally:
         counted.close()
-    return counts
+
+
+def opcodes_per_request(run: Any, requests: int, loop: Any = None) -> float:
+    """Bytecode instructions per request of ``requests`` calls of runner ``run`` (on this thread,
+    and on the thread of ``loop``, an ``AsgiLoop``, when given); a wrong answer raises."""
+    total = [0]
+    trace = _opcode_counter(total)
+    gc.collect()
+    gc.disable()  # a collection would run finalizers' bytecode at random points
+    if loop is not None:
+        loop.run(_set_trace(trace))
+    sys.settrace(trace)
+    try:
+        _, _, bad = run(requests)
+    finally:
+        sys.settrace(None)
+        if loop is not None:
+            loop.run(_set_trace(None))
+        gc.enable()
+    if bad:
+        raise RuntimeError(f"{bad} requests did not answer 200")
+    return total[0] / requests
 
 
 def _opcode_counter(total: list[int]) -> Any:
